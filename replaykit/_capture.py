@@ -1,0 +1,207 @@
+"""Capturing every command the current code issues while it replays a history.
+
+A wrapper around the SDK's workflow runner sees every activation and every completion (and
+so every command with its full payloads), whatever the command kind. The source line that
+issued a command comes from a light hook on the instance's command factory; if a future SDK
+renames that private method, commands are still captured, only without source lines.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from types import FrameType
+from typing import Any
+
+import temporalio.bridge.proto.workflow_activation as wf_activation
+import temporalio.bridge.proto.workflow_commands as wf_commands
+import temporalio.bridge.proto.workflow_completion as wf_completion
+import temporalio
+import temporalio.workflow
+from temporalio.worker import (
+    WorkflowInstance,
+    WorkflowInstanceDetails,
+    WorkflowRunner,
+)
+
+__all__ = ["CapturedCommand", "CapturingRunner", "RunCapture"]
+
+
+@dataclass
+class CapturedCommand:
+    """One command the code issued, with where it came from."""
+
+    command: wf_commands.WorkflowCommand
+    activation: int
+    source: tuple[str, int, str] | None = None  # (file, line, function)
+
+    @property
+    def variant(self) -> str:
+        """The command kind, e.g. ``schedule_activity``."""
+        return self.command.WhichOneof("variant") or ""
+
+
+@dataclass
+class RunCapture:
+    """Everything captured for one workflow run during replay."""
+
+    run_id: str
+    workflow_type: str
+    task_queue: str = ""
+    commands: list[CapturedCommand] = field(default_factory=list)
+    activations: int = 0
+    last_real_activation: int = -1
+    unhandled_signals: list[str] = field(default_factory=list)
+    unhandled_updates: list[str] = field(default_factory=list)
+    failure: str | None = None
+
+
+_SKIP_DIRS = (
+    os.path.dirname(temporalio.__file__),
+    os.path.dirname(asyncio.__file__),
+    os.path.dirname(os.path.abspath(__file__)),
+    os.path.dirname(os.__file__),
+)
+
+_local = threading.local()
+
+
+def _display_path(filename: str) -> str:
+    try:
+        rel = os.path.relpath(filename)
+    except ValueError:
+        return filename
+    return filename if rel.startswith("..") else rel
+
+
+def _user_frame(frame: FrameType | None) -> tuple[str, int, str] | None:
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        if not filename.startswith(_SKIP_DIRS) and not filename.startswith("<"):
+            return (_display_path(filename), frame.f_lineno, frame.f_code.co_name)
+        frame = frame.f_back
+    return None
+
+
+def _install_source_hook() -> bool:
+    """Record the user frame each time a workflow instance creates a command."""
+    try:
+        from temporalio.worker import _workflow_instance as wi
+
+        impl = wi._WorkflowInstanceImpl
+        original = impl._add_command
+    except (ImportError, AttributeError):
+        return False
+    if getattr(original, "_replaykit_hooked", False):
+        return True
+
+    def _add_command(self: Any) -> wf_commands.WorkflowCommand:
+        command = original(self)
+        sink = getattr(_local, "sources", None)
+        if sink is not None:
+            # Commands are appended in creation order and never reordered by the SDK, so
+            # the n-th source belongs to the n-th command of the completion.
+            sink.append(_user_frame(sys._getframe(1)))
+        return command
+
+    _add_command._replaykit_hooked = True  # type: ignore[attr-defined]
+    impl._add_command = _add_command  # type: ignore[method-assign]
+    return True
+
+
+class _CapturingInstance(WorkflowInstance):
+    def __init__(self, inner: WorkflowInstance, capture: RunCapture, defn: Any) -> None:
+        self._inner = inner
+        self._capture = capture
+        self._defn = defn
+
+    def activate(
+        self, act: wf_activation.WorkflowActivation
+    ) -> wf_completion.WorkflowActivationCompletion:
+        cap = self._capture
+        index = cap.activations
+        cap.activations += 1
+        evicting = False
+        for job in act.jobs:
+            variant = job.WhichOneof("variant")
+            if variant == "remove_from_cache":
+                evicting = True
+            elif variant == "signal_workflow":
+                name = job.signal_workflow.signal_name
+                if name not in self._defn.signals and None not in self._defn.signals:
+                    cap.unhandled_signals.append(name)
+            elif variant == "do_update":
+                name = job.do_update.name
+                if name not in self._defn.updates and None not in self._defn.updates:
+                    cap.unhandled_updates.append(name)
+        sources: list[tuple[str, int, str] | None] = []
+        _local.sources = sources
+        try:
+            completion = self._inner.activate(act)
+        finally:
+            _local.sources = None
+        if evicting:
+            return completion
+        if completion.HasField("failed"):
+            cap.failure = completion.failed.failure.message or "workflow task failed"
+        cap.last_real_activation = index
+        aligned = len(sources) == len(completion.successful.commands)
+        for n, command in enumerate(completion.successful.commands):
+            if command.WhichOneof("variant") in ("respond_to_query", None):
+                continue
+            copy = wf_commands.WorkflowCommand()
+            copy.CopyFrom(command)
+            cap.commands.append(CapturedCommand(copy, index, sources[n] if aligned else None))
+        return completion
+
+    def get_serialization_context(self, command_info: Any) -> Any:
+        return self._inner.get_serialization_context(command_info)
+
+    def get_external_store_context(self, command_info: Any) -> Any:
+        return self._inner.get_external_store_context(command_info)
+
+    def get_info(self) -> temporalio.workflow.Info:
+        return self._inner.get_info()
+
+    def get_thread_id(self) -> int | None:
+        return self._inner.get_thread_id()
+
+
+class CapturingRunner(WorkflowRunner):
+    """A workflow runner that delegates to another and records what each run commanded."""
+
+    def __init__(self, inner: WorkflowRunner, *, sources: bool = True) -> None:
+        self._inner = inner
+        self.runs: dict[str, RunCapture] = {}
+        if sources:
+            _install_source_hook()
+
+    def prepare_workflow(self, defn: temporalio.workflow._Definition) -> None:
+        self._inner.prepare_workflow(defn)
+
+    def create_instance(self, det: WorkflowInstanceDetails) -> WorkflowInstance:
+        capture = RunCapture(
+            run_id=det.info.run_id,
+            workflow_type=det.info.workflow_type,
+            task_queue=det.info.task_queue,
+        )
+        self.runs[det.info.run_id] = capture
+        return _CapturingInstance(self._inner.create_instance(det), capture, det.defn)
+
+    def set_worker_level_failure_exception_types(
+        self, types: Sequence[type[BaseException]]
+    ) -> None:
+        self._inner.set_worker_level_failure_exception_types(types)
+
+    def take(self, run_id: str) -> RunCapture | None:
+        """Remove and return the capture of a run (or, if the SDK named the run otherwise,
+        the only capture pending: replays run one history at a time)."""
+        capture = self.runs.pop(run_id, None)
+        if capture is None and len(self.runs) == 1:
+            capture = self.runs.popitem()[1]
+        self.runs.clear()
+        return capture

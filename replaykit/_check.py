@@ -1,0 +1,545 @@
+"""The check engine: replay every history against the current code, strictly, in parallel.
+
+Each history is replayed by the SDK's own ``Replayer`` (sandboxed, as production workers
+run), through a :class:`~replaykit._capture.CapturingRunner` that records every command the
+code issues; :func:`~replaykit._strict.compare_run` then compares those commands with the
+recorded events. Histories are validated before replay (the SDK core can hang on corrupted
+ones) and replayed in worker processes that are killed and replaced if a replay never ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import multiprocessing
+import os
+import pkgutil
+import queue as queue_mod
+import time
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import temporalio.client
+import temporalio.worker
+import temporalio.workflow
+
+from ._cache import HistoryCache
+from ._capture import CapturingRunner
+from ._divergence import CheckReport, Divergence, HistoryResult
+from ._errors import ConfigError, HistoryError, ReplaykitError
+from ._explain import explain_replay_failure
+from ._history import HistoryFile, find_history_files
+from ._runtime import quiet_runtime
+from ._strict import compare_run
+
+__all__ = ["CheckOptions", "check_histories", "collect_workflows", "replay_one"]
+
+
+@dataclass(frozen=True)
+class CheckOptions:
+    """How to check. Defaults are what ``replaykit check`` does.
+
+    Attributes:
+        strict: Compare every command with its recorded event (else stock checks only).
+        fail_on: Divergence kinds that fail a history.
+        allow: Allow rules: a kind (``drift``), a cause (``timer-duration``), or
+            ``activity:<type>[.<field>]`` / ``<subject>.<field>``.
+        sandbox: Replay in the SDK sandbox (as production workers do).
+        timeout: Seconds one replay may take before its worker process is killed.
+        cache: Cache parsed histories (binary protobuf keyed on file content).
+    """
+
+    strict: bool = True
+    fail_on: frozenset[str] = frozenset({"nondeterminism", "drift"})
+    allow: tuple[str, ...] = ()
+    sandbox: bool = True
+    timeout: float = 120.0
+    cache: bool = True
+    cache_dir: str | None = None
+
+
+def collect_workflows(specs: Iterable[str | type]) -> list[type]:
+    """Import modules (packages are walked) and collect every ``@workflow.defn`` class.
+
+    Args:
+        specs: Module names, ``module:Class`` names, or classes.
+
+    Raises:
+        ConfigError: A module cannot be imported or defines no workflow.
+    """
+    found: dict[str, type] = {}
+    for spec in specs:
+        if isinstance(spec, type):
+            _add_workflow(found, spec, origin=spec.__module__)
+            continue
+        module_name, _, attr = spec.partition(":")
+        try:
+            module = importlib.import_module(module_name)
+        except Exception as err:
+            raise ConfigError(
+                f"--workflows {spec}: cannot import {module_name!r}: {type(err).__name__}: {err}"
+            ) from err
+        if attr:
+            value = getattr(module, attr, None)
+            if not isinstance(value, type):
+                raise ConfigError(f"--workflows {spec}: {module_name} has no class {attr!r}")
+            _add_workflow(found, value, origin=spec)
+            continue
+        modules = [module]
+        if hasattr(module, "__path__"):
+            for info in pkgutil.walk_packages(module.__path__, prefix=module.__name__ + "."):
+                try:
+                    modules.append(importlib.import_module(info.name))
+                except Exception as err:
+                    raise ConfigError(
+                        f"--workflows {spec}: cannot import {info.name!r}: "
+                        f"{type(err).__name__}: {err}"
+                    ) from err
+        before = len(found)
+        for mod in modules:
+            for value in vars(mod).values():
+                if isinstance(value, type) and value.__module__ == mod.__name__:
+                    if temporalio.workflow._Definition.from_class(value) is not None:
+                        _add_workflow(found, value, origin=mod.__name__)
+        if len(found) == before:
+            raise ConfigError(f"--workflows {spec}: no @workflow.defn class found in it")
+    return list(found.values())
+
+
+def _add_workflow(found: dict[str, type], cls: type, *, origin: str) -> None:
+    defn = temporalio.workflow._Definition.from_class(cls)
+    if defn is None:
+        raise ConfigError(f"{origin}: {cls.__qualname__} is not a @workflow.defn class")
+    name = defn.name or cls.__name__
+    other = found.get(name)
+    if other is not None and other is not cls:
+        raise ConfigError(
+            f"workflow type {name!r} is defined twice: {other.__module__}.{other.__qualname__} "
+            f"and {cls.__module__}.{cls.__qualname__}"
+        )
+    found[name] = cls
+
+
+def _allowed(rule: str, d: Divergence) -> bool:
+    if rule in (d.kind, d.cause):
+        return True
+    if rule.startswith("activity:"):
+        target = rule.removeprefix("activity:")
+        name, _, fld = target.partition(".")
+        return d.subject == f"activity {name}" and (not fld or (d.field or "").startswith(fld))
+    subject, _, fld = rule.rpartition(".")
+    if subject and d.subject and d.subject.split(" ", 1)[-1] == subject:
+        return (d.field or "").startswith(fld)
+    return False
+
+
+def _verdict(
+    hf: HistoryFile,
+    divergences: list[Divergence],
+    options: CheckOptions,
+    *,
+    seconds: float,
+    stock_error: str | None,
+) -> HistoryResult:
+    kept = [d for d in divergences if not any(_allowed(r, d) for r in options.allow)]
+    allowed = tuple(d for d in divergences if d not in kept)
+    failing = any(d.kind in options.fail_on for d in kept)
+    return HistoryResult(
+        path=str(hf.path) if hf.path else None,
+        workflow_id=hf.workflow_id,
+        workflow_type=hf.workflow_type,
+        status="divergent" if failing else "clean",
+        divergences=tuple(kept),
+        events=len(hf.events),
+        seconds=seconds,
+        stock_error=stock_error,
+        allowed=allowed,
+    )
+
+
+class _Replay:
+    """One replayer (and its capturing runner) reused for many histories."""
+
+    def __init__(self, workflows: Sequence[type], options: CheckOptions) -> None:
+        inner: temporalio.worker.WorkflowRunner = (
+            temporalio.worker.workflow_sandbox.SandboxedWorkflowRunner()
+            if options.sandbox
+            else temporalio.worker.UnsandboxedWorkflowRunner()
+        )
+        self.options = options
+        self.runner = CapturingRunner(inner, sources=options.strict)
+        self.replayer = temporalio.worker.Replayer(
+            workflows=list(workflows), workflow_runner=self.runner, runtime=quiet_runtime()
+        )
+
+    async def run(
+        self,
+        items: AsyncIterator[tuple[int, HistoryFile]],
+        on_result: Callable[[int, HistoryResult], None],
+    ) -> None:
+        """Replay ``(key, history)`` pairs in order; report each as ``on_result(key, r)``."""
+        pending: list[tuple[int, HistoryFile, float]] = []
+
+        async def histories() -> AsyncIterator[temporalio.client.WorkflowHistory]:
+            async for key, hf in items:
+                pending.append((key, hf, time.perf_counter()))
+                yield hf.to_workflow_history()
+
+        async with self.replayer.workflow_replay_iterator(histories()) as results:
+            async for result in results:
+                key, hf, started = pending.pop(0)
+                on_result(key, self._judge(hf, result, time.perf_counter() - started))
+
+    def _judge(
+        self, hf: HistoryFile, result: temporalio.worker.WorkflowReplayResult, seconds: float
+    ) -> HistoryResult:
+        capture = self.runner.take(result.history.run_id)
+        failure = result.replay_failure
+        divergences: list[Divergence] = []
+        if self.options.strict and capture is not None:
+            divergences = compare_run(
+                hf.events, capture, task_queue=hf.task_queue, replay_failed=failure is not None
+            )
+        stock = None
+        if failure is not None:
+            stock = f"{type(failure).__name__}: {failure}"
+            explained = explain_replay_failure(failure, hf, capture)
+            # Our own first finding is more precise when there is one; keep the stock
+            # explanation only when strict comparison found nothing to blame.
+            if not any(d.kind == "nondeterminism" for d in divergences):
+                divergences.insert(0, explained)
+        elif capture is not None and capture.failure and hf.is_closed:
+            divergences.insert(
+                0,
+                Divergence(
+                    kind="nondeterminism",
+                    cause="workflow-task-failed",
+                    message=f"the workflow raised during replay: {capture.failure}",
+                    hint="the current code fails where the recorded run did not",
+                ),
+            )
+        return _verdict(hf, divergences, self.options, seconds=seconds, stock_error=stock)
+
+
+def replay_one(
+    history: HistoryFile | str | Path,
+    *,
+    workflows: Sequence[str | type],
+    options: CheckOptions | None = None,
+) -> HistoryResult:
+    """Check one history in this process (no hang protection); handy in tests."""
+    report = check_histories([history], workflows=workflows, options=options, jobs=0)
+    return report.results[0]
+
+
+def _load(
+    item: HistoryFile | Path, workflow_id: str | None, cache: HistoryCache | None
+) -> HistoryFile:
+    if isinstance(item, HistoryFile):
+        return item
+    if cache is not None:
+        return cache.load(item, workflow_id=workflow_id)
+    from ._history import load_history
+
+    return load_history(item, workflow_id=workflow_id)
+
+
+def _error_result(path: Path | str | None, message: str) -> HistoryResult:
+    return HistoryResult(
+        path=str(path) if path is not None else None,
+        workflow_id=None,
+        workflow_type=None,
+        status="error",
+        error=message,
+    )
+
+
+def check_histories(
+    items: Iterable[HistoryFile | str | Path],
+    *,
+    workflows: Sequence[str | type],
+    options: CheckOptions | None = None,
+    jobs: int | None = None,
+    workflow_id: str | None = None,
+    shard: tuple[int, int] | None = None,
+    on_result: Callable[[HistoryResult], None] | None = None,
+) -> CheckReport:
+    """Check history files (folders are searched for ``*.json``) against current code.
+
+    Args:
+        items: Files, folders or loaded :class:`HistoryFile` objects.
+        workflows: Module names (packages walked), ``module:Class`` names or classes.
+        options: See :class:`CheckOptions`.
+        jobs: Worker processes (default: CPU count); 0 replays in this process.
+        workflow_id: Workflow id for plain exports without replaykit metadata.
+        shard: ``(k, n)``: check only the k-th of n slices (1-based) of the sorted files.
+        on_result: Called with each result as it arrives (progress output).
+
+    Returns:
+        A :class:`CheckReport`; input errors are results with status ``error``.
+    """
+    options = options or CheckOptions()
+    started = time.perf_counter()
+    results: list[HistoryResult] = []
+    entries: list[HistoryFile | Path] = []
+    for item in items:
+        if isinstance(item, HistoryFile):
+            entries.append(item)
+            continue
+        try:
+            entries.extend(find_history_files([item]))
+        except HistoryError as err:
+            results.append(_error_result(err.path, err.reason))
+    if shard is not None:
+        k, n = shard
+        entries = [e for i, e in enumerate(entries) if i % n == k - 1]
+    workflow_classes = collect_workflows(workflows)
+    module_specs = _importable_specs(workflows, workflow_classes)
+    if jobs is None:
+        jobs = os.cpu_count() or 1
+    jobs = min(jobs, len(entries)) if jobs > 0 else 0
+    if module_specs is None and jobs > 0:
+        jobs = 0  # classes defined in __main__ or a test cannot be re-imported elsewhere
+
+    def emit(result: HistoryResult) -> None:
+        results.append(result)
+        if on_result is not None:
+            on_result(result)
+
+    for r in results:
+        if on_result is not None:
+            on_result(r)
+    if entries:
+        if jobs == 0:
+            _check_in_process(entries, workflow_classes, options, workflow_id, emit)
+        else:
+            assert module_specs is not None
+            _check_in_pool(entries, module_specs, options, workflow_id, jobs, emit)
+    order = {str(e.path if isinstance(e, HistoryFile) else e): i for i, e in enumerate(entries)}
+    results.sort(key=lambda r: (r.status != "error" or r.path not in order, order.get(r.path or "", -1)))
+    return CheckReport(
+        results=tuple(results),
+        seconds=time.perf_counter() - started,
+        options={
+            "strict": options.strict,
+            "fail_on": sorted(options.fail_on),
+            "allow": list(options.allow),
+            "sandbox": options.sandbox,
+            "jobs": jobs,
+        },
+    )
+
+
+def _importable_specs(specs: Sequence[str | type], classes: Sequence[type]) -> list[str] | None:
+    out: list[str] = []
+    for spec in specs:
+        if isinstance(spec, str):
+            out.append(spec)
+        else:
+            module = spec.__module__
+            if module == "__main__" or "<locals>" in spec.__qualname__:
+                return None
+            out.append(f"{module}:{spec.__qualname__}")
+    return out
+
+
+def _check_in_process(
+    entries: Sequence[HistoryFile | Path],
+    workflows: Sequence[type],
+    options: CheckOptions,
+    workflow_id: str | None,
+    emit: Callable[[HistoryResult], None],
+) -> None:
+    cache = HistoryCache(options.cache_dir) if options.cache else None
+
+    async def main() -> None:
+        replay = _Replay(workflows, options)
+
+        async def items() -> AsyncIterator[tuple[int, HistoryFile]]:
+            for index, entry in enumerate(entries):
+                try:
+                    yield index, _load(entry, workflow_id, cache)
+                except HistoryError as err:
+                    emit(_error_result(err.path, err.reason))
+
+        await replay.run(items(), lambda _key, result: emit(result))
+
+    _run_async(main())
+
+
+def _run_async(coro: Any) -> None:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        asyncio.run(coro)
+        return
+    # Called from inside a running loop (e.g. an async test): use a private thread.
+    import threading
+
+    error: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            asyncio.run(coro)
+        except BaseException as err:  # pragma: no cover - re-raised below
+            error.append(err)
+
+    thread = threading.Thread(target=target, name="replaykit-check")
+    thread.start()
+    thread.join()
+    if error:
+        raise error[0]
+
+
+# ---------------------------------------------------------------------------------------
+# Worker processes
+
+
+@dataclass
+class _Slot:
+    process: Any
+    current: int | None = None
+    since: float = field(default_factory=time.monotonic)
+
+
+def _worker_main(
+    modules: list[str],
+    options: CheckOptions,
+    workflow_id: str | None,
+    tasks: Any,
+    results: Any,
+    worker_index: int,
+) -> None:
+    """Entry point of a check worker process."""
+    try:
+        workflows = collect_workflows(modules)
+    except ReplaykitError as err:
+        results.put(("fatal", worker_index, str(err)))
+        return
+    cache = HistoryCache(options.cache_dir) if options.cache else None
+
+    async def main() -> None:
+        replay = _Replay(workflows, options)
+        loop = asyncio.get_running_loop()
+
+        async def items() -> AsyncIterator[tuple[int, HistoryFile]]:
+            while True:
+                task = await loop.run_in_executor(None, tasks.get)
+                if task is None:
+                    return
+                index, path = task
+                results.put(("start", worker_index, index))
+                try:
+                    hf = _load(Path(path), workflow_id, cache)
+                except HistoryError as err:
+                    error = _error_result(err.path, err.reason)
+                    results.put(("result", worker_index, index, error))
+                    continue
+                yield index, hf
+
+        def on_result(index: int, result: HistoryResult) -> None:
+            results.put(("result", worker_index, index, result))
+
+        await replay.run(items(), on_result)
+
+    try:
+        asyncio.run(main())
+    finally:
+        results.put(("done", worker_index))
+        # The SDK's runtime can crash at interpreter exit (DESIGN.md); leave cleanly.
+        os._exit(0)
+
+
+def _check_in_pool(
+    entries: Sequence[HistoryFile | Path],
+    modules: list[str],
+    options: CheckOptions,
+    workflow_id: str | None,
+    jobs: int,
+    emit: Callable[[HistoryResult], None],
+) -> None:
+    ctx = multiprocessing.get_context("spawn")
+    tasks: Any = ctx.Queue()
+    results: Any = ctx.Queue()
+    paths: list[str] = []
+    for entry in entries:
+        if isinstance(entry, HistoryFile):
+            if entry.path is None:
+                raise ReplaykitError("in-memory histories need jobs=0")
+            paths.append(str(entry.path))
+        else:
+            paths.append(str(entry))
+    for index, path in enumerate(paths):
+        tasks.put((index, path))
+    slots: dict[int, _Slot] = {}
+    next_worker = 0
+
+    def spawn() -> None:
+        nonlocal next_worker
+        worker_index = next_worker
+        next_worker += 1
+        tasks.put(None)  # one stop marker per worker ever started
+        proc = ctx.Process(
+            target=_worker_main,
+            args=(modules, options, workflow_id, tasks, results, worker_index),
+            daemon=True,
+        )
+        proc.start()
+        slots[worker_index] = _Slot(proc)
+
+    for _ in range(jobs):
+        spawn()
+    done = 0
+    remaining = set(range(len(paths)))
+    try:
+        while remaining:
+            try:
+                msg = results.get(timeout=1.0)
+            except queue_mod.Empty:
+                msg = None
+            if msg is not None:
+                kind, worker_index = msg[0], msg[1]
+                slot = slots.get(worker_index)
+                if kind == "start" and slot is not None:
+                    slot.current = msg[2]
+                    slot.since = time.monotonic()
+                elif kind == "result":
+                    index, result = msg[2], msg[3]
+                    if index in remaining:
+                        remaining.discard(index)
+                        emit(result)
+                    if slot is not None:
+                        slot.current = None
+                elif kind == "fatal":
+                    raise ConfigError(msg[2])
+                elif kind == "done":
+                    done += 1
+                    slots.pop(worker_index, None)
+            now = time.monotonic()
+            for worker_index, slot in list(slots.items()):
+                hung = slot.current is not None and now - slot.since > options.timeout
+                died = not slot.process.is_alive() and worker_index in slots
+                if hung or (died and slot.current is not None):
+                    index = slot.current
+                    slot.process.kill()
+                    slot.process.join(5)
+                    slots.pop(worker_index, None)
+                    if index is not None and index in remaining:
+                        remaining.discard(index)
+                        reason = (
+                            f"replay did not finish within {options.timeout:g} s; the worker "
+                            "was killed (the SDK can hang on corrupted histories)"
+                            if hung
+                            else f"replay crashed its worker process (exit code {slot.process.exitcode})"
+                        )
+                        emit(_error_result(paths[index], reason))
+                    spawn()
+            if not slots and remaining:
+                spawn()
+    finally:
+        for slot in slots.values():
+            if slot.process.is_alive():
+                slot.process.kill()
+            slot.process.join(5)

@@ -1,0 +1,80 @@
+"""Turning the SDK's replay failures (Rust debug text, bare ``4: ...``) into divergences."""
+
+from __future__ import annotations
+
+import re
+
+import temporalio.workflow
+
+from ._capture import RunCapture
+from ._divergence import Divergence
+from ._history import HistoryFile
+from ._strict import event_type_name
+
+__all__ = ["explain_replay_failure"]
+
+_EVENT_ID = re.compile(r"(?:event(?:_id)?|HistoryEvent\(id)[:= ]+\s*(\d+)", re.IGNORECASE)
+_TMPRL = re.compile(r"\[(TMPRL\d+)\]\s*")
+
+
+def _clean(text: str) -> str:
+    text = _TMPRL.sub("", text)
+    text = re.sub(r"\s+", " ", text).strip()
+    return text if len(text) <= 400 else text[:399] + "…"
+
+
+def explain_replay_failure(
+    failure: Exception, hf: HistoryFile, capture: RunCapture | None
+) -> Divergence:
+    """A divergence for a replay the SDK itself failed, with named causes."""
+    text = str(failure)
+    event_id: int | None = None
+    m = _EVENT_ID.search(text)
+    if m:
+        event_id = int(m.group(1))
+    event_type = None
+    if event_id is not None and 0 < event_id <= len(hf.events):
+        event_type = event_type_name(hf.events[event_id - 1].event_type)
+    source = None
+    if capture is not None and capture.commands and capture.commands[-1].source:
+        file, line, func = capture.commands[-1].source
+        source = f"{file}:{line} (in {func})"
+    if isinstance(failure, temporalio.workflow.NondeterminismError):
+        return Divergence(
+            kind="nondeterminism",
+            cause="stock-nondeterminism",
+            message=f"the SDK's replayer rejects this history: {_clean(text)}",
+            event_id=event_id,
+            event_type=event_type,
+            source=source,
+            hint="the code issues different commands than the history recorded; guard the "
+            "change with `workflow.patched(\"<change-id>\")`",
+        )
+    lowered = text.lower()
+    if "not registered" in lowered or "unknown workflow type" in lowered:
+        return Divergence(
+            kind="nondeterminism",
+            cause="unregistered-workflow-type",
+            message=f"workflow type {hf.workflow_type!r} is not among the --workflows given "
+            f"({_clean(text)})",
+            hint="pass the module that defines it with --workflows (or [tool.replaykit] "
+            "workflows); a renamed workflow type breaks every running execution",
+        )
+    if "deadlock" in lowered or "didn't yield" in lowered:
+        return Divergence(
+            kind="nondeterminism",
+            cause="deadlock",
+            message=f"the workflow blocked the event loop during replay: {_clean(text)}",
+            source=source,
+            hint="workflow code must not block (no time.sleep, no blocking I/O); use "
+            "workflow.sleep and activities",
+        )
+    return Divergence(
+        kind="nondeterminism",
+        cause="workflow-raised",
+        message=f"the workflow task failed during replay: {_clean(text)}",
+        event_id=event_id,
+        event_type=event_type,
+        source=source,
+        hint="the current code raises where the recorded run did not",
+    )

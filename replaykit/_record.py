@@ -1,0 +1,110 @@
+"""Recording: run scenarios on a real server and save every execution's history."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import temporalio.client
+
+from ._history import make_meta, write_history
+from ._scenario import ExecutionRef, Scenario, ScenarioOutcome, run_scenario
+
+__all__ = ["RecordReport", "RecordedScenario", "history_file_name", "record_scenarios"]
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._=-]+")
+
+
+def _safe(text: str) -> str:
+    return _UNSAFE.sub("_", text).strip("._") or "_"
+
+
+def history_file_name(ref: ExecutionRef, run_index: int) -> str:
+    """``<workflow id>.json`` for a first run, ``<workflow id>.run<N>.json`` for later runs."""
+    stem = _safe(ref.workflow_id)
+    return f"{stem}.json" if run_index == 1 else f"{stem}.run{run_index}.json"
+
+
+@dataclass(frozen=True)
+class RecordedScenario:
+    """One scenario's outcome and the files written for it."""
+
+    outcome: ScenarioOutcome
+    files: tuple[Path, ...]
+    skipped_existing: tuple[Path, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        """Whether the scenario function passed (its own assertions held)."""
+        return self.outcome.ok
+
+
+@dataclass(frozen=True)
+class RecordReport:
+    """Everything a ``record`` call did."""
+
+    scenarios: tuple[RecordedScenario, ...]
+
+    @property
+    def ok(self) -> bool:
+        """True when every scenario passed."""
+        return all(s.ok for s in self.scenarios)
+
+    @property
+    def files(self) -> list[Path]:
+        """Every history file written."""
+        return [f for s in self.scenarios for f in s.files]
+
+
+async def record_scenarios(
+    scenarios: Sequence[Scenario],
+    client: temporalio.client.Client,
+    *,
+    out_dir: Path | str,
+    overwrite: bool = False,
+    on_done: Callable[[RecordedScenario], None] | None = None,
+) -> RecordReport:
+    """Run each scenario with an in-process worker and write its executions' histories.
+
+    Files go to ``<out_dir>/<scenario>/<workflow id>[.runN].json``. A scenario that fails
+    still has its histories written (they show what happened), and the report says it failed.
+
+    Args:
+        scenarios: What to run, in order.
+        client: A connected client.
+        out_dir: Destination folder.
+        overwrite: Replace existing files; otherwise an existing file is left untouched and
+            reported in ``skipped_existing``.
+        on_done: Called after each scenario (progress output).
+    """
+    out = Path(out_dir)
+    done: list[RecordedScenario] = []
+    for scn in scenarios:
+        outcome = await run_scenario(scn, client)
+        files: list[Path] = []
+        skipped: list[Path] = []
+        run_index: dict[str, int] = {}
+        for ref in outcome.executions:
+            run_index[ref.workflow_id] = run_index.get(ref.workflow_id, 0) + 1
+            target = out / _safe(scn.name) / history_file_name(ref, run_index[ref.workflow_id])
+            if target.exists() and not overwrite:
+                skipped.append(target)
+                continue
+            history = outcome.histories[ref]
+            meta = make_meta(
+                workflow_id=ref.workflow_id,
+                run_id=ref.run_id,
+                workflow_type=ref.workflow_type,
+                task_queue=history.events[0].workflow_execution_started_event_attributes.task_queue.name,
+                namespace=client.namespace,
+                scenario=scn.name,
+                extra={"parent_workflow_id": ref.parent} if ref.parent else None,
+            )
+            files.append(write_history(target, history, meta=meta))
+        recorded = RecordedScenario(outcome, tuple(files), tuple(skipped))
+        done.append(recorded)
+        if on_done is not None:
+            on_done(recorded)
+    return RecordReport(tuple(done))

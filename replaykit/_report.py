@@ -1,0 +1,88 @@
+"""Rendering check reports: terminal text, JSON and JUnit XML."""
+
+from __future__ import annotations
+
+import json
+import os
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from ._divergence import CheckReport, HistoryResult
+from ._history import atomic_write_text
+
+__all__ = ["format_result_line", "format_summary", "write_json_report", "write_junit_xml"]
+
+
+def _rel(path: str | None) -> str:
+    if path is None:
+        return "?"
+    try:
+        return os.path.relpath(path)
+    except ValueError:
+        return path
+
+
+def format_result_line(result: HistoryResult) -> str:
+    """One verdict line, then the explanation of a divergence or error, indented."""
+    name = _rel(result.path) if result.path else (result.workflow_id or "?")
+    if result.status == "error":
+        return f"ERROR     {name}: {result.error}"
+    if result.status == "clean":
+        extra = f"  ({len(result.divergences)} reported, passing)" if result.divergences else ""
+        return f"ok        {name}{extra}"
+    lines = [f"DIVERGED  {name}  [{result.workflow_type} · workflow id {result.workflow_id}]"]
+    for d in result.divergences[:3]:
+        lines.extend("    " + ln for ln in d.describe().splitlines())
+    if len(result.divergences) > 3:
+        lines.append(f"    … and {len(result.divergences) - 3} more (see --json-report)")
+    return "\n".join(lines)
+
+
+def format_summary(report: CheckReport) -> str:
+    """The closing summary line."""
+    n = len(report.results)
+    return (
+        f"{n} histor{'y' if n == 1 else 'ies'} checked in {report.seconds:.1f} s: "
+        f"{len(report.clean)} clean, {len(report.divergent)} diverged, "
+        f"{len(report.errors)} error{'s' if len(report.errors) != 1 else ''}"
+    )
+
+
+def write_json_report(report: CheckReport, path: Path | str) -> None:
+    """The whole report as JSON (atomically)."""
+    atomic_write_text(Path(path), json.dumps(report.to_json(), indent=2) + "\n")
+
+
+def write_junit_xml(report: CheckReport, path: Path | str, *, suite: str = "replaykit") -> None:
+    """JUnit XML with one testcase per history file."""
+    root = ET.Element(
+        "testsuites", name=suite, tests=str(len(report.results)),
+        failures=str(len(report.divergent)), errors=str(len(report.errors)),
+        time=f"{report.seconds:.3f}",
+    )
+    ts = ET.SubElement(
+        root, "testsuite", name=suite, tests=str(len(report.results)),
+        failures=str(len(report.divergent)), errors=str(len(report.errors)),
+        skipped="0", time=f"{report.seconds:.3f}",
+    )
+    for r in report.results:
+        case = ET.SubElement(
+            ts, "testcase", classname=f"{suite}.{r.workflow_type or 'history'}",
+            name=_rel(r.path) if r.path else (r.workflow_id or "?"), time=f"{r.seconds:.3f}",
+        )
+        if r.status == "error":
+            el = ET.SubElement(case, "error", message=r.error or "error", type="input-error")
+            el.text = r.error
+        elif r.status == "divergent":
+            first = r.first
+            el = ET.SubElement(
+                case, "failure",
+                message=first.message if first else "diverged",
+                type=first.kind if first else "divergence",
+            )
+            el.text = r.describe()
+        elif r.divergences:
+            out = ET.SubElement(case, "system-out")
+            out.text = r.describe()
+    ET.indent(root)
+    atomic_write_text(Path(path), ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n")

@@ -1,0 +1,870 @@
+"""Strict comparison: every command the code issues now against the recorded events.
+
+The stock replayer compares only command kind, order, type and id (and only when the history
+carries the ``IdAndTypeDeterminismChecks`` flag). Here each captured command is paired with
+its recorded event in order and compared field by field: types and ids (whatever the flags
+say), inputs and results as *decoded* values (so encoding noise is not drift), timer
+durations, task queues, targets, memo and search attributes, and options.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import temporalio.api.common.v1
+import temporalio.api.failure.v1
+import temporalio.api.history.v1
+from google.protobuf.duration_pb2 import Duration
+from temporalio.api.enums.v1 import EventType
+
+from ._capture import CapturedCommand, RunCapture
+from ._divergence import Divergence, Kind
+from ._payloads import decode_payload, decode_payloads
+
+__all__ = ["compare_run", "event_type_name"]
+
+E = EventType
+HistoryEvent = temporalio.api.history.v1.HistoryEvent
+
+# Recorded events that a lang command produces, and which command variant produces each.
+_EVENT_FOR_VARIANT: dict[str, tuple[int, ...]] = {
+    "schedule_activity": (E.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED,),
+    "start_timer": (E.EVENT_TYPE_TIMER_STARTED,),
+    "cancel_timer": (E.EVENT_TYPE_TIMER_CANCELED,),
+    "request_cancel_activity": (E.EVENT_TYPE_ACTIVITY_TASK_CANCEL_REQUESTED,),
+    "start_child_workflow_execution": (E.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED,),
+    "cancel_child_workflow_execution": (
+        E.EVENT_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED,
+    ),
+    "request_cancel_external_workflow_execution": (
+        E.EVENT_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED,
+    ),
+    "signal_external_workflow_execution": (
+        E.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED,
+    ),
+    "upsert_workflow_search_attributes": (E.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES,),
+    "modify_workflow_properties": (E.EVENT_TYPE_WORKFLOW_PROPERTIES_MODIFIED,),
+    "complete_workflow_execution": (E.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED,),
+    "fail_workflow_execution": (E.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED,),
+    "cancel_workflow_execution": (E.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED,),
+    "continue_as_new_workflow_execution": (E.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW,),
+}
+_ORDERED_EVENTS = frozenset(t for ts in _EVENT_FOR_VARIANT.values() for t in ts)
+_CHANGE_VERSION_SA = "TemporalChangeVersion"
+_LA_MARKER = "core_local_activity"
+
+_VARIANT_LABEL = {
+    "schedule_activity": "schedule activity",
+    "start_timer": "start timer",
+    "cancel_timer": "cancel timer",
+    "request_cancel_activity": "cancel activity",
+    "start_child_workflow_execution": "start child workflow",
+    "cancel_child_workflow_execution": "cancel child workflow",
+    "request_cancel_external_workflow_execution": "cancel external workflow",
+    "signal_external_workflow_execution": "signal external workflow",
+    "upsert_workflow_search_attributes": "upsert search attributes",
+    "modify_workflow_properties": "modify memo",
+    "complete_workflow_execution": "complete workflow",
+    "fail_workflow_execution": "fail workflow",
+    "cancel_workflow_execution": "cancel workflow",
+    "continue_as_new_workflow_execution": "continue as new",
+    "schedule_local_activity": "schedule local activity",
+}
+
+
+def event_type_name(event_type: int) -> str:
+    """``EVENT_TYPE_TIMER_STARTED`` -> ``TimerStarted``."""
+    name = EventType.Name(event_type).removeprefix("EVENT_TYPE_")
+    return "".join(part.capitalize() for part in name.split("_"))
+
+
+def _source(cmd: CapturedCommand | None) -> str | None:
+    if cmd is None or cmd.source is None:
+        return None
+    file, line, func = cmd.source
+    return f"{file}:{line} (in {func})"
+
+
+def _describe_command(cmd: CapturedCommand) -> str:
+    c = cmd.command
+    variant = cmd.variant
+    if variant == "schedule_activity":
+        return f"activity {c.schedule_activity.activity_type}"
+    if variant == "schedule_local_activity":
+        return f"local activity {c.schedule_local_activity.activity_type}"
+    if variant == "start_timer":
+        return f"timer of {_fmt_duration(c.start_timer.start_to_fire_timeout)}"
+    if variant == "start_child_workflow_execution":
+        sc = c.start_child_workflow_execution
+        return f"child workflow {sc.workflow_type} (id {sc.workflow_id})"
+    if variant == "signal_external_workflow_execution":
+        return f"signal {c.signal_external_workflow_execution.signal_name!r} to another workflow"
+    return _VARIANT_LABEL.get(variant, variant)
+
+
+def _describe_event(ev: HistoryEvent) -> str:
+    t = ev.event_type
+    if t == E.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+        return f"activity {ev.activity_task_scheduled_event_attributes.activity_type.name}"
+    if t == E.EVENT_TYPE_TIMER_STARTED:
+        return f"timer of {_fmt_duration(ev.timer_started_event_attributes.start_to_fire_timeout)}"
+    if t == E.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED:
+        a = ev.start_child_workflow_execution_initiated_event_attributes
+        return f"child workflow {a.workflow_type.name} (id {a.workflow_id})"
+    if t == E.EVENT_TYPE_MARKER_RECORDED:
+        return f"marker {ev.marker_recorded_event_attributes.marker_name}"
+    return event_type_name(t)
+
+
+def _fmt_duration(d: Duration) -> str:
+    secs = d.seconds + d.nanos / 1e9
+    if secs and secs % 86400 == 0:
+        return f"{secs / 86400:g}d"
+    if secs and secs % 3600 == 0:
+        return f"{secs / 3600:g}h"
+    if secs >= 60 and secs % 60 == 0:
+        return f"{secs / 60:g}m"
+    return f"{secs:g}s"
+
+
+def _payloads_equal(
+    a: Sequence[temporalio.api.common.v1.Payload], b: Sequence[temporalio.api.common.v1.Payload]
+) -> bool:
+    if len(a) == len(b) and all(x.data == y.data and x.metadata == y.metadata for x, y in zip(a, b)):
+        return True
+    return _normalize(decode_payloads(a)) == _normalize(decode_payloads(b))
+
+
+def _normalize(value: Any) -> Any:
+    # JSON round-trip folds tuple/list and int/float encoding noise the way the converter does.
+    try:
+        return json.loads(json.dumps(value, sort_keys=True, default=repr))
+    except (TypeError, ValueError):
+        return value
+
+
+def value_diff(recorded: Any, current: Any) -> str:
+    """A readable diff of two decoded values (deepdiff, one change per line)."""
+    from deepdiff import DeepDiff
+
+    diff = DeepDiff(recorded, current, verbose_level=2, view="tree")
+    lines: list[str] = []
+    for change_type, items in diff.items():
+        for item in items:
+            path = item.path(root="args")
+            if change_type in ("values_changed", "type_changes"):
+                lines.append(f"{path}: {_clip(item.t1)} -> {_clip(item.t2)}")
+            elif change_type.endswith("_added"):
+                lines.append(f"{path}: added {_clip(item.t2)}")
+            elif change_type.endswith("_removed"):
+                lines.append(f"{path}: removed {_clip(item.t1)}")
+            else:
+                lines.append(f"{path}: {change_type}")
+    return "\n".join(lines[:20]) + ("\n…" if len(lines) > 20 else "")
+
+
+def _clip(value: Any, limit: int = 160) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+@dataclass
+class _Ctx:
+    out: list[Divergence]
+    workflow_task_queue: str
+    replay_task_queue: str = ""
+
+    def queue(self, name: str) -> str:
+        """The queue a command targets; empty or the replayer's own means the workflow's."""
+        return self.workflow_task_queue if name in ("", self.replay_task_queue) else name
+
+    def add(
+        self,
+        kind: Kind,
+        cause: str,
+        message: str,
+        *,
+        event: HistoryEvent | None,
+        cmd: CapturedCommand | None,
+        subject: str | None = None,
+        field: str | None = None,
+        recorded: Any = None,
+        current: Any = None,
+        diff: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        self.out.append(
+            Divergence(
+                kind=kind,
+                cause=cause,
+                message=message,
+                event_id=event.event_id if event is not None else None,
+                event_type=event_type_name(event.event_type) if event is not None else None,
+                subject=subject,
+                field=field,
+                recorded=recorded,
+                current=current,
+                diff=diff,
+                source=_source(cmd),
+                hint=hint or _default_hint(kind, cause),
+            )
+        )
+
+
+def _default_hint(kind: Kind, cause: str) -> str:
+    if kind == "nondeterminism":
+        return (
+            "running executions recorded the old sequence of commands: guard the change with "
+            "`if workflow.patched(\"<change-id>\"):` (new path) / else (old path)"
+        )
+    if kind == "drift":
+        return (
+            "the code now sends different values than this execution recorded; if that is "
+            "intended for new executions only, guard it with `workflow.patched(...)`; if it is "
+            "intended for all, re-record the history (replaykit record) or allow it (--allow)"
+        )
+    return "replay-safe (options apply to new commands only); fail on it with --fail-on option-change"
+
+
+def _compare_payloads(
+    ctx: _Ctx,
+    recorded: Sequence[temporalio.api.common.v1.Payload],
+    current: Sequence[temporalio.api.common.v1.Payload],
+    *,
+    event: HistoryEvent,
+    cmd: CapturedCommand,
+    cause: str,
+    subject: str,
+    field: str,
+    what: str,
+) -> None:
+    if _payloads_equal(recorded, current):
+        return
+    rec = _normalize(decode_payloads(recorded))
+    cur = _normalize(decode_payloads(current))
+    ctx.add(
+        "drift",
+        cause,
+        f"{subject}: {what} changed",
+        event=event,
+        cmd=cmd,
+        subject=subject,
+        field=field,
+        recorded=rec,
+        current=cur,
+        diff=value_diff(rec, cur),
+    )
+
+
+def _dur(d: Duration) -> float:
+    return d.seconds + d.nanos / 1e9
+
+
+def _compare_durations(
+    ctx: _Ctx,
+    pairs: Iterable[tuple[str, Duration, Duration, bool]],
+    *,
+    event: HistoryEvent,
+    cmd: CapturedCommand,
+    subject: str,
+) -> None:
+    for name, rec, cur, cur_set in pairs:
+        if cur_set and _dur(rec) != _dur(cur):
+            ctx.add(
+                "option-change",
+                "timeout",
+                f"{subject}: {name} changed from {_fmt_duration(rec)} to {_fmt_duration(cur)}",
+                event=event,
+                cmd=cmd,
+                subject=subject,
+                field=name,
+                recorded=_dur(rec),
+                current=_dur(cur),
+            )
+
+
+def _compare_retry(
+    ctx: _Ctx,
+    rec: temporalio.api.common.v1.RetryPolicy,
+    cur: temporalio.api.common.v1.RetryPolicy,
+    *,
+    event: HistoryEvent,
+    cmd: CapturedCommand,
+    subject: str,
+) -> None:
+    changes: dict[str, tuple[Any, Any]] = {}
+    if cur.HasField("initial_interval") and _dur(cur.initial_interval) != _dur(rec.initial_interval):
+        changes["initial_interval"] = (_dur(rec.initial_interval), _dur(cur.initial_interval))
+    if cur.HasField("maximum_interval") and _dur(cur.maximum_interval) != _dur(rec.maximum_interval):
+        changes["maximum_interval"] = (_dur(rec.maximum_interval), _dur(cur.maximum_interval))
+    if cur.backoff_coefficient and cur.backoff_coefficient != rec.backoff_coefficient:
+        changes["backoff_coefficient"] = (rec.backoff_coefficient, cur.backoff_coefficient)
+    if cur.maximum_attempts != rec.maximum_attempts:
+        changes["maximum_attempts"] = (rec.maximum_attempts, cur.maximum_attempts)
+    if sorted(cur.non_retryable_error_types) != sorted(rec.non_retryable_error_types):
+        changes["non_retryable_error_types"] = (
+            list(rec.non_retryable_error_types),
+            list(cur.non_retryable_error_types),
+        )
+    for name, (a, b) in changes.items():
+        ctx.add(
+            "option-change",
+            "retry-policy",
+            f"{subject}: retry policy {name} changed from {a!r} to {b!r}",
+            event=event,
+            cmd=cmd,
+            subject=subject,
+            field=f"retry_policy.{name}",
+            recorded=a,
+            current=b,
+        )
+
+
+def _compare_summary(
+    ctx: _Ctx, event: HistoryEvent, cmd: CapturedCommand, subject: str
+) -> None:
+    rec = event.user_metadata.summary if event.HasField("user_metadata") else None
+    cur = cmd.command.user_metadata.summary if cmd.command.HasField("user_metadata") else None
+    rec_v = decode_payload(rec) if rec is not None and rec.ByteSize() else None
+    cur_v = decode_payload(cur) if cur is not None and cur.ByteSize() else None
+    if rec_v != cur_v:
+        ctx.add(
+            "option-change",
+            "summary",
+            f"{subject}: summary changed",
+            event=event,
+            cmd=cmd,
+            subject=subject,
+            field="summary",
+            recorded=rec_v,
+            current=cur_v,
+        )
+
+
+def _compare_activity(ctx: _Ctx, ev: HistoryEvent, cmd: CapturedCommand) -> bool:
+    a = ev.activity_task_scheduled_event_attributes
+    c = cmd.command.schedule_activity
+    subject = f"activity {c.activity_type}"
+    if a.activity_type.name != c.activity_type:
+        ctx.add(
+            "nondeterminism",
+            "activity-type",
+            f"the code now schedules activity {c.activity_type!r} where the history "
+            f"scheduled {a.activity_type.name!r}",
+            event=ev,
+            cmd=cmd,
+            subject=subject,
+            field="activity_type",
+            recorded=a.activity_type.name,
+            current=c.activity_type,
+        )
+        return False
+    if a.activity_id != c.activity_id:
+        ctx.add(
+            "nondeterminism",
+            "activity-id",
+            f"{subject}: activity id {c.activity_id!r} differs from recorded {a.activity_id!r}",
+            event=ev,
+            cmd=cmd,
+            subject=subject,
+            field="activity_id",
+            recorded=a.activity_id,
+            current=c.activity_id,
+        )
+    _compare_payloads(
+        ctx, a.input.payloads, c.arguments, event=ev, cmd=cmd, cause="activity-input",
+        subject=subject, field="input", what="input arguments",
+    )
+    cur_queue = ctx.queue(c.task_queue)
+    if cur_queue != a.task_queue.name:
+        ctx.add(
+            "drift",
+            "activity-task-queue",
+            f"{subject}: task queue {cur_queue!r} differs from recorded {a.task_queue.name!r}",
+            event=ev,
+            cmd=cmd,
+            subject=subject,
+            field="task_queue",
+            recorded=a.task_queue.name,
+            current=cur_queue,
+        )
+    _compare_durations(
+        ctx,
+        [
+            ("start_to_close_timeout", a.start_to_close_timeout, c.start_to_close_timeout,
+             c.HasField("start_to_close_timeout")),
+            ("schedule_to_close_timeout", a.schedule_to_close_timeout,
+             c.schedule_to_close_timeout, c.HasField("schedule_to_close_timeout")),
+            ("schedule_to_start_timeout", a.schedule_to_start_timeout,
+             c.schedule_to_start_timeout, c.HasField("schedule_to_start_timeout")),
+            ("heartbeat_timeout", a.heartbeat_timeout, c.heartbeat_timeout,
+             c.HasField("heartbeat_timeout")),
+        ],
+        event=ev,
+        cmd=cmd,
+        subject=subject,
+    )
+    if c.HasField("retry_policy"):
+        _compare_retry(ctx, a.retry_policy, c.retry_policy, event=ev, cmd=cmd, subject=subject)
+    _compare_summary(ctx, ev, cmd, subject)
+    return True
+
+
+def _compare_timer(ctx: _Ctx, ev: HistoryEvent, cmd: CapturedCommand) -> bool:
+    a = ev.timer_started_event_attributes
+    c = cmd.command.start_timer
+    if _dur(a.start_to_fire_timeout) != _dur(c.start_to_fire_timeout):
+        rec, cur = _fmt_duration(a.start_to_fire_timeout), _fmt_duration(c.start_to_fire_timeout)
+        ctx.add(
+            "drift",
+            "timer-duration",
+            f"timer duration changed from {rec} to {cur}",
+            event=ev,
+            cmd=cmd,
+            subject="timer",
+            field="start_to_fire_timeout",
+            recorded=rec,
+            current=cur,
+        )
+    _compare_summary(ctx, ev, cmd, "timer")
+    return True
+
+
+def _compare_child(ctx: _Ctx, ev: HistoryEvent, cmd: CapturedCommand) -> bool:
+    a = ev.start_child_workflow_execution_initiated_event_attributes
+    c = cmd.command.start_child_workflow_execution
+    subject = f"child workflow {c.workflow_type}"
+    if a.workflow_type.name != c.workflow_type:
+        ctx.add(
+            "nondeterminism",
+            "child-type",
+            f"the code now starts child {c.workflow_type!r} where the history started "
+            f"{a.workflow_type.name!r}",
+            event=ev,
+            cmd=cmd,
+            subject=subject,
+            field="workflow_type",
+            recorded=a.workflow_type.name,
+            current=c.workflow_type,
+        )
+        return False
+    if a.workflow_id != c.workflow_id:
+        ctx.add(
+            "nondeterminism",
+            "child-id",
+            f"{subject}: workflow id {c.workflow_id!r} differs from recorded {a.workflow_id!r}",
+            event=ev,
+            cmd=cmd,
+            subject=subject,
+            field="workflow_id",
+            recorded=a.workflow_id,
+            current=c.workflow_id,
+        )
+    _compare_payloads(
+        ctx, a.input.payloads, c.input, event=ev, cmd=cmd, cause="child-input",
+        subject=subject, field="input", what="input arguments",
+    )
+    cur_queue = ctx.queue(c.task_queue)
+    if cur_queue != a.task_queue.name:
+        ctx.add(
+            "drift",
+            "child-task-queue",
+            f"{subject}: task queue {cur_queue!r} differs from recorded {a.task_queue.name!r}",
+            event=ev,
+            cmd=cmd,
+            subject=subject,
+            field="task_queue",
+            recorded=a.task_queue.name,
+            current=cur_queue,
+        )
+    _compare_durations(
+        ctx,
+        [
+            ("workflow_execution_timeout", a.workflow_execution_timeout,
+             c.workflow_execution_timeout, c.HasField("workflow_execution_timeout")),
+            ("workflow_run_timeout", a.workflow_run_timeout, c.workflow_run_timeout,
+             c.HasField("workflow_run_timeout")),
+        ],
+        event=ev,
+        cmd=cmd,
+        subject=subject,
+    )
+    if c.HasField("retry_policy"):
+        _compare_retry(ctx, a.retry_policy, c.retry_policy, event=ev, cmd=cmd, subject=subject)
+    if c.parent_close_policy and int(c.parent_close_policy) != int(a.parent_close_policy):
+        ctx.add(
+            "option-change",
+            "parent-close-policy",
+            f"{subject}: parent close policy changed",
+            event=ev,
+            cmd=cmd,
+            subject=subject,
+            field="parent_close_policy",
+            recorded=int(a.parent_close_policy),
+            current=int(c.parent_close_policy),
+        )
+    _compare_memo(ctx, dict(a.memo.fields), dict(c.memo), ev, cmd, subject, "child-memo")
+    _compare_memo(
+        ctx, dict(a.search_attributes.indexed_fields), dict(c.search_attributes.indexed_fields),
+        ev, cmd, subject, "child-search-attributes",
+    )
+    return True
+
+
+def _compare_memo(
+    ctx: _Ctx,
+    rec: dict[str, temporalio.api.common.v1.Payload],
+    cur: dict[str, temporalio.api.common.v1.Payload],
+    ev: HistoryEvent,
+    cmd: CapturedCommand,
+    subject: str,
+    cause: str,
+) -> None:
+    rec_v = {k: _normalize(decode_payload(v)) for k, v in rec.items()}
+    cur_v = {k: _normalize(decode_payload(v)) for k, v in cur.items()}
+    if rec_v != cur_v:
+        what = "search attributes" if "search" in cause else "memo"
+        ctx.add(
+            "drift",
+            cause,
+            f"{subject}: {what} changed",
+            event=ev,
+            cmd=cmd,
+            subject=subject,
+            field=what,
+            recorded=rec_v,
+            current=cur_v,
+            diff=value_diff(rec_v, cur_v),
+        )
+
+
+def _compare_can(ctx: _Ctx, ev: HistoryEvent, cmd: CapturedCommand) -> bool:
+    a = ev.workflow_execution_continued_as_new_event_attributes
+    c = cmd.command.continue_as_new_workflow_execution
+    subject = "continue-as-new"
+    if c.workflow_type and c.workflow_type != a.workflow_type.name:
+        ctx.add(
+            "drift",
+            "continue-as-new-type",
+            f"continue-as-new now starts {c.workflow_type!r}, recorded {a.workflow_type.name!r}",
+            event=ev,
+            cmd=cmd,
+            subject=subject,
+            field="workflow_type",
+            recorded=a.workflow_type.name,
+            current=c.workflow_type,
+        )
+    _compare_payloads(
+        ctx, a.input.payloads, c.arguments, event=ev, cmd=cmd, cause="continue-as-new-input",
+        subject=subject, field="input", what="arguments carried to the next run",
+    )
+    if ctx.queue(c.task_queue) != a.task_queue.name:
+        ctx.add(
+            "drift",
+            "continue-as-new-task-queue",
+            f"continue-as-new task queue {c.task_queue!r} differs from {a.task_queue.name!r}",
+            event=ev,
+            cmd=cmd,
+            subject=subject,
+            field="task_queue",
+            recorded=a.task_queue.name,
+            current=c.task_queue,
+        )
+    if c.memo:
+        _compare_memo(ctx, dict(a.memo.fields), dict(c.memo), ev, cmd, subject, "continue-as-new-memo")
+    return True
+
+
+def _compare_complete(ctx: _Ctx, ev: HistoryEvent, cmd: CapturedCommand) -> bool:
+    a = ev.workflow_execution_completed_event_attributes
+    c = cmd.command.complete_workflow_execution
+    current = [c.result] if c.HasField("result") else []
+    _compare_payloads(
+        ctx, a.result.payloads, current, event=ev, cmd=cmd, cause="result",
+        subject="workflow result", field="result", what="the value returned",
+    )
+    return True
+
+
+def _failure_view(f: temporalio.api.failure.v1.Failure) -> dict[str, Any]:
+    info = f.application_failure_info if f.HasField("application_failure_info") else None
+    return {
+        "message": f.message,
+        "type": info.type if info is not None else f.WhichOneof("failure_info"),
+        "non_retryable": info.non_retryable if info is not None else None,
+    }
+
+
+def _compare_fail(ctx: _Ctx, ev: HistoryEvent, cmd: CapturedCommand) -> bool:
+    rec = _failure_view(ev.workflow_execution_failed_event_attributes.failure)
+    cur = _failure_view(cmd.command.fail_workflow_execution.failure)
+    if rec != cur:
+        ctx.add(
+            "drift",
+            "failure",
+            "the workflow now fails differently",
+            event=ev,
+            cmd=cmd,
+            subject="workflow failure",
+            field="failure",
+            recorded=rec,
+            current=cur,
+            diff=value_diff(rec, cur),
+        )
+    return True
+
+
+def _compare_signal_external(ctx: _Ctx, ev: HistoryEvent, cmd: CapturedCommand) -> bool:
+    a = ev.signal_external_workflow_execution_initiated_event_attributes
+    c = cmd.command.signal_external_workflow_execution
+    target = c.child_workflow_id or c.workflow_execution.workflow_id
+    subject = f"signal {c.signal_name!r}"
+    if a.signal_name != c.signal_name or a.workflow_execution.workflow_id != target:
+        rec = {"signal": a.signal_name, "target": a.workflow_execution.workflow_id}
+        cur = {"signal": c.signal_name, "target": target}
+        ctx.add(
+            "drift",
+            "signal-external-target",
+            f"external signal now goes to {cur} instead of {rec}",
+            event=ev,
+            cmd=cmd,
+            subject=subject,
+            field="target",
+            recorded=rec,
+            current=cur,
+        )
+    _compare_payloads(
+        ctx, a.input.payloads, c.args, event=ev, cmd=cmd, cause="signal-external-input",
+        subject=subject, field="input", what="signal arguments",
+    )
+    return True
+
+
+def _compare_cancel_external(ctx: _Ctx, ev: HistoryEvent, cmd: CapturedCommand) -> bool:
+    a = ev.request_cancel_external_workflow_execution_initiated_event_attributes
+    c = cmd.command
+    if cmd.variant == "cancel_child_workflow_execution":
+        return True  # the child's id was compared when it was started
+    target = c.request_cancel_external_workflow_execution.workflow_execution.workflow_id
+    if target != a.workflow_execution.workflow_id:
+        ctx.add(
+            "drift",
+            "cancel-external-target",
+            f"external cancellation now targets {target!r}, recorded "
+            f"{a.workflow_execution.workflow_id!r}",
+            event=ev,
+            cmd=cmd,
+            subject="cancel external workflow",
+            field="target",
+            recorded=a.workflow_execution.workflow_id,
+            current=target,
+        )
+    return True
+
+
+def _compare_upsert(ctx: _Ctx, ev: HistoryEvent, cmd: CapturedCommand) -> bool:
+    rec = {
+        k: v
+        for k, v in ev.upsert_workflow_search_attributes_event_attributes.search_attributes.indexed_fields.items()
+        if k != _CHANGE_VERSION_SA
+    }
+    cur = dict(cmd.command.upsert_workflow_search_attributes.search_attributes)
+    cur.pop(_CHANGE_VERSION_SA, None)
+    _compare_memo(ctx, rec, cur, ev, cmd, "search attributes", "search-attributes")
+    return True
+
+
+def _compare_memo_event(ctx: _Ctx, ev: HistoryEvent, cmd: CapturedCommand) -> bool:
+    rec = dict(ev.workflow_properties_modified_event_attributes.upserted_memo.fields)
+    cur = dict(cmd.command.modify_workflow_properties.upserted_memo.fields)
+    _compare_memo(ctx, rec, cur, ev, cmd, "memo", "memo")
+    return True
+
+
+_COMPARERS: dict[str, Callable[[_Ctx, HistoryEvent, CapturedCommand], bool]] = {
+    "schedule_activity": _compare_activity,
+    "start_timer": _compare_timer,
+    "start_child_workflow_execution": _compare_child,
+    "continue_as_new_workflow_execution": _compare_can,
+    "complete_workflow_execution": _compare_complete,
+    "fail_workflow_execution": _compare_fail,
+    "signal_external_workflow_execution": _compare_signal_external,
+    "request_cancel_external_workflow_execution": _compare_cancel_external,
+    "cancel_child_workflow_execution": _compare_cancel_external,
+    "upsert_workflow_search_attributes": _compare_upsert,
+    "modify_workflow_properties": _compare_memo_event,
+}
+
+
+def _is_core_only_upsert(ev: HistoryEvent) -> bool:
+    fields = ev.upsert_workflow_search_attributes_event_attributes.search_attributes.indexed_fields
+    return set(fields) <= {_CHANGE_VERSION_SA}
+
+
+def _pending_task_at_end(events: Sequence[HistoryEvent]) -> bool:
+    """True when the last workflow task was scheduled/started but never completed."""
+    for ev in reversed(events):
+        t = ev.event_type
+        if t == E.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
+            return False
+        if t in (E.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, E.EVENT_TYPE_WORKFLOW_TASK_STARTED):
+            return True
+    return False
+
+
+def compare_run(
+    events: Sequence[HistoryEvent],
+    capture: RunCapture,
+    *,
+    task_queue: str,
+    replay_failed: bool = False,
+) -> list[Divergence]:
+    """Compare what the code commanded during replay with the recorded events.
+
+    Args:
+        events: The recorded history.
+        capture: The commands captured while replaying it.
+        task_queue: The workflow's own task queue (an empty command queue means this one).
+        replay_failed: The replay itself failed; then a shortfall of commands is a
+            consequence, not a separate finding.
+
+    Returns:
+        Divergences in history order (the first is the one to explain).
+    """
+    ctx = _Ctx(out=[], workflow_task_queue=task_queue, replay_task_queue=capture.task_queue)
+    pending_end = _pending_task_at_end(events)
+    commands = [
+        c for c in capture.commands
+        if c.variant in _EVENT_FOR_VARIANT
+        and not (pending_end and c.activation == capture.last_real_activation)
+    ]
+    trailing = [
+        c for c in capture.commands
+        if c.variant in _EVENT_FOR_VARIANT
+        and pending_end and c.activation == capture.last_real_activation
+    ]
+    recorded = [
+        ev for ev in events
+        if ev.event_type in _ORDERED_EVENTS
+        and not (ev.event_type == E.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES
+                 and _is_core_only_upsert(ev))
+    ]
+    for i in range(max(len(commands), len(recorded))):
+        cmd = commands[i] if i < len(commands) else None
+        ev = recorded[i] if i < len(recorded) else None
+        if cmd is not None and ev is not None:
+            if ev.event_type not in _EVENT_FOR_VARIANT[cmd.variant]:
+                ctx.add(
+                    "nondeterminism",
+                    "command-mismatch",
+                    f"the code now issues {_describe_command(cmd)} where the history recorded "
+                    f"{_describe_event(ev)}",
+                    event=ev,
+                    cmd=cmd,
+                    subject=_describe_command(cmd),
+                    recorded=_describe_event(ev),
+                    current=_describe_command(cmd),
+                )
+                break
+            comparer = _COMPARERS.get(cmd.variant)
+            if comparer is not None and not comparer(ctx, ev, cmd):
+                break
+        elif cmd is not None:
+            ctx.add(
+                "nondeterminism",
+                "extra-command",
+                f"the code now issues {_describe_command(cmd)}, which the history does not have",
+                event=None,
+                cmd=cmd,
+                subject=_describe_command(cmd),
+                current=_describe_command(cmd),
+            )
+            break
+        elif ev is not None:
+            if replay_failed:
+                break
+            if pending_end and trailing:
+                # The last task never completed; its commands are what this task produces.
+                break
+            ctx.add(
+                "nondeterminism",
+                "missing-command",
+                f"the history has {_describe_event(ev)} but the code no longer issues it",
+                event=ev,
+                cmd=None,
+                subject=_describe_event(ev),
+                recorded=_describe_event(ev),
+            )
+            break
+    _compare_local_activities(ctx, events, capture)
+    for name in dict.fromkeys(capture.unhandled_signals):
+        ctx.add(
+            "drift",
+            "signal-dropped",
+            f"recorded signal {name!r} has no handler in the current code: it is dropped "
+            "(a renamed or removed signal handler)",
+            event=_first_signal(events, name),
+            cmd=None,
+            subject=f"signal {name}",
+            hint="keep a handler for the old signal name (or a dynamic handler) while "
+            "executions that received it are running",
+        )
+    for name in dict.fromkeys(capture.unhandled_updates):
+        ctx.add(
+            "nondeterminism",
+            "update-unhandled",
+            f"recorded update {name!r} has no handler in the current code",
+            event=None,
+            cmd=None,
+            subject=f"update {name}",
+        )
+    return ctx.out
+
+
+def _first_signal(events: Sequence[HistoryEvent], name: str) -> HistoryEvent | None:
+    for ev in events:
+        if (
+            ev.event_type == E.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED
+            and ev.workflow_execution_signaled_event_attributes.signal_name == name
+        ):
+            return ev
+    return None
+
+
+def _compare_local_activities(
+    ctx: _Ctx, events: Sequence[HistoryEvent], capture: RunCapture
+) -> None:
+    """Local activity types in marker order (their inputs are not in the history)."""
+    markers = [
+        ev for ev in events
+        if ev.event_type == E.EVENT_TYPE_MARKER_RECORDED
+        and ev.marker_recorded_event_attributes.marker_name == _LA_MARKER
+    ]
+    cmds = [c for c in capture.commands if c.variant == "schedule_local_activity"]
+    seen_seq: set[int] = set()
+    unique: list[CapturedCommand] = []
+    for c in cmds:  # a local activity retried by backoff is re-scheduled with the same seq
+        seq = c.command.schedule_local_activity.seq
+        if seq not in seen_seq:
+            seen_seq.add(seq)
+            unique.append(c)
+    for ev, cmd in zip(markers, unique):
+        details = ev.marker_recorded_event_attributes.details
+        data = decode_payload(details["data"].payloads[0]) if "data" in details else None
+        rec_type = data.get("activity_type") if isinstance(data, dict) else None
+        cur_type = cmd.command.schedule_local_activity.activity_type
+        if rec_type and rec_type != cur_type:
+            ctx.add(
+                "nondeterminism",
+                "local-activity-type",
+                f"the code now runs local activity {cur_type!r} where the history ran {rec_type!r}",
+                event=ev,
+                cmd=cmd,
+                subject=f"local activity {cur_type}",
+                recorded=rec_type,
+                current=cur_type,
+            )
+            return

@@ -1,0 +1,129 @@
+"""`replaykit check`: replay history files against the current code."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from replaykit._check import CheckOptions, check_histories
+from replaykit._config import load_project_config, resolve
+from replaykit._divergence import HistoryResult
+from replaykit._errors import ReplaykitError
+from replaykit._report import (
+    format_result_line,
+    format_summary,
+    write_json_report,
+    write_junit_xml,
+)
+from replaykit.cli._progress import Progress
+
+KINDS = ("nondeterminism", "drift", "option-change")
+
+
+def _shard(value: str | None) -> tuple[int, int] | None:
+    if value is None:
+        return None
+    try:
+        k, n = (int(x) for x in value.split("/"))
+    except ValueError:
+        raise click.BadParameter("expected K/N, e.g. 1/4", param_hint="'--shard'") from None
+    if not 1 <= k <= n:
+        raise click.BadParameter("need 1 <= K <= N", param_hint="'--shard'")
+    return k, n
+
+
+@click.command("check")
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--workflows", "-w", multiple=True, metavar="MODULE",
+              help="Module(s) whose @workflow.defn classes to replay with (packages are walked; "
+              "module:Class picks one). Default: [tool.replaykit] workflows.")
+@click.option("--workflow-id", default=None, help="Workflow id for plain exports without metadata "
+              "(default: the file name stem).")
+@click.option("--strict/--no-strict", default=True, show_default=True,
+              help="Compare every command with its recorded event (off: stock replayer only).")
+@click.option("--fail-on", multiple=True, type=click.Choice(KINDS),
+              help="Divergence kinds that fail (default: nondeterminism, drift).")
+@click.option("--allow", multiple=True, metavar="RULE",
+              help="Allow a kind, a cause (timer-duration) or activity:NAME[.FIELD].")
+@click.option("--jobs", "-j", type=click.IntRange(min=0), default=None,
+              help="Worker processes (default: CPU count; 0 = in this process).")
+@click.option("--shard", default=None, metavar="K/N", help="Check only the K-th of N slices.")
+@click.option("--no-sandbox", is_flag=True, help="Replay without the SDK sandbox (faster, "
+              "less protection).")
+@click.option("--no-cache", is_flag=True, help="Do not use the parsed-history cache.")
+@click.option("--timeout", type=float, default=120.0, show_default=True,
+              help="Seconds one replay may take before it is killed and reported.")
+@click.option("--json-report", type=click.Path(dir_okay=False), default=None,
+              help="Write the structured report as JSON.")
+@click.option("--junit-xml", type=click.Path(dir_okay=False), default=None,
+              help="Write JUnit XML, one testcase per history.")
+@click.option("--quiet", "-q", is_flag=True, help="Only divergences, errors and the summary.")
+def command(
+    paths: tuple[str, ...],
+    workflows: tuple[str, ...],
+    workflow_id: str | None,
+    strict: bool,
+    fail_on: tuple[str, ...],
+    allow: tuple[str, ...],
+    jobs: int | None,
+    shard: str | None,
+    no_sandbox: bool,
+    no_cache: bool,
+    timeout: float,
+    json_report: str | None,
+    junit_xml: str | None,
+    quiet: bool,
+) -> None:
+    """Replay every history under PATHS against the current code and report divergences.
+
+    Exit code: 0 all clean, 1 at least one divergence, 2 usage or input errors (every other
+    file is still checked and reported).
+    """
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())  # like pytest's rootdir: local workflow modules import
+    try:
+        config = load_project_config()
+        wf = resolve("workflows", flag=list(workflows), project=list(config.workflows))
+        if not wf:
+            raise click.UsageError("no workflows: pass --workflows MODULE or set "
+                                   "[tool.replaykit] workflows in pyproject.toml")
+        targets = resolve("paths", flag=list(paths),
+                          project=[config.path(h) for h in config.histories])
+        if not targets:
+            raise click.UsageError("no history paths given and no [tool.replaykit] histories")
+        options = CheckOptions(
+            strict=strict,
+            fail_on=frozenset(resolve("fail_on", flag=list(fail_on),
+                                      project=list(config.fail_on),
+                                      default=["nondeterminism", "drift"], choices=KINDS)),
+            allow=tuple(resolve("allow", flag=list(allow), project=list(config.allow),
+                                default=[])),
+            sandbox=not no_sandbox,
+            timeout=timeout,
+            cache=not no_cache,
+        )
+        jobs_value = resolve("jobs", flag=jobs, project=config.jobs)
+        progress = Progress(enabled=sys.stderr.isatty() and not os.environ.get("CI"))
+
+        def on_result(result: HistoryResult) -> None:
+            progress.advance()
+            if quiet and result.status == "clean":
+                return
+            progress.echo(format_result_line(result))
+
+        report = check_histories(
+            targets, workflows=wf, options=options, jobs=jobs_value,
+            workflow_id=workflow_id, shard=_shard(shard), on_result=on_result,
+        )
+        progress.close()
+    except ReplaykitError as err:
+        raise click.UsageError(str(err)) from None
+    if json_report:
+        write_json_report(report, json_report)
+    if junit_xml:
+        write_junit_xml(report, junit_xml)
+    click.echo(format_summary(report))
+    sys.stdout.flush()
+    raise SystemExit(report.exit_code)

@@ -57,6 +57,7 @@ _DROPPED_RESPONSE_HEADERS = frozenset(
     # volatile headers: dropped so re-recording the same traffic gives an identical file
     | {"date", "server", "x-request-id", "openai-processing-ms", "cf-ray"}
 )
+_LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 #: Default matchers; `json_body` is `json_body_matcher`.
 DEFAULT_MATCH_ON: tuple[str, ...] = ("method", "path", "query", "json_body")
 
@@ -104,7 +105,11 @@ def _scrub_uri(uri: str) -> str:
     parts = urlsplit(uri)
     query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k.lower() not in FILTERED_QUERY_PARAMETERS]
     netloc = parts.hostname or ""
-    if parts.port is not None:
+    if netloc in _LOOPBACK:
+        # A local endpoint (the scripted one) gets a new free port every run; dropping it keeps
+        # re-recorded cassettes byte-identical.
+        netloc = "localhost"
+    elif parts.port is not None:
         netloc = f"{netloc}:{parts.port}"  # drops any user:password@
     return urlunsplit((parts.scheme, netloc, parts.path, urlencode(query), parts.fragment))
 

@@ -382,6 +382,7 @@ class RunningServer:
         self._log_dir: str | None = None
         self._lock = threading.RLock()
         self._stopped = False
+        self._connect_defaults: dict[str, Any] = {}
 
     # -- public ---------------------------------------------------------------------------
 
@@ -416,7 +417,14 @@ class RunningServer:
         Returns:
             A connected client.
         """
-        kwargs: dict[str, Any] = {"namespace": self.namespace}
+        from ._runtime import quiet_runtime
+
+        # Core's warnings (e.g. the test server's missing capabilities) are noise in reports.
+        kwargs: dict[str, Any] = {
+            "namespace": self.namespace,
+            "runtime": quiet_runtime(),
+            **self._connect_defaults,
+        }
         kwargs.update(connect_kwargs)
         if self.kind == "timeskip":
             kwargs["interceptors"] = [*kwargs.get("interceptors", ()), _TimeSkippingInterceptor()]
@@ -578,9 +586,15 @@ class RunningServer:
             await asyncio.sleep(0.05)
 
 
-async def _probe(address: str, namespace: str, kind: ServerKind) -> None:
+async def _probe(
+    address: str,
+    namespace: str,
+    kind: ServerKind,
+    connect_kwargs: Mapping[str, Any] | None = None,
+) -> None:
     """A real gRPC round trip: the namespace exists (dev server/cluster) or health is SERVING."""
-    client = await temporalio.client.Client.connect(address, namespace=namespace)
+    kwargs = {**(connect_kwargs or {}), "namespace": namespace}
+    client = await temporalio.client.Client.connect(address, **kwargs)
     if kind == "timeskip":
         # The Java test server has no DescribeNamespace; its health service answers.
         if not await client.service_client.check_health(timeout=timedelta(seconds=5)):
@@ -652,7 +666,12 @@ def _embedded_argv(binary: Path, spec: ServerSpec, port: int) -> list[str]:
     return argv
 
 
-def start_server(spec: ServerSpec, *, ready_timeout: float = 30) -> RunningServer:
+def start_server(
+    spec: ServerSpec,
+    *,
+    ready_timeout: float = 30,
+    connect_kwargs: Mapping[str, Any] | None = None,
+) -> RunningServer:
     """Start the server a spec names (or check that an external cluster answers).
 
     Blocks until the frontend answers a real gRPC call (``DescribeNamespace``; the health
@@ -661,6 +680,9 @@ def start_server(spec: ServerSpec, *, ready_timeout: float = 30) -> RunningServe
     Args:
         spec: What to start; see :func:`parse_server`.
         ready_timeout: Seconds to wait for the server to answer.
+        connect_kwargs: External clusters only: extra ``Client.connect`` arguments (``tls``,
+            ``api_key``, ``rpc_metadata``) for the reachability check and as the defaults of
+            :meth:`RunningServer.client`.
 
     Returns:
         The running server; a sync and async context manager that stops it.
@@ -672,8 +694,15 @@ def start_server(spec: ServerSpec, *, ready_timeout: float = 30) -> RunningServe
     if spec.kind == "external":
         assert spec.address is not None
         server = RunningServer(spec, address=spec.address, ready_timeout=ready_timeout)
-        _run_sync(lambda: _check_external(spec.address or "", spec.namespace, ready_timeout))
+        server._connect_defaults = dict(connect_kwargs or {})
+        _run_sync(
+            lambda: _check_external(
+                spec.address or "", spec.namespace, ready_timeout, connect_kwargs
+            )
+        )
         return server
+    if connect_kwargs:
+        raise ServerError("connect_kwargs apply only to an external server")
     port = _free_port()
     if spec.kind == "embedded":
         argv = _embedded_argv(find_server_binary("temporal"), spec, port)
@@ -692,14 +721,25 @@ def start_server(spec: ServerSpec, *, ready_timeout: float = 30) -> RunningServe
     return server
 
 
-async def start_server_async(spec: ServerSpec, *, ready_timeout: float = 30) -> RunningServer:
+async def start_server_async(
+    spec: ServerSpec,
+    *,
+    ready_timeout: float = 30,
+    connect_kwargs: Mapping[str, Any] | None = None,
+) -> RunningServer:
     """:func:`start_server` without blocking the running event loop."""
-    return await asyncio.to_thread(start_server, spec, ready_timeout=ready_timeout)
+    return await asyncio.to_thread(
+        start_server, spec, ready_timeout=ready_timeout, connect_kwargs=connect_kwargs
+    )
 
 
-async def _check_external(address: str, namespace: str, timeout: float) -> None:
+async def _check_external(
+    address: str, namespace: str, timeout: float, connect_kwargs: Mapping[str, Any] | None
+) -> None:
     try:
-        await asyncio.wait_for(_probe(address, namespace, "external"), timeout=timeout)
+        await asyncio.wait_for(
+            _probe(address, namespace, "external", connect_kwargs), timeout=timeout
+        )
     except asyncio.TimeoutError:
         raise ServerError(f"Temporal at {address} did not answer within {timeout:g}s") from None
     except temporalio.service.RPCError as exc:

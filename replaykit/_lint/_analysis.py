@@ -533,6 +533,16 @@ class Scope:
             return _INSTANCE + qualified
         return None
 
+    def _imported_variable_kind(self, node: ast.expr) -> str | None:
+        """Kind of a module-level variable of another checked file (``policies.POLL``)."""
+        if self.project is None:
+            return None
+        qualified = self.qualified(node)
+        target = self.project.lookup(qualified) if qualified else None
+        if target is not None and isinstance(target[1], str):
+            return target[0].kinds.get(target[1])
+        return None
+
     def kind(self, node: ast.expr) -> str | None:
         """The kind of value an expression evaluates to, when it is clear."""
         if isinstance(node, (ast.Set, ast.SetComp)):
@@ -542,8 +552,11 @@ class Scope:
                 return self.kinds[node.id]
             if node.id not in self.local and node.id not in self.aliases:
                 return self.module.kinds.get(node.id)
-            return None
+            return self._imported_variable_kind(node)
         if isinstance(node, ast.Attribute):
+            imported = self._imported_variable_kind(node)
+            if imported is not None:
+                return imported
             base_kind = self.kind(node.value)
             if base_kind == _PATH and node.attr == "parent":
                 return _PATH
@@ -729,7 +742,10 @@ class _Checker(ast.NodeVisitor):
     def visit_Call(self, node: ast.Call) -> None:
         qualified = self.scope.qualified(node.func)
         positional = len(node.args)
-        if qualified is not None:
+        # A name defined in a checked file is the user's own code, even when its module
+        # happens to share a hazard's name (a local `random.py`): it is followed instead.
+        own = self.project.lookup(qualified) if qualified is not None else None
+        if qualified is not None and own is None:
             hazard = hz.match_call(qualified, positional_args=positional)
             if hazard is not None:
                 rule, hint = hazard
@@ -750,11 +766,10 @@ class _Checker(ast.NodeVisitor):
             if qualified in hz.ORDER_CONSUMERS:
                 for arg in node.args:
                     self.check_set_order(arg)
-            found_class = self.project.class_of(qualified)
-            if found_class is not None:
-                init = self.project.find_method(found_class[0], found_class[1], "__init__")
-                if init is not None:
-                    self.reach_function(init, self.owner_class(init[0], init[1]))
+        if own is not None and isinstance(own[1], ast.ClassDef):
+            init = self.project.find_method(own[0], own[1], "__init__")
+            if init is not None:
+                self.reach_function(init, self.owner_class(init[0], init[1]))
         if isinstance(node.func, ast.Attribute):
             self.check_method_call(node, node.func)
         target = self.callee(node.func)

@@ -14,8 +14,9 @@ CALL_EXACT: dict[str, tuple[str, str]] = {}
 # Calls matched by prefix: (prefix, rule id, hint).  Checked in order, first match wins.
 CALL_PREFIX: list[tuple[str, str, str]] = []
 
-# Calls that are only a hazard without positional arguments (they default to "now").
-CALL_NOW_WITHOUT_ARGS: dict[str, tuple[str, str]] = {}
+# Calls that read the clock only when given at most N positional arguments (the time
+# argument defaults to "now"): name -> (rule id, hint, N).
+CALL_NOW_WITHOUT_ARGS: dict[str, tuple[str, str, int]] = {}
 
 # Any reference (not only a call), matched by prefix: os.environ["X"], os.environ.get("X").
 REFERENCE_PREFIX: list[tuple[str, str, str]] = []
@@ -45,7 +46,8 @@ for _name in (
 ):
     CALL_EXACT[_name] = ("RK101", _CLOCK)
 for _name in ("time.localtime", "time.gmtime", "time.ctime", "time.asctime"):
-    CALL_NOW_WITHOUT_ARGS[_name] = ("RK101", _CLOCK)
+    CALL_NOW_WITHOUT_ARGS[_name] = ("RK101", _CLOCK, 0)
+CALL_NOW_WITHOUT_ARGS["time.strftime"] = ("RK101", _CLOCK, 1)
 
 _RANDOM = "use workflow.random()"
 CALL_EXACT["os.urandom"] = ("RK102", _RANDOM)
@@ -315,7 +317,8 @@ def match_call(qualified: str, *, positional_args: int) -> tuple[str, str] | Non
     if qualified in CALL_EXACT:
         return CALL_EXACT[qualified]
     if qualified in CALL_NOW_WITHOUT_ARGS:
-        return CALL_NOW_WITHOUT_ARGS[qualified] if positional_args == 0 else None
+        rule, hint, most = CALL_NOW_WITHOUT_ARGS[qualified]
+        return (rule, hint) if positional_args <= most else None
     if qualified == RANDOM_CLASS and positional_args > 0:
         return None
     if qualified.rsplit(".", 1)[-1].endswith(HARMLESS_SUFFIXES):

@@ -35,7 +35,7 @@ from replaykit._history import make_meta, write_history
 from replaykit._saga import SagaReport, verify_saga
 from replaykit._servers import RunningServer, parse_server, start_server
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 
 STEPS = ["reserve_inventory", "charge_payment", "dispatch_shipment"]
 DATA = Path(__file__).resolve().parents[1] / "data" / "saga"

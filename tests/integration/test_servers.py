@@ -129,11 +129,15 @@ async def test_embedded_custom_namespace_exists() -> None:
 
 
 async def test_external_spec_reaches_a_running_cluster(embedded: RunningServer) -> None:
-    external = start_server(parse_server(embedded.address))
+    external = start_server(
+        parse_server(embedded.address), connect_kwargs={"identity": "replaykit-probe"}
+    )
     with external:
         assert external.kind == "external" and external.pid is None
         client = await external.client()
         assert await client.service_client.check_health()
+        assert client.identity == "replaykit-probe"
+        assert (await external.client(identity="other")).identity == "other"
     # Leaving an external server's block must not touch the cluster itself.
     assert embedded.pid is not None
     with pytest.raises(ServerError, match="namespace 'missing' not found"):

@@ -164,6 +164,8 @@ def test_activities_and_module_level_code_are_not_workflow_code(tmp_path: Path) 
         ("from datetime import datetime as DT", "DT.now()"),
         ("from time import time as now", "now()"),
         ("import time as clock", "clock.monotonic_ns()"),
+        ("import time", 'time.strftime("%H:%M")'),
+        ("from datetime import datetime, timezone", "datetime.now(timezone.utc)"),
         ("from time import perf_counter", "perf_counter()"),
     ],
 )
@@ -205,6 +207,38 @@ class W:
 """
     report = lint_paths([write(tmp_path, "w.py", source)])
     assert located(report) == {("RK302", 7, 9)}
+
+
+def test_deterministic_look_alikes_are_not_reported(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "w.py",
+        WORKFLOW_HEADER
+        + DEDENT
+        + """
+        import asyncio
+        import uuid
+        from datetime import datetime, timezone
+        import httpx
+
+        @workflow.defn
+        class W:
+            @workflow.run
+            async def run(self, name: str) -> str:
+                seeded = random.Random(42).random()
+                key = uuid.uuid5(uuid.NAMESPACE_URL, name)
+                stamp = time.strftime("%H", time.gmtime(0))
+                when = datetime.fromtimestamp(workflow.time(), tz=timezone.utc)
+                await asyncio.sleep(5)
+                await workflow.sleep(timedelta(minutes=5))
+                try:
+                    pass
+                except httpx.HTTPError as exc:
+                    raise httpx.HTTPStatusError("x", request=None, response=None) from exc
+                return f"{seeded}{key}{stamp}{when}"
+        """,
+    )
+    assert lint_paths([path]).findings == ()
 
 
 def test_local_names_shadow_modules_and_builtins(tmp_path: Path) -> None:
@@ -319,27 +353,40 @@ def test_cross_module_helpers_and_activities(tmp_path: Path) -> None:
             return str(uuid.uuid4())
         """,
     )
+    write(
+        tmp_path,
+        "agents/policies.py",
+        """\
+        from datetime import timedelta
+
+        POLL = timedelta(seconds=5)
+        """,
+    )
     workflows = write(
         tmp_path,
         "agents/workflows.py",
         """\
+        import asyncio
         from temporalio import workflow
 
         with workflow.unsafe.imports_passed_through():
             from .activities import charge
             from agents.helpers import new_key
+            from agents import policies
 
         @workflow.defn
         class Pay:
             @workflow.run
             async def run(self) -> str:
                 await charge(5)
+                await asyncio.sleep(policies.POLL)
                 return new_key()
         """,
     )
     both = lint_paths([pkg])
     assert {(Path(f.path).name, f.rule, f.line) for f in both.findings} == {
-        ("workflows.py", "RK501", 11),
+        ("workflows.py", "RK501", 13),
+        ("workflows.py", "RK303", 14),
         ("helpers.py", "RK103", 4),
     }
     # With only the workflow file given, other files are neither read nor reported.

@@ -97,7 +97,9 @@ def llm_error(err: BaseException) -> BaseException:
         return ApplicationError(f"rate limited (429): {err.message}", type="RateLimitError")
     if isinstance(err, openai.APIStatusError):
         if err.status_code >= 500:
-            return ApplicationError(f"server error ({err.status_code}): {err.message}", type="InternalServerError")
+            return ApplicationError(
+                f"server error ({err.status_code}): {err.message}", type="InternalServerError"
+            )
         # 400/401/403/404/422: the same request can never succeed; fail fast.
         return ApplicationError(
             f"{type(err).__name__} ({err.status_code}): {err.message}",
@@ -111,7 +113,9 @@ def llm_error(err: BaseException) -> BaseException:
     return err
 
 
-async def _chat(model: str, messages: list[dict[str, Any]], tools_: list[dict[str, Any]] | None = None) -> Any:
+async def _chat(
+    model: str, messages: list[dict[str, Any]], tools_: list[dict[str, Any]] | None = None
+) -> Any:
     try:
         # max_retries=0: Temporal's retry policy, recorded in the history, is the only retry.
         async with openai.AsyncOpenAI(max_retries=0, timeout=60.0) as client:
@@ -128,7 +132,9 @@ async def _chat(model: str, messages: list[dict[str, Any]], tools_: list[dict[st
 
 
 async def _complete_text(model: str, system: str, user: str) -> str:
-    response = await _chat(model, [{"role": "system", "content": system}, {"role": "user", "content": user}])
+    response = await _chat(
+        model, [{"role": "system", "content": system}, {"role": "user", "content": user}]
+    )
     return str(response.choices[0].message.content or "")
 
 
@@ -227,7 +233,15 @@ async def save_report(request: SaveReportRequest) -> str:
     with store.connect() as conn:
         conn.execute(
             "INSERT OR IGNORE INTO reports VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (report_id, info.workflow_id, request.kind, request.topic, request.body, json.dumps(request.sources), "published"),
+            (
+                report_id,
+                info.workflow_id,
+                request.kind,
+                request.topic,
+                request.body,
+                json.dumps(request.sources),
+                "published",
+            ),
         )
         conn.execute("DELETE FROM drafts WHERE workflow_id = ?", (info.workflow_id,))
     return report_id
@@ -247,9 +261,12 @@ async def save_draft(request: SaveReportRequest) -> None:
 async def cleanup_research(request: CleanupRequest) -> CleanupResult:
     """Cancellation cleanup: delete the workflow's drafts and record that it was cleaned up."""
     with store.connect() as conn:
-        deleted = conn.execute("DELETE FROM drafts WHERE workflow_id = ?", (request.workflow_id,)).rowcount
+        deleted = conn.execute(
+            "DELETE FROM drafts WHERE workflow_id = ?", (request.workflow_id,)
+        ).rowcount
         conn.execute(
-            "INSERT OR REPLACE INTO cleanups VALUES (?, ?, ?)", (request.workflow_id, request.stage, deleted)
+            "INSERT OR REPLACE INTO cleanups VALUES (?, ?, ?)",
+            (request.workflow_id, request.stage, deleted),
         )
     return CleanupResult(request.workflow_id, deleted)
 
@@ -267,7 +284,9 @@ async def run_monitoring_check(request: CheckRequest) -> CheckResult:
         value = tools.metric_value(target, request.check_number)
         values[target] = value
         if value > request.alert_threshold:
-            alerts.append(f"{target}={value:g} above {request.alert_threshold:g} (check {request.check_number})")
+            alerts.append(
+                f"{target}={value:g} above {request.alert_threshold:g} (check {request.check_number})"
+            )
     return CheckResult(request.check_number, values, alerts)
 
 
@@ -303,7 +322,13 @@ async def execute_plan_step(step: PlanStep) -> str:
     with store.connect() as conn:
         conn.execute(
             "INSERT OR IGNORE INTO executed_steps VALUES (?, ?, ?, ?, ?)",
-            (f"{info.workflow_id}/{info.workflow_run_id}/{step.index}", info.workflow_id, step.index, step.step, output),
+            (
+                f"{info.workflow_id}/{info.workflow_run_id}/{step.index}",
+                info.workflow_id,
+                step.index,
+                step.step,
+                output,
+            ),
         )
     return output
 
@@ -331,7 +356,10 @@ async def validate_result(result: ExecutorResult) -> list[ValidationIssue]:
 async def generate_support_reply(turn: SupportTurn) -> str:
     """LLM: the next customer-support reply given the conversation memory."""
     messages: list[dict[str, Any]] = [
-        {"role": "system", "content": "You are a friendly customer support agent for a software product."}
+        {
+            "role": "system",
+            "content": "You are a friendly customer support agent for a software product.",
+        }
     ]
     messages += [{"role": m.role, "content": m.content} for m in turn.memory]
     response = await _chat(turn.model, messages)
@@ -363,7 +391,10 @@ async def execute_tool(call: ToolCall) -> str:
             raise tools.ToolInputError("arguments must be a JSON object")
         if call.name == "search_corpus":
             hits = tools.search(str(args.get("query", "")), 3)
-            return "\n".join(f"{d.doc_id}: {d.title} - {snippet}" for d, _, snippet in hits) or "no results"
+            return (
+                "\n".join(f"{d.doc_id}: {d.title} - {snippet}" for d, _, snippet in hits)
+                or "no results"
+            )
         if call.name == "read_document":
             ref = str(args.get("doc_id", ""))
             try:

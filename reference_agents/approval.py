@@ -17,7 +17,15 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     import reference_agents.activities as acts
     import reference_agents.policies as policies
-    from reference_agents.models import ApprovalDecision, ApprovalRequest, ApprovalResult, ApprovalStatus, PlanEdit, PlanRequest, PlanStep
+    from reference_agents.models import (
+        ApprovalDecision,
+        ApprovalRequest,
+        ApprovalResult,
+        ApprovalStatus,
+        PlanEdit,
+        PlanRequest,
+        PlanStep,
+    )
 
 
 @workflow.defn
@@ -55,7 +63,9 @@ class ApprovalRequiredAgentWorkflow:
     @edit_plan.validator
     def _validate_edit(self, edit: PlanEdit) -> None:
         if self._status.state != "awaiting_approval" or self._decision is not None:
-            raise ValueError(f"plan can only be edited while awaiting approval (state: {self._status.state})")
+            raise ValueError(
+                f"plan can only be edited while awaiting approval (state: {self._status.state})"
+            )
         if not edit.steps or any(not s.strip() for s in edit.steps):
             raise ValueError("a plan needs at least one non-empty step")
 
@@ -81,7 +91,9 @@ class ApprovalRequiredAgentWorkflow:
         self._status.reviewer, self._status.reason = decision.reviewer, decision.reason or None
         if not approved:
             self._status.state = "rejected"
-            return ApprovalResult("rejected", self._status.plan, [], decision.reviewer, decision.reason or None)
+            return ApprovalResult(
+                "rejected", self._status.plan, [], decision.reviewer, decision.reason or None
+            )
         # Let a concurrently running update finish before reading the plan it may change.
         await workflow.wait_condition(workflow.all_handlers_finished)
         self._status.state = "executing"
@@ -96,7 +108,9 @@ class ApprovalRequiredAgentWorkflow:
                 )
             )
         self._status.state = "completed"
-        return ApprovalResult("completed", self._status.plan, outputs, decision.reviewer, decision.reason or None)
+        return ApprovalResult(
+            "completed", self._status.plan, outputs, decision.reviewer, decision.reason or None
+        )
 
 
 WORKFLOWS = [ApprovalRequiredAgentWorkflow]

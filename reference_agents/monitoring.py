@@ -15,7 +15,13 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     import reference_agents.activities as acts
     import reference_agents.policies as policies
-    from reference_agents.models import AlertBatch, CheckRequest, CheckResult, MonitoringState, MonitoringSummary
+    from reference_agents.models import (
+        AlertBatch,
+        CheckRequest,
+        CheckResult,
+        MonitoringState,
+        MonitoringSummary,
+    )
 
 _MAX_ALERTS_KEPT = 20  # bound the carried state, or continue-as-new input grows forever
 
@@ -54,9 +60,14 @@ class MonitoringAgentWorkflow:
                 )
                 state.alerts = (state.alerts + result.alerts)[-_MAX_ALERTS_KEPT:]
             if state.max_checks is not None and state.checks_done >= state.max_checks:
-                return MonitoringSummary(state.checks_done, state.runs, state.alerts, state.last_values)
+                return MonitoringSummary(
+                    state.checks_done, state.runs, state.alerts, state.last_values
+                )
             info = workflow.info()
-            if info.get_current_history_length() > state.history_threshold or info.is_continue_as_new_suggested():
+            if (
+                info.get_current_history_length() > state.history_threshold
+                or info.is_continue_as_new_suggested()
+            ):
                 state.runs += 1
                 workflow.continue_as_new(state)
             await workflow.sleep(timedelta(seconds=state.interval_seconds))

@@ -16,7 +16,12 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     import reference_agents.activities as acts
     import reference_agents.policies as policies
-    from reference_agents.models import AssistantTurn, ChatWithToolsRequest, OpenAIAgentRequest, OpenAIAgentResult
+    from reference_agents.models import (
+        AssistantTurn,
+        ChatWithToolsRequest,
+        OpenAIAgentRequest,
+        OpenAIAgentResult,
+    )
     from reference_agents.tool_specs import tool_specs
 
 _SYSTEM = "You are a research assistant. Use the tools to look things up, then answer concisely."
@@ -37,12 +42,17 @@ class OpenAIAgentWorkflow:
     @workflow.run
     async def run(self, request: OpenAIAgentRequest) -> OpenAIAgentResult:
         tools = tool_specs(request.tools)
-        self._messages = [{"role": "system", "content": _SYSTEM}, {"role": "user", "content": request.task}]
+        self._messages = [
+            {"role": "system", "content": _SYSTEM},
+            {"role": "user", "content": request.task},
+        ]
         called: list[str] = []
         for turn in range(1, request.max_turns + 1):
             reply: AssistantTurn = await workflow.execute_activity(
                 acts.call_chat_with_tools,
-                ChatWithToolsRequest(model=request.model, messages=list(self._messages), tools=tools),
+                ChatWithToolsRequest(
+                    model=request.model, messages=list(self._messages), tools=tools
+                ),
                 start_to_close_timeout=policies.LLM_TIMEOUT,
                 retry_policy=policies.LLM_RETRY,
             )
@@ -54,7 +64,11 @@ class OpenAIAgentWorkflow:
                     "role": "assistant",
                     "content": reply.content,
                     "tool_calls": [
-                        {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
+                        {
+                            "id": c.id,
+                            "type": "function",
+                            "function": {"name": c.name, "arguments": c.arguments},
+                        }
                         for c in reply.tool_calls
                     ],
                 }
@@ -69,7 +83,10 @@ class OpenAIAgentWorkflow:
                 called.append(call.name)
                 self._messages.append({"role": "tool", "tool_call_id": call.id, "content": result})
         return OpenAIAgentResult(
-            f"stopped after {request.max_turns} turns without a final answer", request.max_turns, called, self._messages
+            f"stopped after {request.max_turns} turns without a final answer",
+            request.max_turns,
+            called,
+            self._messages,
         )
 
 

@@ -226,7 +226,7 @@ SAGA = SagaSpec(
 """The payment saga, for ``replaykit saga verify --spec reference_agents.payment:SAGA``."""
 
 FORWARD_TIMEOUT = timedelta(seconds=30)
-FORWARD_HEARTBEAT = timedelta(seconds=10)
+FORWARD_HEARTBEAT = timedelta(seconds=5)  # cancellation reaches a step within ~4 s
 FORWARD_RETRY = RetryPolicy(
     initial_interval=timedelta(milliseconds=200),
     maximum_attempts=3,

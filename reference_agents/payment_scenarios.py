@@ -13,12 +13,15 @@ from temporalio.api.enums.v1 import PendingActivityState
 from temporalio.client import WorkflowFailureError, WorkflowHandle
 from temporalio.exceptions import CancelledError
 
+from replaykit import ScenarioRun, scenario
 from replaykit._saga import verify_saga
-from replaykit._scenario import ScenarioRun, scenario
 
 from .payment import ACTIVITIES, SAGA, Order, PaymentAgentWorkflow
 
-_SCENARIO = {"workflows": [PaymentAgentWorkflow], "activities": ACTIVITIES, "server": "embedded"}
+# One decorator for all: same workflows, activities and preferred server.
+payment_scenario = scenario(
+    workflows=[PaymentAgentWorkflow], activities=ACTIVITIES, server="embedded"
+)
 
 
 def order(order_id: str, *, fail_at: str | None = None, block_at: str | None = None) -> Order:
@@ -46,13 +49,13 @@ async def wait_for_step(handle: WorkflowHandle[object, object], step: str) -> No
         await asyncio.sleep(0.05)
 
 
-@scenario(**_SCENARIO)
+@payment_scenario
 async def payment_happy_path(run: ScenarioRun) -> None:
     """All three steps apply; nothing is compensated."""
     assert await _run_order(run, "payment-happy") == "SUCCESS"
 
 
-@scenario(**_SCENARIO)
+@payment_scenario
 async def payment_fail_at_reserve(run: ScenarioRun) -> None:
     """The first step fails: nothing applied, nothing to undo."""
     assert await _run_order(run, "payment-fail-reserve", fail_at="reserve_inventory") == (
@@ -60,21 +63,21 @@ async def payment_fail_at_reserve(run: ScenarioRun) -> None:
     )
 
 
-@scenario(**_SCENARIO)
+@payment_scenario
 async def payment_fail_at_charge(run: ScenarioRun) -> None:
     """The charge fails: the reservation is released."""
     result = await _run_order(run, "payment-fail-charge", fail_at="charge_payment")
     assert result == "ROLLED_BACK"
 
 
-@scenario(**_SCENARIO)
+@payment_scenario
 async def payment_fail_at_dispatch(run: ScenarioRun) -> None:
     """Dispatch fails: refund, then release."""
     result = await _run_order(run, "payment-fail-dispatch", fail_at="dispatch_shipment")
     assert result == "ROLLED_BACK"
 
 
-@scenario(**_SCENARIO)
+@payment_scenario
 async def payment_cancel_during_charge(run: ScenarioRun) -> None:
     """Cancelled while charging: the charge is undone (it may have applied), then the stock."""
     workflow_id = "payment-cancel-charge"

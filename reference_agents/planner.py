@@ -89,10 +89,13 @@ class ReviewWorkflow:
     async def run(self, request: ReviewRequest) -> ReviewDecision:
         try:
             await workflow.wait_condition(
-                lambda: self._decision is not None, timeout=timedelta(seconds=request.timeout_seconds)
+                lambda: self._decision is not None,
+                timeout=timedelta(seconds=request.timeout_seconds),
             )
         except asyncio.TimeoutError:
-            return ReviewDecision(approved=False, reviewer="system", comment="review deadline passed")
+            return ReviewDecision(
+                approved=False, reviewer="system", comment="review deadline passed"
+            )
         assert self._decision is not None
         return self._decision
 
@@ -142,14 +145,20 @@ class PlannerAgentWorkflow:
         if not validation.passed:
             self._status = "invalid"
             return PlannerResult(
-                request.goal, tasks, results, validation,
-                ReviewDecision(approved=False, reviewer="validator", comment="validation failed"), "invalid",
+                request.goal,
+                tasks,
+                results,
+                validation,
+                ReviewDecision(approved=False, reviewer="validator", comment="validation failed"),
+                "invalid",
             )
         self._review_id = f"{wf_id}-review"
         summary = " | ".join(f"{r.index}: {r.answer[:80]}" for r in results)
         review_handle = await workflow.start_child_workflow(
             ReviewWorkflow.run,
-            ReviewRequest(goal=request.goal, summary=summary, timeout_seconds=request.review_timeout_seconds),
+            ReviewRequest(
+                goal=request.goal, summary=summary, timeout_seconds=request.review_timeout_seconds
+            ),
             id=self._review_id,
         )
         self._status = "awaiting_review"

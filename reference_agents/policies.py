@@ -36,7 +36,11 @@ LLM_RETRY = RetryPolicy(
 DB_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=3)
 
 #: Local tools (extraction, retrieval, validation): a few quick retries.
-TOOL_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=3, non_retryable_error_types=["ClientError"])
+TOOL_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    maximum_attempts=3,
+    non_retryable_error_types=["ClientError"],
+)
 
 TOOL_TIMEOUT = timedelta(minutes=2)
 LLM_TIMEOUT = timedelta(minutes=2)

@@ -48,6 +48,9 @@ def all_activities() -> list[Callable[..., Any]]:
     out: dict[str, Callable[..., Any]] = {}
     for module in agent_modules():
         for fn in getattr(module, "ACTIVITIES", []):
-            name = getattr(getattr(fn, "__temporal_activity_definition", None), "name", None) or fn.__name__
+            name = (
+                getattr(getattr(fn, "__temporal_activity_definition", None), "name", None)
+                or fn.__name__
+            )
             out.setdefault(name, fn)
     return list(out.values())

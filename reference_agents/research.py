@@ -120,7 +120,9 @@ class ResearchAgentWorkflow:
             if request.require_publish_approval:
                 await workflow.execute_activity(
                     acts.save_draft,
-                    SaveReportRequest("research-draft", request.topic, summary.text, summary.sources),
+                    SaveReportRequest(
+                        "research-draft", request.topic, summary.text, summary.sources
+                    ),
                     start_to_close_timeout=policies.DB_TIMEOUT,
                     retry_policy=policies.DB_RETRY,
                 )
@@ -135,7 +137,11 @@ class ResearchAgentWorkflow:
                 if not self._publish:
                     self._stage = "not-published"
                     return ResearchReport(
-                        request.topic, evidence.sub_questions, summary.sources, summary.text, "not-published"
+                        request.topic,
+                        evidence.sub_questions,
+                        summary.sources,
+                        summary.text,
+                        "not-published",
                     )
             self._stage = "saving"
             report_id: str = await workflow.execute_activity(
@@ -146,7 +152,12 @@ class ResearchAgentWorkflow:
             )
             self._stage = "done"
             return ResearchReport(
-                request.topic, evidence.sub_questions, summary.sources, summary.text, "published", report_id
+                request.topic,
+                evidence.sub_questions,
+                summary.sources,
+                summary.text,
+                "published",
+                report_id,
             )
         except asyncio.CancelledError:
             # Cancellation is delivered once, to the await in progress; activities scheduled
@@ -160,6 +171,7 @@ class ResearchAgentWorkflow:
                 retry_policy=policies.DB_RETRY,
             )
             raise
+
 
 WORKFLOWS = [ResearchAgentWorkflow]
 ACTIVITIES = [

@@ -15,9 +15,16 @@ from temporalio.client import WorkflowFailureError, WorkflowHandle
 from temporalio.exceptions import CancelledError
 from temporalio.worker import Worker
 
-from replaykit._scenario import scenario
-from replaykit._llm_endpoint import Rule, reply_error
-from reference_agents import approval, monitoring, openai_agent, planner, research, support, versioned, weekly
+from reference_agents import (
+    approval,
+    monitoring,
+    openai_agent,
+    planner,
+    research,
+    support,
+    versioned,
+    weekly,
+)
 from reference_agents._offline import offline_llm
 from reference_agents.approval import ApprovalRequiredAgentWorkflow
 from reference_agents.models import (
@@ -39,6 +46,8 @@ from reference_agents.research import ResearchAgentWorkflow
 from reference_agents.support import CustomerSupportAgentWorkflow
 from reference_agents.versioned import PRE_PATCH_CALLBACK, VersionedResearchAgentWorkflow
 from reference_agents.weekly import WeeklyResearchAgent
+from replaykit._llm_endpoint import Rule, reply_error
+from replaykit._scenario import scenario
 
 T = TypeVar("T")
 
@@ -57,7 +66,9 @@ async def wait_for_query(
         if predicate(value):
             return value
         if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"query {getattr(query, '__name__', query)} still {value!r} after {timeout:g} s")
+            raise AssertionError(
+                f"query {getattr(query, '__name__', query)} still {value!r} after {timeout:g} s"
+            )
         await asyncio.sleep(0.05)
 
 
@@ -77,7 +88,9 @@ async def _expect_cancelled(result: Awaitable[Any]) -> None:
 async def research_happy_path(run: Any) -> None:
     """Decompose -> search -> PDF extraction -> retrieval -> synthesis -> report."""
     with offline_llm("research_happy_path"):
-        report = await run.execute(ResearchAgentWorkflow.run, ResearchRequest("durable AI agents"), id="research-1")
+        report = await run.execute(
+            ResearchAgentWorkflow.run, ResearchRequest("durable AI agents"), id="research-1"
+        )
     assert report.status == "published" and report.sources, report
 
 
@@ -87,10 +100,14 @@ async def research_cancelled(run: Any) -> None:
     with offline_llm("research_cancelled"):
         handle = await run.start(
             ResearchAgentWorkflow.run,
-            ResearchRequest("event sourcing for agents", max_sub_questions=2, require_publish_approval=True),
+            ResearchRequest(
+                "event sourcing for agents", max_sub_questions=2, require_publish_approval=True
+            ),
             id="research-cancel-1",
         )
-        await wait_for_query(handle, ResearchAgentWorkflow.status, lambda s: s == "awaiting_publish_approval")
+        await wait_for_query(
+            handle, ResearchAgentWorkflow.status, lambda s: s == "awaiting_publish_approval"
+        )
         await handle.cancel()
         await _expect_cancelled(handle.result())
 
@@ -101,7 +118,9 @@ async def research_cancelled(run: Any) -> None:
 @scenario(workflows=monitoring.WORKFLOWS, activities=monitoring.ACTIVITIES)
 async def monitoring_continue_as_new(run: Any) -> None:
     """Hourly checks; continue-as-new once the history passes 20 events; ends after 6 checks."""
-    state = MonitoringState(targets=["api-latency", "queue-depth"], history_threshold=20, max_checks=6)
+    state = MonitoringState(
+        targets=["api-latency", "queue-depth"], history_threshold=20, max_checks=6
+    )
     summary = await run.execute(MonitoringAgentWorkflow.run, state, id="monitoring-1")
     assert summary.checks_done == 6 and summary.runs > 1, summary
 
@@ -111,7 +130,9 @@ async def weekly_two_cycles(run: Any) -> None:
     """Two weekly cycles: report, durable 7-day timer, continue-as-new, report."""
     with offline_llm("weekly_two_cycles"):
         summary = await run.execute(
-            WeeklyResearchAgent.run, WeeklyResearchInput("agent reliability", max_cycles=2), id="weekly-1"
+            WeeklyResearchAgent.run,
+            WeeklyResearchInput("agent reliability", max_cycles=2),
+            id="weekly-1",
         )
     assert summary.cycles == 2 and len(summary.report_ids) == 2, summary
 
@@ -124,15 +145,23 @@ async def approval_edited_and_approved(run: Any) -> None:
     """Plan, edit the plan with an update, approve with a signal, execute the edited plan."""
     with offline_llm("approval_edited_and_approved"):
         handle = await run.start(
-            ApprovalRequiredAgentWorkflow.run, ApprovalRequest("migrate the billing database"), id="approval-1"
+            ApprovalRequiredAgentWorkflow.run,
+            ApprovalRequest("migrate the billing database"),
+            id="approval-1",
         )
-        await wait_for_query(handle, ApprovalRequiredAgentWorkflow.status, lambda s: s.state == "awaiting_approval")
+        await wait_for_query(
+            handle, ApprovalRequiredAgentWorkflow.status, lambda s: s.state == "awaiting_approval"
+        )
         edited = ["Back up the billing database", "Run the migration", "Verify row counts"]
-        status = await handle.execute_update(ApprovalRequiredAgentWorkflow.edit_plan, PlanEdit(edited, "alice"))
+        status = await handle.execute_update(
+            ApprovalRequiredAgentWorkflow.edit_plan, PlanEdit(edited, "alice")
+        )
         assert status.revision == 2
         await handle.signal(ApprovalRequiredAgentWorkflow.approve, ApprovalDecision("alice"))
         result = await handle.result()
-    assert result.state == "completed" and result.plan == edited and len(result.outputs) == 3, result
+    assert result.state == "completed" and result.plan == edited and len(result.outputs) == 3, (
+        result
+    )
 
 
 @scenario(workflows=approval.WORKFLOWS, activities=approval.ACTIVITIES)
@@ -140,10 +169,16 @@ async def approval_rejected(run: Any) -> None:
     """A reviewer rejects the plan: nothing is executed."""
     with offline_llm("approval_rejected"):
         handle = await run.start(
-            ApprovalRequiredAgentWorkflow.run, ApprovalRequest("delete inactive accounts"), id="approval-rejected-1"
+            ApprovalRequiredAgentWorkflow.run,
+            ApprovalRequest("delete inactive accounts"),
+            id="approval-rejected-1",
         )
-        await wait_for_query(handle, ApprovalRequiredAgentWorkflow.status, lambda s: s.state == "awaiting_approval")
-        await handle.signal(ApprovalRequiredAgentWorkflow.reject, ApprovalDecision("bob", "too risky"))
+        await wait_for_query(
+            handle, ApprovalRequiredAgentWorkflow.status, lambda s: s.state == "awaiting_approval"
+        )
+        await handle.signal(
+            ApprovalRequiredAgentWorkflow.reject, ApprovalDecision("bob", "too risky")
+        )
         result = await handle.result()
     assert result.state == "rejected" and result.outputs == [], result
 
@@ -165,7 +200,9 @@ async def planner_with_review(run: Any) -> None:
     """Planner fans out one executor per task, validates, and waits for a human review."""
     with offline_llm("planner_with_review"):
         handle = await run.start(
-            PlannerAgentWorkflow.run, PlannerRequest("write a guide to reliable agents", max_tasks=3), id="planner-1"
+            PlannerAgentWorkflow.run,
+            PlannerRequest("write a guide to reliable agents", max_tasks=3),
+            id="planner-1",
         )
         await wait_for_query(handle, PlannerAgentWorkflow.status, lambda s: s == "awaiting_review")
         review_id = await handle.query(PlannerAgentWorkflow.review_workflow_id)
@@ -178,18 +215,28 @@ async def planner_with_review(run: Any) -> None:
 @scenario(workflows=support.WORKFLOWS, activities=support.ACTIVITIES)
 async def support_conversation(run: Any) -> None:
     """Three turns with continue-as-new every two turns; memory survives it; close ends it."""
-    messages = ["My export fails with error 42", "It happens on every CSV export", "Thanks, that fixed it"]
+    messages = [
+        "My export fails with error 42",
+        "It happens on every CSV export",
+        "Thanks, that fixed it",
+    ]
     with offline_llm("support_conversation"):
         handle = await run.start(
-            CustomerSupportAgentWorkflow.run, SupportSession("session-1", max_turns_per_run=2), id="support-1"
+            CustomerSupportAgentWorkflow.run,
+            SupportSession("session-1", max_turns_per_run=2),
+            id="support-1",
         )
         for i, message in enumerate(messages, 1):
             await handle.signal(CustomerSupportAgentWorkflow.receive_message, message)
             # one message at a time keeps the recorded history's shape stable
-            await wait_for_query(handle, CustomerSupportAgentWorkflow.history, lambda h, n=i: len(h) == 2 * n)
+            await wait_for_query(
+                handle, CustomerSupportAgentWorkflow.history, lambda h, n=i: len(h) == 2 * n
+            )
         await handle.signal(CustomerSupportAgentWorkflow.close)
         transcript = await handle.result()
-    assert transcript.runs == 2 and [m.content for m in transcript.messages[::2]] == messages, transcript
+    assert transcript.runs == 2 and [m.content for m in transcript.messages[::2]] == messages, (
+        transcript
+    )
 
 
 # --------------------------------------------------------------------------- OpenAI tool loop

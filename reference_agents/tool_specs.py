@@ -25,7 +25,9 @@ TOOL_SPECS: dict[str, dict[str, Any]] = {
             "description": "Read a corpus document by id, or the best match for a phrase.",
             "parameters": {
                 "type": "object",
-                "properties": {"doc_id": {"type": "string", "description": "Document id or phrase."}},
+                "properties": {
+                    "doc_id": {"type": "string", "description": "Document id or phrase."}
+                },
                 "required": ["doc_id"],
                 "additionalProperties": False,
             },

@@ -57,7 +57,14 @@ def _unescape_pdf_string(raw: bytes) -> str:
         c = raw[i]
         if c == 0x5C and i + 1 < len(raw):  # backslash escape
             nxt = raw[i + 1]
-            mapping = {ord("n"): b"\n", ord("r"): b"\r", ord("t"): b"\t", ord("("): b"(", ord(")"): b")", 0x5C: b"\\"}
+            mapping = {
+                ord("n"): b"\n",
+                ord("r"): b"\r",
+                ord("t"): b"\t",
+                ord("("): b"(",
+                ord(")"): b")",
+                0x5C: b"\\",
+            }
             if nxt in mapping:
                 out += mapping[nxt]
                 i += 2
@@ -90,7 +97,9 @@ def extract_pdf_text(data: bytes) -> tuple[str, int, str]:
     for stream in re.findall(rb"stream\r?\n(.*?)endstream", data, flags=re.DOTALL):
         for block in re.findall(rb"BT(.*?)ET", stream, flags=re.DOTALL):
             current: list[str] = []
-            for match in re.finditer(rb"\(((?:\\.|[^\\)])*)\)\s*Tj|\[(.*?)\]\s*TJ|(T\*|Td|TD|')", block, flags=re.DOTALL):
+            for match in re.finditer(
+                rb"\(((?:\\.|[^\\)])*)\)\s*Tj|\[(.*?)\]\s*TJ|(T\*|Td|TD|')", block, flags=re.DOTALL
+            ):
                 if match.group(1) is not None:
                     current.append(_unescape_pdf_string(match.group(1)))
                 elif match.group(2) is not None:
@@ -117,10 +126,23 @@ def load_corpus() -> tuple[CorpusDocument, ...]:
         if path.suffix == ".txt":
             head, _, body = path.read_text(encoding="utf-8").partition("\n\n")
             meta = dict(line.split(": ", 1) for line in head.splitlines() if ": " in line)
-            docs.append(CorpusDocument(path.stem, meta.get("title", path.stem), meta.get("url", ""), body.strip(), path, "text"))
+            docs.append(
+                CorpusDocument(
+                    path.stem,
+                    meta.get("title", path.stem),
+                    meta.get("url", ""),
+                    body.strip(),
+                    path,
+                    "text",
+                )
+            )
         elif path.suffix == ".pdf":
             text, _, title = extract_pdf_text(path.read_bytes())
-            docs.append(CorpusDocument(path.stem, title or path.stem, f"file://corpus/{path.name}", text, path, "pdf"))
+            docs.append(
+                CorpusDocument(
+                    path.stem, title or path.stem, f"file://corpus/{path.name}", text, path, "pdf"
+                )
+            )
     return tuple(docs)
 
 
@@ -142,7 +164,7 @@ def search(query: str, limit: int = 3) -> list[tuple[CorpusDocument, float, str]
     doc_tokens = [tokens(d.title + " " + d.text) for d in docs]
     avg_len = sum(len(t) for t in doc_tokens) / len(docs)
     scored: list[tuple[CorpusDocument, float, str]] = []
-    for doc, toks in zip(docs, doc_tokens):
+    for doc, toks in zip(docs, doc_tokens, strict=True):
         score = 0.0
         for term in set(terms):
             df = sum(1 for t in doc_tokens if term in t)
@@ -176,7 +198,9 @@ def embed(text: str, dim: int = 64) -> list[float]:
     return [v / norm for v in vec]
 
 
-def retrieve(query: str, doc_ids: list[str], top_k: int = 2) -> list[tuple[CorpusDocument, str, float]]:
+def retrieve(
+    query: str, doc_ids: list[str], top_k: int = 2
+) -> list[tuple[CorpusDocument, str, float]]:
     """Top passages (sentences) of the given documents by cosine similarity to the query."""
     if not tokens(query):
         raise ToolInputError(f"query {query!r} has no searchable words")
@@ -185,7 +209,7 @@ def retrieve(query: str, doc_ids: list[str], top_k: int = 2) -> list[tuple[Corpu
     for doc_id in doc_ids:
         doc = get_document(doc_id)
         for sentence in _sentences(doc.text):
-            score = sum(a * b for a, b in zip(qv, embed(sentence)))
+            score = sum(a * b for a, b in zip(qv, embed(sentence), strict=True))
             candidates.append((doc, sentence, round(score, 4)))
     candidates.sort(key=lambda c: (-c[2], c[0].doc_id, c[1]))
     return candidates[:top_k]

@@ -43,7 +43,12 @@ class VersionedResearchAgentWorkflow:
             retry_policy=policies.DB_RETRY,
         )
         return ResearchReport(
-            request.topic, evidence.sub_questions, summary.sources, summary.text, "published", report_id
+            request.topic,
+            evidence.sub_questions,
+            summary.sources,
+            summary.text,
+            "published",
+            report_id,
         )
 
 
@@ -53,4 +58,10 @@ def PRE_PATCH_CALLBACK(_input: Any) -> bool:  # noqa: N802 - a constant-like cal
 
 
 WORKFLOWS = [VersionedResearchAgentWorkflow]
-ACTIVITIES = [acts.decompose, acts.search_web, acts.retrieve_passages, acts.synthesize, acts.save_report]
+ACTIVITIES = [
+    acts.decompose,
+    acts.search_web,
+    acts.retrieve_passages,
+    acts.synthesize,
+    acts.save_report,
+]

@@ -40,7 +40,9 @@ class WeeklyResearchAgent:
         self._phase = "reporting"
         report_id: str = await workflow.execute_activity(
             acts.save_report,
-            SaveReportRequest(f"weekly-cycle-{params.cycle}", params.topic, summary.text, summary.sources),
+            SaveReportRequest(
+                f"weekly-cycle-{params.cycle}", params.topic, summary.text, summary.sources
+            ),
             start_to_close_timeout=policies.DB_TIMEOUT,
             retry_policy=policies.DB_RETRY,
         )
@@ -62,4 +64,10 @@ class WeeklyResearchAgent:
 
 
 WORKFLOWS = [WeeklyResearchAgent]
-ACTIVITIES = [acts.decompose, acts.search_web, acts.retrieve_passages, acts.synthesize, acts.save_report]
+ACTIVITIES = [
+    acts.decompose,
+    acts.search_web,
+    acts.retrieve_passages,
+    acts.synthesize,
+    acts.save_report,
+]

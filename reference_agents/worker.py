@@ -19,7 +19,9 @@ DEFAULT_TASK_QUEUE = "reference-agents"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m reference_agents.worker", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m reference_agents.worker", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--address", default=os.environ.get("TEMPORAL_ADDRESS", "localhost:7233"))
     parser.add_argument("--namespace", default=os.environ.get("TEMPORAL_NAMESPACE", "default"))
     parser.add_argument("--task-queue", default=DEFAULT_TASK_QUEUE)

@@ -50,7 +50,9 @@ DEFAULT_CASSETTE_DIR = Path("fixtures/cassettes")
 #: auth header nobody thought of (`api-key`, `x-goog-api-key`, ...) is never persisted.
 KEPT_REQUEST_HEADERS = frozenset({"content-type", "accept"})
 #: Query parameters removed from recorded URIs (Azure-style and Google-style keys).
-FILTERED_QUERY_PARAMETERS = frozenset({"api_key", "api-key", "apikey", "key", "access_token", "token"})
+FILTERED_QUERY_PARAMETERS = frozenset(
+    {"api_key", "api-key", "apikey", "key", "access_token", "token"}
+)
 #: Response headers dropped before saving.
 _DROPPED_RESPONSE_HEADERS = frozenset(
     {"set-cookie", "openai-organization", "openai-project", "authorization", "api-key", "cookie"}
@@ -95,15 +97,23 @@ def json_body_matcher(r1: Request, r2: Request) -> None:
     if ok1 and ok2:
         if v1 == v2:
             return
-        diff = difflib.unified_diff(_pretty(v2), _pretty(v1), "recorded body", "new body", lineterm="", n=2)
+        diff = difflib.unified_diff(
+            _pretty(v2), _pretty(v1), "recorded body", "new body", lineterm="", n=2
+        )
         raise AssertionError("JSON request bodies differ:\n" + "\n".join(diff))
     if r1.body != r2.body:
-        raise AssertionError(f"request bodies differ (not JSON): {r1.body!r:.200} != {r2.body!r:.200}")
+        raise AssertionError(
+            f"request bodies differ (not JSON): {r1.body!r:.200} != {r2.body!r:.200}"
+        )
 
 
 def _scrub_uri(uri: str) -> str:
     parts = urlsplit(uri)
-    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k.lower() not in FILTERED_QUERY_PARAMETERS]
+    query = [
+        (k, v)
+        for k, v in parse_qsl(parts.query, keep_blank_values=True)
+        if k.lower() not in FILTERED_QUERY_PARAMETERS
+    ]
     netloc = parts.hostname or ""
     if netloc in _LOOPBACK:
         # A local endpoint (the scripted one) gets a new free port every run; dropping it keeps
@@ -157,7 +167,9 @@ def _default_dir() -> Path:
     return Path(env) if env else DEFAULT_CASSETTE_DIR
 
 
-def cassette_path(name_or_path: str | os.PathLike[str], *, cassette_dir: str | os.PathLike[str] | None = None) -> Path:
+def cassette_path(
+    name_or_path: str | os.PathLike[str], *, cassette_dir: str | os.PathLike[str] | None = None
+) -> Path:
     """Resolve a cassette name (`"research"`) or path (`"x/research.yaml"`) to a file path."""
     raw = Path(name_or_path)
     if raw.suffix in (".yaml", ".yml", ".json") or raw.is_absolute() or len(raw.parts) > 1:
@@ -195,7 +207,9 @@ def cassette(
     """
     path = cassette_path(name_or_path, cassette_dir=cassette_dir)
     if record_mode == "none" and not path.exists():
-        raise FileNotFoundError(f"cassette {path} does not exist (record it with record_mode='all')")
+        raise FileNotFoundError(
+            f"cassette {path} does not exist (record it with record_mode='all')"
+        )
     if record_mode != "none":
         path.parent.mkdir(parents=True, exist_ok=True)
     if record_mode == "all" and path.exists():

@@ -199,7 +199,11 @@ class EffectsReport:
         """The violations, one per line, or a one-line all-clear."""
         if self.ok:
             keys = {(a.effect, a.key) for a in self.attempts}
-            return f"effects exactly once: {len(keys)} keys, {len(self.attempts)} attempts"
+            k, n = len(keys), len(self.attempts)
+            return (
+                f"effects exactly once: {k} key{'s' if k != 1 else ''}, "
+                f"{n} attempt{'s' if n != 1 else ''}"
+            )
         return "\n".join(v.message for v in self.violations)
 
 
@@ -297,7 +301,8 @@ class EffectsLedger:
         The block runs inside ``BEGIN IMMEDIATE``: check the key, let the caller apply the
         effect through ``slot.conn`` when ``slot.fresh``, then record the key and mark the
         attempt applied, all in one commit. An exception rolls everything back and marks the
-        attempt failed; a kill leaves it ``started`` (maybe applied).
+        attempt failed; a kill leaves it ``started`` (maybe applied). The block holds the
+        database's write lock: keep it short, and do not nest ledger blocks in one thread.
 
         Args:
             key: Idempotency key, e.g. ``"order-1"``.

@@ -177,7 +177,9 @@ def reply_tool_calls(*calls: ToolCallReply) -> ChatReply:
     return ChatReply(content=None, tool_calls=tuple(calls))
 
 
-def reply_error(status: int, message: str | None = None, *, retry_after: float | None = None) -> ChatReply:
+def reply_error(
+    status: int, message: str | None = None, *, retry_after: float | None = None
+) -> ChatReply:
     """An OpenAI-style HTTP error answer (e.g. 429, 500, 400, 401)."""
     headers: tuple[tuple[str, str], ...] = ()
     if retry_after is not None:
@@ -207,7 +209,9 @@ def _topic(request: ChatRequest) -> str:
 
 
 def _requested_count(request: ChatRequest, default: int) -> int:
-    match = re.search(r"\b(?:exactly|at most|up to)\s+(\d+)\b", request.system + " " + request.last_user)
+    match = re.search(
+        r"\b(?:exactly|at most|up to)\s+(\d+)\b", request.system + " " + request.last_user
+    )
     return max(1, min(int(match.group(1)), 10)) if match else default
 
 
@@ -232,7 +236,9 @@ def _synthesize(request: ChatRequest) -> ChatReply:
     topic = _topic(request)
     cited = ", ".join(sources) if sources else "no sources"
     improved = "critique" in request.system.lower()
-    text = f"Summary of {topic}: the retrieved material agrees on the main points. Sources: {cited}."
+    text = (
+        f"Summary of {topic}: the retrieved material agrees on the main points. Sources: {cited}."
+    )
     if improved:
         text += " Caveat: sources are secondary; verify before publishing."
     return reply_text(text)
@@ -240,14 +246,20 @@ def _synthesize(request: ChatRequest) -> ChatReply:
 
 def _plan(request: ChatRequest) -> ChatReply:
     topic = _topic(request)
-    steps = [f"Gather inputs for {topic}", f"Draft the change for {topic}", f"Verify the result of {topic}"]
+    steps = [
+        f"Gather inputs for {topic}",
+        f"Draft the change for {topic}",
+        f"Verify the result of {topic}",
+    ]
     return reply_text(json.dumps({"steps": steps}))
 
 
 def _support(request: ChatRequest) -> ChatReply:
     user_turns = sum(1 for m in request.messages if m.get("role") == "user")
     last = request.last_user.strip()
-    return reply_text(f"(turn {user_turns}) Thanks for your message about '{last[:60]}'. Here is what I can do.")
+    return reply_text(
+        f"(turn {user_turns}) Thanks for your message about '{last[:60]}'. Here is what I can do."
+    )
 
 
 def _first_string_param(tool: dict[str, Any]) -> str | None:
@@ -321,7 +333,10 @@ def _completion_body(request: ChatRequest, reply: ChatReply) -> dict[str, Any]:
             {
                 "id": call.id or f"call_{digest[:16]}_{i}",
                 "type": "function",
-                "function": {"name": call.name, "arguments": json.dumps(call.arguments, sort_keys=True)},
+                "function": {
+                    "name": call.name,
+                    "arguments": json.dumps(call.arguments, sort_keys=True),
+                },
             }
             for i, call in enumerate(reply.tool_calls)
         ]
@@ -333,7 +348,9 @@ def _completion_body(request: ChatRequest, reply: ChatReply) -> dict[str, Any]:
         "object": "chat.completion",
         "created": 0,
         "model": str(request.body.get("model", "scripted")),
-        "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": finish_reason}],
+        "choices": [
+            {"index": 0, "message": message, "logprobs": None, "finish_reason": finish_reason}
+        ],
         "usage": {
             "prompt_tokens": prompt_tokens,
             "completion_tokens": completion_tokens,
@@ -375,13 +392,23 @@ class ScriptedEndpoint:
         self._thread: threading.Thread | None = None
         self.base_url = ""
 
-    def _answer(self, path: str, headers: dict[str, str], raw: bytes) -> tuple[int, dict[str, Any], tuple[tuple[str, str], ...]]:
+    def _answer(
+        self, path: str, headers: dict[str, str], raw: bytes
+    ) -> tuple[int, dict[str, Any], tuple[tuple[str, str], ...]]:
         if path.rstrip("/").split("?")[0] != "/v1/chat/completions":
-            return 404, {"error": {"message": f"no route {path.split('?')[0]}", "type": "not_found_error"}}, ()
+            return (
+                404,
+                {"error": {"message": f"no route {path.split('?')[0]}", "type": "not_found_error"}},
+                (),
+            )
         try:
             body = json.loads(raw or b"{}")
         except ValueError:
-            return 400, {"error": {"message": "body is not JSON", "type": "invalid_request_error"}}, ()
+            return (
+                400,
+                {"error": {"message": "body is not JSON", "type": "invalid_request_error"}},
+                (),
+            )
         with self._lock:
             request = ChatRequest(body=body, headers=headers, path=path, index=len(self.requests))
             self.requests.append(request)
@@ -392,7 +419,11 @@ class ScriptedEndpoint:
                     break
             else:
                 self.answered_by.append("<none>")
-                return 500, {"error": {"message": "no scripted rule matched", "type": "server_error"}}, ()
+                return (
+                    500,
+                    {"error": {"message": "no scripted rule matched", "type": "server_error"}},
+                    (),
+                )
             self.answered_by.append(chosen.name or f"rule-{self._rules.index(chosen)}")
         reply = chosen.reply(request) if callable(chosen.reply) else chosen.reply
         if reply.status != 200:
@@ -427,7 +458,9 @@ class ScriptedEndpoint:
         server.daemon_threads = True
         self._server = server
         self.base_url = f"http://127.0.0.1:{server.server_address[1]}/v1"
-        self._thread = threading.Thread(target=server.serve_forever, name="scripted-openai", daemon=True)
+        self._thread = threading.Thread(
+            target=server.serve_forever, name="scripted-openai", daemon=True
+        )
         self._thread.start()
 
     def stop(self) -> None:

@@ -376,8 +376,10 @@ def _bound_names(func: ast.AST) -> tuple[set[str], set[str]]:
                 local.add(node.name)
         elif isinstance(node, ast.ExceptHandler) and node.name:
             local.add(node.name)
-        elif isinstance(node, (ast.Global, ast.Nonlocal)):
+        elif isinstance(node, ast.Global):
             declared_global.update(node.names)
+        elif isinstance(node, ast.Nonlocal):
+            local.update(node.names)  # a variable of the enclosing (workflow) function
         elif isinstance(node, (ast.MatchAs, ast.MatchStar)) and node.name:
             local.add(node.name)
         elif isinstance(node, ast.MatchMapping) and node.rest:

@@ -63,14 +63,18 @@ def command(
         raise click.UsageError(f"no scenarios found in {', '.join(files)}"
                                + (f" matching -k {pattern!r}" if pattern else ""))
 
+    def shown(path: object) -> str:
+        rel = os.path.relpath(str(path))
+        return str(path) if rel.startswith("..") else rel
+
     def on_done(rec: RecordedScenario) -> None:
         status = "ok    " if rec.ok else "FAILED"
         click.echo(f"{status} {rec.outcome.name}: {len(rec.files)} histor"
                    f"{'y' if len(rec.files) == 1 else 'ies'} written")
         for path in rec.files:
-            click.echo(f"         {os.path.relpath(path)}")
+            click.echo(f"         {shown(path)}")
         for path in rec.skipped_existing:
-            click.echo(f"         kept existing {os.path.relpath(path)} (use --overwrite)")
+            click.echo(f"         kept existing {shown(path)} (use --overwrite)")
         if rec.outcome.error is not None:
             err = rec.outcome.error
             click.echo(f"         scenario raised {type(err).__name__}: {err}")

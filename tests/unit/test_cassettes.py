@@ -44,9 +44,20 @@ def test_recorded_cassette_contains_no_credentials_and_replays_offline(tmp_path:
             recorded = _ask(endpoint.base_url, "durable agents")
         # the credentials really were sent over the wire
         sent = endpoint.requests[0].headers
-        assert sent["authorization"] == f"Bearer {SECRET_KEY}" and sent["openai-organization"] == SECRET_ORG
+        assert (
+            sent["authorization"] == f"Bearer {SECRET_KEY}"
+            and sent["openai-organization"] == SECRET_ORG
+        )
     text = path.read_text()
-    for secret in ("SECRET", "authorization", "Bearer", "openai-organization", "cookie", "api_key", "api-key"):
+    for secret in (
+        "SECRET",
+        "authorization",
+        "Bearer",
+        "openai-organization",
+        "cookie",
+        "api_key",
+        "api-key",
+    ):
         assert secret.lower() not in text.lower(), f"{secret!r} leaked into the cassette"
     assert "durable agents" in text  # the body is there, readable
     # endpoint stopped: replay must come from the cassette, under another base URL and key
@@ -62,7 +73,11 @@ def test_changed_body_is_a_miss_with_a_readable_diff(tmp_path: Path) -> None:
     with cassette(path), pytest.raises(Exception) as info:
         _ask("http://llm.replaykit.invalid/v1", "durable agentz")
     assert is_cassette_miss(info.value)
-    message = str(info.value if isinstance(info.value, vcr.errors.CannotOverwriteExistingCassetteException) else info.value.__cause__)
+    message = str(
+        info.value
+        if isinstance(info.value, vcr.errors.CannotOverwriteExistingCassetteException)
+        else info.value.__cause__
+    )
     assert '-      "content": "durable agents"' in message
     assert '+      "content": "durable agentz"' in message
 

@@ -257,6 +257,13 @@ def test_local_names_shadow_modules_and_builtins(tmp_path: Path) -> None:
                 items = sorted({"b", "a"})
                 for item in items:
                     pass
+                count = 0
+
+                def bump() -> None:
+                    nonlocal count
+                    count += 1
+
+                bump()
         """,
     )
     assert lint_paths([path]).findings == ()

@@ -1,0 +1,21 @@
+"""Benchmark corpora: many distinct history files made from recorded ones."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+
+def make_corpus(sources: list[Path], out: Path, count: int) -> list[Path]:
+    """Write ``count`` distinct copies (own workflow ids) of ``sources`` round-robin."""
+    out.mkdir(parents=True, exist_ok=True)
+    raws = [json.loads(p.read_text()) for p in sources]
+    paths: list[Path] = []
+    for i in range(count):
+        raw = json.loads(json.dumps(raws[i % len(raws)]))
+        meta = raw.setdefault("replaykit", {"workflow_id": "x"})
+        meta["workflow_id"] = f"{meta['workflow_id']}-bench-{i}"
+        path = out / f"h{i:05d}.json"
+        path.write_text(json.dumps(raw))
+        paths.append(path)
+    return paths

@@ -1,0 +1,168 @@
+"""Every replaykit value the plugin uses, decided by replaykit's one resolver.
+
+Precedence is flag > marker > ini > ``[tool.replaykit]`` > default, and it is decided by
+:func:`replaykit._config.resolve` alone; this module only gathers the sources. replaykit is
+imported inside functions so that importing the plugin never imports ``temporalio``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from replaykit._config import ProjectConfig
+
+__all__ = ["MARKER_KEYS", "RECORD_MODES", "Settings", "SettingsSources", "load_sources"]
+
+RECORD_MODES = ("none", "new", "all")
+DEFAULT_SERVER = "timeskip"
+
+#: Keyword arguments ``@pytest.mark.replaykit(...)`` accepts.
+MARKER_KEYS = ("workflows", "server", "strict")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The resolved values for one test (or for the session when no marker applies).
+
+    Attributes:
+        server: Server spec text: ``embedded``, ``timeskip`` or ``HOST:PORT``.
+        namespace: Namespace from ``[tool.replaykit]`` (None: the server's default).
+        record: ``none`` (never write), ``new`` (write missing files) or ``all``.
+        strict: Compare every command with its recorded event (else stock checks only).
+        workflows: Workflow module names, ``module:Class`` names or classes.
+        histories: Folders of history files; recordings go to the first.
+        root: The project folder (where ``pyproject.toml`` or the rootdir is).
+    """
+
+    server: str
+    namespace: str | None
+    record: str
+    strict: bool
+    workflows: tuple[Any, ...]
+    histories: tuple[Path, ...]
+    root: Path
+
+
+@dataclass(frozen=True)
+class SettingsSources:
+    """The raw values of every source, kept so markers can be resolved per test."""
+
+    flag_server: str | None
+    flag_record: str | None
+    flag_strict: bool | None
+    ini_server: str | None
+    ini_workflows: tuple[str, ...]
+    ini_histories: tuple[Path, ...]
+    ini_strict: bool | None
+    project: ProjectConfig
+    rootpath: Path
+
+    def resolve(self, marker: Mapping[str, Any] | None = None) -> Settings:
+        """Resolve every value; ``marker`` is a ``replaykit`` marker's keyword arguments.
+
+        Raises:
+            ConfigError: A value is not valid; the message lists the valid ones.
+        """
+        from replaykit._config import resolve
+        from replaykit._errors import ConfigError, ServerError
+        from replaykit._servers import parse_server
+
+        marker = dict(marker or {})
+        unknown = sorted(set(marker) - set(MARKER_KEYS))
+        if unknown:
+            raise ConfigError(
+                f"@pytest.mark.replaykit got unknown argument(s) {unknown}; "
+                f"valid: {', '.join(MARKER_KEYS)}"
+            )
+        server = str(
+            resolve(
+                "server",
+                flag=self.flag_server,
+                marker=marker.get("server"),
+                ini=self.ini_server,
+                project=self.project.server,
+                default=DEFAULT_SERVER,
+            )
+        )
+        try:
+            parse_server(server, namespace=self.project.namespace)
+        except ServerError as err:
+            raise ConfigError(f"replaykit server: {err}") from None
+        record = resolve("record", flag=self.flag_record, default="none", choices=RECORD_MODES)
+        strict = resolve(
+            "strict",
+            flag=self.flag_strict,
+            marker=marker.get("strict"),
+            ini=self.ini_strict,
+            default=True,
+        )
+        if not isinstance(strict, bool):
+            raise ConfigError(f"strict={strict!r} is not valid; choose from: True, False")
+        workflows = resolve(
+            "workflows",
+            marker=_as_tuple(marker.get("workflows")),
+            ini=self.ini_workflows,
+            project=self.project.workflows,
+            default=(),
+        )
+        histories = resolve(
+            "histories",
+            ini=self.ini_histories,
+            project=tuple(Path(self.project.path(h)) for h in self.project.histories),
+            default=(self.root / "histories",),
+        )
+        return Settings(
+            server=server,
+            namespace=self.project.namespace,
+            record=str(record),
+            strict=strict,
+            workflows=tuple(workflows),
+            histories=tuple(Path(h).resolve() for h in histories),
+            root=self.root,
+        )
+
+    @property
+    def root(self) -> Path:
+        """The pyproject's folder when there is one, else pytest's rootdir."""
+        return self.project.root or self.rootpath
+
+
+def _as_tuple(value: Any) -> tuple[Any, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, (str, type)):
+        return (value,)
+    if isinstance(value, Sequence):
+        return tuple(value)
+    return (value,)
+
+
+def load_sources(config: pytest.Config) -> SettingsSources:
+    """Gather flags, ini keys and ``[tool.replaykit]`` (nearest pyproject above the rootdir).
+
+    Raises:
+        ConfigError: ``[tool.replaykit]`` cannot be read or is invalid.
+    """
+    from replaykit._config import find_pyproject, load_project_config
+
+    inipath = config.inipath
+    pyproject = inipath if inipath is not None and inipath.name == "pyproject.toml" else None
+    project = load_project_config(pyproject or find_pyproject(config.rootpath))
+    ini_strict = config.getini("replaykit_strict")
+    return SettingsSources(
+        flag_server=config.getoption("replaykit_server"),
+        flag_record=config.getoption("replaykit_record"),
+        flag_strict=config.getoption("replaykit_strict"),
+        ini_server=config.getini("replaykit_server") or None,
+        ini_workflows=tuple(config.getini("replaykit_workflows")),
+        ini_histories=tuple(Path(p) for p in config.getini("replaykit_histories")),
+        ini_strict=ini_strict if isinstance(ini_strict, bool) else None,
+        project=project,
+        rootpath=Path(config.rootpath),
+    )

@@ -1,0 +1,501 @@
+"""Every-step exploration, partial-history replay, and property-based plan search.
+
+``explore_every_step`` runs the scenario once fault-free to learn its steps (workflow tasks,
+activities, timers per execution), replays every prefix of the recorded histories with the
+current code (cheap: no server), then runs one real fault run per crash point within a budget.
+``explore_examples`` draws random plans with Hypothesis, and shrinks the first failing one to a
+minimal plan by re-running smaller plans.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+import temporalio.api.history.v1
+from temporalio.api.enums.v1 import EventType
+
+from .._check import CheckOptions, check_histories
+from .._history import HistoryFile
+from .._scenario import Scenario
+from .._servers import RunningServer, ServerSpec, _run_sync, start_server_async
+from ._invariants import ExecutionSummary, InvariantVerdict
+from ._plan import (
+    FailActivity,
+    Fault,
+    FaultPlan,
+    KillServer,
+    KillWorker,
+    Point,
+    TimeoutActivity,
+)
+from ._runner import FaultRunResult, baseline_of, run_fault_plan_async
+
+__all__ = [
+    "ExplorationReport",
+    "PrefixResult",
+    "ScenarioSteps",
+    "explore_every_step",
+    "explore_examples",
+    "learn_steps",
+    "replay_prefixes",
+    "shrink_plan",
+]
+
+KillTarget = Literal["worker", "server"]
+
+_E = EventType
+
+
+@dataclass(frozen=True)
+class ScenarioSteps:
+    """The crash points a scenario's fault-free run went through.
+
+    Attributes:
+        points: Every point, in exploration order (activity-returned first: those find
+            duplicated side effects; then activity starts, timers, workflow tasks).
+        activities: Activity types the scenario ran.
+    """
+
+    points: tuple[Point, ...]
+    activities: tuple[str, ...]
+
+
+def learn_steps(executions: Sequence[ExecutionSummary]) -> ScenarioSteps:
+    """The crash points of a run, from its execution summaries."""
+    type_count: dict[str, int] = {}
+    for ex in executions:
+        type_count[ex.workflow_type] = type_count.get(ex.workflow_type, 0) + 1
+    returned: list[Point] = []
+    starts: list[Point] = []
+    timers: list[Point] = []
+    wfts: list[Point] = []
+    activities: list[str] = []
+    seen_runs: set[str] = set()
+    for ex in executions:
+        if ex.workflow_id in seen_runs:
+            continue  # points count per execution; later continue-as-new runs are not targeted
+        seen_runs.add(ex.workflow_id)
+        scope_id = ex.workflow_id if type_count[ex.workflow_type] > 1 else None
+        per_type: dict[str, int] = {}
+        for act_type, _ in ex.activities:
+            per_type[act_type] = per_type.get(act_type, 0) + 1
+        for act_type, act_id in ex.activities:
+            if act_type not in activities:
+                activities.append(act_type)
+            aid = act_id if per_type[act_type] > 1 else None
+            for kind, out in (("activity-returned", returned), ("activity-start", starts)):
+                out.append(Point(kind, activity=act_type, attempt=1, activity_id=aid,  # type: ignore[arg-type]
+                                 workflow_type=ex.workflow_type, workflow_id=scope_id))
+        timers.extend(
+            Point("timer", index=k, workflow_type=ex.workflow_type, workflow_id=scope_id)
+            for k in range(1, ex.timers + 1)
+        )
+        # The task that closes the execution is no crash point: the run is over once it
+        # reached the server (the scenario stops the workers right then).
+        last = ex.workflow_tasks - (1 if ex.close != "WORKFLOW_EXECUTION_CONTINUED_AS_NEW" and
+                                    ex.close.startswith("WORKFLOW_EXECUTION_") else 0)
+        wfts.extend(
+            Point("workflow-task", index=k, workflow_type=ex.workflow_type, workflow_id=scope_id)
+            for k in range(1, last + 1)
+        )
+    return ScenarioSteps(tuple(returned + starts + timers + wfts), tuple(activities))
+
+
+@dataclass(frozen=True)
+class PrefixResult:
+    """Replay of one history prefix (as a successor worker would replay it after a crash)."""
+
+    workflow_id: str
+    cut: str
+    events: int
+    status: str
+    message: str = ""
+
+
+def _prefixes(
+    workflow_id: str, history: temporalio.api.history.v1.History
+) -> list[tuple[str, HistoryFile]]:
+    events = list(history.events)
+    out: list[tuple[str, HistoryFile]] = []
+    task = 0
+    for i, ev in enumerate(events):
+        if ev.event_type == _E.EVENT_TYPE_WORKFLOW_TASK_STARTED:
+            task += 1
+            cut = f"workflow task {task} started (event {ev.event_id})"
+            out.append((cut, HistoryFile(None, workflow_id,
+                                         temporalio.api.history.v1.History(events=events[: i + 1]))))
+    return out
+
+
+def replay_prefixes(
+    scenario: Scenario,
+    histories: Sequence[tuple[str, temporalio.api.history.v1.History]],
+) -> tuple[PrefixResult, ...]:
+    """Partial-history replay: every prefix up to each workflow-task boundary, strictly.
+
+    Cuts are taken after each ``WorkflowTaskStarted``: everything before it replays, and the
+    task itself runs as new work, which is what a successor worker does after a crash. (A cut
+    right after ``WorkflowTaskCompleted`` would drop that task's command events and report them
+    as new commands, so it is not used.)
+    """
+    cuts: list[tuple[str, str, HistoryFile]] = []
+    for workflow_id, history in histories:
+        for cut, hf in _prefixes(workflow_id, history):
+            cuts.append((workflow_id, cut, hf))
+    if not cuts:
+        return ()
+    report = check_histories(
+        [hf for _, _, hf in cuts], workflows=list(scenario.workflows), options=CheckOptions(),
+        jobs=0,
+    )
+    out: list[PrefixResult] = []
+    for (workflow_id, cut, hf), res in zip(cuts, report.results, strict=False):
+        message = ""
+        if res.status != "clean":
+            message = res.divergences[0].message if res.divergences else (res.error or "")
+        out.append(PrefixResult(workflow_id, cut, len(hf.events), res.status, message))
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class ExplorationReport:
+    """What an exploration ran and found.
+
+    Attributes:
+        scenario: Scenario name.
+        baseline: The fault-free run.
+        steps: The crash points learned from it.
+        prefixes: Partial-history replay results.
+        runs: One result per fault run, in order.
+        skipped: Plans left out by the budget.
+        seconds: Wall time.
+    """
+
+    scenario: str
+    baseline: FaultRunResult
+    steps: ScenarioSteps
+    prefixes: tuple[PrefixResult, ...] = ()
+    runs: tuple[FaultRunResult, ...] = ()
+    skipped: int = 0
+    seconds: float = 0.0
+    minimal: FaultRunResult | None = field(default=None)
+
+    @property
+    def ok(self) -> bool:
+        """No violation anywhere (baseline, prefixes, runs) and no error."""
+        return (
+            self.baseline.ok
+            and all(p.status == "clean" for p in self.prefixes)
+            and all(r.ok for r in self.runs)
+        )
+
+    @property
+    def failures(self) -> tuple[FaultRunResult, ...]:
+        """Runs with a violation or an error."""
+        return tuple(r for r in self.runs if not r.ok)
+
+    @property
+    def exit_code(self) -> int:
+        """0 all held, 1 a violation, 2 a run could not be carried out."""
+        if self.baseline.error or any(r.error for r in self.runs):
+            return 2
+        return 0 if self.ok else 1
+
+
+def every_step_plans(steps: ScenarioSteps, *, kill: KillTarget = "worker") -> list[FaultPlan]:
+    """One single-fault plan per crash point."""
+    make: Callable[[Point], Fault] = KillWorker if kill == "worker" else KillServer
+    return [FaultPlan((make(p),)) for p in steps.points]
+
+
+async def _with_server(
+    server: RunningServer | ServerSpec | None, *, persistent: bool, workdir: str | None = None
+) -> tuple[RunningServer, bool]:
+    if isinstance(server, RunningServer):
+        return server, False
+    spec = server or ServerSpec("embedded")
+    if persistent and spec.kind == "embedded" and spec.db_filename is None:
+        import os
+        import tempfile
+
+        folder = tempfile.mkdtemp(prefix="replaykit-faults-server-", dir=workdir)
+        spec = replace(spec, db_filename=os.path.join(folder, "server.db"))
+    return await start_server_async(spec), True
+
+
+def explore_every_step(
+    scenario: Scenario,
+    *,
+    server: RunningServer | ServerSpec | None = None,
+    kill: KillTarget = "worker",
+    max_runs: int | None = None,
+    concurrency: int = 1,
+    partial_replay: bool = True,
+    scenario_files: Sequence[str] | None = None,
+    on_run: Callable[[FaultRunResult], None] | None = None,
+    point_kinds: Sequence[str] | None = None,
+    worker_context: str | None = None,
+) -> ExplorationReport:
+    """Kill the worker (or the server) at every step of the scenario, one run per point.
+
+    Args:
+        scenario: The scenario (loaded from a file).
+        server: A running server or a spec (default: an embedded server, persistent when
+            ``kill="server"``), shared by every run.
+        kill: ``worker`` or ``server``.
+        max_runs: Budget of fault runs (the baseline does not count).
+        concurrency: Scenario instances per run.
+        partial_replay: Replay every history prefix first.
+        scenario_files: Files named in reproduce commands.
+        on_run: Called after each run (progress output).
+        point_kinds: Only these point kinds (``workflow-task``, ``timer``, ``activity-start``,
+            ``activity-returned``); default all.
+        worker_context: See :func:`run_fault_plan`.
+
+    Returns:
+        The report; ``report.exit_code`` is what the CLI exits with.
+    """
+    return _run_sync(
+        lambda: explore_every_step_async(
+            scenario, server=server, kill=kill, max_runs=max_runs, concurrency=concurrency,
+            partial_replay=partial_replay, scenario_files=scenario_files, on_run=on_run,
+            point_kinds=point_kinds, worker_context=worker_context,
+        )
+    )
+
+
+async def explore_every_step_async(
+    scenario: Scenario,
+    *,
+    server: RunningServer | ServerSpec | None = None,
+    kill: KillTarget = "worker",
+    max_runs: int | None = None,
+    concurrency: int = 1,
+    partial_replay: bool = True,
+    scenario_files: Sequence[str] | None = None,
+    on_run: Callable[[FaultRunResult], None] | None = None,
+    point_kinds: Sequence[str] | None = None,
+    worker_context: str | None = None,
+) -> ExplorationReport:
+    """:func:`explore_every_step` for async callers."""
+    started = time.perf_counter()
+    running, owned = await _with_server(server, persistent=kill == "server")
+    try:
+        base = await run_fault_plan_async(
+            scenario, FaultPlan(), server=running, concurrency=concurrency,
+            scenario_files=scenario_files, worker_context=worker_context,
+        )
+        if on_run is not None:
+            on_run(base)
+        steps = learn_steps(base.executions)
+        if point_kinds is not None:
+            steps = ScenarioSteps(
+                tuple(p for p in steps.points if p.kind in point_kinds), steps.activities
+            )
+        if base.error or not base.ok:
+            return ExplorationReport(scenario.name, base, steps,
+                                     seconds=time.perf_counter() - started)
+        prefixes: tuple[PrefixResult, ...] = ()
+        if partial_replay:
+            first_instance = [
+                (wid, h) for (wid, _), h in base.histories.items() if "~" not in wid
+            ]
+            prefixes = replay_prefixes(scenario, first_instance)
+        plans = every_step_plans(steps, kill=kill)
+        budget = len(plans) if max_runs is None else max(0, max_runs)
+        baseline = baseline_of(base)
+        runs: list[FaultRunResult] = []
+        for plan in plans[:budget]:
+            result = await run_fault_plan_async(
+                scenario, plan, server=running, baseline=baseline, concurrency=concurrency,
+                scenario_files=scenario_files, worker_context=worker_context,
+            )
+            runs.append(result)
+            if on_run is not None:
+                on_run(result)
+        return ExplorationReport(
+            scenario=scenario.name,
+            baseline=base,
+            steps=steps,
+            prefixes=prefixes,
+            runs=tuple(runs),
+            skipped=len(plans) - min(budget, len(plans)),
+            seconds=time.perf_counter() - started,
+        )
+    finally:
+        if owned:
+            import asyncio
+
+            await asyncio.to_thread(running.stop)
+
+
+# --------------------------------------------------------------------------- property-based
+
+
+def _smaller(plan: FaultPlan) -> list[FaultPlan]:
+    """Candidate simplifications, simplest first: drop a fault, then shrink one."""
+    out: list[FaultPlan] = []
+    faults = list(plan.faults)
+    if len(faults) > 1:
+        for i in range(len(faults)):
+            out.append(FaultPlan(tuple(faults[:i] + faults[i + 1:])))
+    for i, fault in enumerate(faults):
+        simpler: list[Fault] = []
+        if isinstance(fault, (FailActivity, TimeoutActivity)):
+            if fault.last is None or fault.last > fault.first:
+                simpler.append(replace(fault, last=fault.first))
+            if fault.first > 1:
+                span = None if fault.last is None else fault.last - fault.first + 1
+                simpler.append(replace(fault, first=1, last=span))
+        elif isinstance(fault, (KillWorker, KillServer)):
+            at = fault.at
+            if at.attempt > 1:
+                simpler.append(replace(fault, at=replace(at, attempt=1)))
+            if at.index > 1:
+                simpler.append(replace(fault, at=replace(at, index=at.index - 1)))
+            if isinstance(fault, KillServer):
+                simpler.append(KillWorker(at))
+        for s in simpler:
+            out.append(FaultPlan(tuple(faults[:i] + [s] + faults[i + 1:])))
+    return out
+
+
+async def shrink_plan(
+    failing: FaultRunResult,
+    rerun: Callable[[FaultPlan], object],
+    *,
+    max_runs: int = 12,
+) -> FaultRunResult:
+    """Greedy shrink: keep any simpler plan that still fails, until none does or the budget ends.
+
+    Args:
+        failing: A failing run.
+        rerun: Async callable running a plan and returning its :class:`FaultRunResult`.
+        max_runs: Budget of re-runs.
+    """
+    current = failing
+    used = 0
+    progress = True
+    while progress and used < max_runs:
+        progress = False
+        for candidate in _smaller(current.plan):
+            if used >= max_runs:
+                break
+            used += 1
+            result = await rerun(candidate)  # type: ignore[misc]
+            assert isinstance(result, FaultRunResult)
+            if not result.ok and result.error is None and _same_failure(result, current):
+                current = result
+                progress = True
+                break
+    return current
+
+
+def _same_failure(a: FaultRunResult, b: FaultRunResult) -> bool:
+    names_a = {v.name for v in a.violations}
+    names_b = {v.name for v in b.violations}
+    return bool(names_a & names_b)
+
+
+def explore_examples(
+    scenario: Scenario,
+    *,
+    examples: int,
+    seed: int = 0,
+    server: RunningServer | ServerSpec | None = None,
+    max_faults: int = 2,
+    kinds: Sequence[str] = ("kill-worker", "fail-activity"),
+    shrink_runs: int = 12,
+    concurrency: int = 1,
+    scenario_files: Sequence[str] | None = None,
+    on_run: Callable[[FaultRunResult], None] | None = None,
+    point_kinds: Sequence[str] | None = None,
+    worker_context: str | None = None,
+) -> ExplorationReport:
+    """Property-based: run ``examples`` random plans (Hypothesis, seeded); shrink a failure.
+
+    Returns:
+        The report; ``report.minimal`` is the shrunk failing run, if any.
+    """
+    return _run_sync(
+        lambda: _explore_examples_async(
+            scenario, examples=examples, seed=seed, server=server, max_faults=max_faults,
+            kinds=kinds, shrink_runs=shrink_runs, concurrency=concurrency,
+            scenario_files=scenario_files, on_run=on_run,
+        )
+    )
+
+
+async def _explore_examples_async(
+    scenario: Scenario,
+    *,
+    examples: int,
+    seed: int,
+    server: RunningServer | ServerSpec | None,
+    max_faults: int,
+    kinds: Sequence[str],
+    shrink_runs: int,
+    concurrency: int,
+    scenario_files: Sequence[str] | None,
+    on_run: Callable[[FaultRunResult], None] | None,
+) -> ExplorationReport:
+    from ..strategies import draw_plans
+
+    started = time.perf_counter()
+    running, owned = await _with_server(server, persistent="kill-server" in kinds)
+    try:
+        base = await run_fault_plan_async(
+            scenario, FaultPlan(), server=running, concurrency=concurrency,
+            scenario_files=scenario_files,
+        )
+        if on_run is not None:
+            on_run(base)
+        steps = learn_steps(base.executions)
+        if base.error or not base.ok:
+            return ExplorationReport(scenario.name, base, steps,
+                                     seconds=time.perf_counter() - started)
+        baseline = baseline_of(base)
+
+        async def rerun(plan: FaultPlan) -> FaultRunResult:
+            result = await run_fault_plan_async(
+                scenario, plan, server=running, baseline=baseline, concurrency=concurrency,
+                scenario_files=scenario_files,
+            )
+            if on_run is not None:
+                on_run(result)
+            return result
+
+        runs: list[FaultRunResult] = []
+        minimal: FaultRunResult | None = None
+        for plan in draw_plans(steps, count=examples, seed=seed, max_faults=max_faults,
+                               kinds=kinds):
+            result = await rerun(plan)
+            runs.append(result)
+            if not result.ok and result.error is None:
+                minimal = await shrink_plan(result, rerun, max_runs=shrink_runs)
+                break
+        return ExplorationReport(
+            scenario=scenario.name, baseline=base, steps=steps, runs=tuple(runs),
+            seconds=time.perf_counter() - started, minimal=minimal,
+        )
+    finally:
+        if owned:
+            import asyncio
+
+            await asyncio.to_thread(running.stop)
+
+
+def prefix_verdict(prefixes: Sequence[PrefixResult]) -> InvariantVerdict:
+    """One verdict summarising partial-history replay."""
+    bad = [p for p in prefixes if p.status != "clean"]
+    if not prefixes:
+        return InvariantVerdict("partial-replay", "skipped", "no prefixes")
+    if not bad:
+        return InvariantVerdict(
+            "partial-replay", "ok", f"{len(prefixes)} history prefixes replay clean"
+        )
+    lines = tuple(f"{p.workflow_id} cut after {p.cut}: {p.status}: {p.message}" for p in bad)
+    return InvariantVerdict("partial-replay", "violation", lines[0], lines)

@@ -1,0 +1,491 @@
+"""What must hold after a fault run, checked on the histories, the worker logs and the ledger.
+
+Definitions (the report names them):
+
+- **scenario**: the scenario function's own assertions passed (unless the plan implies a
+  failure: a cancellation, or an injected activity failure that reached the workflow).
+- **outcome**: every execution closed the way it did in the fault-free baseline (same close
+  event, same result payload bytes or failure message), or the plan explains the difference.
+- **replay**: every history of the run replays clean against the current code (strict).
+- **no-rerun** (no completed step re-run): (1) no activity attempt started after the server had
+  recorded that activity's completion (an attempt number above the one in its
+  ``ActivityTaskStarted`` event); (2) no execution scheduled an activity with the same type and
+  input more often than the baseline did (a completed step scheduled again after a crash).
+- **retry-policy**: per activity, attempts never exceed ``maximum_attempts``; no attempt
+  follows one that failed with a non-retryable error (flag or ``non_retryable_error_types``);
+  the pause after a failed attempt is at least the policy's backoff for that attempt; the next
+  attempt after a lost or stalled one waits for its heartbeat or start-to-close timeout; a
+  retryable failure reaches the workflow only once the attempts are used up; and the workflow
+  itself does not schedule again, with the same input, an activity whose non-retryable failure it
+  received.
+- **exactly-once**: the effects ledger has no key applied twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import temporalio.api.history.v1
+from temporalio.api.enums.v1 import EventType
+
+from ._control import AttemptRecord
+from ._plan import (
+    CancelWorkflow,
+    FailActivity,
+    FaultPlan,
+    KillWorker,
+    SignalWorkflow,
+    TimeoutActivity,
+    base_workflow_id,
+)
+
+__all__ = ["Baseline", "ExecutionSummary", "InvariantVerdict", "summarize_execution"]
+
+Verdict = Literal["ok", "violation", "skipped"]
+
+#: Seconds an interval may fall short of the policy (clock reads on both sides of an RPC).
+BACKOFF_TOLERANCE = 0.15
+
+_E = EventType
+_RETRY_STATE_NON_RETRYABLE = 2  # RETRY_STATE_NON_RETRYABLE_FAILURE
+
+
+@dataclass(frozen=True)
+class InvariantVerdict:
+    """One invariant's verdict for one run.
+
+    Attributes:
+        name: ``scenario``, ``outcome``, ``replay``, ``no-rerun``, ``retry-policy``,
+            ``exactly-once``.
+        verdict: ``ok``, ``violation`` or ``skipped`` (not applicable / no data).
+        message: One line; for a violation, the readable statement.
+        details: Further lines (each violation when there are several).
+    """
+
+    name: str
+    verdict: Verdict
+    message: str
+    details: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        """Not a violation."""
+        return self.verdict != "violation"
+
+
+@dataclass(frozen=True)
+class ExecutionSummary:
+    """What an execution did, reduced to what is compared with the baseline."""
+
+    workflow_id: str
+    workflow_type: str
+    close: str
+    result: str
+    schedules: Mapping[tuple[str, str], int] = field(default_factory=dict)
+    workflow_tasks: int = 0
+    timers: int = 0
+    activities: tuple[tuple[str, str], ...] = ()  # (activity type, activity id), in order
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """The fault-free run a plan's outcome is compared with."""
+
+    scenario_ok: bool
+    scenario_result: str
+    executions: tuple[ExecutionSummary, ...]
+
+    def by_id(self) -> dict[str, ExecutionSummary]:
+        """Executions keyed by base workflow id (first run only for continue-as-new)."""
+        out: dict[str, ExecutionSummary] = {}
+        for ex in self.executions:
+            out.setdefault(ex.workflow_id, ex)
+        return out
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=8).hexdigest()
+
+
+def _payloads(payloads: Any) -> bytes:
+    return b"\x00".join(p.data for p in payloads.payloads)
+
+
+def summarize_execution(
+    workflow_id: str, history: temporalio.api.history.v1.History
+) -> ExecutionSummary:
+    """Reduce a history to its close, result, schedules and step counts."""
+    events = history.events
+    wf_type = events[0].workflow_execution_started_event_attributes.workflow_type.name
+    last = events[-1]
+    close = EventType.Name(last.event_type).removeprefix("EVENT_TYPE_")
+    result = ""
+    if last.event_type == _E.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED:
+        result = _digest(_payloads(last.workflow_execution_completed_event_attributes.result))
+    elif last.event_type == _E.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED:
+        result = last.workflow_execution_failed_event_attributes.failure.message
+    schedules: Counter[tuple[str, str]] = Counter()
+    activities: list[tuple[str, str]] = []
+    wfts = timers = 0
+    for ev in events:
+        if ev.event_type == _E.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+            attrs = ev.activity_task_scheduled_event_attributes
+            schedules[(attrs.activity_type.name, _digest(_payloads(attrs.input)))] += 1
+            activities.append((attrs.activity_type.name, attrs.activity_id))
+        elif ev.event_type == _E.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
+            wfts += 1
+        elif ev.event_type == _E.EVENT_TYPE_TIMER_STARTED:
+            timers += 1
+    return ExecutionSummary(
+        workflow_id=base_workflow_id(workflow_id),
+        workflow_type=wf_type,
+        close=close,
+        result=result,
+        schedules=dict(schedules),
+        workflow_tasks=wfts,
+        timers=timers,
+        activities=tuple(activities),
+    )
+
+
+# --------------------------------------------------------------------------- expectations
+
+
+def failures_reaching_workflow(
+    histories: Sequence[tuple[str, temporalio.api.history.v1.History]], plan: FaultPlan
+) -> list[str]:
+    """Activity types with injected faults whose failure or timeout reached a workflow."""
+    faulted = {f.activity for f in plan.faults if isinstance(f, (FailActivity, TimeoutActivity))}
+    out: list[str] = []
+    for _, history in histories:
+        scheduled: dict[int, str] = {}
+        for ev in history.events:
+            if ev.event_type == _E.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+                scheduled[ev.event_id] = ev.activity_task_scheduled_event_attributes.activity_type.name
+            elif ev.event_type == _E.EVENT_TYPE_ACTIVITY_TASK_FAILED:
+                name = scheduled.get(ev.activity_task_failed_event_attributes.scheduled_event_id, "")
+                if name in faulted:
+                    out.append(name)
+            elif ev.event_type == _E.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT:
+                name = scheduled.get(
+                    ev.activity_task_timed_out_event_attributes.scheduled_event_id, ""
+                )
+                if name in faulted:
+                    out.append(name)
+    return out
+
+
+def check_scenario(
+    errors: Sequence[BaseException | None], *, lenient: str | None
+) -> InvariantVerdict:
+    """(a) The scenario's own assertions."""
+    failed = [e for e in errors if e is not None]
+    if not failed:
+        return InvariantVerdict("scenario", "ok", "the scenario's assertions passed")
+    text = f"{type(failed[0]).__name__}: {failed[0]}".strip()
+    if lenient:
+        return InvariantVerdict(
+            "scenario", "skipped", f"failed as the plan implies ({lenient}): {text[:300]}"
+        )
+    return InvariantVerdict(
+        "scenario", "violation", f"the scenario failed: {text[:500]}",
+        tuple(f"instance {i}: {type(e).__name__}: {e}" for i, e in enumerate(failed)),
+    )
+
+
+def check_outcome(
+    summaries: Sequence[ExecutionSummary],
+    baseline: Baseline | None,
+    *,
+    lenient: str | None,
+    cancelled: Sequence[str] = (),
+) -> InvariantVerdict:
+    """(b) Same outcome as the baseline, or the one the plan implies."""
+    if cancelled:
+        bad = [s for s in summaries if s.workflow_id in cancelled and s.close not in
+               ("WORKFLOW_EXECUTION_CANCELED", "WORKFLOW_EXECUTION_COMPLETED",
+                "WORKFLOW_EXECUTION_FAILED")]
+        if bad:
+            return InvariantVerdict(
+                "outcome", "violation",
+                f"cancelled workflow {bad[0].workflow_id} closed as {bad[0].close}",
+            )
+        return InvariantVerdict("outcome", "ok", "cancelled as the plan asked")
+    if lenient:
+        return InvariantVerdict("outcome", "skipped", f"not compared: {lenient}")
+    if baseline is None:
+        return InvariantVerdict("outcome", "skipped", "no baseline to compare with")
+    expected = baseline.by_id()
+    problems: list[str] = []
+    seen: set[str] = set()
+    for s in summaries:
+        if s.workflow_id in seen:
+            continue  # later runs of a continue-as-new chain
+        seen.add(s.workflow_id)
+        base = expected.get(s.workflow_id)
+        if base is None:
+            problems.append(f"execution {s.workflow_id} ({s.workflow_type}) is not in the baseline")
+            continue
+        if s.close != base.close:
+            problems.append(
+                f"{s.workflow_id} closed as {s.close}, baseline {base.close}"
+                + (f" ({s.result})" if s.close.endswith("FAILED") else "")
+            )
+        elif s.result != base.result:
+            problems.append(f"{s.workflow_id} returned a different result than the baseline")
+    missing = sorted(set(expected) - seen)
+    problems.extend(f"baseline execution {m} did not run" for m in missing)
+    if problems:
+        return InvariantVerdict("outcome", "violation", problems[0], tuple(problems))
+    return InvariantVerdict("outcome", "ok", f"same as the baseline ({len(seen)} executions)")
+
+
+def check_no_rerun(
+    histories: Sequence[tuple[str, temporalio.api.history.v1.History]],
+    attempts: Sequence[AttemptRecord],
+    summaries: Sequence[ExecutionSummary],
+    baseline: Baseline | None,
+) -> InvariantVerdict:
+    """(d) No completed activity ran or was scheduled again."""
+    problems: list[str] = []
+    by_run: dict[tuple[str, str], list[AttemptRecord]] = {}
+    for att in attempts:
+        by_run.setdefault((att.run_id, att.activity_id), []).append(att)
+    for _, history in histories:
+        run_id = history.events[0].workflow_execution_started_event_attributes.original_execution_run_id
+        scheduled: dict[int, tuple[str, str]] = {}
+        started_attempt: dict[int, int] = {}
+        for ev in history.events:
+            if ev.event_type == _E.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+                a = ev.activity_task_scheduled_event_attributes
+                scheduled[ev.event_id] = (a.activity_type.name, a.activity_id)
+            elif ev.event_type == _E.EVENT_TYPE_ACTIVITY_TASK_STARTED:
+                a2 = ev.activity_task_started_event_attributes
+                started_attempt[a2.scheduled_event_id] = a2.attempt
+            elif ev.event_type == _E.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
+                sched = ev.activity_task_completed_event_attributes.scheduled_event_id
+                act_type, act_id = scheduled.get(sched, ("?", "?"))
+                recorded = started_attempt.get(sched, 1)
+                for att in by_run.get((run_id, act_id), []):
+                    if att.attempt > recorded:
+                        problems.append(
+                            f"activity `{act_type}` (id {act_id}) ran again as attempt "
+                            f"{att.attempt} after the server recorded its completion by attempt "
+                            f"{recorded}"
+                        )
+    if baseline is not None:
+        base = baseline.by_id()
+        for s in summaries:
+            b = base.get(s.workflow_id)
+            if b is None:
+                continue
+            for key, count in s.schedules.items():
+                if count > b.schedules.get(key, 0):
+                    problems.append(
+                        f"{s.workflow_id} scheduled activity `{key[0]}` with the same input "
+                        f"{count} times, the baseline {b.schedules.get(key, 0)}: a completed "
+                        "step was run again"
+                    )
+    if problems:
+        return InvariantVerdict("no-rerun", "violation", problems[0], tuple(problems))
+    return InvariantVerdict("no-rerun", "ok", "no completed activity ran or was scheduled again")
+
+
+@dataclass(frozen=True)
+class _Policy:
+    initial: float
+    coefficient: float
+    maximum_interval: float | None
+    maximum_attempts: int
+    non_retryable: frozenset[str]
+    start_to_close: float | None
+    heartbeat: float | None
+
+    def backoff(self, attempt: int) -> float:
+        value = self.initial * (self.coefficient ** (attempt - 1))
+        return min(value, self.maximum_interval) if self.maximum_interval else value
+
+
+def _policy(attrs: Any) -> _Policy:
+    rp = attrs.retry_policy
+    has = attrs.HasField("retry_policy")
+    initial = rp.initial_interval.ToTimedelta().total_seconds() if has else 1.0
+    coefficient = rp.backoff_coefficient if has and rp.backoff_coefficient else 2.0
+    max_int = rp.maximum_interval.ToTimedelta().total_seconds() if has else 0.0
+    return _Policy(
+        initial=initial or 1.0,
+        coefficient=coefficient,
+        maximum_interval=max_int or (100 * (initial or 1.0)),
+        maximum_attempts=rp.maximum_attempts if has else 0,
+        non_retryable=frozenset(rp.non_retryable_error_types) if has else frozenset(),
+        start_to_close=(
+            attrs.start_to_close_timeout.ToTimedelta().total_seconds()
+            if attrs.HasField("start_to_close_timeout") else None
+        ) or None,
+        heartbeat=(
+            attrs.heartbeat_timeout.ToTimedelta().total_seconds()
+            if attrs.HasField("heartbeat_timeout") else None
+        ) or None,
+    )
+
+
+def check_retry_policy(
+    histories: Sequence[tuple[str, temporalio.api.history.v1.History]],
+    attempts: Sequence[AttemptRecord],
+) -> InvariantVerdict:
+    """(e) Attempt counts, non-retryable errors, backoff intervals and timeouts."""
+    problems: list[str] = []
+    by_run: dict[tuple[str, str], list[AttemptRecord]] = {}
+    for att in attempts:
+        by_run.setdefault((att.run_id, att.activity_id), []).append(att)
+    checked = 0
+    for _, history in histories:
+        run_id = history.events[0].workflow_execution_started_event_attributes.original_execution_run_id
+        scheduled: dict[int, tuple[str, str, _Policy, bytes]] = {}
+        failed_nonretryable: list[tuple[str, bytes, str, int]] = []
+        for ev in history.events:
+            if ev.event_type == _E.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+                a = ev.activity_task_scheduled_event_attributes
+                name = a.activity_type.name
+                input_bytes = _payloads(a.input)
+                for prev_name, prev_input, err_type, prev_event in failed_nonretryable:
+                    if prev_name == name and prev_input == input_bytes:
+                        problems.append(
+                            f"non-retryable error {err_type} of activity `{name}` was retried by "
+                            f"the workflow: scheduled again with the same input at event "
+                            f"{ev.event_id} after the failure at event {prev_event}"
+                        )
+                scheduled[ev.event_id] = (name, a.activity_id, _policy(a), input_bytes)
+            elif ev.event_type == _E.EVENT_TYPE_ACTIVITY_TASK_FAILED:
+                f = ev.activity_task_failed_event_attributes
+                entry = scheduled.get(f.scheduled_event_id)
+                if entry is None:
+                    continue
+                name, _, pol, input_bytes = entry
+                failure = f.failure
+                while failure.HasField("cause") and not failure.HasField("application_failure_info"):
+                    failure = failure.cause
+                info = failure.application_failure_info
+                err_type = info.type or "error"
+                if (
+                    info.non_retryable
+                    or err_type in pol.non_retryable
+                    or f.retry_state == _RETRY_STATE_NON_RETRYABLE
+                ):
+                    failed_nonretryable.append((name, input_bytes, err_type, ev.event_id))
+        for _sched_id, (name, act_id, pol, _) in scheduled.items():
+            runs = sorted(by_run.get((run_id, act_id), []), key=lambda r: (r.attempt, r.id))
+            if not runs:
+                continue
+            checked += 1
+            if pol.maximum_attempts and runs[-1].attempt > pol.maximum_attempts:
+                problems.append(
+                    f"activity `{name}` (id {act_id}) ran attempt {runs[-1].attempt}, above "
+                    f"maximum_attempts={pol.maximum_attempts}"
+                )
+            for prev, nxt in zip(runs, runs[1:], strict=False):
+                if nxt.attempt == prev.attempt:
+                    continue  # the same attempt logged twice (a zombie and its retry)
+                if prev.outcome == "failed" and (
+                    prev.non_retryable or (prev.error_type or "") in pol.non_retryable
+                ):
+                    problems.append(
+                        f"non-retryable error {prev.error_type} was retried: activity `{name}` "
+                        f"attempt {nxt.attempt} started after attempt {prev.attempt} failed"
+                    )
+                    continue
+                if prev.outcome == "failed" and prev.ended_at is not None:
+                    gap = nxt.started_at - prev.ended_at
+                    want = pol.backoff(prev.attempt)
+                    if gap < want - BACKOFF_TOLERANCE:
+                        problems.append(
+                            f"activity `{name}` attempt {nxt.attempt} started {gap:.2f} s after "
+                            f"attempt {prev.attempt} failed; the policy's backoff is {want:.2f} s"
+                        )
+                elif prev.outcome in (None, "stalled", "returned", "killed"):
+                    limits = [t for t in (pol.heartbeat, pol.start_to_close) if t]
+                    if limits:
+                        want = min(limits)
+                        gap = nxt.started_at - prev.started_at
+                        if gap < want - BACKOFF_TOLERANCE:
+                            problems.append(
+                                f"activity `{name}` attempt {nxt.attempt} started {gap:.2f} s "
+                                f"after attempt {prev.attempt} was lost; its timeout is "
+                                f"{want:.2f} s"
+                            )
+    if problems:
+        return InvariantVerdict("retry-policy", "violation", problems[0], tuple(problems))
+    return InvariantVerdict(
+        "retry-policy", "ok", f"retries obeyed the policy ({checked} activities checked)"
+    )
+
+
+def check_exactly_once(
+    report: Any, plan: FaultPlan, attempts: Sequence[AttemptRecord]
+) -> InvariantVerdict:
+    """Effects ledger: no key applied twice; the message names the fault that caused it."""
+    if report is None:
+        return InvariantVerdict("exactly-once", "skipped", "no effects ledger entries")
+    if not report.attempts:
+        return InvariantVerdict("exactly-once", "skipped", "no effects ledger entries")
+    if report.ok:
+        keys = {(a.effect, a.key) for a in report.attempts}
+        return InvariantVerdict(
+            "exactly-once", "ok", f"every effect applied at most once ({len(keys)} keys)"
+        )
+    lines: list[str] = []
+    for v in report.violations:
+        lines.append(_explain_duplicate(v, plan, attempts))
+    return InvariantVerdict("exactly-once", "violation", lines[0], tuple(lines))
+
+
+def _explain_duplicate(violation: Any, plan: FaultPlan, attempts: Sequence[AttemptRecord]) -> str:
+    if violation.kind != "duplicate":
+        return str(violation.message)
+    applied = [a for a in violation.attempts if a.applied or a.maybe_applied]
+    act = next((a.activity_type for a in applied if a.activity_type), violation.effect)
+    times = {2: "twice"}.get(len(applied), f"{len(applied)} times")
+    parts: list[str] = []
+    for i, a in enumerate(applied):
+        what = f"attempt {a.attempt}" if a.attempt is not None else f"entry {a.id}"
+        why = _why(a, plan, attempts)
+        parts.append(f"{what} {why}" if i == 0 else f"{what} repeated it")
+    return (
+        f"effect not exactly once: activity `{act}` ran its side effect {times} "
+        f"(key {violation.key}): " + ", ".join(parts)
+    )
+
+
+def _why(ledger_attempt: Any, plan: FaultPlan, attempts: Sequence[AttemptRecord]) -> str:
+    for rec in attempts:
+        if (rec.activity_id == ledger_attempt.activity_id
+                and rec.attempt == ledger_attempt.attempt
+                and rec.run_id == ledger_attempt.run_id):
+            if rec.outcome in ("returned", None):
+                return "was killed after the side effect"
+            if rec.outcome == "stalled":
+                return "stalled past its timeout"
+            if rec.outcome == "failed":
+                return f"failed ({rec.error_type}) after the side effect"
+    for fault in plan.faults:
+        if isinstance(fault, KillWorker) and fault.at.kind == "activity-returned":
+            return "was killed after the side effect"
+    return "applied it"
+
+
+def lenient_reason(
+    plan: FaultPlan, histories: Sequence[tuple[str, temporalio.api.history.v1.History]]
+) -> str | None:
+    """Why the outcome may differ from the baseline under this plan (``None``: it may not)."""
+    if any(isinstance(f, CancelWorkflow) for f in plan.faults):
+        return "the plan cancels the workflow"
+    if any(isinstance(f, SignalWorkflow) for f in plan.faults):
+        return "the plan sends a signal the baseline did not"
+    reached = failures_reaching_workflow(histories, plan)
+    if reached:
+        return f"injected failure of activity `{reached[0]}` reached the workflow"
+    return None

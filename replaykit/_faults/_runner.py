@@ -1,0 +1,453 @@
+"""Run one scenario under one fault plan on a real server, with real worker processes, and verify.
+
+The parent process drives the scenario (``run_scenario(..., with_worker=False)``); the
+scenario's workers run in subprocesses (:mod:`replaykit._faults.worker`) that apply the plan
+from the inside. The parent restarts what was killed (a warm standby worker takes over; the
+embedded server is restarted on its port and store), serves the workers' requests (kill the
+server, cancel, signal), then checks the invariants of :mod:`._invariants`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shlex
+import shutil
+import tempfile
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import temporalio.api.history.v1
+import temporalio.client
+from temporalio.api.enums.v1 import EventType
+
+from .._check import CheckOptions, check_histories
+from .._errors import ReplaykitError
+from .._history import HistoryFile, make_meta
+from .._scenario import Scenario, ScenarioOutcome, run_scenario
+from .._servers import RunningServer, ServerSpec, _run_sync, start_server_async
+from ._control import Control
+from ._invariants import (
+    Baseline,
+    ExecutionSummary,
+    InvariantVerdict,
+    check_exactly_once,
+    check_no_rerun,
+    check_outcome,
+    check_retry_policy,
+    check_scenario,
+    lenient_reason,
+    summarize_execution,
+)
+from ._plan import CancelWorkflow, FaultPlan, instance_id
+from ._pool import WorkerPool, WorkerSpec
+
+__all__ = ["FaultRunResult", "baseline_of", "reproduce_command", "run_fault_plan",
+           "run_fault_plan_async"]
+
+_CLOSED = {
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED,
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED,
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT,
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED,
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED,
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW,
+}
+
+
+@dataclass(frozen=True)
+class FaultRunResult:
+    """What one fault run did and which invariants held.
+
+    Attributes:
+        scenario: Scenario name.
+        plan: The plan that was applied.
+        verdicts: One verdict per invariant (see :mod:`replaykit._faults._invariants`).
+        injected: Readable lines: each fault that fired, where, in which process.
+        not_reached: Faults whose point never happened (the plan tested nothing there).
+        kills: Worker processes killed by the plan.
+        recoveries: Seconds from each worker kill to the first progress on its successor.
+        executions: What each execution did (close, result digest, steps).
+        scenario_ok: Whether every scenario instance passed its own assertions.
+        scenario_result: ``repr`` of the first instance's return value.
+        seconds: Wall time of the run.
+        error: A harness error (the run could not be carried out); exit code 2.
+        reproduce: A command that runs exactly this plan again.
+        histories: Every execution's history (by workflow id / run id).
+    """
+
+    scenario: str
+    plan: FaultPlan
+    verdicts: tuple[InvariantVerdict, ...] = ()
+    injected: tuple[str, ...] = ()
+    not_reached: tuple[str, ...] = ()
+    kills: int = 0
+    recoveries: tuple[float, ...] = ()
+    executions: tuple[ExecutionSummary, ...] = ()
+    scenario_ok: bool = True
+    scenario_result: str = ""
+    seconds: float = 0.0
+    error: str | None = None
+    reproduce: str | None = None
+    histories: dict[tuple[str, str], temporalio.api.history.v1.History] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+    @property
+    def ok(self) -> bool:
+        """True when the run was carried out and no invariant was violated."""
+        return self.error is None and all(v.ok for v in self.verdicts)
+
+    @property
+    def violations(self) -> tuple[InvariantVerdict, ...]:
+        """The violated invariants."""
+        return tuple(v for v in self.verdicts if not v.ok)
+
+
+def baseline_of(result: FaultRunResult) -> Baseline:
+    """The baseline a fault-free run gives for comparing later runs."""
+    return Baseline(
+        scenario_ok=result.scenario_ok,
+        scenario_result=result.scenario_result,
+        executions=result.executions,
+    )
+
+
+def reproduce_command(
+    scenario: Scenario, plan: FaultPlan, *, files: Sequence[str] | None = None
+) -> str:
+    """``replaykit faults FILE -k NAME --plan '<json>'``: runs exactly this plan again."""
+    sources = list(files or ([scenario.module_path] if scenario.module_path else []))
+    rel = []
+    for src in sources:
+        with contextlib.suppress(ValueError):
+            src = str(Path(src).resolve().relative_to(Path.cwd()))
+        rel.append(shlex.quote(src))
+    return (
+        f"replaykit faults {' '.join(rel)} -k {shlex.quote(scenario.name)} "
+        f"--plan {shlex.quote(plan.dumps())}"
+    )
+
+
+class _StartTweaks(temporalio.client.Interceptor):
+    """Suffixes workflow ids per concurrent instance; shortens the workflow task timeout.
+
+    A workflow task lost with a killed worker is retried after the task timeout (10 s by
+    default); fault runs use a short one so recovery is not dominated by it.
+    """
+
+    def __init__(self, instance: int, task_timeout: timedelta | None) -> None:
+        self.instance = instance
+        self.task_timeout = task_timeout
+
+    def intercept_client(
+        self, next: temporalio.client.OutboundInterceptor
+    ) -> temporalio.client.OutboundInterceptor:
+        return _StartTweaksOutbound(next, self)
+
+
+class _StartTweaksOutbound(temporalio.client.OutboundInterceptor):
+    def __init__(self, next: temporalio.client.OutboundInterceptor, cfg: _StartTweaks) -> None:
+        super().__init__(next)
+        self._cfg = cfg
+
+    async def start_workflow(
+        self, input: temporalio.client.StartWorkflowInput
+    ) -> temporalio.client.WorkflowHandle[Any, Any]:
+        input.id = instance_id(input.id, self._cfg.instance)
+        if input.task_timeout is None and self._cfg.task_timeout is not None:
+            input.task_timeout = self._cfg.task_timeout
+        return await super().start_workflow(input)
+
+
+def run_fault_plan(
+    scenario: Scenario,
+    plan: FaultPlan,
+    *,
+    server: RunningServer | ServerSpec | None = None,
+    baseline: Baseline | None = None,
+    concurrency: int = 1,
+    standby: bool = True,
+    workflow_task_timeout: float | None = 2.0,
+    check_replay: bool = True,
+    scenario_files: Sequence[str] | None = None,
+    worker_context: str | None = None,
+) -> FaultRunResult:
+    """Run ``scenario`` under ``plan`` on a real server with worker subprocesses and verify.
+
+    Args:
+        scenario: The scenario (loaded from a file: the workers import it by file and name).
+        plan: What to inject (an empty plan is a fault-free baseline run).
+        server: A running server, or a spec to start one for this run (default: embedded,
+            with a temporary persistent store when the plan kills the server).
+        baseline: The fault-free run's :func:`baseline_of`, for the outcome and re-run checks.
+        concurrency: Scenario instances run at once (workflow ids get ``~N`` suffixes).
+        standby: Keep a warm standby worker for fast failover.
+        workflow_task_timeout: Seconds; applied to workflows the scenario starts without one.
+        check_replay: Replay every history strictly afterwards.
+        scenario_files: Files named in the reproduce command (default: the scenario's file).
+        worker_context: ``MODULE:FUNC``; the workers call it with the scenario name and run
+            inside the context manager it returns (e.g. an LLM cassette).
+
+    Returns:
+        The result; ``result.ok`` says whether every invariant held.
+    """
+    return _run_sync(
+        lambda: run_fault_plan_async(
+            scenario,
+            plan,
+            server=server,
+            baseline=baseline,
+            concurrency=concurrency,
+            standby=standby,
+            workflow_task_timeout=workflow_task_timeout,
+            check_replay=check_replay,
+            scenario_files=scenario_files,
+            worker_context=worker_context,
+        )
+    )
+
+
+async def run_fault_plan_async(
+    scenario: Scenario,
+    plan: FaultPlan,
+    *,
+    server: RunningServer | ServerSpec | None = None,
+    baseline: Baseline | None = None,
+    concurrency: int = 1,
+    standby: bool = True,
+    workflow_task_timeout: float | None = 2.0,
+    check_replay: bool = True,
+    scenario_files: Sequence[str] | None = None,
+    worker_context: str | None = None,
+) -> FaultRunResult:
+    """:func:`run_fault_plan` for async callers."""
+    reproduce = reproduce_command(scenario, plan, files=scenario_files)
+    owned: RunningServer | None = None
+    workdir = Path(tempfile.mkdtemp(prefix="replaykit-faults-"))
+    try:
+        if not isinstance(server, RunningServer):
+            spec = server or ServerSpec("embedded")
+            if plan.kills_server and spec.kind == "embedded" and spec.db_filename is None:
+                spec = replace(spec, db_filename=str(workdir / "server.db"))
+            owned = server = await start_server_async(spec)
+        if plan.kills_server and (server.kind != "embedded" or server.spec.db_filename is None):
+            raise ReplaykitError(
+                "a server-kill plan needs the embedded server with a persistent store "
+                "(--db-filename)"
+            )
+        result = await _run(
+            scenario, plan, server, workdir,
+            baseline=baseline, concurrency=concurrency, standby=standby,
+            task_timeout=workflow_task_timeout, check_replay=check_replay,
+            worker_context=worker_context,
+        )
+        return replace(result, reproduce=reproduce)
+    except (ReplaykitError, OSError, asyncio.TimeoutError) as err:
+        return FaultRunResult(
+            scenario=scenario.name, plan=plan, error=f"{type(err).__name__}: {err}",
+            reproduce=reproduce,
+        )
+    finally:
+        if owned is not None:
+            await asyncio.to_thread(owned.stop)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+async def _serve_requests(
+    control: Control, server: RunningServer, client: temporalio.client.Client,
+    handled: list[str],
+) -> None:
+    while True:
+        for req_id, _fault, action, workflow_id, payload in control.pending_requests():
+            error: str | None = None
+            try:
+                if action == "kill-server":
+                    await asyncio.to_thread(server.kill)
+                    handled.append(f"server pid killed at {time.time():.3f}")
+                    await asyncio.to_thread(server.restart)
+                elif action == "cancel":
+                    await client.get_workflow_handle(workflow_id).cancel()
+                elif action == "signal":
+                    await client.get_workflow_handle(workflow_id).signal(
+                        payload["signal"], *payload.get("args", [])
+                    )
+            except Exception as err:
+                error = f"{type(err).__name__}: {err}"
+            control.finish_request(req_id, error=error)
+        await asyncio.sleep(0.01)
+
+
+async def _run(
+    scn: Scenario,
+    plan: FaultPlan,
+    server: RunningServer,
+    workdir: Path,
+    *,
+    baseline: Baseline | None,
+    concurrency: int,
+    standby: bool,
+    task_timeout: float | None,
+    check_replay: bool,
+    worker_context: str | None,
+) -> FaultRunResult:
+    if not scn.module_path:
+        raise ReplaykitError(f"scenario {scn.name} has no file: fault runs load it by file")
+    started = time.perf_counter()
+    control_path = workdir / "control.db"
+    ledger_path = workdir / "ledger.db"
+    control = Control(control_path)
+    control.set_meta("plan", plan.to_json())
+    queue = f"{scn.queue}-{uuid.uuid4().hex[:8]}"
+    pool = WorkerPool(
+        WorkerSpec(
+            address=server.address, namespace=server.namespace,
+            scenario_file=scn.module_path, scenario=scn.name, task_queue=queue,
+            control=str(control_path), log_dir=str(workdir), ledger=str(ledger_path),
+            worker_context=worker_context,
+        ),
+        standby=standby,
+    )
+    client = await server.client()
+    handled: list[str] = []
+    requests = asyncio.create_task(_serve_requests(control, server, client, handled))
+    outcomes: list[ScenarioOutcome] = []
+    try:
+        await pool.start()
+        tweak_timeout = timedelta(seconds=task_timeout) if task_timeout else None
+
+        async def one(instance: int) -> ScenarioOutcome:
+            config = client.config()
+            config["interceptors"] = [
+                *config["interceptors"], _StartTweaks(instance, tweak_timeout)
+            ]
+            inst_client = temporalio.client.Client(**config)
+            return await run_scenario(scn, inst_client, with_worker=False, task_queue=queue)
+
+        outcomes = list(await asyncio.gather(*(one(i) for i in range(concurrency))))
+    finally:
+        requests.cancel()
+        with contextlib.suppress(BaseException):
+            await requests
+        await pool.stop()
+    for outcome in outcomes:
+        await _terminate_open(client, outcome)
+    histories: list[tuple[str, temporalio.api.history.v1.History]] = []
+    by_ref: dict[tuple[str, str], temporalio.api.history.v1.History] = {}
+    for outcome in outcomes:
+        for ref in outcome.executions:
+            history = outcome.histories.get(ref)
+            if history is not None and history.events:
+                histories.append((ref.workflow_id, history))
+                by_ref[(ref.workflow_id, ref.run_id)] = history
+    summaries = tuple(summarize_execution(wid, h) for wid, h in histories)
+    attempts = control.attempts()
+    fired = control.fired()
+    kill_events = control.events("kill")
+    progress = control.events("progress")
+    control.close()
+    ledger_report = _ledger_report(ledger_path)
+
+    verdicts: list[InvariantVerdict] = []
+    lenient = lenient_reason(plan, histories)
+    cancelled = sorted({
+        f.workflow_id.split("~")[0] for f in fired
+        if isinstance(plan.faults[f.fault], CancelWorkflow)
+    })
+    verdicts.append(check_scenario([o.error for o in outcomes], lenient=lenient))
+    verdicts.append(check_outcome(summaries, baseline, lenient=lenient, cancelled=cancelled))
+    if check_replay:
+        verdicts.append(await asyncio.to_thread(_check_replay, scn, histories, client.namespace))
+    verdicts.append(check_no_rerun(histories, attempts, summaries, baseline if not lenient else None))
+    verdicts.append(check_retry_policy(histories, attempts))
+    verdicts.append(check_exactly_once(ledger_report, plan, attempts))
+    if pool.errors:
+        verdicts.append(InvariantVerdict("workers", "violation", pool.errors[0], tuple(pool.errors)))
+
+    recoveries: list[float] = []
+    for at, pid, _, _ in kill_events:
+        later = [p_at for p_at, p_pid, _, _ in progress if p_pid != pid and p_at >= at]
+        if later:
+            recoveries.append(min(later) - at)
+    injected = [
+        f"#{f.fault} {f.detail} [workflow {f.workflow_id}, worker pid {f.pid}]" for f in fired
+    ]
+    injected += [
+        f"#{a.injected} activity `{a.activity_type}` attempt {a.attempt}: {a.outcome} (injected)"
+        for a in attempts if a.injected is not None
+    ]
+    fired_ids = {f.fault for f in fired} | {int(a.injected) for a in attempts if a.injected}
+    not_reached = tuple(
+        f"#{i} {fault.describe()}" for i, fault in enumerate(plan.faults) if i not in fired_ids
+    )
+    first = outcomes[0] if outcomes else None
+    return FaultRunResult(
+        scenario=scn.name,
+        plan=plan,
+        verdicts=tuple(verdicts),
+        injected=tuple(injected),
+        not_reached=not_reached,
+        kills=len(kill_events),
+        recoveries=tuple(recoveries),
+        executions=summaries,
+        scenario_ok=all(o.ok for o in outcomes),
+        scenario_result=repr(first.result) if first is not None else "",
+        seconds=time.perf_counter() - started,
+        histories=by_ref,
+    )
+
+
+async def _terminate_open(client: temporalio.client.Client, outcome: ScenarioOutcome) -> None:
+    """Terminate executions the scenario left running, so the next run can reuse the ids."""
+    for ref in outcome.executions:
+        history = outcome.histories.get(ref)
+        if history is not None and history.events and history.events[-1].event_type in _CLOSED:
+            continue
+        with contextlib.suppress(Exception):
+            await client.get_workflow_handle(ref.workflow_id, run_id=ref.run_id).terminate(
+                "replaykit fault run ended"
+            )
+
+
+def _ledger_report(path: Path) -> Any:
+    if not path.exists():
+        return None
+    from .._effects import verify_effects
+
+    return verify_effects(path, raise_on_failure=False)
+
+
+def _check_replay(
+    scn: Scenario,
+    histories: Sequence[tuple[str, temporalio.api.history.v1.History]],
+    namespace: str,
+) -> InvariantVerdict:
+    files = [
+        HistoryFile(
+            path=None,
+            workflow_id=wid,
+            history=h,
+            meta=make_meta(
+                workflow_id=wid, run_id=None,
+                workflow_type=h.events[0].workflow_execution_started_event_attributes.workflow_type.name,
+                task_queue=None, namespace=namespace, scenario=scn.name,
+            ),
+        )
+        for wid, h in histories
+    ]
+    if not files:
+        return InvariantVerdict("replay", "skipped", "no histories")
+    report = check_histories(files, workflows=list(scn.workflows), options=CheckOptions(), jobs=0)
+    bad = [r for r in report.results if r.status != "clean"]
+    if not bad:
+        return InvariantVerdict("replay", "ok", f"{len(files)} histories replay clean (strict)")
+    lines = []
+    for r in bad:
+        first = r.divergences[0].message if r.divergences else (r.error or r.status)
+        lines.append(f"{r.workflow_id}: {r.status}: {first}")
+    return InvariantVerdict("replay", "violation", lines[0], tuple(lines))

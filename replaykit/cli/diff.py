@@ -1,0 +1,34 @@
+"""`replaykit diff`: explain the differences between two histories."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from replaykit._diff import diff_history_files
+from replaykit._errors import ReplaykitError
+
+
+@click.command("diff")
+@click.argument("a", type=click.Path(dir_okay=False))
+@click.argument("b", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print the differences as JSON.")
+def command(a: str, b: str, as_json: bool) -> None:
+    """Compare history A with history B step by step (activities, timers, children, signals,
+    markers, completion), ignoring run noise (timestamps, run ids, identities, event ids).
+
+    Exit code: 0 equivalent, 1 different, 2 a file could not be read.
+    """
+    try:
+        result = diff_history_files(a, b)
+    except ReplaykitError as err:
+        click.echo(f"error: {err}", err=True)
+        raise SystemExit(2) from None
+    if as_json:
+        click.echo(json.dumps(result.to_json(), indent=2))
+    else:
+        click.echo(result.format_text(), nl=False)
+    sys.stdout.flush()
+    raise SystemExit(result.exit_code)

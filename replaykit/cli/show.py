@@ -1,0 +1,62 @@
+"""`replaykit show`: render a history as an event timeline (terminal text or HTML)."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from replaykit._errors import ReplaykitError
+from replaykit._show import show_history
+
+
+@click.command("show")
+@click.argument("history", type=click.Path(dir_okay=False))
+@click.option(
+    "--html",
+    "html_out",
+    type=click.Path(dir_okay=False),
+    default=None,
+    metavar="OUT",
+    help="Write a self-contained HTML page (no scripts, no external "
+    "assets) instead of printing the timeline.",
+)
+@click.option(
+    "--workflows",
+    "-w",
+    multiple=True,
+    metavar="MODULE",
+    help="Check the history against these workflow modules (module or module:Class) "
+    "and highlight the diverging events.",
+)
+@click.option(
+    "--workflow-id",
+    default=None,
+    help="Workflow id for plain exports without metadata (default: the file stem).",
+)
+def command(
+    history: str, html_out: str | None, workflows: tuple[str, ...], workflow_id: str | None
+) -> None:
+    """Show every event of HISTORY with its relative time and a decoded summary.
+
+    Exit code: 0 shown (and, with --workflows, clean), 1 the history diverges from the
+    current code, 2 the file or a workflow module could not be read.
+    """
+    if workflows and os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())  # as `replaykit check`: local workflow modules import
+    try:
+        report = show_history(
+            history, workflows=list(workflows), workflow_id=workflow_id, html_out=html_out
+        )
+    except ReplaykitError as err:
+        click.echo(f"error: {err}", err=True)
+        raise SystemExit(2) from None
+    if report.html_path is None:
+        click.echo(report.format_text(), nl=False)
+    else:
+        click.echo(f"wrote {report.html_path} ({len(report.events)} events)")
+        if report.result is not None:
+            click.echo(report.format_verdict(), nl=False)
+    sys.stdout.flush()
+    raise SystemExit(report.exit_code)

@@ -1,0 +1,3 @@
+"""The sample repository is copied into pytester folders, never collected in place."""
+
+collect_ignore = ["sample_repo"]

@@ -1,0 +1,1 @@
+"""A tiny research agent: search the web, wait for a review window, summarise."""

@@ -1,0 +1,165 @@
+"""Fault plans: parsing, JSON round trips, step learning, strategies (no server)."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+
+from replaykit._errors import ConfigError
+from replaykit._faults._explore import _smaller, learn_steps
+from replaykit._faults._invariants import ExecutionSummary
+from replaykit._faults._plan import (
+    CancelWorkflow,
+    FailActivity,
+    FaultPlan,
+    KillServer,
+    KillWorker,
+    Point,
+    SignalWorkflow,
+    TimeoutActivity,
+    base_workflow_id,
+    instance_id,
+    parse_fault,
+    parse_point,
+)
+from replaykit.strategies import draw_plans, fault_plans
+
+ORDER = ExecutionSummary(
+    workflow_id="order-1",
+    workflow_type="OrderWorkflow",
+    close="WORKFLOW_EXECUTION_COMPLETED",
+    result="x",
+    workflow_tasks=5,
+    timers=1,
+    activities=(("reserve_stock", "1"), ("charge", "2"), ("send_receipt", "3")),
+)
+STEPS = learn_steps([ORDER])
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("wft:3", Point("workflow-task", index=3)),
+        ("timer:1", Point("timer", index=1)),
+        ("start:charge", Point("activity-start", activity="charge", attempt=1)),
+        ("returned:charge@2", Point("activity-returned", activity="charge", attempt=2)),
+        ("start:search#5", Point("activity-start", activity="search", activity_id="5")),
+        ("Research/wft:2", Point("workflow-task", index=2, workflow_type="Research")),
+    ],
+)
+def test_parse_point(text: str, expected: Point) -> None:
+    assert parse_point(text) == expected
+    assert parse_point(expected.to_text()) == expected
+
+
+@pytest.mark.parametrize("bad", ["", "wft", "wft:x", "start:", "boom:1", "wft:0", "timer:1@2"])
+def test_parse_point_rejects(bad: str) -> None:
+    with pytest.raises(ConfigError):
+        parse_point(bad)
+
+
+def test_parse_fault_options() -> None:
+    assert parse_fault("kill-worker", "returned:charge") == KillWorker(
+        Point("activity-returned", activity="charge")
+    )
+    assert parse_fault("kill-server", "wft:2") == KillServer(Point("workflow-task", index=2))
+    assert parse_fault("fail", "charge@2-3:CardDeclined!") == FailActivity(
+        "charge", 2, 3, "CardDeclined", True
+    )
+    assert parse_fault("fail", "charge@2+") == FailActivity("charge", 2, None)
+    assert parse_fault("fail", "charge") == FailActivity("charge", 1, 1)
+    assert parse_fault("timeout", "charge:heartbeat") == TimeoutActivity(
+        "charge", 1, 1, "heartbeat"
+    )
+    assert parse_fault("cancel", "timer:1") == CancelWorkflow(Point("timer", index=1))
+    assert parse_fault("signal", 'wft:1=approve:{"ok": true}') == SignalWorkflow(
+        Point("workflow-task", index=1), "approve", ({"ok": True},)
+    )
+    with pytest.raises(ConfigError):
+        parse_fault("timeout", "charge:schedule-to-close")
+    with pytest.raises(ConfigError):
+        parse_fault("signal", "wft:1")
+    with pytest.raises(ConfigError):
+        FailActivity("charge", 3, 2)
+
+
+def test_plan_json_round_trip_and_errors() -> None:
+    plan = FaultPlan(
+        (
+            KillWorker(Point("activity-returned", activity="charge", workflow_type="W")),
+            FailActivity("charge", 1, None, "Boom", True),
+            TimeoutActivity("notify", 2, 2, "heartbeat"),
+            SignalWorkflow(Point("timer", index=1), "go", (1, "x")),
+        )
+    )
+    assert FaultPlan.loads(plan.dumps()) == plan
+    assert FaultPlan.loads("[]") == FaultPlan()
+    assert plan.kills_server is False
+    assert FaultPlan((KillServer(Point("workflow-task")),)).kills_server
+    for bad in ("{", '{"faults": [{"action": "nuke"}]}', '{"faults": 3}', '{"x": []}',
+                '[{"action": "kill-worker", "at": {"kind": "wft"}}]',
+                '[{"action": "kill-worker", "at": "wft:1", "extra": 1}]'):
+        with pytest.raises(ConfigError):
+            FaultPlan.loads(bad)
+
+
+def test_describe_names_point_and_activity() -> None:
+    text = KillWorker(Point("activity-returned", activity="charge")).describe()
+    assert "charge" in text and "returned" in text and "SIGKILL" in text
+    assert FaultPlan().describe() == "no faults (baseline)"
+
+
+def test_instance_ids() -> None:
+    assert instance_id("order-1", 0) == "order-1"
+    assert instance_id("order-1", 3) == "order-1~3"
+    assert base_workflow_id("order-1~3-child") == "order-1-child"
+
+
+def test_learn_steps_covers_every_point_kind() -> None:
+    texts = [p.to_text() for p in STEPS.points]
+    assert texts[:3] == [
+        "OrderWorkflow/returned:reserve_stock@1",
+        "OrderWorkflow/returned:charge@1",
+        "OrderWorkflow/returned:send_receipt@1",
+    ]
+    assert "OrderWorkflow/timer:1" in texts
+    # The fifth task closes the workflow: no crash point after it.
+    assert sum(t.startswith("OrderWorkflow/wft:") for t in texts) == 4
+    assert len(texts) == 3 + 3 + 1 + 4
+    assert STEPS.activities == ("reserve_stock", "charge", "send_receipt")
+
+
+def test_learn_steps_scopes_repeated_activities_by_id() -> None:
+    ex = ExecutionSummary("r", "R", "C", "", workflow_tasks=1,
+                          activities=(("search", "1"), ("search", "2")))
+    ids = [p.activity_id for p in learn_steps([ex]).points if p.kind == "activity-start"]
+    assert ids == ["1", "2"]
+
+
+def test_shrink_candidates_are_simpler() -> None:
+    plan = FaultPlan((FailActivity("charge", 2, None), KillWorker(Point("workflow-task", index=3))))
+    candidates = _smaller(plan)
+    assert FaultPlan((KillWorker(Point("workflow-task", index=3)),)) in candidates
+    assert FaultPlan((FailActivity("charge", 2, 2), plan.faults[1])) in candidates
+    assert all(len(c.faults) <= len(plan.faults) for c in candidates)
+
+
+@settings(max_examples=50, deadline=None)
+@given(fault_plans(STEPS, max_faults=3, kinds=("kill-worker", "kill-server", "fail-activity",
+                                               "timeout-activity", "cancel")))
+def test_strategy_plans_are_valid_and_round_trip(plan: FaultPlan) -> None:
+    assert 1 <= len(plan.faults) <= 3
+    assert FaultPlan.loads(plan.dumps()) == plan
+    for fault in plan.faults:
+        if isinstance(fault, (FailActivity, TimeoutActivity)):
+            assert fault.activity in STEPS.activities
+        else:
+            assert fault.at.kind in ("workflow-task", "activity-start", "activity-returned",
+                                     "timer")
+
+
+def test_draw_plans_is_deterministic_per_seed() -> None:
+    a = draw_plans(STEPS, count=6, seed=7)
+    assert a == draw_plans(STEPS, count=6, seed=7)
+    assert len(a) == 6 and len(set(a)) == 6
+    assert a != draw_plans(STEPS, count=6, seed=8)

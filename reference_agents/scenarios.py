@@ -47,7 +47,7 @@ from reference_agents.support import CustomerSupportAgentWorkflow
 from reference_agents.versioned import PRE_PATCH_CALLBACK, VersionedResearchAgentWorkflow
 from reference_agents.weekly import WeeklyResearchAgent
 from replaykit._llm_endpoint import Rule, reply_error
-from replaykit._scenario import scenario
+from replaykit import scenario
 
 T = TypeVar("T")
 
@@ -115,7 +115,7 @@ async def research_cancelled(run: Any) -> None:
 # --------------------------------------------------------------------------- long-running loops
 
 
-@scenario(workflows=monitoring.WORKFLOWS, activities=monitoring.ACTIVITIES)
+@scenario(workflows=monitoring.WORKFLOWS, activities=monitoring.ACTIVITIES, server="timeskip")
 async def monitoring_continue_as_new(run: Any) -> None:
     """Hourly checks; continue-as-new once the history passes 20 events; ends after 6 checks."""
     state = MonitoringState(
@@ -125,7 +125,7 @@ async def monitoring_continue_as_new(run: Any) -> None:
     assert summary.checks_done == 6 and summary.runs > 1, summary
 
 
-@scenario(workflows=weekly.WORKFLOWS, activities=weekly.ACTIVITIES)
+@scenario(workflows=weekly.WORKFLOWS, activities=weekly.ACTIVITIES, server="timeskip")
 async def weekly_two_cycles(run: Any) -> None:
     """Two weekly cycles: report, durable 7-day timer, continue-as-new, report."""
     with offline_llm("weekly_two_cycles"):
@@ -183,7 +183,7 @@ async def approval_rejected(run: Any) -> None:
     assert result.state == "rejected" and result.outputs == [], result
 
 
-@scenario(workflows=approval.WORKFLOWS, activities=approval.ACTIVITIES)
+@scenario(workflows=approval.WORKFLOWS, activities=approval.ACTIVITIES, server="timeskip")
 async def approval_deadline(run: Any) -> None:
     """Nobody decides within the hour: the agent times out without executing."""
     with offline_llm("approval_deadline"):

@@ -17,16 +17,18 @@ from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any
 
+import temporalio
 import temporalio.bridge.proto.workflow_activation as wf_activation
 import temporalio.bridge.proto.workflow_commands as wf_commands
 import temporalio.bridge.proto.workflow_completion as wf_completion
-import temporalio
 import temporalio.workflow
 from temporalio.worker import (
     WorkflowInstance,
     WorkflowInstanceDetails,
     WorkflowRunner,
 )
+
+from ._report import display_path
 
 __all__ = ["CapturedCommand", "CapturingRunner", "RunCapture"]
 
@@ -68,22 +70,31 @@ _SKIP_DIRS = (
 )
 
 _local = threading.local()
+#: Frames of coroutine-creation stacks kept while replaying (enough to leave the SDK).
+_ORIGIN_DEPTH = 8
 
 
-def _display_path(filename: str) -> str:
-    try:
-        rel = os.path.relpath(filename)
-    except ValueError:
-        return filename
-    return filename if rel.startswith("..") else rel
+def _is_user_file(filename: str) -> bool:
+    return not filename.startswith(_SKIP_DIRS) and not filename.startswith("<")
 
 
 def _user_frame(frame: FrameType | None) -> tuple[str, int, str] | None:
     while frame is not None:
         filename = frame.f_code.co_filename
-        if not filename.startswith(_SKIP_DIRS) and not filename.startswith("<"):
-            return (_display_path(filename), frame.f_lineno, frame.f_code.co_name)
+        if _is_user_file(filename):
+            return (display_path(filename), frame.f_lineno, frame.f_code.co_name)
         frame = frame.f_back
+    # A command issued from a coroutine that runs as its own task (asyncio.gather,
+    # workflow.start_activity wrapped in a task): the user's line is where the coroutine
+    # was *created*, which origin tracking recorded.
+    try:
+        task = asyncio.current_task()
+    except RuntimeError:
+        return None
+    origin = getattr(task.get_coro(), "cr_origin", None) if task is not None else None
+    for filename, lineno, func in origin or ():
+        if _is_user_file(filename):
+            return (display_path(filename), lineno, func)
     return None
 
 
@@ -140,9 +151,12 @@ class _CapturingInstance(WorkflowInstance):
                     cap.unhandled_updates.append(name)
         sources: list[tuple[str, int, str] | None] = []
         _local.sources = sources
+        depth = sys.get_coroutine_origin_tracking_depth()
+        sys.set_coroutine_origin_tracking_depth(_ORIGIN_DEPTH)
         try:
             completion = self._inner.activate(act)
         finally:
+            sys.set_coroutine_origin_tracking_depth(depth)
             _local.sources = None
         if evicting:
             return completion

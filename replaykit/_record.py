@@ -12,7 +12,13 @@ import temporalio.client
 from ._history import make_meta, write_history
 from ._scenario import ExecutionRef, Scenario, ScenarioOutcome, run_scenario
 
-__all__ = ["RecordReport", "RecordedScenario", "history_file_name", "record_scenarios"]
+__all__ = [
+    "RecordReport",
+    "RecordedScenario",
+    "group_by_server",
+    "history_file_name",
+    "record_scenarios",
+]
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._=-]+")
 
@@ -108,3 +114,18 @@ async def record_scenarios(
         if on_done is not None:
             on_done(recorded)
     return RecordReport(tuple(done))
+
+
+def group_by_server(
+    scenarios: Sequence[Scenario], *, override: str | None, default: str
+) -> list[tuple[str, list[Scenario]]]:
+    """Which server each scenario runs on, grouped in first-seen order.
+
+    An explicit ``override`` (the ``--server`` flag) wins; otherwise a scenario's own
+    preference (``@scenario(server="timeskip")`` for durable timers of hours or days), else
+    ``default``.
+    """
+    groups: dict[str, list[Scenario]] = {}
+    for scn in scenarios:
+        groups.setdefault(override or scn.server or default, []).append(scn)
+    return list(groups.items())

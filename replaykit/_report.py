@@ -5,21 +5,41 @@ from __future__ import annotations
 import json
 import os
 import xml.etree.ElementTree as ET
+from collections.abc import Sequence
 from pathlib import Path
 
-from ._divergence import CheckReport, HistoryResult
+from ._divergence import CheckReport, Divergence, HistoryResult
 from ._history import atomic_write_text
 
-__all__ = ["format_result_line", "format_summary", "write_json_report", "write_junit_xml"]
+__all__ = ["display_path", "format_result_line", "format_summary", "write_json_report", "write_junit_xml"]
 
 
-def _rel(path: str | None) -> str:
+def display_path(path: str | os.PathLike[str] | None) -> str:
+    """A path relative to the current folder when it is below it, else as given."""
     if path is None:
         return "?"
+    text = os.fspath(path)
     try:
-        return os.path.relpath(path)
+        rel = os.path.relpath(text)
     except ValueError:
-        return path
+        return text
+    return text if rel.startswith("..") else rel
+
+
+_rel = display_path
+
+
+def _grouped(divergences: Sequence[Divergence]) -> list[tuple[Divergence, list[int]]]:
+    """Identical findings at several events (parallel activities) shown once."""
+    groups: dict[tuple[object, ...], tuple[Divergence, list[int]]] = {}
+    for d in divergences:
+        key = (d.kind, d.cause, d.subject, d.field, d.message, d.diff, d.source)
+        if key in groups:
+            if d.event_id is not None:
+                groups[key][1].append(d.event_id)
+        else:
+            groups[key] = (d, [])
+    return list(groups.values())
 
 
 def format_result_line(result: HistoryResult) -> str:
@@ -31,10 +51,15 @@ def format_result_line(result: HistoryResult) -> str:
         extra = f"  ({len(result.divergences)} reported, passing)" if result.divergences else ""
         return f"ok        {name}{extra}"
     lines = [f"DIVERGED  {name}  [{result.workflow_type} · workflow id {result.workflow_id}]"]
-    for d in result.divergences[:3]:
-        lines.extend("    " + ln for ln in d.describe().splitlines())
-    if len(result.divergences) > 3:
-        lines.append(f"    … and {len(result.divergences) - 3} more (see --json-report)")
+    groups = _grouped(result.divergences)
+    for d, more in groups[:3]:
+        text = d.describe().splitlines()
+        if more:
+            text.insert(1, f"  (same at event{'s' if len(more) > 1 else ''} "
+                           f"{', '.join(map(str, more))})")
+        lines.extend("    " + ln for ln in text)
+    if len(groups) > 3:
+        lines.append(f"    … and {len(groups) - 3} more (see --json-report)")
     return "\n".join(lines)
 
 

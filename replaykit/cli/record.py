@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import sys
 
@@ -10,7 +11,8 @@ import click
 
 from replaykit._config import load_project_config, resolve
 from replaykit._errors import ReplaykitError
-from replaykit._record import RecordedScenario, record_scenarios
+from replaykit._record import RecordedScenario, group_by_server, record_scenarios
+from replaykit._report import display_path
 from replaykit._scenario import load_scenarios
 from replaykit._servers import start_server_async
 from replaykit.cli._options import server_options, server_spec_from_options
@@ -50,11 +52,16 @@ def command(
                       if config.histories else None)
     if not out_dir:
         raise click.UsageError("no --out folder and no [tool.replaykit] histories")
-    spec = server_spec_from_options(
-        server=resolve("server", flag=server, project=config.server),
-        address=address, namespace=namespace or config.namespace, db_filename=db_filename,
-    )
+    override = address or server  # an explicit flag applies to every scenario
+    default = resolve("server", project=config.server, default=None)
+    # validate the flags before running anything
+    server_spec_from_options(server=server, address=address, namespace=namespace,
+                             db_filename=db_filename)
     sys.path.insert(0, os.getcwd())
+    # Activity failures that scenarios provoke on purpose (retries, injected errors) end up
+    # in the histories; the SDK's warning-with-traceback for each one is noise here.
+    for name in ("temporalio.activity", "temporalio.worker._activity"):
+        logging.getLogger(name).setLevel(logging.ERROR)
     try:
         scenarios = load_scenarios(files, pattern=pattern)
     except ReplaykitError as err:
@@ -63,30 +70,33 @@ def command(
         raise click.UsageError(f"no scenarios found in {', '.join(files)}"
                                + (f" matching -k {pattern!r}" if pattern else ""))
 
-    def shown(path: object) -> str:
-        rel = os.path.relpath(str(path))
-        return str(path) if rel.startswith("..") else rel
-
     def on_done(rec: RecordedScenario) -> None:
         status = "ok    " if rec.ok else "FAILED"
         click.echo(f"{status} {rec.outcome.name}: {len(rec.files)} histor"
                    f"{'y' if len(rec.files) == 1 else 'ies'} written")
         for path in rec.files:
-            click.echo(f"         {shown(path)}")
+            click.echo(f"         {display_path(path)}")
         for path in rec.skipped_existing:
-            click.echo(f"         kept existing {shown(path)} (use --overwrite)")
+            click.echo(f"         kept existing {display_path(path)} (use --overwrite)")
         if rec.outcome.error is not None:
             err = rec.outcome.error
             click.echo(f"         scenario raised {type(err).__name__}: {err}")
 
     async def main() -> bool:
-        async with await start_server_async(spec) as running:
-            client = await running.client()
-            click.echo(f"recording {len(scenarios)} scenario(s) on {running.kind} server "
-                       f"{running.address} (namespace {running.namespace})")
-            report = await record_scenarios(scenarios, client, out_dir=out_dir,
-                                            overwrite=overwrite, on_done=on_done)
-            return report.ok
+        ok = True
+        groups = group_by_server(scenarios, override=override,
+                                 default=default or _default_server())
+        for server_value, group in groups:
+            spec = server_spec_from_options(server=server_value, namespace=namespace or
+                                            config.namespace, db_filename=db_filename)
+            async with await start_server_async(spec) as running:
+                client = await running.client()
+                click.echo(f"recording {len(group)} scenario(s) on {running.kind} server "
+                           f"{running.address} (namespace {running.namespace})")
+                report = await record_scenarios(group, client, out_dir=out_dir,
+                                                overwrite=overwrite, on_done=on_done)
+                ok = ok and report.ok
+        return ok
 
     try:
         ok = asyncio.run(main())
@@ -94,3 +104,7 @@ def command(
         raise click.UsageError(str(err)) from None
     sys.stdout.flush()
     raise SystemExit(0 if ok else 1)
+
+
+def _default_server() -> str:
+    return os.environ.get("TEMPORAL_ADDRESS") or "embedded"

@@ -1,0 +1,1 @@
+"""Mutation corpus: labelled code changes to the reference agents, replayed against fixtures."""

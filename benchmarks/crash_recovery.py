@@ -78,7 +78,6 @@ def research_llm(name: str) -> Iterator[None]:
     """Worker context: serve LLM calls from the scenario's cassette, repeats allowed (an
     activity retried after a kill asks the same question again)."""
     from reference_agents._offline import REPLAY_BASE_URL, cassette_dir
-
     from replaykit._cassettes import cassette
 
     os.environ["OPENAI_BASE_URL"] = REPLAY_BASE_URL
@@ -140,8 +139,8 @@ async def _bench_bare(client: Any, address: str, rounds: int, *, warm: bool) -> 
         await asyncio.sleep(0.3)  # let the active worker settle into its long poll
         t0 = time.perf_counter()
         active.send_signal(signal.SIGKILL)
-        update = asyncio.create_task(handle.execute_update(BumpWorkflow.bump))
         await active.wait()
+        update = asyncio.create_task(handle.execute_update(BumpWorkflow.bump))
         if standby is not None:
             assert standby.stdin is not None
             standby.stdin.write(b"go\n")
@@ -187,7 +186,10 @@ async def _bench_replaykit(client: Any, address: str, rounds: int) -> list[float
                 await asyncio.sleep(0.3)
                 assert pool.active is not None
                 t0 = time.perf_counter()
+                deaths = len(pool.deaths)
                 os.kill(pool.active.pid, signal.SIGKILL)
+                while len(pool.deaths) == deaths:  # the same point as the bare wait()
+                    await asyncio.sleep(0.001)
                 await handle.execute_update(BumpWorkflow.bump)
                 times.append(time.perf_counter() - t0)
             await handle.signal(BumpWorkflow.finish)

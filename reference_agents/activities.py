@@ -12,8 +12,11 @@ Workflow modules import this module through ``workflow.unsafe.imports_passed_thr
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import re
+from collections.abc import AsyncIterator
 from typing import Any
 
 import openai
@@ -113,12 +116,33 @@ def llm_error(err: BaseException) -> BaseException:
     return err
 
 
+@contextlib.asynccontextmanager
+async def _heartbeating() -> AsyncIterator[None]:
+    """Heartbeat while the block awaits: an LLM answer can take longer than the activity's short
+    heartbeat timeout, which is there so a call lost with its worker is retried in seconds."""
+    timeout = activity.info().heartbeat_timeout
+    interval = min(1.0, timeout.total_seconds() / 3) if timeout else 1.0
+
+    async def beat() -> None:
+        while True:
+            activity.heartbeat()
+            await asyncio.sleep(interval)
+
+    task = asyncio.create_task(beat())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
 async def _chat(
     model: str, messages: list[dict[str, Any]], tools_: list[dict[str, Any]] | None = None
 ) -> Any:
     try:
         # max_retries=0: Temporal's retry policy, recorded in the history, is the only retry.
-        async with openai.AsyncOpenAI(max_retries=0, timeout=60.0) as client:
+        async with _heartbeating(), openai.AsyncOpenAI(max_retries=0, timeout=60.0) as client:
             kwargs: dict[str, Any] = {"model": model, "messages": messages, "temperature": 0}
             if tools_:
                 kwargs["tools"] = tools_

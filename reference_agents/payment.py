@@ -213,6 +213,49 @@ async def cancel_shipment(order: Order) -> str:
     )
 
 
+WORLD_ENV = "REPLAYKIT_WORLD"
+"""Where ``replaykit saga prove-rollback`` puts each run's world (see :func:`world_snapshot`)."""
+
+_IN_FORCE = {
+    "inventory_reservations": ("reserved", "order_id, sku, qty, status"),
+    "charges": ("charged", "order_id, amount_cents, status"),
+    "shipments": ("dispatched", "order_id, status"),
+}
+
+
+def world_snapshot(
+    path: str | os.PathLike[str] | None = None,
+) -> dict[str, list[dict[str, object]]]:
+    """The effects in force in the payment world: held reservations, standing charges,
+    dispatched shipments (rows whose effect was undone - released, refunded, cancelled - are
+    not part of the world any more). Read-only; a missing file is an empty world.
+
+    The file is ``path``, else ``$REPLAYKIT_WORLD`` (set by ``prove-rollback`` for each run),
+    else :func:`world_path`. For ``replaykit saga prove-rollback --snapshot
+    reference_agents.payment:world_snapshot``.
+    """
+    import sqlite3
+
+    target = Path(path or os.environ.get(WORLD_ENV) or world_path())
+    world: dict[str, list[dict[str, object]]] = {table: [] for table in _IN_FORCE}
+    if not target.exists():
+        return world
+    conn = sqlite3.connect(f"{target.resolve().as_uri()}?mode=ro", uri=True)
+    conn.row_factory = sqlite3.Row
+    try:
+        for table, (status, columns) in _IN_FORCE.items():
+            try:
+                rows = conn.execute(
+                    f"SELECT {columns} FROM {table} WHERE status = ? ORDER BY id", (status,)
+                ).fetchall()
+            except sqlite3.OperationalError:  # no such table yet: nothing was applied
+                continue
+            world[table] = [dict(row) for row in rows]
+    finally:
+        conn.close()
+    return world
+
+
 # -- the workflow ---------------------------------------------------------------------------
 
 SAGA = SagaSpec(
@@ -339,4 +382,5 @@ __all__ = [
     "ledger_for",
     "may_have_applied",
     "world_path",
+    "world_snapshot",
 ]

@@ -45,4 +45,8 @@ TOOL_RETRY = RetryPolicy(
 TOOL_TIMEOUT = timedelta(minutes=2)
 LLM_TIMEOUT = timedelta(minutes=2)
 DB_TIMEOUT = timedelta(seconds=30)
-HEARTBEAT_TIMEOUT = timedelta(seconds=30)
+#: Every research step has a short heartbeat timeout besides its realistic start-to-close one: a
+#: step handed to a worker that died is retried after seconds, not after the 2-minute
+#: start-to-close timeout. Long steps heartbeat (LLM calls every second while the request is in
+#: flight, extraction per document); short ones finish well inside it.
+HEARTBEAT_TIMEOUT = timedelta(seconds=2)

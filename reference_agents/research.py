@@ -38,6 +38,7 @@ async def gather_evidence(topic: str, count: int, *, extract: bool = True) -> Ev
     sub_questions: list[str] = await workflow.execute_activity(
         acts.decompose,
         DecomposeRequest(topic=topic, count=count),
+        heartbeat_timeout=policies.HEARTBEAT_TIMEOUT,
         start_to_close_timeout=policies.LLM_TIMEOUT,
         retry_policy=policies.LLM_RETRY,
     )
@@ -47,6 +48,7 @@ async def gather_evidence(topic: str, count: int, *, extract: bool = True) -> Ev
                 workflow.execute_activity(
                     acts.search_web,
                     SearchRequest(query=q, limit=2),
+                    heartbeat_timeout=policies.HEARTBEAT_TIMEOUT,
                     start_to_close_timeout=policies.TOOL_TIMEOUT,
                     retry_policy=policies.WEB_SEARCH_RETRY,
                 )
@@ -74,6 +76,7 @@ async def gather_evidence(topic: str, count: int, *, extract: bool = True) -> Ev
         found: list[Passage] = await workflow.execute_activity(
             acts.retrieve_passages,
             RetrieveRequest(query=question, doc_ids=doc_ids, top_k=2),
+            heartbeat_timeout=policies.HEARTBEAT_TIMEOUT,
             start_to_close_timeout=policies.TOOL_TIMEOUT,
             retry_policy=policies.TOOL_RETRY,
         )
@@ -86,6 +89,7 @@ async def synthesize(topic: str, passages: list[Passage], *, style: str = "v1") 
     result: Synthesis = await workflow.execute_activity(
         acts.synthesize,
         SynthesisRequest(topic=topic, passages=passages, style=style),
+        heartbeat_timeout=policies.HEARTBEAT_TIMEOUT,
         start_to_close_timeout=policies.LLM_TIMEOUT,
         retry_policy=policies.LLM_RETRY,
     )
@@ -123,6 +127,7 @@ class ResearchAgentWorkflow:
                     SaveReportRequest(
                         "research-draft", request.topic, summary.text, summary.sources
                     ),
+                    heartbeat_timeout=policies.HEARTBEAT_TIMEOUT,
                     start_to_close_timeout=policies.DB_TIMEOUT,
                     retry_policy=policies.DB_RETRY,
                 )
@@ -147,6 +152,7 @@ class ResearchAgentWorkflow:
             report_id: str = await workflow.execute_activity(
                 acts.save_report,
                 SaveReportRequest("research", request.topic, summary.text, summary.sources),
+                heartbeat_timeout=policies.HEARTBEAT_TIMEOUT,
                 start_to_close_timeout=policies.DB_TIMEOUT,
                 retry_policy=policies.DB_RETRY,
             )
@@ -167,6 +173,7 @@ class ResearchAgentWorkflow:
             await workflow.execute_activity(
                 acts.cleanup_research,
                 CleanupRequest(workflow_id=workflow.info().workflow_id, stage=stage),
+                heartbeat_timeout=policies.HEARTBEAT_TIMEOUT,
                 start_to_close_timeout=policies.DB_TIMEOUT,
                 retry_policy=policies.DB_RETRY,
             )

@@ -40,6 +40,9 @@ class CapturedCommand:
     command: wf_commands.WorkflowCommand
     activation: int
     source: tuple[str, int, str] | None = None  # (file, line, function)
+    #: Event id of the workflow task started event this command's activation belongs to
+    #: (the activation's ``history_length``); None when the SDK did not say.
+    task: int | None = None
 
     @property
     def variant(self) -> str:
@@ -169,7 +172,11 @@ class _CapturingInstance(WorkflowInstance):
                 continue
             copy = wf_commands.WorkflowCommand()
             copy.CopyFrom(command)
-            cap.commands.append(CapturedCommand(copy, index, sources[n] if aligned else None))
+            cap.commands.append(
+                CapturedCommand(
+                    copy, index, sources[n] if aligned else None, act.history_length or None
+                )
+            )
         return completion
 
     def get_serialization_context(self, command_info: Any) -> Any:

@@ -136,7 +136,22 @@ def _payloads_equal(
 ) -> bool:
     if len(a) == len(b) and all(x.data == y.data and x.metadata == y.metadata for x, y in zip(a, b)):
         return True
-    return _normalize(decode_payloads(a)) == _normalize(decode_payloads(b))
+    return _same(_normalize(decode_payloads(a)), _normalize(decode_payloads(b)))
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Decoded-value equality where JSON ``true``/``false`` are not the numbers 1/0.
+
+    Python's ``==`` says ``False == 0`` and ``True == 1.0``; in JSON (what other workers and
+    the LLM API receive) they are different values, so bools must match bools exactly.
+    """
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    return bool(a == b)
 
 
 def _normalize(value: Any) -> Any:
@@ -180,6 +195,7 @@ class _Ctx:
     workflow_type: str = ""
     # The last command that matched its recorded event: where a missing one used to follow.
     last_matched: CapturedCommand | None = None
+    events: Sequence[HistoryEvent] = ()
 
     def queue(self, name: str) -> str:
         """The queue a command targets; empty or the replayer's own means the workflow's."""
@@ -609,6 +625,19 @@ def _compare_child(ctx: _Ctx, ev: HistoryEvent, cmd: CapturedCommand) -> bool:
             recorded=int(a.parent_close_policy),
             current=int(c.parent_close_policy),
         )
+    if c.cron_schedule != a.cron_schedule:
+        ctx.add(
+            "drift",
+            "child-cron-schedule",
+            f"{subject}: cron schedule {c.cron_schedule!r} differs from recorded "
+            f"{a.cron_schedule!r}",
+            event=ev,
+            cmd=cmd,
+            subject=subject,
+            field="cron_schedule",
+            recorded=a.cron_schedule,
+            current=c.cron_schedule,
+        )
     _compare_memo(ctx, dict(a.memo.fields), dict(c.memo), ev, cmd, subject, "child-memo")
     _compare_memo(
         ctx, dict(a.search_attributes.indexed_fields), dict(c.search_attributes.indexed_fields),
@@ -628,7 +657,7 @@ def _compare_memo(
 ) -> None:
     rec_v = {k: _normalize(decode_payload(v)) for k, v in rec.items()}
     cur_v = {k: _normalize(decode_payload(v)) for k, v in cur.items()}
-    if rec_v != cur_v:
+    if not _same(rec_v, cur_v):
         what = "search attributes" if "search" in cause else "memo"
         ctx.add(
             "drift",
@@ -678,6 +707,13 @@ def _compare_can(ctx: _Ctx, ev: HistoryEvent, cmd: CapturedCommand) -> bool:
         )
     if c.memo:
         _compare_memo(ctx, dict(a.memo.fields), dict(c.memo), ev, cmd, subject, "continue-as-new-memo")
+    if c.HasField("search_attributes"):
+        # Unset means "inherit the current run's"; only an explicit set can differ.
+        rec = dict(a.search_attributes.indexed_fields)
+        cur = dict(c.search_attributes.indexed_fields)
+        rec.pop(_CHANGE_VERSION_SA, None)  # written by patched(), not by the code's request
+        cur.pop(_CHANGE_VERSION_SA, None)
+        _compare_memo(ctx, rec, cur, ev, cmd, subject, "continue-as-new-search-attributes")
     return True
 
 
@@ -842,6 +878,7 @@ def compare_run(
         workflow_task_queue=task_queue,
         replay_task_queue=capture.task_queue,
         workflow_type=capture.workflow_type,
+        events=events,
     )
     pending_end = _pending_task_at_end(events)
     commands = [
@@ -860,6 +897,14 @@ def compare_run(
         and not (ev.event_type == E.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES
                  and _is_core_only_upsert(ev))
     ]
+    # The workflow task started event that precedes each completed one (its id is what the
+    # SDK reports as an activation's history_length).
+    started_of = {
+        ev.event_id: prev.event_id
+        for prev, ev in zip(events, events[1:], strict=False)
+        if ev.event_type == E.EVENT_TYPE_WORKFLOW_TASK_COMPLETED
+        and prev.event_type == E.EVENT_TYPE_WORKFLOW_TASK_STARTED
+    }
     for i in range(max(len(commands), len(recorded))):
         cmd = commands[i] if i < len(commands) else None
         ev = recorded[i] if i < len(recorded) else None
@@ -880,6 +925,7 @@ def compare_run(
             comparer = _COMPARERS.get(cmd.variant)
             if comparer is not None and not comparer(ctx, ev, cmd):
                 break
+            _compare_task(ctx, ev, cmd, started_of)
             ctx.last_matched = cmd
         elif cmd is not None:
             ctx.add(
@@ -931,6 +977,48 @@ def compare_run(
             subject=f"update {name}",
         )
     return ctx.out
+
+
+def _compare_task(
+    ctx: _Ctx, ev: HistoryEvent, cmd: CapturedCommand, started_of: dict[int, int]
+) -> None:
+    """A command issued in another workflow task than recorded (the SDK accepts an earlier
+    one): the step now happens before something it used to wait for."""
+    if cmd.task is None:
+        return
+    attrs_name = ev.WhichOneof("attributes")
+    attrs = getattr(ev, attrs_name) if attrs_name else None
+    completed = getattr(attrs, "workflow_task_completed_event_id", 0)
+    recorded_start = started_of.get(completed)
+    if not completed or recorded_start is None or recorded_start == cmd.task:
+        return
+    waited = [
+        event_type_name(e.event_type)
+        for e in ctx.events
+        if min(cmd.task, recorded_start) < e.event_id < max(cmd.task, recorded_start)
+        and e.event_type
+        not in (
+            E.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED,
+            E.EVENT_TYPE_WORKFLOW_TASK_STARTED,
+            E.EVENT_TYPE_WORKFLOW_TASK_COMPLETED,
+        )
+    ]
+    when = "earlier" if cmd.task < recorded_start else "later"
+    ctx.add(
+        "drift",
+        "command-task",
+        f"{_describe_command(cmd)} is now issued {when}: in the workflow task started at event "
+        f"{cmd.task}, where the history issued it in the task started at event "
+        f"{recorded_start}" + (f" (after {', '.join(waited)})" if waited else ""),
+        event=ev,
+        cmd=cmd,
+        subject=_describe_command(cmd),
+        field="workflow_task",
+        recorded=recorded_start,
+        current=cmd.task,
+        hint="the step no longer waits for (or now waits for) the events in between; if that "
+        "is intended for new executions only, guard it with `workflow.patched(...)`",
+    )
 
 
 def _first_signal(events: Sequence[HistoryEvent], name: str) -> HistoryEvent | None:

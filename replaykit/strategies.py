@@ -1,6 +1,6 @@
 """Hypothesis strategies of fault plans for a scenario's crash points.
 
-Learn the points from a fault-free run (:func:`replaykit.faults.learn_steps`), then::
+Learn the points from a fault-free run (``learn_steps(baseline.executions)``), then::
 
     from hypothesis import given
     from replaykit.strategies import fault_plans

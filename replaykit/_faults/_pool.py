@@ -20,6 +20,7 @@ __all__ = ["WorkerPool", "WorkerSpec"]
 logger = logging.getLogger(__name__)
 
 _READY_TIMEOUT = 90.0
+_STANDBY_DELAY = 0.3
 
 
 @dataclass(frozen=True)
@@ -172,7 +173,11 @@ class WorkerPool:
         self.active = new
         self._watch(new)
         if self.use_standby and not self._stopping:
-            self.standby = await self._spawn(standby=True)
+            # Starting a Python process takes a core for a while: let the successor catch up
+            # first, so the replacement standby does not slow down the recovery it follows.
+            await asyncio.sleep(_STANDBY_DELAY)
+            if not self._stopping:
+                self.standby = await self._spawn(standby=True)
 
     async def stop(self) -> None:
         """Kill every worker process this pool started and wait for them."""

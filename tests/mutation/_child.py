@@ -49,8 +49,7 @@ def _main() -> dict[str, Any]:
                 "error": r.error,
                 "stock_error": r.stock_error,
                 "divergences": [
-                    {"kind": d.kind, "cause": d.cause, "message": d.message}
-                    for d in r.divergences
+                    {"kind": d.kind, "cause": d.cause, "message": d.message} for d in r.divergences
                 ],
             }
 

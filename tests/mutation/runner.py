@@ -265,6 +265,7 @@ class Scores:
 
     def summary(self) -> str:
         """One line: replaykit's and the stock replayer's scores side by side."""
+
         def pct(a: int, b: int) -> str:
             return f"{100 * a / b:.0f}%" if b else "-"
 

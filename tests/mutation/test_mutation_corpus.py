@@ -42,9 +42,9 @@ def test_corpus_is_well_formed() -> None:
     for category in CATEGORIES:
         assert any(m.category == category for m in required), f"no mutant for {category}"
         if category != "refactor":  # a refactor is benign by definition
-            assert any(
-                m.category == category and m.breaking for m in required
-            ), f"no breaking mutant for {category}"
+            assert any(m.category == category and m.breaking for m in required), (
+                f"no breaking mutant for {category}"
+            )
     for m in MUTANTS:
         if m.engine_bug:
             assert m.breaking, f"{m.id}: engine_bug only makes sense on a breaking mutant"
@@ -62,7 +62,8 @@ def test_every_mutant_was_judged(
 
 def test_replaykit_flags_every_breaking_mutant(outcomes: list[Outcome], table: str) -> None:
     missed = [
-        o for o in outcomes
+        o
+        for o in outcomes
         if o.mutant.breaking and not o.mutant.engine_bug and not o.skipped and not o.replaykit
     ]
     assert not missed, f"replaykit missed breaking mutants:\n{_lines(missed)}\n\n{table}"
@@ -70,9 +71,7 @@ def test_replaykit_flags_every_breaking_mutant(outcomes: list[Outcome], table: s
 
 def test_replaykit_flags_no_benign_mutant(outcomes: list[Outcome], table: str) -> None:
     flagged = [o for o in outcomes if not o.mutant.breaking and not o.skipped and o.replaykit]
-    detail = "\n".join(
-        f"{describe(o)}\n    {o.histories}" for o in flagged
-    )
+    detail = "\n".join(f"{describe(o)}\n    {o.histories}" for o in flagged)
     assert not flagged, f"replaykit flagged benign mutants:\n{detail}\n\n{table}"
 
 
@@ -87,8 +86,11 @@ def test_known_engine_bugs_are_still_missed(outcomes: list[Outcome], table: str)
 
 def test_expected_divergence_kinds_are_reported(outcomes: list[Outcome], table: str) -> None:
     wrong = [
-        o for o in outcomes
-        if o.mutant.expect_kind and not o.mutant.engine_bug and not o.skipped
+        o
+        for o in outcomes
+        if o.mutant.expect_kind
+        and not o.mutant.engine_bug
+        and not o.skipped
         and o.mutant.expect_kind not in o.kinds
     ]
     detail = "\n".join(
@@ -99,10 +101,7 @@ def test_expected_divergence_kinds_are_reported(outcomes: list[Outcome], table: 
 
 
 def test_option_changes_are_reported_but_pass(outcomes: list[Outcome], table: str) -> None:
-    options = [
-        o for o in outcomes
-        if o.mutant.expect_kind == "option-change" and not o.skipped
-    ]
+    options = [o for o in outcomes if o.mutant.expect_kind == "option-change" and not o.skipped]
     assert len(options) >= 5, table
     for o in options:
         assert not o.mutant.breaking

@@ -13,8 +13,10 @@ def make_corpus(sources: list[Path], out: Path, count: int) -> list[Path]:
     paths: list[Path] = []
     for i in range(count):
         raw = json.loads(json.dumps(raws[i % len(raws)]))
-        meta = raw.setdefault("replaykit", {"workflow_id": "x"})
-        meta["workflow_id"] = f"{meta['workflow_id']}-bench-{i}"
+        # Keep the recorded workflow id (replay depends on it); make the content distinct so
+        # content-keyed caches see a new file.
+        meta = raw.setdefault("replaykit", {"workflow_id": sources[i % len(sources)].stem})
+        meta["extra"] = {**meta.get("extra", {}), "bench_copy": i}
         path = out / f"h{i:05d}.json"
         path.write_text(json.dumps(raw))
         paths.append(path)

@@ -1,6 +1,6 @@
 """Cost of one injected worker crash, and wall time of ``--crash every-step``.
 
-    .venv/bin/python benchmarks/crash_recovery.py [--rounds 5] [--skip-research]
+    .venv/bin/python benchmarks/crash_recovery.py [--rounds 9] [--skip-research]
 
 Part 1, recovery: a workflow waits for updates; each round SIGKILLs the worker that polls, then
 sends an update and times kill -> update answered (progress on the successor). Three set-ups on
@@ -10,9 +10,11 @@ one embedded dev server, all with ``max_cached_workflows=0``:
 * bare SDK, warm standby: a pre-started worker process is told to poll after the kill;
 * replaykit: the fault runner's worker pool (standby, failover on death, injector hooks).
 
-Part 2, every-step: ``explore_every_step`` on the reference research agent (workflow-task and
-timer points; its activity points wait for the agent's 2-minute start-to-close timeouts), with
-the LLM served from the scenario's cassette inside the worker processes.
+Warm-standby and replaykit rounds alternate, so both see the same load on a shared machine.
+
+Part 2, every-step: ``explore_every_step`` on the reference research agent, every crash point
+(activity starts and returns, workflow tasks), with the LLM served from the scenario's cassette
+inside the worker processes (``reference_agents._offline:fault_worker_llm``).
 """
 
 from __future__ import annotations
@@ -76,14 +78,11 @@ BUMP = _scenario()
 @contextmanager
 def research_llm(name: str) -> Iterator[None]:
     """Worker context: serve LLM calls from the scenario's cassette, repeats allowed (an
-    activity retried after a kill asks the same question again)."""
-    from reference_agents._offline import REPLAY_BASE_URL, cassette_dir
-    from replaykit._cassettes import cassette
+    activity retried after a kill asks the same question again). Kept for old command lines;
+    the same as ``reference_agents._offline:fault_worker_llm``."""
+    from reference_agents._offline import fault_worker_llm
 
-    os.environ["OPENAI_BASE_URL"] = REPLAY_BASE_URL
-    os.environ["OPENAI_API_KEY"] = "sk-replay-offline"
-    with cassette(name, cassette_dir=cassette_dir(), record_mode="none",
-                  allow_playback_repeats=True):
+    with fault_worker_llm(name):
         yield
 
 
@@ -124,93 +123,129 @@ async def _bump(handle: Any) -> float:
     return time.perf_counter() - start
 
 
-async def _bench_bare(client: Any, address: str, rounds: int, *, warm: bool) -> list[float]:
-    queue = f"bench-bare-{uuid.uuid4().hex[:6]}"
-    active = await _spawn_bare(address, queue, standby=False)
-    handle = await client.start_workflow(BumpWorkflow.run, id=f"bump-{queue}", task_queue=queue,
-                                         task_timeout=timedelta(seconds=2))
-    await _bump(handle)
-    times: list[float] = []
-    procs = [active]
-    for _ in range(rounds):
-        standby = await _spawn_bare(address, queue, standby=True) if warm else None
-        if standby:
-            procs.append(standby)
-        await asyncio.sleep(0.3)  # let the active worker settle into its long poll
+class _Bare:
+    """Bare SDK workers on one queue: each round kills the polling one (cold: a new process is
+    started after the kill; warm: a pre-started one is told to poll)."""
+
+    def __init__(self, client: Any, address: str, *, warm: bool) -> None:
+        self.client, self.address, self.warm = client, address, warm
+        self.queue = f"bench-bare-{uuid.uuid4().hex[:6]}"
+        self.procs: list[asyncio.subprocess.Process] = []
+        self.standby: asyncio.subprocess.Process | None = None
+
+    async def start(self) -> None:
+        self.active = await _spawn_bare(self.address, self.queue, standby=False)
+        self.procs.append(self.active)
+        self.handle = await self.client.start_workflow(
+            BumpWorkflow.run, id=f"bump-{self.queue}", task_queue=self.queue,
+            task_timeout=timedelta(seconds=2),
+        )
+        await _bump(self.handle)
+
+    async def prepare(self) -> None:
+        if self.warm and self.standby is None:
+            self.standby = await _spawn_bare(self.address, self.queue, standby=True)
+            self.procs.append(self.standby)
+
+    async def round(self) -> float:
         t0 = time.perf_counter()
-        active.send_signal(signal.SIGKILL)
-        await active.wait()
-        update = asyncio.create_task(handle.execute_update(BumpWorkflow.bump))
-        if standby is not None:
-            assert standby.stdin is not None
-            standby.stdin.write(b"go\n")
-            await standby.stdin.drain()
-            active = standby
+        self.active.send_signal(signal.SIGKILL)
+        await self.active.wait()
+        update = asyncio.create_task(self.handle.execute_update(BumpWorkflow.bump))
+        if self.standby is not None:
+            assert self.standby.stdin is not None
+            self.standby.stdin.write(b"go\n")
+            await self.standby.stdin.drain()
+            self.active, self.standby = self.standby, None
         else:
-            active = await _spawn_bare(address, queue, standby=False)
-            procs.append(active)
+            self.active = await _spawn_bare(self.address, self.queue, standby=False)
+            self.procs.append(self.active)
         await update
-        times.append(time.perf_counter() - t0)
-    await handle.signal(BumpWorkflow.finish)
-    await handle.result()
-    for p in procs:
-        if p.returncode is None:
-            p.send_signal(signal.SIGKILL)
-            await p.wait()
-    return times
+        return time.perf_counter() - t0
+
+    async def close(self) -> None:
+        await self.handle.signal(BumpWorkflow.finish)
+        await self.handle.result()
+        for p in self.procs:
+            if p.returncode is None:
+                p.send_signal(signal.SIGKILL)
+                await p.wait()
 
 
-async def _bench_replaykit(client: Any, address: str, rounds: int) -> list[float]:
-    from replaykit._faults._control import Control
-    from replaykit._faults._plan import FaultPlan
-    from replaykit._faults._pool import WorkerPool, WorkerSpec
+class _Replaykit:
+    """The fault runner's worker pool (standby, failover on death, injector hooks)."""
 
-    with tempfile.TemporaryDirectory() as tmp:
-        control = Control(Path(tmp) / "control.db")
-        control.set_meta("plan", FaultPlan().to_json())
-        queue = f"bench-rk-{uuid.uuid4().hex[:6]}"
-        pool = WorkerPool(WorkerSpec(address=address, namespace="default",
-                                     scenario_file=__file__, scenario="bump", task_queue=queue,
-                                     control=str(Path(tmp) / "control.db"), log_dir=tmp))
-        await pool.start()
-        try:
-            handle = await client.start_workflow(
-                BumpWorkflow.run, id=f"bump-{queue}", task_queue=queue,
-                task_timeout=timedelta(seconds=2),
-            )
-            await _bump(handle)
-            times: list[float] = []
-            for _ in range(rounds):
-                while pool.standby is None or not pool.standby.ready.done():
-                    await asyncio.sleep(0.05)
-                await asyncio.sleep(0.3)
-                assert pool.active is not None
-                t0 = time.perf_counter()
-                deaths = len(pool.deaths)
-                os.kill(pool.active.pid, signal.SIGKILL)
-                while len(pool.deaths) == deaths:  # the same point as the bare wait()
-                    await asyncio.sleep(0.001)
-                await handle.execute_update(BumpWorkflow.bump)
-                times.append(time.perf_counter() - t0)
-            await handle.signal(BumpWorkflow.finish)
-            await handle.result()
-        finally:
-            await pool.stop()
-            control.close()
-    return times
+    def __init__(self, client: Any, address: str, tmp: str) -> None:
+        from replaykit._faults._control import Control
+        from replaykit._faults._plan import FaultPlan
+        from replaykit._faults._pool import WorkerPool, WorkerSpec
+
+        self.client = client
+        self.control = Control(Path(tmp) / "control.db")
+        self.control.set_meta("plan", FaultPlan().to_json())
+        self.queue = f"bench-rk-{uuid.uuid4().hex[:6]}"
+        self.pool = WorkerPool(WorkerSpec(
+            address=address, namespace="default", scenario_file=__file__, scenario="bump",
+            task_queue=self.queue, control=str(Path(tmp) / "control.db"), log_dir=tmp,
+        ))
+
+    async def start(self) -> None:
+        await self.pool.start()
+        self.handle = await self.client.start_workflow(
+            BumpWorkflow.run, id=f"bump-{self.queue}", task_queue=self.queue,
+            task_timeout=timedelta(seconds=2),
+        )
+        await _bump(self.handle)
+
+    async def prepare(self) -> None:
+        # The pool files a standby once it said "ready" (its worker is built).
+        while self.pool.standby is None:
+            await asyncio.sleep(0.05)
+
+    async def round(self) -> float:
+        active = self.pool.active
+        assert active is not None
+        t0 = time.perf_counter()
+        os.kill(active.pid, signal.SIGKILL)
+        await active.process.wait()  # the same point as the bare wait()
+        await self.handle.execute_update(BumpWorkflow.bump)
+        return time.perf_counter() - t0
+
+    async def close(self) -> None:
+        await self.handle.signal(BumpWorkflow.finish)
+        await self.handle.result()
+        await self.pool.stop()
+        self.control.close()
 
 
 async def _recovery(rounds: int) -> dict[str, list[float]]:
+    """Cold rounds first; then warm-standby and replaykit rounds interleaved, so both see the
+    same machine load (the machine is shared)."""
     from replaykit._servers import ServerSpec, start_server_async
 
     server = await start_server_async(ServerSpec("embedded"))
+    tmp = tempfile.mkdtemp(prefix="bench-rk-")
     try:
         client = await server.client()
-        return {
-            "bare cold": await _bench_bare(client, server.address, rounds, warm=False),
-            "bare warm standby": await _bench_bare(client, server.address, rounds, warm=True),
-            "replaykit": await _bench_replaykit(client, server.address, rounds),
-        }
+        times: dict[str, list[float]] = {"bare cold": [], "bare warm standby": [], "replaykit": []}
+        cold = _Bare(client, server.address, warm=False)
+        await cold.start()
+        for _ in range(rounds):
+            await asyncio.sleep(0.3)  # let the active worker settle into its long poll
+            times["bare cold"].append(await cold.round())
+        await cold.close()
+        warm = _Bare(client, server.address, warm=True)
+        rk = _Replaykit(client, server.address, tmp)
+        await warm.start()
+        await rk.start()
+        for _ in range(rounds):
+            for name, setup in (("bare warm standby", warm), ("replaykit", rk)):
+                await setup.prepare()
+                await asyncio.sleep(0.3)
+                times[name].append(await setup.round())
+        await warm.close()
+        await rk.close()
+        return times
     finally:
         await asyncio.to_thread(server.stop)
 
@@ -223,15 +258,15 @@ def _every_step_research() -> tuple[float, Any]:
              if s.name == "research_happy_path"]
     start = time.perf_counter()
     report = explore_every_step(
-        scn, point_kinds=("workflow-task", "timer"),
-        worker_context="benchmarks.crash_recovery:research_llm",
+        scn,
+        worker_context="reference_agents._offline:fault_worker_llm",
     )
     return time.perf_counter() - start, report
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument("--skip-research", action="store_true")
     parser.add_argument("--bare-worker", nargs=2, metavar=("ADDRESS", "QUEUE"))
     parser.add_argument("--standby", action="store_true")

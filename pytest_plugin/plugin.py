@@ -8,7 +8,7 @@ by :func:`replaykit._config.resolve` alone.
 
 Fixtures: ``temporal_env``, ``temporal_client``, ``replaykit_worker``, ``assert_replays``,
 ``replaykit_histories``, ``record_history``, ``replaykit_settings``, ``replaykit_ledger``,
-``replaykit_cassette``.
+``replaykit_cassette``, ``replaykit_faults``.
 
 Markers: ``replaykit(workflows=..., server=..., strict=...)`` and ``replaykit_faults(...)``.
 
@@ -112,8 +112,8 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     config.addinivalue_line(
         "markers",
-        "replaykit_faults(*plans, **options): fault plan for this test (pending: the fault "
-        "library is not available yet).",
+        "replaykit_faults(plan=None, crash=None, max_runs=None, **options): defaults for the "
+        "replaykit_faults fixture (a fault plan, or crash='every-step').",
     )
     from replaykit._errors import ReplaykitError
 
@@ -423,3 +423,13 @@ __all__ = [
     "temporal_client",
     "temporal_env",
 ]
+
+# ``replaykit_prove_rollback`` (saga prove-rollback as an assertion): registered by this import.
+from ._rollback_fixture import replaykit_prove_rollback  # noqa: E402
+
+__all__ += ["replaykit_prove_rollback"]
+
+# ``replaykit_faults`` (fault runs as an assertion, fed by the ``replaykit_faults`` marker).
+from ._faults_fixture import _replaykit_fault_server, replaykit_faults  # noqa: E402, F401
+
+__all__ += ["replaykit_faults"]

@@ -67,3 +67,17 @@ def offline_llm(name: str, *, rules: Sequence[Rule] = ()) -> Iterator[None]:
         with scripted_openai(rules=rules, set_env=True):
             with cassette(name, cassette_dir=directory, record_mode="all"):
                 yield
+
+
+@contextmanager
+def fault_worker_llm(name: str) -> Iterator[None]:
+    """Worker context for fault runs (``--worker-context reference_agents._offline:fault_worker_llm``).
+
+    Serves the worker process's LLM calls from cassette ``name`` (the scenario's name), with
+    repeats allowed: an activity retried after its worker was killed asks the same question
+    again and must get the same answer.
+    """
+    with _env(OPENAI_BASE_URL=REPLAY_BASE_URL, OPENAI_API_KEY="sk-replay-offline"):
+        with cassette(name, cassette_dir=cassette_dir(), record_mode="none",
+                      allow_playback_repeats=True):
+            yield

@@ -9,6 +9,9 @@ minimal plan by re-running smaller plans.
 
 from __future__ import annotations
 
+import asyncio
+import shutil
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -31,6 +34,7 @@ from ._plan import (
     Point,
     TimeoutActivity,
 )
+from ._pool import WorkerSupply
 from ._runner import FaultRunResult, baseline_of, run_fault_plan_async
 
 __all__ = [
@@ -45,6 +49,10 @@ __all__ = [
 ]
 
 KillTarget = Literal["worker", "server"]
+
+#: Fault runs at once in an every-step exploration (worker kills). Runs mostly wait for
+#: heartbeat timeouts and backoffs, so a few share two cores well.
+DEFAULT_PARALLEL = 4
 
 _E = EventType
 
@@ -238,6 +246,7 @@ def explore_every_step(
     on_run: Callable[[FaultRunResult], None] | None = None,
     point_kinds: Sequence[str] | None = None,
     worker_context: str | None = None,
+    parallel: int | None = None,
 ) -> ExplorationReport:
     """Kill the worker (or the server) at every step of the scenario, one run per point.
 
@@ -254,6 +263,9 @@ def explore_every_step(
         point_kinds: Only these point kinds (``workflow-task``, ``timer``, ``activity-start``,
             ``activity-returned``); default all.
         worker_context: See :func:`run_fault_plan`.
+        parallel: Fault runs at once on the shared server (each with its own task queue,
+            workflow ids and worker processes). Default: 4 for worker kills (runs mostly wait
+            for timeouts), 1 for server kills (a server kill hits every run).
 
     Returns:
         The report; ``report.exit_code`` is what the CLI exits with.
@@ -262,7 +274,7 @@ def explore_every_step(
         lambda: explore_every_step_async(
             scenario, server=server, kill=kill, max_runs=max_runs, concurrency=concurrency,
             partial_replay=partial_replay, scenario_files=scenario_files, on_run=on_run,
-            point_kinds=point_kinds, worker_context=worker_context,
+            point_kinds=point_kinds, worker_context=worker_context, parallel=parallel,
         )
     )
 
@@ -279,14 +291,23 @@ async def explore_every_step_async(
     on_run: Callable[[FaultRunResult], None] | None = None,
     point_kinds: Sequence[str] | None = None,
     worker_context: str | None = None,
+    parallel: int | None = None,
 ) -> ExplorationReport:
     """:func:`explore_every_step` for async callers."""
     started = time.perf_counter()
+    if parallel is None:
+        parallel = DEFAULT_PARALLEL if kill == "worker" else 1
+    if kill == "server":
+        parallel = 1  # a server kill interrupts every run on that server
+    parallel = max(1, parallel)
     running, owned = await _with_server(server, persistent=kill == "server")
+    logs = tempfile.mkdtemp(prefix="replaykit-faults-workers-")
+    # Warm processes shared by every run: only a killed one has to be replaced.
+    supply = WorkerSupply(running.address, running.namespace, logs, spare=parallel + 1)
     try:
         base = await run_fault_plan_async(
             scenario, FaultPlan(), server=running, concurrency=concurrency,
-            scenario_files=scenario_files, worker_context=worker_context,
+            scenario_files=scenario_files, worker_context=worker_context, supply=supply,
         )
         if on_run is not None:
             on_run(base)
@@ -298,24 +319,33 @@ async def explore_every_step_async(
         if base.error or not base.ok:
             return ExplorationReport(scenario.name, base, steps,
                                      seconds=time.perf_counter() - started)
+        plans = every_step_plans(steps, kill=kill)
+        budget = len(plans) if max_runs is None else max(0, max_runs)
+        baseline = baseline_of(base)
+        gate = asyncio.Semaphore(parallel)
+
+        async def one(number: int, plan: FaultPlan) -> FaultRunResult:
+            async with gate:
+                result = await run_fault_plan_async(
+                    scenario, plan, server=running, baseline=baseline,
+                    concurrency=concurrency, scenario_files=scenario_files,
+                    worker_context=worker_context, supply=supply,
+                    # Runs share the server at once: each gets its own workflow ids.
+                    first_instance=1 + number * concurrency,
+                )
+            if on_run is not None:
+                on_run(result)
+            return result
+
+        fault_runs = asyncio.gather(*(one(i, p) for i, p in enumerate(plans[:budget])))
         prefixes: tuple[PrefixResult, ...] = ()
         if partial_replay:
             first_instance = [
                 (wid, h) for (wid, _), h in base.histories.items() if "~" not in wid
             ]
-            prefixes = replay_prefixes(scenario, first_instance)
-        plans = every_step_plans(steps, kill=kill)
-        budget = len(plans) if max_runs is None else max(0, max_runs)
-        baseline = baseline_of(base)
-        runs: list[FaultRunResult] = []
-        for plan in plans[:budget]:
-            result = await run_fault_plan_async(
-                scenario, plan, server=running, baseline=baseline, concurrency=concurrency,
-                scenario_files=scenario_files, worker_context=worker_context,
-            )
-            runs.append(result)
-            if on_run is not None:
-                on_run(result)
+            # Replays in a thread while the first fault runs wait for their workers.
+            prefixes = await asyncio.to_thread(replay_prefixes, scenario, first_instance)
+        runs = list(await fault_runs)
         return ExplorationReport(
             scenario=scenario.name,
             baseline=base,
@@ -326,9 +356,9 @@ async def explore_every_step_async(
             seconds=time.perf_counter() - started,
         )
     finally:
+        await supply.close()
+        shutil.rmtree(logs, ignore_errors=True)
         if owned:
-            import asyncio
-
             await asyncio.to_thread(running.stop)
 
 

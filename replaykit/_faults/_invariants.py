@@ -5,7 +5,8 @@ Definitions (the report names them):
 - **scenario**: the scenario function's own assertions passed (unless the plan implies a
   failure: a cancellation, or an injected activity failure that reached the workflow).
 - **outcome**: every execution closed the way it did in the fault-free baseline (same close
-  event, same result payload bytes or failure message), or the plan explains the difference.
+  event, same result payload bytes or failure message, with the execution's own run ids and
+  workflow-id suffix taken out), or the plan explains the difference.
 - **replay**: every history of the run replays clean against the current code (strict).
 - **no-rerun** (no completed step re-run): (1) no activity attempt started after the server had
   recorded that activity's completion (an attempt number above the one in its
@@ -115,6 +116,21 @@ def _payloads(payloads: Any) -> bytes:
     return b"\x00".join(p.data for p in payloads.payloads)
 
 
+def _own_ids_out(data: bytes, workflow_id: str, started: Any) -> bytes:
+    """The execution's own identity taken out of its result: its run ids become ``<run-id>``
+    and a concurrency-suffixed workflow id its base id. A result that embeds them (a record
+    keyed by workflow and run id) is still *the same result* in another run."""
+    attrs = started.workflow_execution_started_event_attributes
+    for run_id in {attrs.original_execution_run_id, attrs.first_execution_run_id,
+                   attrs.continued_execution_run_id}:
+        if run_id:
+            data = data.replace(run_id.encode(), b"<run-id>")
+    base = base_workflow_id(workflow_id)
+    if base != workflow_id:
+        data = data.replace(workflow_id.encode(), base.encode())
+    return data
+
+
 def summarize_execution(
     workflow_id: str, history: temporalio.api.history.v1.History
 ) -> ExecutionSummary:
@@ -125,9 +141,11 @@ def summarize_execution(
     close = EventType.Name(last.event_type).removeprefix("EVENT_TYPE_")
     result = ""
     if last.event_type == _E.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED:
-        result = _digest(_payloads(last.workflow_execution_completed_event_attributes.result))
+        data = _payloads(last.workflow_execution_completed_event_attributes.result)
+        result = _digest(_own_ids_out(data, workflow_id, events[0]))
     elif last.event_type == _E.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED:
-        result = last.workflow_execution_failed_event_attributes.failure.message
+        message = last.workflow_execution_failed_event_attributes.failure.message
+        result = _own_ids_out(message.encode(), workflow_id, events[0]).decode(errors="replace")
     schedules: Counter[tuple[str, str]] = Counter()
     activities: list[tuple[str, str]] = []
     wfts = timers = 0

@@ -45,7 +45,7 @@ from ._invariants import (
     summarize_execution,
 )
 from ._plan import CancelWorkflow, FaultPlan, instance_id
-from ._pool import WorkerPool, WorkerSpec
+from ._pool import WorkerPool, WorkerSpec, WorkerSupply
 
 __all__ = ["FaultRunResult", "baseline_of", "reproduce_command", "run_fault_plan",
            "run_fault_plan_async"]
@@ -225,8 +225,16 @@ async def run_fault_plan_async(
     check_replay: bool = True,
     scenario_files: Sequence[str] | None = None,
     worker_context: str | None = None,
+    supply: WorkerSupply | None = None,
+    first_instance: int = 0,
 ) -> FaultRunResult:
-    """:func:`run_fault_plan` for async callers."""
+    """:func:`run_fault_plan` for async callers.
+
+    Args:
+        supply: Warm worker processes shared by several runs (default: this run's own).
+        first_instance: Instance number of the first scenario instance; workflow ids get a
+            ``~N`` suffix for N > 0, so runs sharing a server at once do not collide.
+    """
     reproduce = reproduce_command(scenario, plan, files=scenario_files)
     owned: RunningServer | None = None
     workdir = Path(tempfile.mkdtemp(prefix="replaykit-faults-"))
@@ -245,7 +253,7 @@ async def run_fault_plan_async(
             scenario, plan, server, workdir,
             baseline=baseline, concurrency=concurrency, standby=standby,
             task_timeout=workflow_task_timeout, check_replay=check_replay,
-            worker_context=worker_context,
+            worker_context=worker_context, supply=supply, first_instance=first_instance,
         )
         return replace(result, reproduce=reproduce)
     except (ReplaykitError, OSError, asyncio.TimeoutError) as err:
@@ -295,6 +303,8 @@ async def _run(
     task_timeout: float | None,
     check_replay: bool,
     worker_context: str | None,
+    supply: WorkerSupply | None,
+    first_instance: int,
 ) -> FaultRunResult:
     if not scn.module_path:
         raise ReplaykitError(f"scenario {scn.name} has no file: fault runs load it by file")
@@ -312,6 +322,7 @@ async def _run(
             worker_context=worker_context,
         ),
         standby=standby,
+        supply=supply,
     )
     client = await server.client()
     handled: list[str] = []
@@ -324,7 +335,7 @@ async def _run(
         async def one(instance: int) -> ScenarioOutcome:
             config = client.config()
             config["interceptors"] = [
-                *config["interceptors"], _StartTweaks(instance, tweak_timeout)
+                *config["interceptors"], _StartTweaks(first_instance + instance, tweak_timeout)
             ]
             inst_client = temporalio.client.Client(**config)
             return await run_scenario(scn, inst_client, with_worker=False, task_queue=queue)

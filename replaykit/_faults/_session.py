@@ -48,6 +48,7 @@ class FaultsRequest:
         as_json: Print JSON instead of text.
         point_kinds: Every-step mode: only these point kinds.
         worker_context: ``MODULE:FUNC`` context the workers run inside.
+        parallel: Every-step mode: fault runs at once (default: see ``explore_every_step``).
     """
 
     files: tuple[str, ...]
@@ -66,6 +67,7 @@ class FaultsRequest:
     as_json: bool = False
     point_kinds: tuple[str, ...] | None = None
     worker_context: str | None = None
+    parallel: int | None = None
 
 
 def run_faults_request(request: FaultsRequest, echo: Callable[[str], None]) -> int:
@@ -118,6 +120,7 @@ async def _run_all(
                     concurrency=request.concurrency, partial_replay=request.partial_replay,
                     scenario_files=files, on_run=progress,
                     point_kinds=request.point_kinds, worker_context=request.worker_context,
+                    parallel=request.parallel,
                 )
                 codes.append(report.exit_code)
                 payload.append(exploration_to_json(report))

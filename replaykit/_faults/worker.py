@@ -6,8 +6,10 @@ control channel, and applies the run's fault plan from the inside: it SIGKILLs i
 crash point, fails or stalls activity attempts, and asks the parent to kill the server, cancel
 or signal a workflow.
 
-A standby worker (``--standby``) builds everything, prints ``ready`` and waits for ``go`` on
-stdin before it polls, so taking over from a killed worker costs one line on a pipe.
+The process serves one run after another (a *session* each, configured by a JSON line on
+stdin), so runs reuse warm processes instead of paying for imports and a connection each time.
+A standby session builds everything, prints ``ready`` and waits for ``go`` before it polls, so
+taking over from a killed worker costs one line on a pipe.
 """
 
 from __future__ import annotations
@@ -16,9 +18,11 @@ import argparse
 import asyncio
 import contextlib
 import importlib
+import json
 import os
 import signal
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from datetime import timedelta
@@ -281,12 +285,6 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m replaykit._faults.worker")
     parser.add_argument("--address", required=True)
     parser.add_argument("--namespace", default="default")
-    parser.add_argument("--scenario-file", required=True)
-    parser.add_argument("--scenario", required=True)
-    parser.add_argument("--task-queue", required=True)
-    parser.add_argument("--control", required=True)
-    parser.add_argument("--standby", action="store_true")
-    parser.add_argument("--worker-context", default=None)
     return parser.parse_args(argv)
 
 
@@ -306,49 +304,109 @@ async def _connect(address: str, namespace: str) -> temporalio.client.Client:
             await asyncio.sleep(0.1)
 
 
-async def _wait_for_go() -> bool:
-    loop = asyncio.get_running_loop()
-    line: str = await loop.run_in_executor(None, sys.stdin.readline)
-    return line.strip() == "go"
+class _Lines:
+    """Lines of stdin as an asyncio queue (``None`` at end of file), read by a daemon thread."""
+
+    def __init__(self) -> None:
+        self.queue: asyncio.Queue[str | None] = asyncio.Queue()
+        loop = asyncio.get_running_loop()
+
+        def read() -> None:
+            for line in sys.stdin:
+                loop.call_soon_threadsafe(self.queue.put_nowait, line.strip())
+            loop.call_soon_threadsafe(self.queue.put_nowait, None)
+
+        threading.Thread(target=read, name="replaykit-stdin", daemon=True).start()
+
+    async def get(self) -> str | None:
+        return await self.queue.get()
+
+
+def _say(text: str) -> None:
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
 
 
 async def _main(args: argparse.Namespace) -> int:
-    from .._scenario import load_scenarios, new_worker
-
-    found = [s for s in load_scenarios([args.scenario_file]) if s.name == args.scenario]
-    if not found:
-        print(f"error: no scenario {args.scenario!r} in {args.scenario_file}", flush=True)
-        return 2
-    scn = found[0]
-    control = Control(args.control)
-    plan = FaultPlan.from_json(control.get_meta("plan", {"faults": []}))
-    injector = Injector(control, plan)
+    """Serve sessions until stdin closes: ``idle`` -> session JSON -> ``ready`` [-> ``go``] ->
+    ``running`` -> ``stop`` -> ``idle``. A process is reused by run after run (imports and the
+    connection are what make a worker process slow to start), until a plan kills it."""
     client = await _connect(args.address, args.namespace)
-    worker = new_worker(
-        client,
-        scn,
-        task_queue=args.task_queue,
-        max_cached_workflows=0,
-        interceptors=[_ActivityInterceptor(injector)],
-        graceful_shutdown_timeout=timedelta(seconds=0),
-    )
-    worker._bridge_worker = _BridgeProxy(worker._bridge_worker, injector)  # type: ignore[assignment]
-    control.event(_PID, "ready", "standby" if args.standby else "active")
-    print("ready", flush=True)
-    if args.standby and not await _wait_for_go():
-        return 0
-    control.event(_PID, "go")
-    print("running", flush=True)
+    lines = _Lines()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    with contextlib.ExitStack() as stack:
-        if args.worker_context:
-            stack.enter_context(_worker_context(args.worker_context, scn.name))
-        async with worker:
-            await stop.wait()
+    _say("idle")
+    while not stop.is_set():
+        line = await lines.get()
+        if line is None:
+            return 0
+        if not line.startswith("{"):
+            continue  # a late ``stop`` or ``go`` for a session that is already over
+        if not await _session(client, json.loads(line), lines, stop):
+            return 0
+        _say("idle")
     return 0
+
+
+async def _session(
+    client: temporalio.client.Client,
+    cfg: dict[str, Any],
+    lines: _Lines,
+    stop: asyncio.Event,
+) -> bool:
+    """Host one run's worker; False when the process should exit (stdin closed)."""
+    from .._effects import ENV_LEDGER
+    from .._scenario import load_scenarios, new_worker
+
+    found = [s for s in load_scenarios([cfg["scenario_file"]]) if s.name == cfg["scenario"]]
+    if not found:
+        _say(f"error: no scenario {cfg['scenario']!r} in {cfg['scenario_file']}")
+        return True
+    scn = found[0]
+    if cfg.get("ledger"):
+        os.environ[ENV_LEDGER] = cfg["ledger"]
+    else:
+        os.environ.pop(ENV_LEDGER, None)
+    control = Control(cfg["control"])
+    try:
+        plan = FaultPlan.from_json(control.get_meta("plan", {"faults": []}))
+        injector = Injector(control, plan)
+        worker = new_worker(
+            client,
+            scn,
+            task_queue=cfg["task_queue"],
+            max_cached_workflows=0,
+            interceptors=[_ActivityInterceptor(injector)],
+            graceful_shutdown_timeout=timedelta(seconds=0),
+        )
+        worker._bridge_worker = _BridgeProxy(worker._bridge_worker, injector)  # type: ignore[assignment]
+        standby = bool(cfg.get("standby"))
+        control.event(_PID, "ready", "standby" if standby else "active")
+        _say("ready")
+        if standby:
+            line = await lines.get()
+            if line != "go":
+                # Not needed after all. The unstarted worker is just dropped: finalizing a core
+                # worker that never polled waits for polls that never come.
+                return line is not None
+        with contextlib.ExitStack() as stack:
+            if cfg.get("worker_context"):
+                stack.enter_context(_worker_context(cfg["worker_context"], scn.name))
+            async with worker:
+                # Poll first, log after: the successor's first poll is what a failover waits for.
+                control.event(_PID, "go")
+                _say("running")
+                ended = asyncio.create_task(lines.get())
+                stopped = asyncio.create_task(stop.wait())
+                await asyncio.wait({ended, stopped}, return_when=asyncio.FIRST_COMPLETED)
+                stopped.cancel()
+                line = ended.result() if ended.done() else None
+                ended.cancel()
+        return line is not None and not stop.is_set()
+    finally:
+        control.close()
 
 
 def _worker_context(ref: str, scenario_name: str) -> contextlib.AbstractContextManager[Any]:

@@ -10,6 +10,7 @@ import click
 
 from replaykit._errors import ConfigError
 from replaykit._saga import SagaSpec, SagaStep, load_saga_spec, verify_saga_files
+from replaykit.cli._options import server_options
 
 
 @click.group("saga")
@@ -71,3 +72,104 @@ def verify(
     else:
         click.echo(report.format())
     sys.exit(report.exit_code)
+
+
+@command.command("prove-rollback")
+@click.argument("scenario_files", nargs=-1, required=True)
+@click.option("-k", "pattern", default=None, help="Only scenarios whose name matches.")
+@click.option(
+    "--step",
+    "steps",
+    multiple=True,
+    metavar="FORWARD:COMPENSATION",
+    help="A saga step as activity type names, in forward order (repeat per step).",
+)
+@click.option(
+    "--spec",
+    "spec_ref",
+    metavar="MODULE:NAME",
+    help="A SagaSpec (or a class with a SAGA attribute); MODULE alone means MODULE:SAGA.",
+)
+@click.option(
+    "--snapshot",
+    "snapshot_ref",
+    required=True,
+    metavar="MODULE:FUNCTION",
+    help="Returns the world as a JSON-able mapping (e.g. rows per table); called before and "
+    "after each run. $REPLAYKIT_WORLD names the run's fresh world file.",
+)
+@click.option(
+    "--at",
+    "only",
+    multiple=True,
+    metavar="FORWARD",
+    help="Only inject faults at these forward steps (repeatable; default: every step).",
+)
+@click.option(
+    "--phase",
+    "phases",
+    multiple=True,
+    type=click.Choice(["before-effect", "after-effect", "cancel"]),
+    help="Only these phases (repeatable; default: all three).",
+)
+@click.option("--no-cancel", is_flag=True, help="Skip cancelling the workflow at each step.")
+@click.option(
+    "--ignore",
+    multiple=True,
+    metavar="KEY",
+    help="Snapshot key (table) not compared: expected residue such as an audit log.",
+)
+@click.option("--worker-context", default=None, metavar="MODULE:FUNC",
+              help="Workers run inside FUNC(scenario_name), a context manager.")
+@click.option("--json", "as_json", is_flag=True, help="Print the reports as JSON.")
+@server_options
+def prove_rollback(
+    scenario_files: tuple[str, ...],
+    pattern: str | None,
+    steps: tuple[str, ...],
+    spec_ref: str | None,
+    snapshot_ref: str,
+    only: tuple[str, ...],
+    phases: tuple[str, ...],
+    no_cancel: bool,
+    ignore: tuple[str, ...],
+    worker_context: str | None,
+    as_json: bool,
+    server: str | None,
+    address: str | None,
+    namespace: str | None,
+    db_filename: str | None,
+) -> None:
+    """Fail every forward step of the saga in SCENARIO_FILES' scenario on a real server -
+    before its side effect, after it, and by cancelling the workflow - and compare the world
+    after each run with the world before. Every difference is reported as a leftover (a
+    reservation never released, a charge never refunded); each run's history also goes
+    through the saga verifier and the effects ledger verifier.
+
+    Exit status: 0 the world came back every time, 1 a leftover or violation, 2 usage or
+    harness error.
+    """
+    from replaykit._rollback import PHASES, ProveRollbackRequest, run_prove_rollback_request
+    from replaykit.cli._options import server_spec_from_options
+
+    spec = _spec(steps, spec_ref)
+    chosen = tuple(p for p in PHASES if p in phases) if phases else PHASES
+    if no_cancel:
+        chosen = tuple(p for p in chosen if p != "cancel")
+    if not chosen:
+        raise click.UsageError("--no-cancel leaves no phase to run")
+    request = ProveRollbackRequest(
+        files=scenario_files,
+        pattern=pattern,
+        spec=spec,
+        snapshot_ref=snapshot_ref,
+        server=server_spec_from_options(
+            server=server, address=address, namespace=namespace, db_filename=db_filename
+        ),
+        phases=chosen,
+        only=only,
+        ignore=ignore,
+        worker_context=worker_context,
+        as_json=as_json,
+    )
+    sys.exit(run_prove_rollback_request(request, click.echo))

@@ -957,6 +957,7 @@ MUTANTS: tuple[Mutant, ...] = (
         found: list[Passage] = await workflow.execute_activity(
             acts.retrieve_passages,
             RetrieveRequest(query=question, doc_ids=doc_ids, top_k=2),
+            heartbeat_timeout=policies.HEARTBEAT_TIMEOUT,
             start_to_close_timeout=policies.TOOL_TIMEOUT,
             retry_policy=policies.TOOL_RETRY,
         )
@@ -969,6 +970,7 @@ MUTANTS: tuple[Mutant, ...] = (
         found: list[Passage] = await workflow.execute_activity(
             acts.retrieve_passages,
             RetrieveRequest(query=question, doc_ids=doc_ids, top_k=2),
+            heartbeat_timeout=policies.HEARTBEAT_TIMEOUT,
             start_to_close_timeout=policies.TOOL_TIMEOUT,
             retry_policy=policies.TOOL_RETRY,
         )
@@ -1123,6 +1125,7 @@ MUTANTS: tuple[Mutant, ...] = (
         """            await workflow.execute_activity(
                 acts.cleanup_research,
                 CleanupRequest(workflow_id=workflow.info().workflow_id, stage=stage),
+                heartbeat_timeout=policies.HEARTBEAT_TIMEOUT,
                 start_to_close_timeout=policies.DB_TIMEOUT,
                 retry_policy=policies.DB_RETRY,
             )

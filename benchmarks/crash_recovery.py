@@ -280,7 +280,9 @@ def main() -> None:
     print(f"worker crash recovery (kill -> update answered), median of {args.rounds}:")
     for name, times in results.items():
         med = statistics.median(times)
-        print(f"  {name:<18} {med * 1000:7.1f} ms   ({med / warm:.2f}x bare warm standby)")
+        spread = f"min {min(times) * 1000:.1f}, max {max(times) * 1000:.1f}"
+        print(f"  {name:<18} {med * 1000:7.1f} ms   ({med / warm:.2f}x bare warm standby; "
+              f"{spread} ms)")
     if not args.skip_research:
         seconds, report = _every_step_research()
         print(

@@ -32,8 +32,17 @@ __all__ = ["FAULT_MARKER_KEYS", "replaykit_faults"]
 
 #: Keyword arguments ``@pytest.mark.replaykit_faults`` and the fixture's call take.
 FAULT_MARKER_KEYS = (
-    "scenario", "name", "plan", "crash", "kill", "max_runs", "points", "concurrency",
-    "parallel", "worker_context", "raise_on_failure",
+    "scenario",
+    "name",
+    "plan",
+    "crash",
+    "kill",
+    "max_runs",
+    "points",
+    "concurrency",
+    "parallel",
+    "worker_context",
+    "raise_on_failure",
 )
 
 
@@ -57,7 +66,8 @@ class _FaultServer:
                 else:
                     self._folder = tempfile.mkdtemp(prefix="replaykit-pytest-faults-")
                     spec = ServerSpec(
-                        "embedded", namespace=self._namespace or "default",
+                        "embedded",
+                        namespace=self._namespace or "default",
                         db_filename=str(Path(self._folder) / "server.db"),
                     )
                 self._running = start_server(spec)
@@ -166,9 +176,12 @@ def run_faults(
                 raise AssertionError("replaykit_faults: give plan= or crash='every-step', not both")
             points = options.get("points")
             report = explore_every_step(
-                scn, kill=options.get("kill", "worker"), max_runs=options.get("max_runs"),
+                scn,
+                kill=options.get("kill", "worker"),
+                max_runs=options.get("max_runs"),
                 point_kinds=[points] if isinstance(points, str) else points,
-                parallel=options.get("parallel"), **common,
+                parallel=options.get("parallel"),
+                **common,
             )
             if raise_on_failure and report.exit_code != 0:
                 raise AssertionError(format_exploration(report))
@@ -182,9 +195,7 @@ def run_faults(
     except ReplaykitError as err:
         raise AssertionError(f"replaykit_faults: {err}") from None
     if raise_on_failure and not result.ok:
-        raise AssertionError(
-            format_result(result, header=f"{scn.name}: {fault_plan.describe()}")
-        )
+        raise AssertionError(format_result(result, header=f"{scn.name}: {fault_plan.describe()}"))
     return result
 
 
@@ -194,8 +205,10 @@ def _marker_options(node: Any) -> dict[str, Any]:
     merged: dict[str, Any] = {}
     for mark in node.iter_markers("replaykit_faults"):
         if len(mark.args) > 1:
-            pytest.fail("@pytest.mark.replaykit_faults takes at most one positional "
-                        "argument (the plan)", pytrace=False)
+            pytest.fail(
+                "@pytest.mark.replaykit_faults takes at most one positional argument (the plan)",
+                pytrace=False,
+            )
         options = dict(mark.kwargs)
         if mark.args:
             options.setdefault("plan", mark.args[0])
@@ -256,4 +269,3 @@ def replaykit_faults(
         return run_faults(_replaykit_fault_server.get(), root, scenario, plan, **merged)
 
     return run
-

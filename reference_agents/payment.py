@@ -10,11 +10,20 @@ What the seed's snippet got wrong and this module does instead:
 * compensations are data (activity type + argument), registered *after* their step applied,
   so a step that failed with an error is never "undone";
 * a step that timed out, or was cancelled while it ran, may have applied: it is compensated;
+  so is a step whose last attempt failed with an error after an earlier attempt timed out (a
+  worker killed after the effect, before reporting it): the workflow only sees the last
+  attempt's error, so it asks the history (:func:`earlier_attempt_may_have_applied`), the same
+  evidence the saga verifier uses;
 * ``except Exception`` does not catch ``asyncio.CancelledError``; this workflow catches the
   cancellation, runs the compensations (activities scheduled after a cancellation are not
-  cancelled by it) and re-raises it;
+  cancelled by it) and ends cancelled;
 * forward steps use ``WAIT_CANCELLATION_COMPLETED`` so a step cancelled mid-flight has finished
-  (or not) before its compensation runs;
+  (or not) before its compensation runs. When the step finishes *successfully* after the cancel
+  was requested, the SDK hands back its result and the cancellation is not raised again: the
+  workflow checks :func:`temporalio.workflow.cancellation_reason` after every step, so such a
+  cancel still rolls everything back (the step that just finished included);
+* a cancel that arrives while a compensation (or the history question) runs does not abandon
+  it: the rollback finishes, then the run ends cancelled;
 * every side effect is a SQLite row written through the effects ledger under an idempotency
   key, in the same transaction as the ledger entry: a retried activity never charges twice.
 
@@ -28,8 +37,11 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TypeVar
 
 from temporalio import activity, workflow
+from temporalio.api.enums.v1 import EventType
+from temporalio.api.failure.v1 import Failure
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, CancelledError, TimeoutError
 
@@ -40,6 +52,8 @@ with workflow.unsafe.imports_passed_through():
 
     from replaykit._effects import EffectsLedger
     from replaykit._saga import SagaSpec
+
+_T = TypeVar("_T")
 
 
 @dataclass
@@ -213,6 +227,40 @@ async def cancel_shipment(order: Order) -> str:
     )
 
 
+def _has_timeout(failure: Failure) -> bool:
+    node: Failure | None = failure
+    for _ in range(20):  # a cause chain is short; bound it anyway
+        if node is None:
+            return False
+        if node.HasField("timeout_failure_info"):
+            return True
+        node = node.cause if node.HasField("cause") else None
+    return False
+
+
+@activity.defn
+async def earlier_attempt_may_have_applied(scheduled_event_id: int) -> bool:
+    """Whether an earlier attempt of a failed step may have applied its effect.
+
+    The workflow sees only the last attempt's error. The attempt before it is in the calling
+    run's history: its failure is the ``lastFailure`` of the step's ``ActivityTaskStarted``
+    event (scheduled at ``scheduled_event_id``). A timed-out attempt (its worker killed after
+    the effect, before the result reached the server) may have applied. This is the evidence
+    ``replaykit saga verify`` uses, so the workflow and the verifier agree on what to undo.
+    """
+    info = activity.info()
+    if not info.workflow_id:
+        raise ApplicationError("only a workflow's own step can be asked about", non_retryable=True)
+    handle = activity.client().get_workflow_handle(info.workflow_id, run_id=info.workflow_run_id)
+    async for event in handle.fetch_history_events():
+        if event.event_type != EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED:
+            continue
+        attrs = event.activity_task_started_event_attributes
+        if attrs.scheduled_event_id == scheduled_event_id:
+            return attrs.HasField("last_failure") and _has_timeout(attrs.last_failure)
+    return False
+
+
 WORLD_ENV = "REPLAYKIT_WORLD"
 """Where ``replaykit saga prove-rollback`` puts each run's world (see :func:`world_snapshot`)."""
 
@@ -278,6 +326,8 @@ FORWARD_RETRY = RetryPolicy(
 COMPENSATION_TIMEOUT = timedelta(seconds=30)
 # Compensations must eventually succeed; retries are bounded only so a bug cannot hang a test.
 COMPENSATION_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_attempts=10)
+PROBE_TIMEOUT = timedelta(seconds=30)
+PROBE_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_attempts=5)
 
 
 @dataclass(frozen=True)
@@ -289,16 +339,40 @@ class Compensation:
 
 
 def may_have_applied(err: BaseException) -> bool:
-    """Whether a forward step that raised may still have applied its effect.
+    """Whether the last attempt of a forward step that raised may still have applied its effect.
 
     A timeout or a cancellation while it ran may have left the effect behind; an application
-    error raised by the activity means it did not apply (effects commit atomically).
+    error raised by the activity means that attempt did not apply (effects commit atomically).
+    Earlier attempts are not visible in the error: see :func:`earlier_attempt_may_have_applied`.
     """
     if isinstance(err, asyncio.CancelledError):
         return True
     if isinstance(err, ActivityError):
-        return isinstance(err.cause, (TimeoutError, CancelledError))
+        cause = err.cause
+        for _ in range(20):  # the chain the verifier walks too
+            if cause is None:
+                return False
+            if isinstance(cause, (TimeoutError, CancelledError)):
+                return True
+            cause = cause.__cause__
     return False
+
+
+async def _uninterrupted(handle: workflow.ActivityHandle[_T]) -> _T:
+    """Await an activity that a cancellation of the workflow must not abandon.
+
+    The cancel is still recorded (:func:`temporalio.workflow.cancellation_reason`); the caller
+    honours it once the activity has finished.
+    """
+    try:
+        return await asyncio.shield(handle)
+    except asyncio.CancelledError:
+        # The shield took the cancel; the activity runs on (or has just finished).
+        return await handle
+
+
+def _cancel_requested() -> bool:
+    return workflow.cancellation_reason() is not None
 
 
 @workflow.defn
@@ -327,33 +401,56 @@ class PaymentAgentWorkflow:
                         result_type=str,
                     )
                 except BaseException as err:
-                    if may_have_applied(err):
+                    if may_have_applied(err) or await self._earlier_attempt_applied(err):
                         self.compensations.append(Compensation(step.compensation, order))
                     raise
                 self.compensations.append(Compensation(step.compensation, order))
+                if _cancel_requested():
+                    # The step finished after the cancel was requested: the SDK returned its
+                    # result and will not raise the cancellation again. Roll back anyway.
+                    raise asyncio.CancelledError("workflow cancelled while a step finished")
         except (ActivityError, asyncio.CancelledError) as err:
             cancelled = isinstance(err, asyncio.CancelledError) or (
                 isinstance(err, ActivityError) and isinstance(err.cause, CancelledError)
             )
             self.status = "compensating"
             await self._compensate()
-            if cancelled:
+            if cancelled or _cancel_requested():
                 self.status = "cancelled"
-                raise
+                if isinstance(err, asyncio.CancelledError):
+                    raise
+                # A step failed and the workflow was cancelled too: end cancelled, as asked.
+                raise asyncio.CancelledError("workflow cancelled during the rollback") from err
             self.status = "rolled back"
             return "ROLLED_BACK"
         self.status = "done"
         return "SUCCESS"
 
+    async def _earlier_attempt_applied(self, err: BaseException) -> bool:
+        if not isinstance(err, ActivityError):
+            return False
+        probe = workflow.start_activity(
+            earlier_attempt_may_have_applied,
+            err.scheduled_event_id,
+            start_to_close_timeout=PROBE_TIMEOUT,
+            retry_policy=PROBE_RETRY,
+        )
+        try:
+            return await _uninterrupted(probe)
+        except ActivityError:
+            return True  # no answer: the step may have applied, undo it (a no-op if not)
+
     async def _compensate(self) -> None:
         # Newest first; one at a time, so each undo sees the world its step left.
         for comp in reversed(self.compensations):
-            await workflow.execute_activity(
-                comp.activity,
-                comp.order,
-                start_to_close_timeout=COMPENSATION_TIMEOUT,
-                retry_policy=COMPENSATION_RETRY,
-                result_type=str,
+            await _uninterrupted(
+                workflow.start_activity(
+                    comp.activity,
+                    comp.order,
+                    start_to_close_timeout=COMPENSATION_TIMEOUT,
+                    retry_policy=COMPENSATION_RETRY,
+                    result_type=str,
+                )
             )
 
     @workflow.query
@@ -370,6 +467,7 @@ ACTIVITIES = [
     release_inventory,
     refund_payment,
     cancel_shipment,
+    earlier_attempt_may_have_applied,
 ]
 
 __all__ = [
@@ -379,6 +477,7 @@ __all__ = [
     "Compensation",
     "Order",
     "PaymentAgentWorkflow",
+    "earlier_attempt_may_have_applied",
     "ledger_for",
     "may_have_applied",
     "world_path",

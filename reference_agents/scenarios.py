@@ -46,8 +46,8 @@ from reference_agents.research import ResearchAgentWorkflow
 from reference_agents.support import CustomerSupportAgentWorkflow
 from reference_agents.versioned import PRE_PATCH_CALLBACK, VersionedResearchAgentWorkflow
 from reference_agents.weekly import WeeklyResearchAgent
-from replaykit._llm_endpoint import Rule, reply_error
 from replaykit import scenario
+from replaykit._llm_endpoint import Rule, reply_error
 
 T = TypeVar("T")
 

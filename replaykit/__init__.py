@@ -67,7 +67,7 @@ def __dir__() -> list[str]:
     return __all__
 
 
-if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only  # noqa: I001
     from ._cassettes import cassette, cassette_path, is_cassette_miss, json_body_matcher
     from ._check import CheckOptions, check_histories, collect_workflows, replay_one
     from ._diff import HistoryDiff, StepDifference, diff_histories, diff_history_files

@@ -480,7 +480,7 @@ def _check_in_pool(
     jobs: int,
     emit: Callable[[HistoryResult], None],
 ) -> None:
-    ctx = multiprocessing.get_context(_start_method())
+    ctx: Any = multiprocessing.get_context(_start_method())
     tasks: Any = ctx.Queue()
     results: Any = ctx.Queue()
     paths: list[str] = []
@@ -540,21 +540,24 @@ def _check_in_pool(
             now = time.monotonic()
             for worker_index, slot in list(slots.items()):
                 hung = slot.current is not None and now - slot.since > options.timeout
-                died = not slot.process.is_alive() and worker_index in slots
-                if hung or (died and slot.current is not None):
-                    index = slot.current
-                    slot.process.kill()
-                    slot.process.join(5)
-                    slots.pop(worker_index, None)
-                    if index is not None and index in remaining:
-                        remaining.discard(index)
-                        reason = (
-                            f"replay did not finish within {options.timeout:g} s; the worker "
-                            "was killed (the SDK can hang on corrupted histories)"
-                            if hung
-                            else f"replay crashed its worker process (exit code {slot.process.exitcode})"
-                        )
-                        emit(_error_result(paths[index], reason))
+                died = not slot.process.is_alive()
+                if not (hung or died):
+                    continue
+                stuck = slot.current
+                slot.process.kill()
+                slot.process.join(5)
+                slots.pop(worker_index, None)
+                if stuck is not None and stuck in remaining:
+                    remaining.discard(stuck)
+                    reason = (
+                        f"replay did not finish within {options.timeout:g} s; the worker "
+                        "was killed (the SDK can hang on corrupted histories)"
+                        if hung
+                        else "replay crashed its worker process "
+                        f"(exit code {slot.process.exitcode})"
+                    )
+                    emit(_error_result(paths[stuck], reason))
+                if remaining:
                     spawn()
             if not slots and remaining:
                 spawn()

@@ -78,7 +78,7 @@ _VARIANT_LABEL = {
 
 def event_type_name(event_type: int) -> str:
     """``EVENT_TYPE_TIMER_STARTED`` -> ``TimerStarted``."""
-    name = EventType.Name(event_type).removeprefix("EVENT_TYPE_")
+    name = EventType.Name(EventType.ValueType(event_type)).removeprefix("EVENT_TYPE_")
     return "".join(part.capitalize() for part in name.split("_"))
 
 
@@ -134,7 +134,7 @@ def _fmt_duration(d: Duration) -> str:
 def _payloads_equal(
     a: Sequence[temporalio.api.common.v1.Payload], b: Sequence[temporalio.api.common.v1.Payload]
 ) -> bool:
-    if len(a) == len(b) and all(x.data == y.data and x.metadata == y.metadata for x, y in zip(a, b)):
+    if len(a) == len(b) and all(x.data == y.data and x.metadata == y.metadata for x, y in zip(a, b, strict=True)):
         return True
     return _same(_normalize(decode_payloads(a)), _normalize(decode_payloads(b)))
 
@@ -810,7 +810,7 @@ def _compare_upsert(ctx: _Ctx, ev: HistoryEvent, cmd: CapturedCommand) -> bool:
         for k, v in ev.upsert_workflow_search_attributes_event_attributes.search_attributes.indexed_fields.items()
         if k != _CHANGE_VERSION_SA
     }
-    cur = dict(cmd.command.upsert_workflow_search_attributes.search_attributes)
+    cur = dict(cmd.command.upsert_workflow_search_attributes.search_attributes.indexed_fields)
     cur.pop(_CHANGE_VERSION_SA, None)
     _compare_memo(ctx, rec, cur, ev, cmd, "search attributes", "search-attributes")
     return True
@@ -1048,7 +1048,7 @@ def _compare_local_activities(
         if seq not in seen_seq:
             seen_seq.add(seq)
             unique.append(c)
-    for ev, cmd in zip(markers, unique):
+    for ev, cmd in zip(markers, unique, strict=False):
         details = ev.marker_recorded_event_attributes.details
         data = decode_payload(details["data"].payloads[0]) if "data" in details else None
         rec_type = data.get("activity_type") if isinstance(data, dict) else None

@@ -90,6 +90,7 @@ class ExecutionSummary:
     workflow_tasks: int = 0
     timers: int = 0
     activities: tuple[tuple[str, str], ...] = ()  # (activity type, activity id), in order
+    cancel_requested: int | None = None  # event id of the first cancel request, if any
 
 
 @dataclass(frozen=True)
@@ -149,6 +150,7 @@ def summarize_execution(
     schedules: Counter[tuple[str, str]] = Counter()
     activities: list[tuple[str, str]] = []
     wfts = timers = 0
+    cancel_requested: int | None = None
     for ev in events:
         if ev.event_type == _E.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
             attrs = ev.activity_task_scheduled_event_attributes
@@ -158,6 +160,9 @@ def summarize_execution(
             wfts += 1
         elif ev.event_type == _E.EVENT_TYPE_TIMER_STARTED:
             timers += 1
+        elif (ev.event_type == _E.EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED
+              and cancel_requested is None):
+            cancel_requested = ev.event_id
     return ExecutionSummary(
         workflow_id=base_workflow_id(workflow_id),
         workflow_type=wf_type,
@@ -167,6 +172,7 @@ def summarize_execution(
         workflow_tasks=wfts,
         timers=timers,
         activities=tuple(activities),
+        cancel_requested=cancel_requested,
     )
 
 
@@ -231,6 +237,19 @@ def check_outcome(
             return InvariantVerdict(
                 "outcome", "violation",
                 f"cancelled workflow {bad[0].workflow_id} closed as {bad[0].close}",
+            )
+        # Completing is fine when the cancel came too late to be recorded; once the history
+        # holds the request, completing normally means the cancellation was lost (for example
+        # a WAIT_CANCELLATION_COMPLETED activity that finished after it was asked to stop).
+        lost = [s for s in summaries if s.workflow_id in cancelled and s.cancel_requested
+                and s.close == "WORKFLOW_EXECUTION_COMPLETED"]
+        if lost:
+            return InvariantVerdict(
+                "outcome", "violation",
+                f"cancel requested at event {lost[0].cancel_requested} but workflow "
+                f"{lost[0].workflow_id} completed normally instead of ending cancelled",
+                tuple(f"{s.workflow_id}: cancel requested at event {s.cancel_requested}, "
+                      "closed as WORKFLOW_EXECUTION_COMPLETED" for s in lost),
             )
         return InvariantVerdict("outcome", "ok", "cancelled as the plan asked")
     if lenient:

@@ -49,8 +49,11 @@ def test_research_agent_survives_a_worker_kill_at_every_step(server: RunningServ
     assert sum(p.kind == "activity-returned" for p in points) == 10
     assert len(report.runs) == len(points) and report.skipped == 0
     assert report.prefixes and all(p.status == "clean" for p in report.prefixes)
-    failures = [(r.plan.describe(), [v.message for v in r.violations], r.error)
-                for r in report.runs if not r.ok]
+    failures = [
+        (r.plan.describe(), [v.message for v in r.violations], r.error)
+        for r in report.runs
+        if not r.ok
+    ]
     assert not failures, failures
     for r in report.runs:
         verdicts = {v.name: v.verdict for v in r.verdicts}

@@ -1782,13 +1782,15 @@ MUTANTS: tuple[Mutant, ...] = (
         OK,
         "payment.py",
         """        for comp in reversed(self.compensations):
-            await workflow.execute_activity(
-                comp.activity,
-                comp.order,""",
+            await _uninterrupted(
+                workflow.start_activity(
+                    comp.activity,
+                    comp.order,""",
         """        for undo in reversed(self.compensations):
-            await workflow.execute_activity(
-                undo.activity,
-                undo.order,""",
+            await _uninterrupted(
+                workflow.start_activity(
+                    undo.activity,
+                    undo.order,""",
         PAYMENT,
         None,
         "a local variable renamed",
@@ -1809,8 +1811,9 @@ MUTANTS: tuple[Mutant, ...] = (
         "add/remove",
         B,
         "payment.py",
-        "                    if may_have_applied(err):\n",
-        "                    if may_have_applied(err) or True:\n",
+        "                    if may_have_applied(err) or await self._earlier_attempt_applied(err):\n",
+        "                    if may_have_applied(err) or await self._earlier_attempt_applied(err)"
+        " or True:\n",
         PAYMENT,
         "nondeterminism",
         "a step that failed (and applied nothing) is compensated too",

@@ -18,7 +18,7 @@ pytest_plugins = ["pytester"]
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "faults"
 
-TESTS = '''
+TESTS = """
 import pytest
 
 from replaykit._faults import FailActivity, KillWorker, Point
@@ -53,7 +53,7 @@ def test_call_overrides_marker(replaykit_faults):
 @pytest.mark.replaykit_faults(colour="red")
 def test_unknown_marker_option(replaykit_faults):
     replaykit_faults("order_scenarios.py::order_idempotent")
-'''
+"""
 
 
 def test_fault_marker_feeds_the_fixture(pytester: pytest.Pytester) -> None:

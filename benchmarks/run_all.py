@@ -1,0 +1,35 @@
+"""`make bench`: every benchmark, each comparing against the stock SDK in the same run.
+
+Runs, in order: check throughput + long history (check_throughput.py), crash-recovery cost
+(crash_recovery.py) and the mutation score (mutation_score.py). Extra arguments are not
+forwarded; run a script directly for its options.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+STEPS = [
+    ["check_throughput.py"],
+    ["crash_recovery.py"],
+    ["mutation_score.py", "--quiet"],
+]
+
+
+def main() -> int:
+    failed = []
+    for step in STEPS:
+        print(f"\n##### {' '.join(step)}", flush=True)
+        code = subprocess.call([sys.executable, str(HERE / step[0]), *step[1:]], cwd=HERE.parent)
+        if code != 0:
+            failed.append((step[0], code))
+    if failed:
+        print(f"\nfailed: {failed}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

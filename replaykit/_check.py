@@ -414,6 +414,12 @@ def _worker_main(
     worker_index: int,
 ) -> None:
     """Entry point of a check worker process."""
+    if not os.environ.get("REPLAYKIT_DEBUG"):
+        # Verdicts travel through the result queue; what the SDK core prints when it panics
+        # on a broken history (pages of Rust backtrace) would only bury the report.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 2)
+        os.close(devnull)
     try:
         workflows = collect_workflows(modules)
     except ReplaykitError as err:

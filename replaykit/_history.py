@@ -388,6 +388,11 @@ def _is_encoded_payload(payload: object) -> bool:
 
 
 _STARTED = EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED
+_ATTRIBUTES_FOR = {
+    value: name.removeprefix("EVENT_TYPE_").lower() + "_event_attributes"
+    for name, value in EventType.items()
+    if name != "EVENT_TYPE_UNSPECIFIED"
+}
 
 
 def _validate_events(history: temporalio.api.history.v1.History, path: Path | None) -> None:
@@ -410,9 +415,18 @@ def _validate_events(history: temporalio.api.history.v1.History, path: Path | No
             )
         if ev.event_type == EventType.EVENT_TYPE_UNSPECIFIED:
             raise HistoryError(path, f"event {ev.event_id} has no event type")
-        if not ev.WhichOneof("attributes"):
+        attrs = ev.WhichOneof("attributes")
+        if not attrs:
             raise HistoryError(
                 path, f"event {ev.event_id} ({EventType.Name(ev.event_type)}) has no attributes"
+            )
+        expected_attrs = _ATTRIBUTES_FOR.get(ev.event_type)
+        if expected_attrs is not None and attrs != expected_attrs:
+            # The SDK core panics on such an event and the replay never returns.
+            raise HistoryError(
+                path,
+                f"event {ev.event_id} is {EventType.Name(ev.event_type)} but carries "
+                f"{attrs}; the event type and its attributes disagree",
             )
         expected += 1
 

@@ -202,3 +202,13 @@ def test_find_history_files_recurses_and_sorts() -> None:
     assert files == sorted(files)
     assert len(files) == 5
     assert all(f.suffix == ".json" for f in files)
+
+
+def test_event_type_and_attributes_must_agree(tmp_path: Path) -> None:
+    # The SDK core panics on this and the replay never returns (found by the corruption test).
+    raw = _raw()
+    ev = raw["events"][4]
+    assert ev["eventType"] == "EVENT_TYPE_ACTIVITY_TASK_SCHEDULED"
+    ev["eventType"] = "EVENT_TYPE_TIMER_STARTED"
+    with pytest.raises(HistoryError, match="is EVENT_TYPE_TIMER_STARTED but carries activity_task_scheduled"):
+        load_history(_write(tmp_path, "mismatch.json", raw))

@@ -52,9 +52,9 @@ from temporalio.api.enums.v1 import EventType
 from ._check import CheckOptions, check_histories, collect_workflows
 from ._divergence import CheckReport, HistoryResult
 from ._errors import HistoryError
-from ._history import HistoryFile, find_history_files, load_history, make_meta, write_history
+from ._history import HistoryFile, find_history_files, load_history
 from ._payloads import decode_payload
-from ._record import RecordedScenario, _safe, history_file_name
+from ._record import RecordedScenario, write_outcome
 from ._scenario import Scenario, run_scenario
 
 __all__ = [
@@ -955,7 +955,6 @@ async def generate_pre_patch_histories(
         overwrite: Replace existing files (otherwise they are kept and reported).
         on_done: Called after each scenario with its result and the ids held off.
     """
-    out = Path(out_dir)
     wanted = set(patch_ids) if patch_ids is not None else None
     done: list[RecordedScenario] = []
     deactivated: list[tuple[str, tuple[str, ...]]] = []
@@ -975,33 +974,11 @@ async def generate_pre_patch_histories(
             return False
 
         outcome = await run_scenario(scn, client, patch_activation_callback=hold_off)
-        files: list[Path] = []
-        skipped: list[Path] = []
-        run_index: dict[str, int] = {}
         ids = tuple(held)
-        for ref in outcome.executions:
-            run_index[ref.workflow_id] = run_index.get(ref.workflow_id, 0) + 1
-            target = out / _safe(scn.name) / history_file_name(ref, run_index[ref.workflow_id])
-            if target.exists() and not overwrite:
-                skipped.append(target)
-                continue
-            history = outcome.histories[ref]
-            extra: dict[str, Any] = {"pre_patch": True, "patches_held_off": list(ids)}
-            if ref.parent:
-                extra["parent_workflow_id"] = ref.parent
-            meta = make_meta(
-                workflow_id=ref.workflow_id,
-                run_id=ref.run_id,
-                workflow_type=ref.workflow_type,
-                task_queue=history.events[
-                    0
-                ].workflow_execution_started_event_attributes.task_queue.name,
-                namespace=client.namespace,
-                scenario=scn.name,
-                extra=extra,
-            )
-            files.append(write_history(target, history, meta=meta))
-        recorded = RecordedScenario(outcome, tuple(files), tuple(skipped))
+        recorded = write_outcome(
+            scn, outcome, out_dir, namespace=client.namespace, overwrite=overwrite,
+            extra={"pre_patch": True, "patches_held_off": list(ids)},
+        )
         done.append(recorded)
         deactivated.append((scn.name, ids))
         if on_done is not None:

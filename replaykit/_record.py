@@ -18,6 +18,7 @@ __all__ = [
     "group_by_server",
     "history_file_name",
     "record_scenarios",
+    "write_outcome",
 ]
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._=-]+")
@@ -85,35 +86,57 @@ async def record_scenarios(
             reported in ``skipped_existing``.
         on_done: Called after each scenario (progress output).
     """
-    out = Path(out_dir)
     done: list[RecordedScenario] = []
     for scn in scenarios:
         outcome = await run_scenario(scn, client)
-        files: list[Path] = []
-        skipped: list[Path] = []
-        run_index: dict[str, int] = {}
-        for ref in outcome.executions:
-            run_index[ref.workflow_id] = run_index.get(ref.workflow_id, 0) + 1
-            target = out / _safe(scn.name) / history_file_name(ref, run_index[ref.workflow_id])
-            if target.exists() and not overwrite:
-                skipped.append(target)
-                continue
-            history = outcome.histories[ref]
-            meta = make_meta(
-                workflow_id=ref.workflow_id,
-                run_id=ref.run_id,
-                workflow_type=ref.workflow_type,
-                task_queue=history.events[0].workflow_execution_started_event_attributes.task_queue.name,
-                namespace=client.namespace,
-                scenario=scn.name,
-                extra={"parent_workflow_id": ref.parent} if ref.parent else None,
-            )
-            files.append(write_history(target, history, meta=meta))
-        recorded = RecordedScenario(outcome, tuple(files), tuple(skipped))
+        recorded = write_outcome(
+            scn, outcome, out_dir, namespace=client.namespace, overwrite=overwrite
+        )
         done.append(recorded)
         if on_done is not None:
             on_done(recorded)
     return RecordReport(tuple(done))
+
+
+def write_outcome(
+    scn: Scenario,
+    outcome: ScenarioOutcome,
+    out_dir: Path | str,
+    *,
+    namespace: str,
+    overwrite: bool,
+    extra: dict[str, object] | None = None,
+) -> RecordedScenario:
+    """Write every execution of one scenario run: ``<out_dir>/<scenario>/<id>[.runN].json``.
+
+    Existing files are kept (and listed in ``skipped_existing``) unless ``overwrite``.
+    ``extra`` goes into each file's metadata next to the parent workflow id of children.
+    """
+    out = Path(out_dir)
+    files: list[Path] = []
+    skipped: list[Path] = []
+    run_index: dict[str, int] = {}
+    for ref in outcome.executions:
+        run_index[ref.workflow_id] = run_index.get(ref.workflow_id, 0) + 1
+        target = out / _safe(scn.name) / history_file_name(ref, run_index[ref.workflow_id])
+        if target.exists() and not overwrite:
+            skipped.append(target)
+            continue
+        history = outcome.histories[ref]
+        meta_extra: dict[str, object] = dict(extra or {})
+        if ref.parent:
+            meta_extra["parent_workflow_id"] = ref.parent
+        meta = make_meta(
+            workflow_id=ref.workflow_id,
+            run_id=ref.run_id,
+            workflow_type=ref.workflow_type,
+            task_queue=history.events[0].workflow_execution_started_event_attributes.task_queue.name,
+            namespace=namespace,
+            scenario=scn.name,
+            extra=meta_extra or None,
+        )
+        files.append(write_history(target, history, meta=meta))
+    return RecordedScenario(outcome, tuple(files), tuple(skipped))
 
 
 def group_by_server(

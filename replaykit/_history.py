@@ -17,7 +17,7 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -31,6 +31,7 @@ import temporalio.service
 from temporalio.api.enums.v1 import EventType
 
 from ._errors import HistoryError
+from ._protojson import Unsupported, fill_message
 
 __all__ = [
     "META_KEY",
@@ -266,19 +267,29 @@ def _history_from_obj(
         raise HistoryError(path, f'"events" must be a list, got {_json_kind(events)}')
     if not events:
         raise HistoryError(path, "history has no events")
-    _check_depth(events, path)
     fixed = [_normalize_event(i, ev, path) for i, ev in enumerate(events)]
-    try:
-        history = google.protobuf.json_format.ParseDict(
-            {"events": fixed}, temporalio.api.history.v1.History(), ignore_unknown_fields=True
-        )
-    except google.protobuf.json_format.ParseError as err:
-        raise HistoryError(path, f"not a valid history: {_short(str(err))}") from None
+    history = _parse_events(fixed, path)
     _validate_events(history, path)
     wid = workflow_id or (meta.workflow_id if meta else None) or (path.stem if path else None)
     if not wid:
         raise HistoryError(path, "no workflow id: pass workflow_id= or use a replaykit history file")
     return HistoryFile(path=path, workflow_id=wid, history=history, meta=meta, digest=digest)
+
+
+def _parse_events(events: list[dict[str, Any]], path: Path | None) -> temporalio.api.history.v1.History:
+    """JSON events to the proto: the fast converter, else protobuf's own parser."""
+    history = temporalio.api.history.v1.History()
+    try:
+        fill_message(history, {"events": events})
+        return history
+    except (Unsupported, ValueError, TypeError, KeyError, AttributeError, OverflowError):
+        pass  # ParseDict decides, and words the error if there is one
+    try:
+        return google.protobuf.json_format.ParseDict(
+            {"events": events}, temporalio.api.history.v1.History(), ignore_unknown_fields=True
+        )
+    except google.protobuf.json_format.ParseError as err:
+        raise HistoryError(path, f"not a valid history: {_short(str(err))}") from None
 
 
 def _json_kind(value: object) -> str:
@@ -290,18 +301,6 @@ def _json_kind(value: object) -> str:
 def _short(text: str, limit: int = 300) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _check_depth(value: object, path: Path | None) -> None:
-    stack: list[tuple[object, int]] = [(value, 0)]
-    while stack:
-        item, depth = stack.pop()
-        if depth > _MAX_DEPTH:
-            raise HistoryError(path, f"JSON nested deeper than {_MAX_DEPTH} levels; not a history")
-        if isinstance(item, dict):
-            stack.extend((v, depth + 1) for v in item.values())
-        elif isinstance(item, list):
-            stack.extend((v, depth + 1) for v in item)
 
 
 def _normalize_event(index: int, event: object, path: Path | None) -> dict[str, Any]:
@@ -339,33 +338,50 @@ def _legacy_to_proto3(event: dict[str, Any]) -> dict[str, Any]:
     return converted
 
 
-def _iter_payload_lists(value: Any, where: str) -> Iterator[tuple[str, list[Any]]]:
-    if isinstance(value, dict):
-        for key, child in value.items():
-            if key == "payloads" and isinstance(child, list):
-                yield f"{where}.{key}", child
-            elif key in ("fields", "indexedFields", "header") and isinstance(child, dict):
-                for name, payload in child.items():
-                    yield f"{where}.{key}.{name}", [payload]
-            else:
-                yield from _iter_payload_lists(child, f"{where}.{key}")
-    elif isinstance(value, list):
-        for i, child in enumerate(value):
-            yield from _iter_payload_lists(child, f"{where}[{i}]")
+def _trail_text(where: str, trail: tuple[str | int, ...]) -> str:
+    return where + "".join(f"[{t}]" if isinstance(t, int) else f".{t}" for t in trail)
 
 
 def _check_payloads(event: dict[str, Any], where: str, path: Path | None) -> None:
-    for loc, payloads in _iter_payload_lists(event, where):
-        for i, payload in enumerate(payloads):
-            if isinstance(payload, dict) and "fields" in payload and loc.endswith("header"):
-                continue
-            if not _is_encoded_payload(payload):
-                raise HistoryError(
-                    path,
-                    f"{loc}[{i}] is not an encoded payload (looks decoded: "
-                    f"{_short(json.dumps(payload, default=str), 80)}); export the history "
-                    "without decoding payloads (temporal workflow show --output json)",
-                )
+    """One walk over an event: reject absurd nesting and payloads that are not encoded.
+
+    Locations are only formatted when something is wrong (this runs on every event of
+    every history on a first check).
+    """
+    stack: list[tuple[Any, int, tuple[str | int, ...]]] = [(event, 1, ())]
+    while stack:
+        node, depth, trail = stack.pop()
+        if depth > _MAX_DEPTH:
+            raise HistoryError(path, f"JSON nested deeper than {_MAX_DEPTH} levels; not a history")
+        if isinstance(node, dict):
+            for key, child in node.items():
+                if key == "payloads" and isinstance(child, list):
+                    for i, payload in enumerate(child):
+                        _check_payload(payload, path, where, (*trail, key, i))
+                elif key in ("fields", "indexedFields", "header") and isinstance(child, dict):
+                    for name, payload in child.items():
+                        if key == "header" and isinstance(payload, dict) and "fields" in payload:
+                            stack.append((payload, depth + 1, (*trail, key, name)))
+                            continue
+                        _check_payload(payload, path, where, (*trail, key, name))
+                elif isinstance(child, (dict, list)):
+                    stack.append((child, depth + 1, (*trail, key)))
+        elif isinstance(node, list):
+            for i, child in enumerate(node):
+                if isinstance(child, (dict, list)):
+                    stack.append((child, depth + 1, (*trail, i)))
+
+
+def _check_payload(
+    payload: Any, path: Path | None, where: str, trail: tuple[str | int, ...]
+) -> None:
+    if not _is_encoded_payload(payload):
+        raise HistoryError(
+            path,
+            f"{_trail_text(where, trail)} is not an encoded payload (looks decoded: "
+            f"{_short(json.dumps(payload, default=str), 80)}); export the history "
+            "without decoding payloads (temporal workflow show --output json)",
+        )
 
 
 def _is_encoded_payload(payload: object) -> bool:

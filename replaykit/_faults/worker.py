@@ -163,8 +163,11 @@ class _BridgeProxy:
     async def complete_workflow_activation(
         self, comp: temporalio.bridge.proto.workflow_completion.WorkflowActivationCompletion
     ) -> None:
-        await self._inner.complete_workflow_activation(comp)
+        # Take the activation this completion answers *before* sending it: once core has the
+        # completion it may hand out the run's next activation, which would replace it here
+        # before our await returns (seen as a lost timer point under load).
         act = self._activations.pop(comp.run_id, None)
+        await self._inner.complete_workflow_activation(comp)
         run = self._runs.get(comp.run_id)
         if act is None or run is None or act.is_replaying or not comp.HasField("successful"):
             return

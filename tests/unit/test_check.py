@@ -184,3 +184,12 @@ def test_sharding_splits_without_overlap() -> None:
     ]
     assert sum(len(p) for p in parts) == 5
     assert set.union(*parts) == {str(p) for p in sorted(HISTORIES.rglob("*.json"))}
+
+
+def test_workflow_raising_during_replay_is_named(tmp_path: Path) -> None:
+    mod = mutant(tmp_path, "        return a + b\n", "        raise RuntimeError('boom in replay')\n")
+    r = by_name(check(mod), "parent-1")
+    assert r.status == "divergent" and r.first is not None
+    assert r.first.kind == "nondeterminism"
+    assert r.first.cause in ("workflow-raised", "workflow-task-failed")
+    assert "boom in replay" in r.first.message

@@ -29,7 +29,7 @@ from temporalio.api.enums.v1 import EventType
 from ._divergence import _jsonable
 from ._history import HistoryFile, load_history
 from ._payloads import decode_payload, decode_payloads
-from ._strict import _fmt_duration, _normalize, event_type_name
+from ._strict import _normalize, event_type_name, format_duration
 
 __all__ = ["HistoryDiff", "StepDifference", "diff_histories", "diff_history_files"]
 
@@ -166,7 +166,7 @@ def _seconds(d: Duration) -> str | None:
     secs = d.seconds + d.nanos / 1e9
     if not secs:
         return None
-    return _fmt_duration(d)
+    return format_duration(d)
 
 
 def _failure(f: temporalio.api.failure.v1.Failure) -> dict[str, Any]:

@@ -18,13 +18,12 @@ import google.protobuf.json_format
 import temporalio.api.common.v1
 import temporalio.api.failure.v1
 import temporalio.api.history.v1
-from google.protobuf.duration_pb2 import Duration
 from temporalio.api.enums.v1 import EventType, RetryState
 
 from ._divergence import Divergence, HistoryResult
 from ._history import HistoryFile, atomic_write_text, load_history
 from ._payloads import decode_payload, decode_payloads
-from ._strict import event_type_name
+from ._strict import event_type_name, format_duration
 
 __all__ = [
     "ShowReport",
@@ -162,17 +161,6 @@ def format_offset(seconds: float) -> str:
     return f"+{whole // 86400}d {whole % 86400 // 3600}h"
 
 
-def _fmt_duration(d: Duration) -> str:
-    secs = d.seconds + d.nanos / 1e9
-    if secs and secs % 86400 == 0:
-        return f"{secs / 86400:g}d"
-    if secs and secs % 3600 == 0:
-        return f"{secs / 3600:g}h"
-    if secs >= 60 and secs % 60 == 0:
-        return f"{secs / 60:g}m"
-    return f"{secs:g}s"
-
-
 def _clip(text: str, limit: int = PREVIEW_CHARS) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
@@ -304,7 +292,7 @@ class _Index:
             elif t == E.EVENT_TYPE_TIMER_STARTED:
                 a = ev.timer_started_event_attributes
                 self.timer[ev.event_id] = (
-                    f"timer {a.timer_id} ({_fmt_duration(a.start_to_fire_timeout)})"
+                    f"timer {a.timer_id} ({format_duration(a.start_to_fire_timeout)})"
                 )
             elif t == E.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED:
                 a2 = ev.start_child_workflow_execution_initiated_event_attributes
@@ -367,7 +355,7 @@ def _summary(ev: HistoryEvent, idx: _Index) -> str:
         return f"{idx.activity.get(ca.scheduled_event_id, '?')} canceled"
     if t == E.EVENT_TYPE_TIMER_STARTED:
         ts = ev.timer_started_event_attributes
-        return f"timer {ts.timer_id}: {_fmt_duration(ts.start_to_fire_timeout)}"
+        return f"timer {ts.timer_id}: {format_duration(ts.start_to_fire_timeout)}"
     if t == E.EVENT_TYPE_TIMER_FIRED:
         tf = ev.timer_fired_event_attributes
         return f"{idx.timer.get(tf.started_event_id, 'timer ' + tf.timer_id)} fired"

@@ -25,7 +25,7 @@ from ._capture import CapturedCommand, RunCapture
 from ._divergence import Divergence, Kind
 from ._payloads import decode_payload, decode_payloads
 
-__all__ = ["compare_run", "event_type_name", "suggest_patch_id"]
+__all__ = ["compare_run", "event_type_name", "format_duration", "suggest_patch_id"]
 
 E = EventType
 HistoryEvent = temporalio.api.history.v1.HistoryEvent
@@ -97,7 +97,7 @@ def _describe_command(cmd: CapturedCommand) -> str:
     if variant == "schedule_local_activity":
         return f"local activity {c.schedule_local_activity.activity_type}"
     if variant == "start_timer":
-        return f"timer of {_fmt_duration(c.start_timer.start_to_fire_timeout)}"
+        return f"timer of {format_duration(c.start_timer.start_to_fire_timeout)}"
     if variant == "start_child_workflow_execution":
         sc = c.start_child_workflow_execution
         return f"child workflow {sc.workflow_type} (id {sc.workflow_id})"
@@ -111,7 +111,7 @@ def _describe_event(ev: HistoryEvent) -> str:
     if t == E.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
         return f"activity {ev.activity_task_scheduled_event_attributes.activity_type.name}"
     if t == E.EVENT_TYPE_TIMER_STARTED:
-        return f"timer of {_fmt_duration(ev.timer_started_event_attributes.start_to_fire_timeout)}"
+        return f"timer of {format_duration(ev.timer_started_event_attributes.start_to_fire_timeout)}"
     if t == E.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED:
         a = ev.start_child_workflow_execution_initiated_event_attributes
         return f"child workflow {a.workflow_type.name} (id {a.workflow_id})"
@@ -120,7 +120,8 @@ def _describe_event(ev: HistoryEvent) -> str:
     return event_type_name(t)
 
 
-def _fmt_duration(d: Duration) -> str:
+def format_duration(d: Duration) -> str:
+    """``7d``, ``1h``, ``5m``, ``1.5s``: the largest unit that divides the duration."""
     secs = d.seconds + d.nanos / 1e9
     if secs and secs % 86400 == 0:
         return f"{secs / 86400:g}d"
@@ -277,7 +278,7 @@ def _command_name(cmd: CapturedCommand) -> str:
     if v == "schedule_local_activity":
         return c.schedule_local_activity.activity_type
     if v == "start_timer":
-        return "timer-" + _fmt_duration(c.start_timer.start_to_fire_timeout)
+        return "timer-" + format_duration(c.start_timer.start_to_fire_timeout)
     if v == "start_child_workflow_execution":
         return c.start_child_workflow_execution.workflow_type
     if v == "signal_external_workflow_execution":
@@ -290,7 +291,7 @@ def _event_name(ev: HistoryEvent) -> str:
     if t == E.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
         return ev.activity_task_scheduled_event_attributes.activity_type.name
     if t == E.EVENT_TYPE_TIMER_STARTED:
-        return "timer-" + _fmt_duration(ev.timer_started_event_attributes.start_to_fire_timeout)
+        return "timer-" + format_duration(ev.timer_started_event_attributes.start_to_fire_timeout)
     if t == E.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED:
         return ev.start_child_workflow_execution_initiated_event_attributes.workflow_type.name
     return event_type_name(t)
@@ -395,7 +396,7 @@ def _compare_durations(
             ctx.add(
                 "option-change",
                 "timeout",
-                f"{subject}: {name} changed from {_fmt_duration(rec)} to {_fmt_duration(cur)}",
+                f"{subject}: {name} changed from {format_duration(rec)} to {format_duration(cur)}",
                 event=event,
                 cmd=cmd,
                 subject=subject,
@@ -463,6 +464,30 @@ def _compare_summary(
         )
 
 
+def _compare_queue(
+    ctx: _Ctx,
+    recorded: str,
+    commanded: str,
+    ev: HistoryEvent,
+    cmd: CapturedCommand,
+    subject: str,
+    cause: str,
+) -> None:
+    current = ctx.queue(commanded)
+    if current != recorded:
+        ctx.add(
+            "drift",
+            cause,
+            f"{subject}: task queue {current!r} differs from recorded {recorded!r}",
+            event=ev,
+            cmd=cmd,
+            subject=subject,
+            field="task_queue",
+            recorded=recorded,
+            current=current,
+        )
+
+
 def _compare_activity(ctx: _Ctx, ev: HistoryEvent, cmd: CapturedCommand) -> bool:
     a = ev.activity_task_scheduled_event_attributes
     c = cmd.command.schedule_activity
@@ -497,19 +522,7 @@ def _compare_activity(ctx: _Ctx, ev: HistoryEvent, cmd: CapturedCommand) -> bool
         ctx, a.input.payloads, c.arguments, event=ev, cmd=cmd, cause="activity-input",
         subject=subject, field="input", what="input arguments",
     )
-    cur_queue = ctx.queue(c.task_queue)
-    if cur_queue != a.task_queue.name:
-        ctx.add(
-            "drift",
-            "activity-task-queue",
-            f"{subject}: task queue {cur_queue!r} differs from recorded {a.task_queue.name!r}",
-            event=ev,
-            cmd=cmd,
-            subject=subject,
-            field="task_queue",
-            recorded=a.task_queue.name,
-            current=cur_queue,
-        )
+    _compare_queue(ctx, a.task_queue.name, c.task_queue, ev, cmd, subject, "activity-task-queue")
     _compare_durations(
         ctx,
         [
@@ -536,7 +549,7 @@ def _compare_timer(ctx: _Ctx, ev: HistoryEvent, cmd: CapturedCommand) -> bool:
     a = ev.timer_started_event_attributes
     c = cmd.command.start_timer
     if _dur(a.start_to_fire_timeout) != _dur(c.start_to_fire_timeout):
-        rec, cur = _fmt_duration(a.start_to_fire_timeout), _fmt_duration(c.start_to_fire_timeout)
+        rec, cur = format_duration(a.start_to_fire_timeout), format_duration(c.start_to_fire_timeout)
         ctx.add(
             "drift",
             "timer-duration",
@@ -586,19 +599,7 @@ def _compare_child(ctx: _Ctx, ev: HistoryEvent, cmd: CapturedCommand) -> bool:
         ctx, a.input.payloads, c.input, event=ev, cmd=cmd, cause="child-input",
         subject=subject, field="input", what="input arguments",
     )
-    cur_queue = ctx.queue(c.task_queue)
-    if cur_queue != a.task_queue.name:
-        ctx.add(
-            "drift",
-            "child-task-queue",
-            f"{subject}: task queue {cur_queue!r} differs from recorded {a.task_queue.name!r}",
-            event=ev,
-            cmd=cmd,
-            subject=subject,
-            field="task_queue",
-            recorded=a.task_queue.name,
-            current=cur_queue,
-        )
+    _compare_queue(ctx, a.task_queue.name, c.task_queue, ev, cmd, subject, "child-task-queue")
     _compare_durations(
         ctx,
         [

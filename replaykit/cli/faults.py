@@ -46,6 +46,9 @@ _FAULT_OPTIONS = ("kill_worker", "kill_server", "fail", "timeout", "cancel", "si
               "timeout-activity, cancel).")
 @click.option("--concurrency", type=click.IntRange(min=1), default=1, show_default=True,
               help="Scenario instances run at once while the plan fires.")
+@click.option("--parallel", type=click.IntRange(min=1), default=None,
+              help="--crash every-step: fault runs at once (default: 4 for worker kills, "
+              "1 for server kills).")
 @click.option("--no-partial-replay", is_flag=True,
               help="Skip replaying history prefixes before the real kills.")
 @click.option("--points", "point_kinds", default=None,
@@ -74,6 +77,7 @@ def command(
     max_faults: int,
     kinds: str,
     concurrency: int,
+    parallel: int | None,
     no_partial_replay: bool,
     point_kinds: str | None,
     worker_context: str | None,
@@ -117,6 +121,7 @@ def command(
         max_faults=max_faults,
         kinds=tuple(k.strip() for k in kinds.split(",") if k.strip()),
         concurrency=concurrency,
+        parallel=parallel,
         partial_replay=not no_partial_replay,
         server=spec,
         as_json=as_json,

@@ -30,13 +30,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
-import importlib.util
 import json
 import os
 import shutil
 import sqlite3
-import sys
 import tempfile
 import time
 from collections import Counter
@@ -57,6 +54,7 @@ from ._faults._plan import (
 )
 from ._faults._pool import WorkerSupply
 from ._faults._runner import FaultRunResult, run_fault_plan_async
+from ._imports import resolve_ref
 from ._saga import ActivityRef, SagaReport, SagaSpec, SagaStep, verify_saga
 from ._scenario import Scenario, load_scenarios
 from ._servers import RunningServer, ServerSpec, _run_sync, start_server_async
@@ -708,28 +706,7 @@ def load_snapshot(ref: str) -> Snapshot:
     module_ref, sep, attr = ref.partition(":")
     if not sep or not module_ref.strip() or not attr.strip():
         raise ConfigError(f"--snapshot {ref!r}: expected MODULE:FUNCTION")
-    module_ref = module_ref.strip()
-    try:
-        if module_ref.endswith(".py"):
-            path = Path(module_ref).resolve()
-            name = f"_replaykit_snapshot_{path.stem}"
-            spec = importlib.util.spec_from_file_location(name, path)
-            if spec is None or spec.loader is None:
-                raise ConfigError(f"--snapshot {ref}: cannot import {module_ref}")
-            module = importlib.util.module_from_spec(spec)
-            sys.modules[name] = module
-            spec.loader.exec_module(module)
-        else:
-            module = importlib.import_module(module_ref)
-    except ConfigError:
-        raise
-    except Exception as err:
-        raise ConfigError(f"--snapshot {ref}: cannot import {module_ref}: {err}") from None
-    target: Any = module
-    for part in attr.strip().split("."):
-        if not hasattr(target, part):
-            raise ConfigError(f"--snapshot {ref}: {module_ref} has no attribute {part!r}")
-        target = getattr(target, part)
+    target = resolve_ref(ref, option="--snapshot")
     if not callable(target):
         raise ConfigError(f"--snapshot {ref}: not callable")
     fn: Snapshot = target

@@ -23,9 +23,6 @@ event). A step whose visible attempts include a timeout may have applied.
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
-import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +36,7 @@ from temporalio.api.enums.v1 import EventType, TimeoutType
 
 from replaykit._errors import ConfigError, HistoryError, ReplaykitError
 from replaykit._history import HistoryFile, find_history_files, load_history
+from replaykit._imports import resolve_ref
 
 __all__ = [
     "SagaError",
@@ -803,29 +801,7 @@ def load_saga_spec(ref: str) -> SagaSpec:
     Raises:
         ConfigError: The module cannot be imported or holds no saga spec under that name.
     """
-    module_ref, _, attr = ref.partition(":")
-    module_ref = module_ref.strip()
-    try:
-        if module_ref.endswith(".py"):
-            path = Path(module_ref).resolve()
-            mod_name = f"_replaykit_saga_spec_{path.stem}"
-            loader_spec = importlib.util.spec_from_file_location(mod_name, path)
-            if loader_spec is None or loader_spec.loader is None:
-                raise ConfigError(f"--spec {ref}: cannot import {module_ref}")
-            module = importlib.util.module_from_spec(loader_spec)
-            sys.modules[mod_name] = module
-            loader_spec.loader.exec_module(module)
-        else:
-            module = importlib.import_module(module_ref)
-    except ConfigError:
-        raise
-    except Exception as err:
-        raise ConfigError(f"--spec {ref}: cannot import {module_ref}: {err}") from None
-    target: Any = module
-    for part in (attr or "SAGA").split("."):
-        if not hasattr(target, part):
-            raise ConfigError(f"--spec {ref}: {module_ref} has no attribute {part!r}")
-        target = getattr(target, part)
+    target = resolve_ref(ref, option="--spec", default_attr="SAGA")
     if not isinstance(target, SagaSpec):
         target = getattr(target, "SAGA", None)
     if not isinstance(target, SagaSpec):

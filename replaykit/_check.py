@@ -413,6 +413,11 @@ _PIPELINES_PER_WORKER = 1
 class _Slot:
     process: Any
     in_flight: dict[int, float] = field(default_factory=dict)  # index -> started (monotonic)
+    exited: float | None = None  # when a clean exit was first seen
+
+
+#: Seconds to wait for the queued results of a worker that exited cleanly.
+_EXIT_GRACE = 5.0
 
 
 def _worker_main(
@@ -560,6 +565,13 @@ def _check_in_pool(
                 oldest = min(slot.in_flight.items(), key=lambda kv: kv[1], default=None)
                 hung = oldest is not None and now - oldest[1] > options.timeout
                 died = not slot.process.is_alive()
+                if died and not hung and slot.process.exitcode == 0:
+                    # A clean exit puts its last results on the queue first: give them time
+                    # to be read before calling anything in flight lost.
+                    if slot.exited is None:
+                        slot.exited = now
+                    if not slot.in_flight or now - slot.exited < _EXIT_GRACE:
+                        continue
                 if not (hung or died):
                     continue
                 slot.process.kill()

@@ -470,8 +470,14 @@ def _worker_main(
 
     try:
         asyncio.run(main())
+    except BaseException as err:  # noqa: BLE001 - reported to the parent, never swallowed
+        results.put(("fatal", worker_index, f"check worker failed: {type(err).__name__}: {err}"))
     finally:
         results.put(("done", worker_index))
+        # A multiprocessing queue writes from a feeder thread: flush it before leaving, or
+        # the last results (and "done") can be lost with the process.
+        results.close()
+        results.join_thread()
         # The SDK's runtime can crash at interpreter exit (DESIGN.md); leave cleanly.
         os._exit(0)
 

@@ -30,7 +30,13 @@ from .._check import CheckOptions, check_histories
 from .._errors import ReplaykitError
 from .._history import HistoryFile, make_meta
 from .._scenario import Scenario, ScenarioOutcome, run_scenario
-from .._servers import RunningServer, ServerSpec, _run_sync, start_server_async
+from .._servers import (
+    RunningServer,
+    ServerSpec,
+    _run_sync,
+    parse_server,
+    start_server_async,
+)
 from ._control import Control
 from ._invariants import (
     Baseline,
@@ -169,7 +175,7 @@ def run_fault_plan(
     scenario: Scenario,
     plan: FaultPlan,
     *,
-    server: RunningServer | ServerSpec | None = None,
+    server: RunningServer | ServerSpec | str | None = None,
     baseline: Baseline | None = None,
     concurrency: int = 1,
     standby: bool = True,
@@ -183,8 +189,9 @@ def run_fault_plan(
     Args:
         scenario: The scenario (loaded from a file: the workers import it by file and name).
         plan: What to inject (an empty plan is a fault-free baseline run).
-        server: A running server, or a spec to start one for this run (default: embedded,
-            with a temporary persistent store when the plan kills the server).
+        server: A running server, or a spec to start one for this run (a
+            :class:`ServerSpec` or ``"embedded"``/``"timeskip"``/``"HOST:PORT"``; default:
+            embedded, with a temporary persistent store when the plan kills the server).
         baseline: The fault-free run's :func:`baseline_of`, for the outcome and re-run checks.
         concurrency: Scenario instances run at once (workflow ids get ``~N`` suffixes).
         standby: Keep a warm standby worker for fast failover.
@@ -217,7 +224,7 @@ async def run_fault_plan_async(
     scenario: Scenario,
     plan: FaultPlan,
     *,
-    server: RunningServer | ServerSpec | None = None,
+    server: RunningServer | ServerSpec | str | None = None,
     baseline: Baseline | None = None,
     concurrency: int = 1,
     standby: bool = True,
@@ -240,7 +247,8 @@ async def run_fault_plan_async(
     workdir = Path(tempfile.mkdtemp(prefix="replaykit-faults-"))
     try:
         if not isinstance(server, RunningServer):
-            spec = server or ServerSpec("embedded")
+            spec = parse_server(server) if isinstance(server, str) else server or ServerSpec(
+                "embedded")
             if plan.kills_server and spec.kind == "embedded" and spec.db_filename is None:
                 spec = replace(spec, db_filename=str(workdir / "server.db"))
             owned = server = await start_server_async(spec)

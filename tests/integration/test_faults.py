@@ -88,7 +88,19 @@ def test_concurrent_instances_lose_and_double_nothing(server: RunningServer) -> 
     result = run_fault_plan(scn, plan, server=server, baseline=baseline_of(base), concurrency=3)
     assert result.ok, [v.message for v in result.violations]
     assert sorted(e.workflow_id for e in result.executions) == ["order-1"] * 3
-    assert result.kills == 3  # the plan fired once per instance
+    # The plan fires once per instance, unless that instance's first `charge` attempt ran in
+    # a worker another instance's kill took down: then attempt 1 never returned and the
+    # retry (attempt 2) is not the planned point.
+    killed_for = {line.split("[workflow ")[1].split(",")[0] for line in result.injected}
+    assert 1 <= result.kills == len(killed_for) <= 3
+    for (workflow_id, _), history in result.histories.items():
+        if workflow_id in killed_for:
+            continue
+        charge = {e.event_id for e in history.events
+                  if e.activity_task_scheduled_event_attributes.activity_type.name == "charge"}
+        attempts = [e.activity_task_started_event_attributes.attempt for e in history.events
+                    if e.activity_task_started_event_attributes.scheduled_event_id in charge]
+        assert attempts and min(attempts) >= 2, (workflow_id, attempts)
 
 
 def test_blind_charge_is_caught_exactly_once_named(tmp_path: Path) -> None:

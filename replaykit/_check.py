@@ -523,6 +523,8 @@ def _check_in_pool(
     for index, path in enumerate(paths):
         tasks.put((index, path))
     slots: dict[int, _Slot] = {}
+    started: list[Any] = []
+    finished = False
     next_worker = 0
 
     def spawn() -> None:
@@ -537,6 +539,7 @@ def _check_in_pool(
             daemon=True,
         )
         proc.start()
+        started.append(proc)
         slots[worker_index] = _Slot(proc)
 
     for _ in range(jobs):
@@ -601,8 +604,19 @@ def _check_in_pool(
                     spawn()
             if not slots and remaining:
                 spawn()
+        finished = True
     finally:
         for slot in slots.values():
             if slot.process.is_alive():
                 slot.process.kill()
-            slot.process.join(5)
+        for proc in started:
+            proc.join(5)
+        # Stop the queues' feeder threads: a thread left running here would make the next
+        # check in this process spawn its workers instead of forking them (see
+        # _start_method). Only a finished check is sure to have an empty task pipe to flush.
+        if not finished:
+            tasks.cancel_join_thread()
+        tasks.close()
+        results.close()
+        if finished:
+            tasks.join_thread()

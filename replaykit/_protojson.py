@@ -12,6 +12,7 @@ repository.
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -109,26 +110,143 @@ def _enum(field: FieldDescriptor, value: Any) -> int:
 
 
 def _scalar(field: FieldDescriptor, value: Any) -> Any:
+    return _converter(field)(value)
+
+
+def _converter(field: FieldDescriptor) -> Callable[[Any], Any]:
+    """The function turning a JSON value into ``field``'s Python value."""
     if field.type == _T.TYPE_ENUM:
-        return _enum(field, value)
+        return lambda value: _enum(field, value)
     convert = _SCALAR.get(field.type)
     if convert is None:
         raise Unsupported(f"field type {field.type}")
-    return convert(value)
+    return convert
+
+
+_DAYS_BEFORE_MONTH = (0, 0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334)
+
+
+def _leap(year: int) -> bool:
+    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+
+
+def _month_days(year: int, month: int) -> int:
+    if month == 2:
+        return 29 if _leap(year) else 28
+    return 30 if month in (4, 6, 9, 11) else 31
+
+
+def _days_from_civil(year: int, month: int, day: int) -> int:
+    """Days since 1970-01-01 of a proleptic Gregorian date."""
+    leap = _leap(year)
+    y = year - 1
+    days = y * 365 + y // 4 - y // 100 + y // 400 + _DAYS_BEFORE_MONTH[month] + day - 1
+    if leap and month > 2:
+        days += 1
+    return days - 719162  # days from 0001-01-01 to 1970-01-01
+
+
+_RFC3339_UTC = re.compile(r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))?Z", re.ASCII)
+
+
+def _fill_timestamp(msg: Any, value: Any) -> None:
+    # The form every Temporal exporter writes: 2026-11-26T16:20:01.123456789Z. Anything
+    # else (offsets, other widths, invalid dates) goes through protobuf's own parser.
+    match = _RFC3339_UTC.fullmatch(value) if isinstance(value, str) else None
+    if match is not None:
+        year, month, day, hour, minute, second = (int(g) for g in match.groups()[:6])
+        frac = match.group(7)
+        if (
+            year >= 1 and 1 <= month <= 12 and 1 <= day <= _month_days(year, month)
+            and hour < 24 and minute < 60 and second < 60
+        ):
+            msg.seconds = (
+                _days_from_civil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second
+            )
+            msg.nanos = int(frac.ljust(9, "0")) if frac else 0
+            msg.SetInParent()
+            return
+    _fill_wkt_string(msg, value)
+
+
+def _fill_wkt_string(msg: Any, value: Any) -> None:
+    if not isinstance(value, str):
+        raise Unsupported(f"{msg.DESCRIPTOR.full_name} is not a string")
+    msg.FromJsonString(value)
+
+
+def _fill_object(msg: Any, value: Any) -> None:
+    if not isinstance(value, Mapping):
+        raise Unsupported(f"{msg.DESCRIPTOR.full_name} is not an object")
+    fill_message(msg, value)
+
+
+def _unsupported_wkt(msg: Any, value: Any) -> None:
+    raise Unsupported(msg.DESCRIPTOR.full_name)
+
+
+def _filler(desc: Descriptor | Any) -> Callable[[Any, Any], None]:
+    """How to fill a message of type ``desc`` from its JSON value."""
+    name = desc.full_name
+    if name == "google.protobuf.Timestamp":
+        return _fill_timestamp
+    if name in _WKT_STRING:
+        return _fill_wkt_string
+    if name.startswith("google.protobuf."):
+        return _unsupported_wkt
+    return _fill_object
 
 
 def _fill_value(msg: Message, value: Any) -> None:
-    full_name = msg.DESCRIPTOR.full_name
-    if full_name in _WKT_STRING:
-        if not isinstance(value, str):
-            raise Unsupported(f"{full_name} is not a string")
-        msg.FromJsonString(value)  # type: ignore[attr-defined]
-        return
-    if full_name.startswith("google.protobuf."):
-        raise Unsupported(full_name)
-    if not isinstance(value, Mapping):
-        raise Unsupported(f"{full_name} is not an object")
-    fill_message(msg, value)
+    _filler(msg.DESCRIPTOR)(msg, value)
+
+
+# Plan entry kinds.
+_MSG, _SCALAR_FIELD, _REPEATED_MSG, _REPEATED_SCALAR, _MAP = range(5)
+_Entry = tuple[int, str, Any]
+_PLANS: dict[Any, dict[str, _Entry]] = {}
+
+
+def _entry(field: FieldDescriptor) -> _Entry:
+    message_type = field.message_type
+    if message_type is not None:
+        if message_type.GetOptions().map_entry:
+            key_field = message_type.fields_by_name["key"]
+            value_field = message_type.fields_by_name["value"]
+            key = (lambda k: k) if key_field.type == _T.TYPE_STRING else _converter(key_field)
+            value: Any = (
+                (True, _filler(value_field.message_type))
+                if value_field.message_type is not None
+                else (False, _converter(value_field))
+            )
+            return (_MAP, field.name, (key, value))
+        if _repeated(field):
+            return (_REPEATED_MSG, field.name, _filler(message_type))
+        return (_MSG, field.name, _filler(message_type))
+    if _repeated(field):
+        return (_REPEATED_SCALAR, field.name, _converter(field))
+    return (_SCALAR_FIELD, field.name, _converter(field))
+
+
+def _plan(desc: Descriptor | Any) -> dict[str, _Entry]:
+    plan = _PLANS.get(desc)
+    if plan is None:
+        plan = {}
+        for field in desc.fields:
+            try:
+                entry = _entry(field)
+            except Unsupported as err:
+                # Only fail when a history actually uses the field.
+                reason = str(err)
+
+                def fail(*_: Any, reason: str = reason) -> None:
+                    raise Unsupported(reason)
+
+                entry = (_MSG, field.name, fail)
+            plan[field.json_name] = entry
+            plan.setdefault(field.name, entry)
+        _PLANS[desc] = plan
+    return plan
 
 
 def fill_message(msg: Message, js: Mapping[str, Any]) -> None:
@@ -139,35 +257,34 @@ def fill_message(msg: Message, js: Mapping[str, Any]) -> None:
         ValueError: A malformed value (the caller falls back, and ParseDict words the error).
     """
     msg.SetInParent()
-    table = _fields(msg.DESCRIPTOR)
+    plan = _plan(msg.DESCRIPTOR)
     for key, value in js.items():
-        field = table.get(key)
-        if field is None or value is None:
+        entry = plan.get(key)
+        if entry is None or value is None:
             continue
-        if field.message_type is not None:
-            if field.message_type.GetOptions().map_entry:
-                if not isinstance(value, Mapping):
-                    raise Unsupported("map is not an object")
-                target = getattr(msg, field.name)
-                value_field = field.message_type.fields_by_name["value"]
-                key_field = field.message_type.fields_by_name["key"]
-                for k, v in value.items():
-                    mk = k if key_field.type == _T.TYPE_STRING else _scalar(key_field, k)
-                    if value_field.message_type is not None:
-                        _fill_value(target[mk], v)
-                    else:
-                        target[mk] = _scalar(value_field, v)
-            elif _repeated(field):
-                if not isinstance(value, list):
-                    raise Unsupported("repeated field is not a list")
-                container = getattr(msg, field.name)
-                for item in value:
-                    _fill_value(container.add(), item)
-            else:
-                _fill_value(getattr(msg, field.name), value)
-        elif _repeated(field):
+        kind, name, fn = entry
+        if kind == _SCALAR_FIELD:
+            setattr(msg, name, fn(value))
+        elif kind == _MSG:
+            fn(getattr(msg, name), value)
+        elif kind == _REPEATED_MSG:
             if not isinstance(value, list):
                 raise Unsupported("repeated field is not a list")
-            getattr(msg, field.name).extend(_scalar(field, v) for v in value)
+            add = getattr(msg, name).add
+            for item in value:
+                fn(add(), item)
+        elif kind == _REPEATED_SCALAR:
+            if not isinstance(value, list):
+                raise Unsupported("repeated field is not a list")
+            getattr(msg, name).extend([fn(v) for v in value])
         else:
-            setattr(msg, field.name, _scalar(field, value))
+            if not isinstance(value, Mapping):
+                raise Unsupported("map is not an object")
+            target = getattr(msg, name)
+            key_fn, (is_message, value_fn) = fn
+            for k, v in value.items():
+                mk = key_fn(k)
+                if is_message:
+                    value_fn(target[mk], v)
+                else:
+                    target[mk] = value_fn(v)

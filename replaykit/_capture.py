@@ -258,3 +258,44 @@ class CapturingRunner(WorkflowRunner):
             capture = self.runs.popitem()[1]
         self.runs.clear()
         return capture
+
+
+def skip_identity_payload_passes() -> bool:
+    """Skip the SDK's payload codec passes where they cannot change anything.
+
+    Around every activation the SDK walks all payloads three times each way (codec,
+    external storage, storage references). With a data converter that has neither a codec
+    nor external storage every pass returns its input: ~8 % of a replay for nothing. Wraps
+    the SDK's two walk functions so those converters skip them and every other converter
+    still gets them. Only check worker processes call this (replaykit owns them); returns
+    whether the SDK still has the functions it wraps.
+    """
+    import temporalio.bridge.worker as bridge_worker
+    from temporalio.converter._extstore import StorageOperationMetrics
+
+    encode = getattr(bridge_worker, "encode_completion", None)
+    decode = getattr(bridge_worker, "decode_activation", None)
+    if encode is None or decode is None or getattr(encode, "_replaykit", False):
+        return encode is not None and decode is not None
+
+    def plain(converter: Any) -> bool:
+        return (
+            getattr(converter, "payload_codec", True) is None
+            and getattr(converter, "external_storage", True) is None
+        )
+
+    async def encode_completion(completion: Any, data_converter: Any, *a: Any, **k: Any) -> Any:
+        if plain(data_converter):
+            return StorageOperationMetrics()
+        return await encode(completion, data_converter, *a, **k)
+
+    async def decode_activation(activation: Any, data_converter: Any, *a: Any, **k: Any) -> Any:
+        if plain(data_converter):
+            return StorageOperationMetrics()
+        return await decode(activation, data_converter, *a, **k)
+
+    for fn in (encode_completion, decode_activation):
+        setattr(fn, "_replaykit", True)  # noqa: B010 - a marker on a function object
+    setattr(bridge_worker, "encode_completion", encode_completion)  # noqa: B010
+    setattr(bridge_worker, "decode_activation", decode_activation)  # noqa: B010
+    return True

@@ -27,7 +27,7 @@ import temporalio.worker
 import temporalio.workflow
 
 from ._cache import HistoryCache
-from ._capture import CapturingRunner
+from ._capture import CapturingRunner, skip_identity_payload_passes
 from ._divergence import CheckReport, Divergence, HistoryResult
 from ._errors import ConfigError, HistoryError, ReplaykitError
 from ._explain import explain_replay_failure
@@ -441,6 +441,7 @@ def _worker_main(
         results.put(("fatal", worker_index, str(err)))
         return
     cache = HistoryCache(options.cache_dir) if options.cache else None
+    skip_identity_payload_passes()
 
     async def main() -> None:
         loop = asyncio.get_running_loop()

@@ -420,6 +420,35 @@ class _Slot:
 _EXIT_GRACE = 5.0
 
 
+def _memoize_compiles() -> None:
+    """Compile each workflow source once per check worker.
+
+    The sandbox re-imports the workflow modules for every history. Without bytecode files
+    (PYTHONDONTWRITEBYTECODE, common in CI images) every re-import compiles the source again,
+    ~20 % of a replay. Code objects are immutable, so handing the same one to every
+    re-import is what a bytecode file would give. Keyed on path and exact source text.
+    """
+    import importlib._bootstrap_external as bootstrap_external
+
+    loader = bootstrap_external.SourceLoader
+    original = loader.source_to_code
+    if getattr(original, "_replaykit", False):
+        return
+    compiled: dict[tuple[Any, bytes], Any] = {}
+
+    def source_to_code(self: Any, data: Any, path: Any, *, _optimize: int = -1) -> Any:
+        if not isinstance(data, bytes):
+            return original(self, data, path, _optimize=_optimize)
+        key = (path, data)
+        code = compiled.get(key)
+        if code is None:
+            code = compiled[key] = original(self, data, path, _optimize=_optimize)
+        return code
+
+    setattr(source_to_code, "_replaykit", True)  # noqa: B010 - a marker on a function object
+    setattr(loader, "source_to_code", source_to_code)  # noqa: B010
+
+
 def _worker_main(
     modules: list[str],
     options: CheckOptions,
@@ -442,6 +471,7 @@ def _worker_main(
         return
     cache = HistoryCache(options.cache_dir) if options.cache else None
     skip_identity_payload_passes()
+    _memoize_compiles()
 
     async def main() -> None:
         loop = asyncio.get_running_loop()

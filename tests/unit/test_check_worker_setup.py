@@ -1,4 +1,4 @@
-"""Check workers skip the SDK's payload passes only where they are the identity."""
+"""Check workers skip work only where it cannot change a result."""
 
 from __future__ import annotations
 
@@ -50,4 +50,35 @@ SCRIPT = textwrap.dedent('''
 def test_codecs_still_run_and_plain_converters_skip() -> None:
     proc = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True,
                           timeout=120)
+    assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stdout + proc.stderr
+
+
+COMPILE_SCRIPT = textwrap.dedent('''
+    import importlib, sys, pathlib
+    sys.dont_write_bytecode = True
+    d = pathlib.Path(sys.argv[1]); sys.path.insert(0, str(d))
+    src = d / "wfmod.py"
+    src.write_text("X = 1\\n")
+    from replaykit._check import _memoize_compiles
+    _memoize_compiles(); _memoize_compiles()
+
+    def load():
+        sys.modules.pop("wfmod", None)
+        importlib.invalidate_caches()
+        return importlib.import_module("wfmod")
+
+    a, b = load(), load()
+    assert a is not b and a.X == b.X == 1
+    first = a.__loader__.get_code("wfmod")
+    assert first is a.__loader__.get_code("wfmod")  # compiled once
+    src.write_text("X = 22\\n")  # a changed source is compiled anew
+    c = load()
+    assert c.X == 22, c.X
+    print("ok")
+''')
+
+
+def test_sources_compile_once_and_changes_recompile(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    proc = subprocess.run([sys.executable, "-c", COMPILE_SCRIPT, str(tmp_path)],
+                          capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stdout + proc.stderr

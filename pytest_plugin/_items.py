@@ -87,6 +87,7 @@ class HistoryBatch:
                 workflows=self.settings.workflows,
                 strict=self.settings.strict,
                 root=self.settings.root,
+                data_converter=self.settings.data_converter,
             )
         except ReplaykitError as err:
             for path in paths:

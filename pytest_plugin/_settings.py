@@ -38,6 +38,8 @@ class Settings:
         workflows: Workflow module names, ``module:Class`` names or classes.
         histories: Folders of history files; recordings go to the first.
         root: The project folder (where ``pyproject.toml`` or the rootdir is).
+        data_converter: ``module:attr`` of the DataConverter or PayloadCodec (from
+            ``[tool.replaykit] data_converter``): the client, workers and replays use it.
     """
 
     server: str
@@ -47,6 +49,7 @@ class Settings:
     workflows: tuple[Any, ...]
     histories: tuple[Path, ...]
     root: Path
+    data_converter: str | None = None
 
 
 @dataclass(frozen=True)
@@ -125,6 +128,7 @@ class SettingsSources:
             workflows=tuple(workflows),
             histories=tuple(Path(h).resolve() for h in histories),
             root=self.root,
+            data_converter=self.project.data_converter,
         )
 
     @property

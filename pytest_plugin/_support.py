@@ -106,7 +106,13 @@ class ServerPool:
         with self._lock:
             client = self._clients.get(key)
             if client is None:
-                client = in_thread(lambda: asyncio.run(server.client()))
+                kwargs: dict[str, Any] = {}
+                if settings.data_converter:
+                    from replaykit._codec import load_data_converter
+
+                    kwargs["data_converter"] = load_data_converter(
+                        settings.data_converter, option="[tool.replaykit] data_converter")
+                client = in_thread(lambda: asyncio.run(server.client(**kwargs)))
                 self._clients[key] = client
             return client
 
@@ -245,6 +251,7 @@ def check_replays(
     workflows: Sequence[Any],
     strict: bool,
     root: Path,
+    data_converter: str | None = None,
 ) -> CheckReport:
     """Replay histories in this process (one replayer for all of them), off the test's loop.
 
@@ -258,7 +265,7 @@ def check_replays(
         raise ConfigError(NO_WORKFLOWS)
     if any(isinstance(w, str) for w in workflows):
         ensure_importable(root)
-    options = CheckOptions(strict=strict)
+    options = CheckOptions(strict=strict, data_converter=data_converter)
     return in_thread(
         lambda: check_histories(list(items), workflows=list(workflows), options=options, jobs=0)
     )

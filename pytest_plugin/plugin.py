@@ -317,6 +317,7 @@ def assert_replays(_replaykit_state: TestState) -> Callable[..., CheckReport]:
                 workflows=_replaykit_state.workflows(workflows),
                 strict=settings.strict if strict is None else strict,
                 root=settings.root,
+                data_converter=settings.data_converter,
             )
         except ReplaykitError as err:
             raise AssertionError(f"replaykit: {err}") from None

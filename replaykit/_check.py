@@ -10,6 +10,7 @@ ones) and replayed in worker processes that are killed and replaced if a replay 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import importlib
 import multiprocessing
 import os
@@ -28,6 +29,7 @@ import temporalio.workflow
 
 from ._cache import HistoryCache
 from ._capture import CapturingRunner, skip_identity_payload_passes
+from ._codec import decode_history, foreign_encodings, has_codec, load_data_converter
 from ._divergence import CheckReport, Divergence, HistoryResult
 from ._errors import ConfigError, HistoryError, ReplaykitError
 from ._explain import explain_replay_failure
@@ -50,6 +52,8 @@ class CheckOptions:
         sandbox: Replay in the SDK sandbox (as production workers do).
         timeout: Seconds one replay may take before its worker process is killed.
         cache: Cache parsed histories (binary protobuf keyed on file content).
+        data_converter: ``module:attr`` naming the ``DataConverter`` (or ``PayloadCodec``)
+            the histories were recorded with, for encrypted or compressed payloads.
     """
 
     strict: bool = True
@@ -59,6 +63,7 @@ class CheckOptions:
     timeout: float = 120.0
     cache: bool = True
     cache_dir: str | None = None
+    data_converter: str | None = None
 
 
 def collect_workflows(specs: Iterable[str | type]) -> list[type]:
@@ -170,9 +175,17 @@ class _Replay:
             else temporalio.worker.UnsandboxedWorkflowRunner()
         )
         self.options = options
-        self.runner = CapturingRunner(inner, sources=options.strict)
+        converter = (
+            load_data_converter(options.data_converter) if options.data_converter else None
+        )
+        self.converter = converter
+        self.codec = converter if has_codec(converter) else None
+        self.runner = CapturingRunner(
+            inner, sources=options.strict, default_converter=converter is None
+        )
         self.replayer = temporalio.worker.Replayer(
-            workflows=list(workflows), workflow_runner=self.runner, runtime=quiet_runtime()
+            workflows=list(workflows), workflow_runner=self.runner, runtime=quiet_runtime(),
+            **({"data_converter": converter} if converter is not None else {}),
         )
 
     async def run(
@@ -185,7 +198,18 @@ class _Replay:
 
         async def histories() -> AsyncIterator[temporalio.client.WorkflowHistory]:
             async for key, hf in items:
-                pending.append((key, hf, time.perf_counter()))
+                started = time.perf_counter()
+                compared = hf
+                if self.codec is not None and self.options.strict:
+                    # The replayer decodes the recorded payloads itself; the comparison
+                    # needs them decoded too (current values are captured before encoding).
+                    try:
+                        decoded = await decode_history(hf.history, self.codec)
+                    except ValueError as err:
+                        on_result(key, _error_result(hf.path or hf.display_name, str(err)))
+                        continue
+                    compared = dataclasses.replace(hf, history=decoded)
+                pending.append((key, compared, started))
                 yield hf.to_workflow_history()
 
         async with self.replayer.workflow_replay_iterator(histories()) as results:
@@ -221,6 +245,16 @@ class _Replay:
                     hint="the current code fails where the recorded run did not",
                 ),
             )
+        if divergences and self.converter is None:
+            foreign = foreign_encodings(hf.history)
+            if foreign:
+                return _error_result(
+                    hf.path or hf.display_name,
+                    f"payloads use encoding {', '.join(map(repr, foreign))}, which the default "
+                    "data converter cannot read: the history was recorded with a payload codec. "
+                    "Pass --data-converter MODULE:ATTR (or set [tool.replaykit] data_converter) "
+                    "naming that DataConverter or PayloadCodec",
+                )
         return _verdict(hf, divergences, self.options, seconds=seconds, stock_error=stock)
 
 
@@ -297,6 +331,8 @@ def check_histories(
         k, n = shard
         entries = [e for i, e in enumerate(entries) if i % n == k - 1]
     workflow_classes = collect_workflows(workflows)
+    if options.data_converter:
+        load_data_converter(options.data_converter)  # a bad reference fails before any replay
     module_specs = _importable_specs(workflows, workflow_classes)
     if jobs is None:
         jobs = os.cpu_count() or 1

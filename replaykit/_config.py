@@ -31,6 +31,7 @@ _KNOWN_KEYS = {
     "fail_on": "list of divergence kinds",
     "allow": "list of allow rules",
     "jobs": "number of worker processes",
+    "data_converter": "module:attr of the DataConverter or PayloadCodec histories use",
 }
 
 
@@ -47,6 +48,7 @@ class ProjectConfig:
     fail_on: tuple[str, ...] = ()
     allow: tuple[str, ...] = ()
     jobs: int | None = None
+    data_converter: str | None = None
     raw: dict[str, Any] = field(default_factory=dict)
 
     def path(self, value: str) -> str:
@@ -95,7 +97,7 @@ def load_project_config(pyproject: Path | None = None) -> ProjectConfig:
     jobs = table.get("jobs")
     if jobs is not None and (not isinstance(jobs, int) or jobs < 0):
         raise ConfigError(f"{path}: [tool.replaykit] jobs must be a whole number >= 0")
-    for key in ("server", "namespace"):
+    for key in ("server", "namespace", "data_converter"):
         if key in table and not isinstance(table[key], str):
             raise ConfigError(f"{path}: [tool.replaykit] {key} must be a string")
     return ProjectConfig(
@@ -108,6 +110,7 @@ def load_project_config(pyproject: Path | None = None) -> ProjectConfig:
         fail_on=_str_list("fail_on", table.get("fail_on", []), path),
         allow=_str_list("allow", table.get("allow", []), path),
         jobs=jobs,
+        data_converter=table.get("data_converter"),
         raw=dict(table),
     )
 

@@ -53,6 +53,9 @@ def _shard(value: str | None) -> tuple[int, int] | None:
 @click.option("--no-sandbox", is_flag=True, help="Replay without the SDK sandbox (faster, "
               "less protection).")
 @click.option("--no-cache", is_flag=True, help="Do not use the parsed-history cache.")
+@click.option("--data-converter", default=None, metavar="MODULE:ATTR",
+              help="The DataConverter or PayloadCodec the histories were recorded with "
+              "(encrypted or compressed payloads). Default: [tool.replaykit] data_converter.")
 @click.option("--timeout", type=float, default=120.0, show_default=True,
               help="Seconds one replay may take before it is killed and reported.")
 @click.option("--json-report", type=click.Path(dir_okay=False), default=None,
@@ -71,6 +74,7 @@ def command(
     shard: str | None,
     no_sandbox: bool,
     no_cache: bool,
+    data_converter: str | None,
     timeout: float,
     json_report: str | None,
     junit_xml: str | None,
@@ -103,6 +107,8 @@ def command(
             sandbox=not no_sandbox,
             timeout=timeout,
             cache=not no_cache,
+            data_converter=resolve("data_converter", flag=data_converter,
+                                   project=config.data_converter),
         )
         jobs_value = resolve("jobs", flag=jobs, project=config.jobs)
         progress = Progress(enabled=sys.stderr.isatty() and not os.environ.get("CI"))

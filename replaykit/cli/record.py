@@ -9,6 +9,7 @@ import sys
 
 import click
 
+from replaykit._codec import load_data_converter
 from replaykit._config import load_project_config, resolve
 from replaykit._errors import ReplaykitError
 from replaykit._record import RecordedScenario, group_by_server, record_scenarios
@@ -25,12 +26,16 @@ from replaykit.cli._options import server_options, server_spec_from_options
 @click.option("-k", "pattern", default=None, help="Only scenarios whose name contains/matches it.")
 @click.option("--overwrite", is_flag=True,
               help="Replace existing history files (default: keep them and say so).")
+@click.option("--data-converter", default=None, metavar="MODULE:ATTR",
+              help="DataConverter or PayloadCodec for the client and worker (as in "
+              "production). Default: [tool.replaykit] data_converter.")
 @server_options
 def command(
     scenario_files: tuple[str, ...],
     out: str | None,
     pattern: str | None,
     overwrite: bool,
+    data_converter: str | None,
     server: str | None,
     address: str | None,
     namespace: str | None,
@@ -64,6 +69,9 @@ def command(
         logging.getLogger(name).setLevel(logging.ERROR)
     try:
         scenarios = load_scenarios(files, pattern=pattern)
+        converter_ref = resolve("data_converter", flag=data_converter,
+                                project=config.data_converter)
+        converter = load_data_converter(converter_ref) if converter_ref else None
     except ReplaykitError as err:
         raise click.UsageError(str(err)) from None
     if not scenarios:
@@ -90,7 +98,8 @@ def command(
             spec = server_spec_from_options(server=server_value, namespace=namespace or
                                             config.namespace, db_filename=db_filename)
             async with await start_server_async(spec) as running:
-                client = await running.client()
+                client = await running.client(
+                    **({"data_converter": converter} if converter is not None else {}))
                 click.echo(f"recording {len(group)} scenario(s) on {running.kind} server "
                            f"{running.address} (namespace {running.namespace})")
                 report = await record_scenarios(group, client, out_dir=out_dir,

@@ -184,3 +184,25 @@ def foreign_encodings(history: temporalio.api.history.v1.History) -> list[str]:
             if encoding and encoding not in known:
                 found.add(encoding)
     return sorted(found)
+
+
+def decoded_history_file(hf: Any, ref: str | None) -> Any:
+    """``hf`` with its payloads decoded by the converter ``ref`` names (``hf`` if none).
+
+    Raises:
+        ConfigError: ``ref`` does not name a converter.
+        HistoryError: The codec cannot decode a payload (the error names the file).
+    """
+    if not ref:
+        return hf
+    converter = load_data_converter(ref)
+    if not has_codec(converter):
+        return hf
+    from ._errors import HistoryError
+    from ._servers import _run_sync
+
+    try:
+        decoded = _run_sync(lambda: decode_history(hf.history, converter))
+    except ValueError as err:
+        raise HistoryError(hf.path, str(err)) from None
+    return dataclasses.replace(hf, history=decoded)

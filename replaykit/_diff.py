@@ -739,10 +739,23 @@ def diff_histories(a: HistoryFile, b: HistoryFile) -> HistoryDiff:
     )
 
 
-def diff_history_files(a: Path | str, b: Path | str) -> HistoryDiff:
+def diff_history_files(
+    a: Path | str, b: Path | str, *, data_converter: str | None = None
+) -> HistoryDiff:
     """Load two history files and compare them (see :func:`diff_histories`).
+
+    Args:
+        a: The first file.
+        b: The second file.
+        data_converter: ``module:attr`` of the DataConverter or PayloadCodec the histories
+            were recorded with; payloads are compared decoded.
 
     Raises:
         HistoryError: Either file is not a readable, valid history (the error names it).
     """
-    return diff_histories(load_history(a), load_history(b))
+    from ._codec import decoded_history_file
+
+    return diff_histories(
+        decoded_history_file(load_history(a), data_converter),
+        decoded_history_file(load_history(b), data_converter),
+    )

@@ -20,6 +20,7 @@ import temporalio.api.failure.v1
 import temporalio.api.history.v1
 from temporalio.api.enums.v1 import EventType, RetryState
 
+from ._codec import decoded_history_file
 from ._divergence import Divergence, HistoryResult
 from ._history import HistoryFile, atomic_write_text, load_history
 from ._payloads import decode_payload, decode_payloads
@@ -113,6 +114,7 @@ def show_history(
     workflows: Sequence[str | type] = (),
     workflow_id: str | None = None,
     html_out: Path | str | None = None,
+    data_converter: str | None = None,
 ) -> ShowReport:
     """Load a history, optionally check it against current code, optionally write HTML.
 
@@ -122,6 +124,8 @@ def show_history(
             (in this process) and the diverging events are highlighted.
         workflow_id: Workflow id for plain exports without replaykit metadata.
         html_out: Write the self-contained HTML page here (atomically).
+        data_converter: ``module:attr`` of the DataConverter or PayloadCodec the history was
+            recorded with; payloads are shown decoded.
 
     Raises:
         HistoryError: The file is not a readable, valid history.
@@ -134,9 +138,11 @@ def show_history(
 
         # The user asked to look at this one file: no cache files, no worker processes.
         report = check_histories(
-            [history], workflows=workflows, options=CheckOptions(cache=False), jobs=0
+            [history], workflows=workflows,
+            options=CheckOptions(cache=False, data_converter=data_converter), jobs=0,
         )
         result = report.results[0]
+    history = decoded_history_file(history, data_converter)
     events = tuple(build_timeline(history))
     written: Path | None = None
     if html_out is not None:

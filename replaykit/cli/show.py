@@ -7,6 +7,7 @@ import sys
 
 import click
 
+from replaykit._config import load_project_config, resolve
 from replaykit._errors import ReplaykitError
 from replaykit._show import show_history
 
@@ -35,8 +36,15 @@ from replaykit._show import show_history
     default=None,
     help="Workflow id for plain exports without metadata (default: the file stem).",
 )
+@click.option("--data-converter", default=None, metavar="MODULE:ATTR",
+              help="The DataConverter or PayloadCodec the histories were recorded with "
+              "(payloads shown decoded). Default: [tool.replaykit] data_converter.")
 def command(
-    history: str, html_out: str | None, workflows: tuple[str, ...], workflow_id: str | None
+    history: str,
+    html_out: str | None,
+    workflows: tuple[str, ...],
+    workflow_id: str | None,
+    data_converter: str | None,
 ) -> None:
     """Show every event of HISTORY with its relative time and a decoded summary.
 
@@ -46,8 +54,13 @@ def command(
     if workflows and os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())  # as `replaykit check`: local workflow modules import
     try:
+        converter = resolve("data_converter", flag=data_converter,
+                            project=load_project_config().data_converter)
+        if converter and os.getcwd() not in sys.path:
+            sys.path.insert(0, os.getcwd())  # a local converter module imports
         report = show_history(
-            history, workflows=list(workflows), workflow_id=workflow_id, html_out=html_out
+            history, workflows=list(workflows), workflow_id=workflow_id, html_out=html_out,
+            data_converter=converter,
         )
     except ReplaykitError as err:
         click.echo(f"error: {err}", err=True)

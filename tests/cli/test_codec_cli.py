@@ -118,3 +118,20 @@ def test_pyproject_setting_serves_the_cli_and_the_plugin(repo: Path) -> None:
                   exe=pytest_exe)
     assert failing.returncode == 1, failing.stdout + failing.stderr
     assert "'Answer briefly: what is the launch code?'" in failing.stdout
+
+
+def test_show_and_diff_read_the_decoded_values(repo: Path) -> None:
+    shown = run(["show", HISTORY, "-w", "codec_workflows",
+                 "--data-converter", "codec_conv:CONVERTER"], repo)
+    assert shown.returncode == 0, shown.stdout + shown.stderr
+    assert 'ask_llm("Answer briefly: what is the launch code?")' in shown.stdout
+    assert "replays clean" in shown.stdout
+    opaque = run(["show", HISTORY], repo)
+    assert "launch" not in opaque.stdout and "binary/test-encrypted" in opaque.stdout
+    # Record the same scenario again: every ciphertext differs, the values do not.
+    again = run(["record", "codec_scenarios.py", "--out", "hist2", "--server", "embedded",
+                 "--data-converter", "codec_conv:CONVERTER"], repo)
+    assert again.returncode == 0, again.stdout + again.stderr
+    other = HISTORY.replace("hist/", "hist2/")
+    same = run(["diff", HISTORY, other, "--data-converter", "codec_conv:CONVERTER"], repo)
+    assert same.returncode == 0 and "EQUIVALENT" in same.stdout, same.stdout + same.stderr

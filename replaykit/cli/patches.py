@@ -132,7 +132,8 @@ def command(
             targets,
             workflows=wf,
             workflow_id=workflow_id,
-            options=CheckOptions(sandbox=not no_sandbox, allow=tuple(config.allow)),
+            options=CheckOptions(sandbox=not no_sandbox, allow=tuple(config.allow),
+                                 data_converter=config.data_converter),
         )
     except ReplaykitError as err:
         raise click.UsageError(str(err)) from None

@@ -414,6 +414,7 @@ def _compare_retry(
     event: HistoryEvent,
     cmd: CapturedCommand,
     subject: str,
+    removed: str = "",
 ) -> None:
     changes: dict[str, tuple[Any, Any]] = {}
     if cur.HasField("initial_interval") and _dur(cur.initial_interval) != _dur(rec.initial_interval):
@@ -433,7 +434,7 @@ def _compare_retry(
         ctx.add(
             "option-change",
             "retry-policy",
-            f"{subject}: retry policy {name} changed from {a!r} to {b!r}",
+            f"{subject}: retry policy {name} changed from {a!r} to {b!r}{removed}",
             event=event,
             cmd=cmd,
             subject=subject,
@@ -441,6 +442,85 @@ def _compare_retry(
             recorded=a,
             current=b,
         )
+
+
+#: What the server applies to an activity scheduled without a retry policy.
+_SERVER_DEFAULT_ACTIVITY_RETRY = temporalio.api.common.v1.RetryPolicy(
+    initial_interval=Duration(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=Duration(seconds=100),
+)
+
+
+def _compare_retry_option(
+    ctx: _Ctx,
+    rec: temporalio.api.common.v1.RetryPolicy,
+    cur: temporalio.api.common.v1.RetryPolicy | None,
+    *,
+    event: HistoryEvent,
+    cmd: CapturedCommand,
+    subject: str,
+    default: temporalio.api.common.v1.RetryPolicy | None,
+) -> None:
+    """Compare a retry policy; a policy the code no longer sets counts as ``default``."""
+    if cur is not None:
+        _compare_retry(ctx, rec, cur, event=event, cmd=cmd, subject=subject)
+        return
+    if default is not None:
+        _compare_retry(ctx, rec, default, event=event, cmd=cmd, subject=subject,
+                       removed=" (the code sets no retry policy now: the server default "
+                       "applies)")
+        return
+    if rec.ByteSize():
+        ctx.add(
+            "option-change",
+            "retry-policy",
+            f"{subject}: retry policy removed (it is not retried now)",
+            event=event,
+            cmd=cmd,
+            subject=subject,
+            field="retry_policy",
+            recorded=_retry_text(rec),
+            current=None,
+        )
+
+
+def _retry_text(policy: temporalio.api.common.v1.RetryPolicy) -> str:
+    parts = [f"maximum_attempts={policy.maximum_attempts}"]
+    if policy.HasField("initial_interval"):
+        parts.append(f"initial_interval={format_duration(policy.initial_interval)}")
+    if policy.backoff_coefficient:
+        parts.append(f"backoff_coefficient={policy.backoff_coefficient:g}")
+    if policy.HasField("maximum_interval"):
+        parts.append(f"maximum_interval={format_duration(policy.maximum_interval)}")
+    if policy.non_retryable_error_types:
+        parts.append(f"non_retryable_error_types={list(policy.non_retryable_error_types)}")
+    return ", ".join(parts)
+
+
+def _compare_priority(
+    ctx: _Ctx,
+    rec: temporalio.api.common.v1.Priority,
+    cur: temporalio.api.common.v1.Priority,
+    *,
+    event: HistoryEvent,
+    cmd: CapturedCommand,
+    subject: str,
+) -> None:
+    for name in ("priority_key", "fairness_key", "fairness_weight"):
+        a, b = getattr(rec, name), getattr(cur, name)
+        if a != b:
+            ctx.add(
+                "option-change",
+                "priority",
+                f"{subject}: {name} changed from {a!r} to {b!r}",
+                event=event,
+                cmd=cmd,
+                subject=subject,
+                field=f"priority.{name}",
+                recorded=a,
+                current=b,
+            )
 
 
 def _compare_summary(
@@ -539,8 +619,11 @@ def _compare_activity(ctx: _Ctx, ev: HistoryEvent, cmd: CapturedCommand) -> bool
         cmd=cmd,
         subject=subject,
     )
-    if c.HasField("retry_policy"):
-        _compare_retry(ctx, a.retry_policy, c.retry_policy, event=ev, cmd=cmd, subject=subject)
+    _compare_retry_option(
+        ctx, a.retry_policy, c.retry_policy if c.HasField("retry_policy") else None,
+        event=ev, cmd=cmd, subject=subject, default=_SERVER_DEFAULT_ACTIVITY_RETRY,
+    )
+    _compare_priority(ctx, a.priority, c.priority, event=ev, cmd=cmd, subject=subject)
     _compare_summary(ctx, ev, cmd, subject)
     return True
 
@@ -612,8 +695,11 @@ def _compare_child(ctx: _Ctx, ev: HistoryEvent, cmd: CapturedCommand) -> bool:
         cmd=cmd,
         subject=subject,
     )
-    if c.HasField("retry_policy"):
-        _compare_retry(ctx, a.retry_policy, c.retry_policy, event=ev, cmd=cmd, subject=subject)
+    _compare_retry_option(
+        ctx, a.retry_policy, c.retry_policy if c.HasField("retry_policy") else None,
+        event=ev, cmd=cmd, subject=subject, default=None,
+    )
+    _compare_priority(ctx, a.priority, c.priority, event=ev, cmd=cmd, subject=subject)
     if c.parent_close_policy and int(c.parent_close_policy) != int(a.parent_close_policy):
         ctx.add(
             "option-change",

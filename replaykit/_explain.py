@@ -15,6 +15,10 @@ __all__ = ["explain_replay_failure"]
 
 _EVENT_ID = re.compile(r"(?:event(?:_id)?|HistoryEvent\(id)[:= ]+\s*(\d+)", re.IGNORECASE)
 _TMPRL = re.compile(r"\[(TMPRL\d+)\]\s*")
+_REMOVED_PATCH = re.compile(
+    r"Non-deprecated patch marker encountered for change (.+?), but there is no "
+    r"corresponding change command"
+)
 
 
 def _clean(text: str) -> str:
@@ -39,6 +43,9 @@ def explain_replay_failure(
     if capture is not None and capture.commands and capture.commands[-1].source:
         file, line, func = capture.commands[-1].source
         source = f"{file}:{line} (in {func})"
+    removed = _REMOVED_PATCH.search(text)
+    if removed:
+        return _removed_patch(removed.group(1).strip(), hf, removed.group(0))
     if isinstance(failure, temporalio.workflow.NondeterminismError):
         return Divergence(
             kind="nondeterminism",
@@ -77,4 +84,23 @@ def explain_replay_failure(
         event_type=event_type,
         source=source,
         hint="the current code raises where the recorded run did not",
+    )
+
+
+def _removed_patch(patch_id: str, hf: HistoryFile, text: str) -> Divergence:
+    from ._patches import history_patch_markers
+
+    markers, _ = history_patch_markers(hf)
+    marker = next((m for m in markers if m.patch_id == patch_id), None)
+    where = f" (its marker is event {marker.event_id})" if marker is not None else ""
+    return Divergence(
+        kind="nondeterminism",
+        cause="patch-removed",
+        message=f"this execution took the `workflow.patched({patch_id!r})` branch{where}, but "
+        f"the code no longer calls it (the SDK: {text})",
+        event_id=marker.event_id if marker is not None else None,
+        event_type="MarkerRecorded" if marker is not None else None,
+        hint=f"put `workflow.deprecate_patch({patch_id!r})` where the `patched` call was "
+        "(keeping only the new branch) until every execution that recorded the patch has "
+        "closed; `replaykit patches` says when it can be removed",
     )

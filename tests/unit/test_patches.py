@@ -280,3 +280,18 @@ def test_suggest_patch_id_and_missing_command_hint() -> None:
     assert 'if not workflow.patched("notify-drop-send-email")' in hint
     assert "right after agent.py:41" in hint
     assert _patch_hint("activity-input", None, ev, "Notify", prev) is None
+
+
+def test_removed_patch_call_is_explained_with_the_marker_and_deprecate_patch() -> None:
+    # v4 drops the patched() call while v2 executions that recorded the marker still run.
+    report = check_histories([POST], workflows=["patch_demo_v4"], jobs=0)
+    [result] = report.results
+    first = result.first
+    assert result.status == "divergent" and first is not None
+    assert (first.kind, first.cause) == ("nondeterminism", "patch-removed")
+    [marker] = [m for m in history_patch_markers(load_history(POST))[0] if m.patch_id == PATCH]
+    assert first.event_id == marker.event_id and first.event_type == "MarkerRecorded"
+    assert f"workflow.patched('{PATCH}')` branch (its marker is event {marker.event_id})" in (
+        first.message)
+    assert first.hint is not None and f"workflow.deprecate_patch('{PATCH}')" in first.hint
+    assert "Failure {" not in first.message  # the SDK's debug dump is not repeated

@@ -97,6 +97,7 @@ class HistoryDiff:
         a_steps: Steps compared in A (commands and received inputs).
         b_steps: Steps compared in B.
         differences: Every difference, commands first (in alignment order), then inputs.
+        notes: Caveats on the comparison (payloads compared as ciphertext).
     """
 
     a: str
@@ -106,6 +107,7 @@ class HistoryDiff:
     a_steps: int
     b_steps: int
     differences: tuple[StepDifference, ...] = ()
+    notes: tuple[str, ...] = ()
 
     @property
     def equivalent(self) -> bool:
@@ -124,6 +126,7 @@ class HistoryDiff:
             "b": {"path": self.b, "workflow_type": self.b_workflow_type, "steps": self.b_steps},
             "equivalent": self.equivalent,
             "differences": [d.to_json() for d in self.differences],
+            "notes": list(self.notes),
         }
 
     def format_text(self) -> str:
@@ -141,6 +144,7 @@ class HistoryDiff:
             n = len(self.differences)
             lines.append(f"DIFFERENT: {n} difference{'s' if n != 1 else ''}")
             lines.extend("  " + ln for d in self.differences for ln in d.describe().splitlines())
+        lines.extend(f"note: {n}" for n in self.notes)
         return "\n".join(lines) + "\n"
 
 
@@ -753,9 +757,19 @@ def diff_history_files(
     Raises:
         HistoryError: Either file is not a readable, valid history (the error names it).
     """
-    from ._codec import decoded_history_file
+    from ._codec import decoded_history_file, foreign_encodings
 
-    return diff_histories(
-        decoded_history_file(load_history(a), data_converter),
-        decoded_history_file(load_history(b), data_converter),
+    ha, hb = load_history(a), load_history(b)
+    notes: tuple[str, ...] = ()
+    if not data_converter:
+        foreign = sorted(set(foreign_encodings(ha.history)) | set(foreign_encodings(hb.history)))
+        if foreign:
+            notes = (
+                f"payloads use encoding {', '.join(map(repr, foreign))}, which the default "
+                "data converter cannot read (a payload codec?): they were compared as "
+                "ciphertext. Pass --data-converter MODULE:ATTR to compare the values",
+            )
+    result = diff_histories(
+        decoded_history_file(ha, data_converter), decoded_history_file(hb, data_converter)
     )
+    return dataclasses.replace(result, notes=notes) if notes else result

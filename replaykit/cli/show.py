@@ -7,6 +7,7 @@ import sys
 
 import click
 
+from replaykit._codec import foreign_encodings
 from replaykit._config import load_project_config, resolve
 from replaykit._errors import ReplaykitError
 from replaykit._show import show_history
@@ -65,6 +66,14 @@ def command(
     except ReplaykitError as err:
         click.echo(f"error: {err}", err=True)
         raise SystemExit(2) from None
+    if not converter:
+        foreign = foreign_encodings(report.history.history)
+        if foreign:
+            click.echo(
+                f"note: payloads use encoding {', '.join(map(repr, foreign))}, which the default "
+                "data converter cannot read (a payload codec?); pass --data-converter "
+                "MODULE:ATTR to see the values", err=True,
+            )
     if report.html_path is None:
         click.echo(report.format_text(), nl=False)
     else:

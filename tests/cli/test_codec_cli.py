@@ -128,6 +128,8 @@ def test_show_and_diff_read_the_decoded_values(repo: Path) -> None:
     assert "replays clean" in shown.stdout
     opaque = run(["show", HISTORY], repo)
     assert "launch" not in opaque.stdout and "binary/test-encrypted" in opaque.stdout
+    assert "pass --data-converter" in opaque.stderr
+    assert "note:" not in shown.stderr
     # Record the same scenario again: every ciphertext differs, the values do not.
     again = run(["record", "codec_scenarios.py", "--out", "hist2", "--server", "embedded",
                  "--data-converter", "codec_conv:CONVERTER"], repo)
@@ -135,3 +137,9 @@ def test_show_and_diff_read_the_decoded_values(repo: Path) -> None:
     other = HISTORY.replace("hist/", "hist2/")
     same = run(["diff", HISTORY, other, "--data-converter", "codec_conv:CONVERTER"], repo)
     assert same.returncode == 0 and "EQUIVALENT" in same.stdout, same.stdout + same.stderr
+    assert "note:" not in same.stdout
+    # Without the converter the ciphertexts differ, and the report says why.
+    blind = run(["diff", HISTORY, other], repo)
+    assert blind.returncode == 1 and "DIFFERENT" in blind.stdout
+    assert "note: payloads use encoding 'binary/test-encrypted'" in blind.stdout
+    assert "compared as ciphertext" in blind.stdout

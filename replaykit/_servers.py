@@ -694,11 +694,10 @@ def start_server(
     if spec.kind == "external":
         assert spec.address is not None
         server = RunningServer(spec, address=spec.address, ready_timeout=ready_timeout)
-        server._connect_defaults = dict(connect_kwargs or {})
+        defaults = {**environment_connect_config(), **(connect_kwargs or {})}
+        server._connect_defaults = defaults
         _run_sync(
-            lambda: _check_external(
-                spec.address or "", spec.namespace, ready_timeout, connect_kwargs
-            )
+            lambda: _check_external(spec.address or "", spec.namespace, ready_timeout, defaults)
         )
         return server
     if connect_kwargs:
@@ -719,6 +718,33 @@ def start_server(
         server.stop()
         raise
     return server
+
+
+def environment_connect_config() -> dict[str, Any]:
+    """Credentials for an existing cluster from Temporal's environment configuration.
+
+    The same sources the ``temporal`` CLI and the SDKs read: ``TEMPORAL_API_KEY``,
+    ``TEMPORAL_TLS``, ``TEMPORAL_TLS_CLIENT_CERT_PATH`` / ``..._KEY_PATH``,
+    ``TEMPORAL_TLS_SERVER_CA_CERT_PATH``, ``TEMPORAL_GRPC_META_*``, and the profile file
+    (``TEMPORAL_CONFIG_FILE``, ``TEMPORAL_PROFILE``). Address and namespace are left to the
+    server spec (flags, then ``TEMPORAL_ADDRESS`` / ``TEMPORAL_NAMESPACE``).
+
+    Raises:
+        ServerError: The configuration names a file that cannot be read or is malformed.
+    """
+    import temporalio.envconfig
+
+    try:
+        config = dict(
+            temporalio.envconfig.ClientConfig.load_client_connect_config(
+                os.environ.get("TEMPORAL_PROFILE") or None
+            )
+        )
+    except (OSError, ValueError, RuntimeError) as err:
+        raise ServerError(f"Temporal client configuration: {err}") from None
+    config.pop("target_host", None)
+    config.pop("namespace", None)
+    return config
 
 
 async def start_server_async(

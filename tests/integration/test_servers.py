@@ -144,6 +144,28 @@ async def test_external_spec_reaches_a_running_cluster(embedded: RunningServer) 
         start_server(parse_server(embedded.address, namespace="missing"))
 
 
+async def test_external_credentials_come_from_temporal_environment_config(
+    embedded: RunningServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # What Temporal Cloud users export for the temporal CLI works unchanged. (The dev server
+    # ignores the key, so TLS is turned off here; with a key envconfig defaults to TLS.)
+    monkeypatch.setenv("TEMPORAL_API_KEY", "k-123")
+    monkeypatch.setenv("TEMPORAL_TLS", "false")
+    monkeypatch.setenv("TEMPORAL_GRPC_META_X_TEAM", "agents")
+    with start_server(parse_server(embedded.address)) as external:
+        client = await external.client()
+        assert client.api_key == "k-123"
+        assert dict(client.rpc_metadata).get("x-team") == "agents"
+        assert await client.service_client.check_health()
+        # an explicit argument still wins over the environment
+        assert (await external.client(api_key="other")).api_key == "other"
+    monkeypatch.delenv("TEMPORAL_TLS")
+    monkeypatch.setenv("TEMPORAL_TLS_CLIENT_CERT_PATH", str(tmp_path / "missing.pem"))
+    monkeypatch.setenv("TEMPORAL_TLS_CLIENT_KEY_PATH", str(tmp_path / "missing.key"))
+    with pytest.raises(ServerError, match=r"Temporal client configuration: .*missing\.pem"):
+        start_server(parse_server(embedded.address))
+
+
 def test_external_unreachable_is_one_clear_error() -> None:
     with pytest.raises(ServerError, match=r"cannot reach Temporal at 127\.0\.0\.1:1: "):
         start_server(parse_server("127.0.0.1:1"), ready_timeout=10)

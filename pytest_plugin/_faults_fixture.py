@@ -42,6 +42,7 @@ FAULT_MARKER_KEYS = (
     "concurrency",
     "parallel",
     "worker_context",
+    "data_converter",
     "raise_on_failure",
 )
 
@@ -140,8 +141,9 @@ def run_faults(
         plan: A ``FaultPlan``, a fault, a list of faults, or the JSON form (``--plan``).
         **options: ``name`` (scenario name in a file), ``crash="every-step"``, ``kill``
             (``worker``/``server``), ``max_runs``, ``points`` (point kinds), ``concurrency``,
-            ``parallel``, ``worker_context`` (``MODULE:FUNC``), ``raise_on_failure``
-            (default True).
+            ``parallel``, ``worker_context`` (``MODULE:FUNC``), ``data_converter``
+            (``module:attr``; default ``[tool.replaykit] data_converter``),
+            ``raise_on_failure`` (default True).
 
     Returns:
         The plan's ``FaultRunResult``, or the ``ExplorationReport`` of every-step.
@@ -170,6 +172,7 @@ def run_faults(
             "server": server,
             "concurrency": options.get("concurrency", 1),
             "worker_context": options.get("worker_context"),
+            "data_converter": options.get("data_converter"),
         }
         if crash == "every-step":
             if fault_plan.faults:
@@ -258,6 +261,9 @@ def replaykit_faults(
     """
     defaults: Mapping[str, Any] = _marker_options(request.node)
     root = Path(str(request.config.rootpath))
+    project_converter = request.getfixturevalue("replaykit_settings").data_converter
+    if project_converter and "data_converter" not in defaults:
+        defaults = {**defaults, "data_converter": project_converter}
 
     def run(scenario: Any = None, plan: Any = None, **options: Any) -> Any:
         __tracebackhide__ = True

@@ -246,6 +246,7 @@ def explore_every_step(
     on_run: Callable[[FaultRunResult], None] | None = None,
     point_kinds: Sequence[str] | None = None,
     worker_context: str | None = None,
+    data_converter: str | None = None,
     parallel: int | None = None,
 ) -> ExplorationReport:
     """Kill the worker (or the server) at every step of the scenario, one run per point.
@@ -263,6 +264,7 @@ def explore_every_step(
         point_kinds: Only these point kinds (``workflow-task``, ``timer``, ``activity-start``,
             ``activity-returned``); default all.
         worker_context: See :func:`run_fault_plan`.
+        data_converter: See :func:`run_fault_plan`.
         parallel: Fault runs at once on the shared server (each with its own task queue,
             workflow ids and worker processes). Default: 4 for worker kills (runs mostly wait
             for timeouts), 1 for server kills (a server kill hits every run).
@@ -274,7 +276,8 @@ def explore_every_step(
         lambda: explore_every_step_async(
             scenario, server=server, kill=kill, max_runs=max_runs, concurrency=concurrency,
             partial_replay=partial_replay, scenario_files=scenario_files, on_run=on_run,
-            point_kinds=point_kinds, worker_context=worker_context, parallel=parallel,
+            point_kinds=point_kinds, worker_context=worker_context,
+            data_converter=data_converter, parallel=parallel,
         )
     )
 
@@ -291,6 +294,7 @@ async def explore_every_step_async(
     on_run: Callable[[FaultRunResult], None] | None = None,
     point_kinds: Sequence[str] | None = None,
     worker_context: str | None = None,
+    data_converter: str | None = None,
     parallel: int | None = None,
 ) -> ExplorationReport:
     """:func:`explore_every_step` for async callers."""
@@ -307,7 +311,8 @@ async def explore_every_step_async(
     try:
         base = await run_fault_plan_async(
             scenario, FaultPlan(), server=running, concurrency=concurrency,
-            scenario_files=scenario_files, worker_context=worker_context, supply=supply,
+            scenario_files=scenario_files, worker_context=worker_context,
+            data_converter=data_converter, supply=supply,
         )
         if on_run is not None:
             on_run(base)
@@ -329,7 +334,8 @@ async def explore_every_step_async(
                 result = await run_fault_plan_async(
                     scenario, plan, server=running, baseline=baseline,
                     concurrency=concurrency, scenario_files=scenario_files,
-                    worker_context=worker_context, supply=supply,
+                    worker_context=worker_context, data_converter=data_converter,
+                    supply=supply,
                     # Runs share the server at once: each gets its own workflow ids.
                     first_instance=1 + number * concurrency,
                 )
@@ -444,6 +450,7 @@ def explore_examples(
     on_run: Callable[[FaultRunResult], None] | None = None,
     point_kinds: Sequence[str] | None = None,
     worker_context: str | None = None,
+    data_converter: str | None = None,
 ) -> ExplorationReport:
     """Property-based: run ``examples`` random plans (Hypothesis, seeded); shrink a failure.
 
@@ -454,7 +461,8 @@ def explore_examples(
         lambda: _explore_examples_async(
             scenario, examples=examples, seed=seed, server=server, max_faults=max_faults,
             kinds=kinds, shrink_runs=shrink_runs, concurrency=concurrency,
-            scenario_files=scenario_files, on_run=on_run,
+            scenario_files=scenario_files, on_run=on_run, worker_context=worker_context,
+            data_converter=data_converter,
         )
     )
 
@@ -471,6 +479,8 @@ async def _explore_examples_async(
     concurrency: int,
     scenario_files: Sequence[str] | None,
     on_run: Callable[[FaultRunResult], None] | None,
+    worker_context: str | None = None,
+    data_converter: str | None = None,
 ) -> ExplorationReport:
     from ..strategies import draw_plans
 
@@ -479,7 +489,8 @@ async def _explore_examples_async(
     try:
         base = await run_fault_plan_async(
             scenario, FaultPlan(), server=running, concurrency=concurrency,
-            scenario_files=scenario_files,
+            scenario_files=scenario_files, worker_context=worker_context,
+            data_converter=data_converter,
         )
         if on_run is not None:
             on_run(base)
@@ -492,7 +503,8 @@ async def _explore_examples_async(
         async def rerun(plan: FaultPlan) -> FaultRunResult:
             result = await run_fault_plan_async(
                 scenario, plan, server=running, baseline=baseline, concurrency=concurrency,
-                scenario_files=scenario_files,
+                scenario_files=scenario_files, worker_context=worker_context,
+                data_converter=data_converter,
             )
             if on_run is not None:
                 on_run(result)

@@ -49,6 +49,7 @@ class WorkerSpec:
     log_dir: str
     ledger: str | None = None
     worker_context: str | None = None
+    data_converter: str | None = None
 
     def session(self, *, standby: bool) -> bytes:
         """The session line a worker process is configured with."""
@@ -56,6 +57,7 @@ class WorkerSpec:
             "scenario_file": self.scenario_file, "scenario": self.scenario,
             "task_queue": self.task_queue, "control": self.control, "ledger": self.ledger,
             "worker_context": self.worker_context, "standby": standby,
+            "data_converter": self.data_converter,
         }
         return (json.dumps(cfg) + "\n").encode()
 

@@ -27,6 +27,7 @@ import temporalio.client
 from temporalio.api.enums.v1 import EventType
 
 from .._check import CheckOptions, check_histories
+from .._codec import decode_history, has_codec, load_data_converter
 from .._errors import ReplaykitError
 from .._history import HistoryFile, make_meta
 from .._scenario import Scenario, ScenarioOutcome, run_scenario
@@ -183,6 +184,7 @@ def run_fault_plan(
     check_replay: bool = True,
     scenario_files: Sequence[str] | None = None,
     worker_context: str | None = None,
+    data_converter: str | None = None,
 ) -> FaultRunResult:
     """Run ``scenario`` under ``plan`` on a real server with worker subprocesses and verify.
 
@@ -198,6 +200,9 @@ def run_fault_plan(
         workflow_task_timeout: Seconds; applied to workflows the scenario starts without one.
         check_replay: Replay every history strictly afterwards.
         scenario_files: Files named in the reproduce command (default: the scenario's file).
+        data_converter: ``module:attr`` of the DataConverter or PayloadCodec the scenario's
+            client and the workers use (encrypted payloads); histories are decoded with it
+            before the invariants read them.
         worker_context: ``MODULE:FUNC``; the workers call it with the scenario name and run
             inside the context manager it returns (e.g. an LLM cassette).
 
@@ -216,6 +221,7 @@ def run_fault_plan(
             check_replay=check_replay,
             scenario_files=scenario_files,
             worker_context=worker_context,
+            data_converter=data_converter,
         )
     )
 
@@ -232,6 +238,7 @@ async def run_fault_plan_async(
     check_replay: bool = True,
     scenario_files: Sequence[str] | None = None,
     worker_context: str | None = None,
+    data_converter: str | None = None,
     supply: WorkerSupply | None = None,
     first_instance: int = 0,
 ) -> FaultRunResult:
@@ -261,7 +268,8 @@ async def run_fault_plan_async(
             scenario, plan, server, workdir,
             baseline=baseline, concurrency=concurrency, standby=standby,
             task_timeout=workflow_task_timeout, check_replay=check_replay,
-            worker_context=worker_context, supply=supply, first_instance=first_instance,
+            worker_context=worker_context, data_converter=data_converter, supply=supply,
+            first_instance=first_instance,
         )
         return replace(result, reproduce=reproduce)
     except (ReplaykitError, OSError, asyncio.TimeoutError) as err:
@@ -311,6 +319,7 @@ async def _run(
     task_timeout: float | None,
     check_replay: bool,
     worker_context: str | None,
+    data_converter: str | None,
     supply: WorkerSupply | None,
     first_instance: int,
 ) -> FaultRunResult:
@@ -327,12 +336,13 @@ async def _run(
             address=server.address, namespace=server.namespace,
             scenario_file=scn.module_path, scenario=scn.name, task_queue=queue,
             control=str(control_path), log_dir=str(workdir), ledger=str(ledger_path),
-            worker_context=worker_context,
+            worker_context=worker_context, data_converter=data_converter,
         ),
         standby=standby,
         supply=supply,
     )
-    client = await server.client()
+    converter = load_data_converter(data_converter) if data_converter else None
+    client = await server.client(**({"data_converter": converter} if converter else {}))
     handled: list[str] = []
     requests = asyncio.create_task(_serve_requests(control, server, client, handled))
     outcomes: list[ScenarioOutcome] = []
@@ -362,6 +372,9 @@ async def _run(
         for ref in outcome.executions:
             history = outcome.histories.get(ref)
             if history is not None and history.events:
+                if has_codec(converter):
+                    # The invariants read values: decode once, as the workflow saw them.
+                    history = await decode_history(history, converter)
                 histories.append((ref.workflow_id, history))
                 by_ref[(ref.workflow_id, ref.run_id)] = history
     summaries = tuple(summarize_execution(wid, h) for wid, h in histories)
@@ -468,5 +481,5 @@ def _check_replay(
     lines = []
     for r in bad:
         first = r.divergences[0].message if r.divergences else (r.error or r.status)
-        lines.append(f"{r.workflow_id}: {r.status}: {first}")
+        lines.append(f"{r.workflow_id or r.path}: {r.status}: {first}")
     return InvariantVerdict("replay", "violation", lines[0], tuple(lines))

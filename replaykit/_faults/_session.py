@@ -48,6 +48,7 @@ class FaultsRequest:
         as_json: Print JSON instead of text.
         point_kinds: Every-step mode: only these point kinds.
         worker_context: ``MODULE:FUNC`` context the workers run inside.
+        data_converter: ``module:attr`` of the DataConverter or PayloadCodec to run with.
         parallel: Every-step mode: fault runs at once (default: see ``explore_every_step``).
     """
 
@@ -67,6 +68,7 @@ class FaultsRequest:
     as_json: bool = False
     point_kinds: tuple[str, ...] | None = None
     worker_context: str | None = None
+    data_converter: str | None = None
     parallel: int | None = None
 
 
@@ -120,7 +122,7 @@ async def _run_all(
                     concurrency=request.concurrency, partial_replay=request.partial_replay,
                     scenario_files=files, on_run=progress,
                     point_kinds=request.point_kinds, worker_context=request.worker_context,
-                    parallel=request.parallel,
+                    data_converter=request.data_converter, parallel=request.parallel,
                 )
                 codes.append(report.exit_code)
                 payload.append(exploration_to_json(report))
@@ -131,6 +133,8 @@ async def _run_all(
                     scn, examples=request.examples, seed=request.seed, server=server,
                     max_faults=request.max_faults, kinds=request.kinds, shrink_runs=12,
                     concurrency=request.concurrency, scenario_files=files, on_run=progress,
+                    worker_context=request.worker_context,
+                    data_converter=request.data_converter,
                 )
                 codes.append(report.exit_code)
                 payload.append(exploration_to_json(report))
@@ -140,6 +144,7 @@ async def _run_all(
                 base = await run_fault_plan_async(
                     scn, FaultPlan(), server=server, concurrency=request.concurrency,
                     scenario_files=files, worker_context=request.worker_context,
+                    data_converter=request.data_converter,
                 )
                 results = [base]
                 if request.plan.faults and base.error is None:
@@ -148,6 +153,7 @@ async def _run_all(
                             scn, request.plan, server=server, baseline=baseline_of(base),
                             concurrency=request.concurrency, scenario_files=files,
                             worker_context=request.worker_context,
+                            data_converter=request.data_converter,
                         )
                     )
                 payload.append([result_to_json(r) for r in results])

@@ -368,6 +368,13 @@ async def _session(
         _say(f"error: no scenario {cfg['scenario']!r} in {cfg['scenario_file']}")
         return True
     scn = found[0]
+    if cfg.get("data_converter"):
+        from .._codec import load_data_converter
+
+        # A new client on the same connection, with the run's data converter.
+        client = temporalio.client.Client(
+            **{**client.config(), "data_converter": load_data_converter(cfg["data_converter"])}
+        )
     if cfg.get("ledger"):
         os.environ[ENV_LEDGER] = cfg["ledger"]
     else:

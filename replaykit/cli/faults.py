@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
 
-from replaykit._errors import ConfigError
+from replaykit._codec import load_data_converter
+from replaykit._config import load_project_config, resolve
+from replaykit._errors import ConfigError, ReplaykitError
 from replaykit._faults._plan import FaultPlan, parse_fault
 from replaykit._faults._session import FaultsRequest, run_faults_request
 from replaykit.cli._options import server_options, server_spec_from_options
@@ -57,6 +60,9 @@ _FAULT_OPTIONS = ("kill_worker", "kill_server", "fail", "timeout", "cancel", "si
 @click.option("--worker-context", default=None, metavar="MODULE:FUNC",
               help="Workers run inside FUNC(scenario_name), a context manager "
               "(for example an LLM cassette).")
+@click.option("--data-converter", default=None, metavar="MODULE:ATTR",
+              help="DataConverter or PayloadCodec for the scenario's client and the workers "
+              "(encrypted payloads). Default: [tool.replaykit] data_converter.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @server_options
 def command(
@@ -81,6 +87,7 @@ def command(
     no_partial_replay: bool,
     point_kinds: str | None,
     worker_context: str | None,
+    data_converter: str | None,
     as_json: bool,
     server: str | None,
     address: str | None,
@@ -106,6 +113,15 @@ def command(
     except ConfigError as err:
         raise click.UsageError(str(err)) from None
     plan = plan + FaultPlan(extra)
+    try:
+        converter = resolve("data_converter", flag=data_converter,
+                            project=load_project_config().data_converter)
+        if converter:
+            if os.getcwd() not in sys.path:
+                sys.path.insert(0, os.getcwd())  # a local converter module imports
+            load_data_converter(converter)  # a bad reference fails before any run
+    except ReplaykitError as err:
+        raise click.UsageError(str(err)) from None
     if sum(bool(x) for x in (crash, examples, plan.faults)) > 1:
         raise click.UsageError("give one of --crash every-step, --examples, or a plan")
     mode = "every-step" if crash else ("examples" if examples else "plan")
@@ -127,6 +143,7 @@ def command(
         as_json=as_json,
         point_kinds=tuple(k.strip() for k in point_kinds.split(",")) if point_kinds else None,
         worker_context=worker_context,
+        data_converter=converter or None,
     )
     code = run_faults_request(request, click.echo)
     sys.stdout.flush()

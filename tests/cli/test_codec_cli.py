@@ -143,3 +143,15 @@ def test_show_and_diff_read_the_decoded_values(repo: Path) -> None:
     assert blind.returncode == 1 and "DIFFERENT" in blind.stdout
     assert "note: payloads use encoding 'binary/test-encrypted'" in blind.stdout
     assert "compared as ciphertext" in blind.stdout
+
+
+def test_fault_runs_with_the_codec_compare_decoded_outcomes(repo: Path) -> None:
+    # Every run encrypts with fresh nonces, so only decoded histories can match the baseline.
+    proc = run(["faults", "codec_scenarios.py", "--kill-worker", "returned:ask_llm",
+                "--data-converter", "codec_conv:CONVERTER"], repo)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "injected #0 kill the worker" in proc.stdout
+    assert "[ok  ] outcome: same as the baseline (1 executions)" in proc.stdout
+    assert proc.stdout.count("[ok  ] replay: 1 histories replay clean (strict)") == 2
+    bad = run(["faults", "codec_scenarios.py", "--data-converter", "codec_conv:NOPE"], repo)
+    assert bad.returncode == 2 and "codec_conv:NOPE" in bad.stderr

@@ -450,11 +450,9 @@ def test_ledger_fixture(pytester: pytest.Pytester) -> None:
 
 
 def test_cassette_fixture_records_per_record_mode(pytester: pytest.Pytester) -> None:
-    # Import vcrpy (and PyYAML's C extension) here, outside the in-process runs: pytester drops
-    # modules first imported inside a run, and a re-imported yaml no longer matches its cached
-    # C extension's classes.
-    import vcr  # noqa: F401
-
+    # The runs are subprocesses: in-process runs would drop and re-import PyYAML (pytester
+    # unloads modules first imported inside a run), after which every later cassette load in
+    # this process fails with a YAML constructor error.
     pytester.makeini(_INI)
     pytester.makepyfile(
         """
@@ -492,16 +490,16 @@ def test_cassette_fixture_records_per_record_mode(pytester: pytest.Pytester) -> 
         """
     )
     cassette = pytester.path / "fixtures" / "cassettes" / "test_llm_call.yaml"
-    result = pytester.runpytest()  # none: no cassette yet, nothing recorded
+    result = pytester.runpytest_subprocess()  # none: no cassette yet, nothing recorded
     result.assert_outcomes(failed=1)
     assert not cassette.exists()
     pytester._monkeypatch.setenv("LIVE", "1")
-    result = pytester.runpytest("--replaykit-record=new")
+    result = pytester.runpytest_subprocess("--replaykit-record=new")
     result.assert_outcomes(passed=1)
     assert cassette.is_file()
     pytester._monkeypatch.delenv("LIVE")
-    result = pytester.runpytest()  # replayed: the server is gone
+    result = pytester.runpytest_subprocess()  # replayed: the server is gone
     result.assert_outcomes(passed=1)
     pytester._monkeypatch.setenv("PROMPT", "changed prompt")
-    result = pytester.runpytest()  # a changed prompt is a miss, not a stale answer
+    result = pytester.runpytest_subprocess()  # a changed prompt is a miss, not a stale answer
     result.assert_outcomes(failed=1)

@@ -18,6 +18,6 @@ class SecretAgent:
     async def run(self, question: str) -> str:
         answer = await workflow.execute_activity(
             ask_llm, f"Answer briefly: {question}",
-            start_to_close_timeout=timedelta(seconds=30),
+            start_to_close_timeout=timedelta(seconds=3),
         )
         return answer.upper()

@@ -96,8 +96,10 @@ def test_bad_values_fail_loudly_listing_valid_ones(
     pytester: pytest.Pytester, args: list[str], pyproject: str, expected: str
 ) -> None:
     pytester.makepyfile("def test_nothing():\n    pass\n")
-    if pyproject:
-        (pytester.path / "pyproject.toml").write_text(pyproject)
+    (pytester.path / "pyproject.toml").write_text(
+        '[tool.pytest.ini_options]\nasyncio_default_fixture_loop_scope = "function"\n'
+        + pyproject
+    )
     result = pytester.runpytest(*args)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert expected in result.stderr.str()

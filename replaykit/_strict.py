@@ -430,15 +430,33 @@ def _compare_retry(
             list(rec.non_retryable_error_types),
             list(cur.non_retryable_error_types),
         )
+    _option_changes(ctx, "retry-policy", "retry_policy", changes, event=event, cmd=cmd,
+                    subject=subject, suffix=removed)
+
+
+def _option_changes(
+    ctx: _Ctx,
+    cause: str,
+    option: str,
+    changes: dict[str, tuple[Any, Any]],
+    *,
+    event: HistoryEvent,
+    cmd: CapturedCommand,
+    subject: str,
+    suffix: str = "",
+    label: str | None = None,
+) -> None:
+    """One ``option-change`` per changed field of an option (``retry_policy.maximum_attempts``)."""
+    prefix = option.replace("_", " ") + " " if label is None else label
     for name, (a, b) in changes.items():
         ctx.add(
             "option-change",
-            "retry-policy",
-            f"{subject}: retry policy {name} changed from {a!r} to {b!r}{removed}",
+            cause,
+            f"{subject}: {prefix}{name} changed from {a!r} to {b!r}{suffix}",
             event=event,
             cmd=cmd,
             subject=subject,
-            field=f"retry_policy.{name}",
+            field=f"{option}.{name}",
             recorded=a,
             current=b,
         )
@@ -507,20 +525,13 @@ def _compare_priority(
     cmd: CapturedCommand,
     subject: str,
 ) -> None:
-    for name in ("priority_key", "fairness_key", "fairness_weight"):
-        a, b = getattr(rec, name), getattr(cur, name)
-        if a != b:
-            ctx.add(
-                "option-change",
-                "priority",
-                f"{subject}: {name} changed from {a!r} to {b!r}",
-                event=event,
-                cmd=cmd,
-                subject=subject,
-                field=f"priority.{name}",
-                recorded=a,
-                current=b,
-            )
+    changes = {
+        name: (getattr(rec, name), getattr(cur, name))
+        for name in ("priority_key", "fairness_key", "fairness_weight")
+        if getattr(rec, name) != getattr(cur, name)
+    }
+    _option_changes(ctx, "priority", "priority", changes, event=event, cmd=cmd, subject=subject,
+                    label="")
 
 
 def _compare_summary(

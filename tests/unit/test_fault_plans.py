@@ -163,3 +163,40 @@ def test_draw_plans_is_deterministic_per_seed() -> None:
     assert a == draw_plans(STEPS, count=6, seed=7)
     assert len(a) == 6 and len(set(a)) == 6
     assert a != draw_plans(STEPS, count=6, seed=8)
+
+
+def test_shrinking_reaches_the_one_fault_that_matters() -> None:
+    # The bug: `charge` killed after it returned (any attempt) charges twice. The failing plan
+    # found first also kills after workflow task 2 and names attempt 2; the shrinker must
+    # get to the single fault `returned:charge@1`, rerunning only simpler plans.
+    import asyncio
+
+    from replaykit._faults._explore import shrink_plan
+    from replaykit._faults._invariants import InvariantVerdict
+    from replaykit._faults._runner import FaultRunResult
+
+    def judge(plan: FaultPlan) -> FaultRunResult:
+        kills_charge = any(
+            isinstance(f, KillWorker) and f.at.kind == "activity-returned"
+            and f.at.activity == "charge" and (f.at.attempt == 1 or len(plan.faults) > 1)
+            for f in plan.faults
+        )
+        verdict = ("violation", "charged twice") if kills_charge else ("ok", "once")
+        return FaultRunResult("order", plan, (InvariantVerdict("exactly-once", *verdict),))
+
+    tried: list[FaultPlan] = []
+
+    async def rerun(plan: FaultPlan) -> FaultRunResult:
+        tried.append(plan)
+        return judge(plan)
+
+    start = FaultPlan((
+        KillWorker(Point("workflow-task", index=2)),
+        KillWorker(Point("activity-returned", activity="charge", attempt=2)),
+    ))
+    assert not judge(start).ok
+    minimal = asyncio.run(shrink_plan(judge(start), rerun, max_runs=12))
+    assert minimal.plan == FaultPlan(
+        (KillWorker(Point("activity-returned", activity="charge", attempt=1)),))
+    assert not minimal.ok and len(tried) <= 12
+    assert all(len(p.faults) <= 2 for p in tried)

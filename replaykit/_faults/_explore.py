@@ -371,31 +371,47 @@ async def explore_every_step_async(
 # --------------------------------------------------------------------------- property-based
 
 
+def _simpler_faults(fault: Fault) -> list[Fault]:
+    """One-step simplifications of one fault."""
+    simpler: list[Fault] = []
+    if isinstance(fault, (FailActivity, TimeoutActivity)):
+        if fault.last is None or fault.last > fault.first:
+            simpler.append(replace(fault, last=fault.first))
+        if fault.first > 1:
+            span = None if fault.last is None else fault.last - fault.first + 1
+            simpler.append(replace(fault, first=1, last=span))
+    elif isinstance(fault, (KillWorker, KillServer)):
+        at = fault.at
+        if at.attempt > 1:
+            simpler.append(replace(fault, at=replace(at, attempt=1)))
+        if at.index > 1:
+            simpler.append(replace(fault, at=replace(at, index=at.index - 1)))
+        if isinstance(fault, KillServer):
+            simpler.append(KillWorker(at))
+    return simpler
+
+
 def _smaller(plan: FaultPlan) -> list[FaultPlan]:
-    """Candidate simplifications, simplest first: drop a fault, then shrink one."""
+    """Candidate simplifications, simplest first: drop a fault, then shrink one, then both.
+
+    The last kind matters when one fault only moves another's point: a kill after workflow
+    task 2 that makes ``charge`` reach attempt 2 pairs with a kill after ``charge@2``; neither
+    dropping one nor lowering the attempt alone still fails, but ``charge@1`` alone does.
+    """
     out: list[FaultPlan] = []
     faults = list(plan.faults)
     if len(faults) > 1:
         for i in range(len(faults)):
             out.append(FaultPlan(tuple(faults[:i] + faults[i + 1:])))
     for i, fault in enumerate(faults):
-        simpler: list[Fault] = []
-        if isinstance(fault, (FailActivity, TimeoutActivity)):
-            if fault.last is None or fault.last > fault.first:
-                simpler.append(replace(fault, last=fault.first))
-            if fault.first > 1:
-                span = None if fault.last is None else fault.last - fault.first + 1
-                simpler.append(replace(fault, first=1, last=span))
-        elif isinstance(fault, (KillWorker, KillServer)):
-            at = fault.at
-            if at.attempt > 1:
-                simpler.append(replace(fault, at=replace(at, attempt=1)))
-            if at.index > 1:
-                simpler.append(replace(fault, at=replace(at, index=at.index - 1)))
-            if isinstance(fault, KillServer):
-                simpler.append(KillWorker(at))
-        for s in simpler:
+        for s in _simpler_faults(fault):
             out.append(FaultPlan(tuple(faults[:i] + [s] + faults[i + 1:])))
+    if len(faults) > 1:
+        for i in range(len(faults)):
+            rest = faults[:i] + faults[i + 1:]
+            for j, fault in enumerate(rest):
+                for s in _simpler_faults(fault):
+                    out.append(FaultPlan(tuple(rest[:j] + [s] + rest[j + 1:])))
     return out
 
 

@@ -200,3 +200,34 @@ def test_shrinking_reaches_the_one_fault_that_matters() -> None:
         (KillWorker(Point("activity-returned", activity="charge", attempt=1)),))
     assert not minimal.ok and len(tried) <= 12
     assert all(len(p.faults) <= 2 for p in tried)
+
+
+def test_shrinking_drops_a_fault_and_simplifies_another_at_once() -> None:
+    # As seen live on the blind order scenario: a kill after workflow task 2 kills `charge`
+    # attempt 1 before it returns, so `returned:charge@2` fires only with it, and
+    # `returned:charge@1` only without it. Every one-step simplification passes; dropping the
+    # first kill while lowering the attempt reaches the one-fault plan.
+    import asyncio
+
+    from replaykit._faults._explore import shrink_plan
+    from replaykit._faults._invariants import InvariantVerdict
+    from replaykit._faults._runner import FaultRunResult
+
+    wft2 = KillWorker(Point("workflow-task", index=2))
+
+    def judge(plan: FaultPlan) -> FaultRunResult:
+        attempts = {f.at.attempt for f in plan.faults
+                    if isinstance(f, KillWorker) and f.at.activity == "charge"}
+        fires = (2 if wft2 in plan.faults else 1) in attempts
+        verdict = ("violation", "charged twice") if fires else ("ok", "once")
+        return FaultRunResult("order", plan, (InvariantVerdict("exactly-once", *verdict),))
+
+    async def rerun(plan: FaultPlan) -> FaultRunResult:
+        return judge(plan)
+
+    start = FaultPlan((wft2, KillWorker(Point("activity-returned", activity="charge",
+                                                 attempt=2))))
+    assert not judge(start).ok
+    minimal = asyncio.run(shrink_plan(judge(start), rerun, max_runs=12))
+    assert minimal.plan == FaultPlan(
+        (KillWorker(Point("activity-returned", activity="charge", attempt=1)),))

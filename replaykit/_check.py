@@ -179,7 +179,6 @@ class _Replay:
             load_data_converter(options.data_converter) if options.data_converter else None
         )
         self.converter = converter
-        self.codec = converter if has_codec(converter) else None
         self.runner = CapturingRunner(
             inner, sources=options.strict, default_converter=converter is None
         )
@@ -200,11 +199,11 @@ class _Replay:
             async for key, hf in items:
                 started = time.perf_counter()
                 compared = hf
-                if self.codec is not None and self.options.strict:
+                if has_codec(self.converter) and self.options.strict:
                     # The replayer decodes the recorded payloads itself; the comparison
                     # needs them decoded too (current values are captured before encoding).
                     try:
-                        decoded = await decode_history(hf.history, self.codec)
+                        decoded = await decode_history(hf.history, self.converter)
                     except ValueError as err:
                         on_result(key, _error_result(hf.path or hf.display_name, str(err)))
                         continue

@@ -555,6 +555,33 @@ def _compare_summary(
         )
 
 
+def _compare_value(
+    ctx: _Ctx,
+    kind: Kind,
+    cause: str,
+    field: str,
+    recorded: Any,
+    current: Any,
+    ev: HistoryEvent,
+    cmd: CapturedCommand,
+    subject: str,
+) -> None:
+    """Report ``field`` when the current value differs from the recorded one."""
+    if current != recorded:
+        ctx.add(
+            kind,
+            cause,
+            f"{subject}: {field.replace('_', ' ')} {current!r} differs from recorded "
+            f"{recorded!r}",
+            event=ev,
+            cmd=cmd,
+            subject=subject,
+            field=field,
+            recorded=recorded,
+            current=current,
+        )
+
+
 def _compare_queue(
     ctx: _Ctx,
     recorded: str,
@@ -564,19 +591,8 @@ def _compare_queue(
     subject: str,
     cause: str,
 ) -> None:
-    current = ctx.queue(commanded)
-    if current != recorded:
-        ctx.add(
-            "drift",
-            cause,
-            f"{subject}: task queue {current!r} differs from recorded {recorded!r}",
-            event=ev,
-            cmd=cmd,
-            subject=subject,
-            field="task_queue",
-            recorded=recorded,
-            current=current,
-        )
+    _compare_value(ctx, "drift", cause, "task_queue", recorded, ctx.queue(commanded), ev, cmd,
+                   subject)
 
 
 def _compare_activity(ctx: _Ctx, ev: HistoryEvent, cmd: CapturedCommand) -> bool:
@@ -597,18 +613,8 @@ def _compare_activity(ctx: _Ctx, ev: HistoryEvent, cmd: CapturedCommand) -> bool
             current=c.activity_type,
         )
         return False
-    if a.activity_id != c.activity_id:
-        ctx.add(
-            "nondeterminism",
-            "activity-id",
-            f"{subject}: activity id {c.activity_id!r} differs from recorded {a.activity_id!r}",
-            event=ev,
-            cmd=cmd,
-            subject=subject,
-            field="activity_id",
-            recorded=a.activity_id,
-            current=c.activity_id,
-        )
+    _compare_value(ctx, "nondeterminism", "activity-id", "activity_id", a.activity_id,
+                   c.activity_id, ev, cmd, subject)
     _compare_payloads(
         ctx, a.input.payloads, c.arguments, event=ev, cmd=cmd, cause="activity-input",
         subject=subject, field="input", what="input arguments",
@@ -677,18 +683,8 @@ def _compare_child(ctx: _Ctx, ev: HistoryEvent, cmd: CapturedCommand) -> bool:
             current=c.workflow_type,
         )
         return False
-    if a.workflow_id != c.workflow_id:
-        ctx.add(
-            "nondeterminism",
-            "child-id",
-            f"{subject}: workflow id {c.workflow_id!r} differs from recorded {a.workflow_id!r}",
-            event=ev,
-            cmd=cmd,
-            subject=subject,
-            field="workflow_id",
-            recorded=a.workflow_id,
-            current=c.workflow_id,
-        )
+    _compare_value(ctx, "nondeterminism", "child-id", "workflow_id", a.workflow_id,
+                   c.workflow_id, ev, cmd, subject)
     _compare_payloads(
         ctx, a.input.payloads, c.input, event=ev, cmd=cmd, cause="child-input",
         subject=subject, field="input", what="input arguments",
@@ -723,19 +719,8 @@ def _compare_child(ctx: _Ctx, ev: HistoryEvent, cmd: CapturedCommand) -> bool:
             recorded=int(a.parent_close_policy),
             current=int(c.parent_close_policy),
         )
-    if c.cron_schedule != a.cron_schedule:
-        ctx.add(
-            "drift",
-            "child-cron-schedule",
-            f"{subject}: cron schedule {c.cron_schedule!r} differs from recorded "
-            f"{a.cron_schedule!r}",
-            event=ev,
-            cmd=cmd,
-            subject=subject,
-            field="cron_schedule",
-            recorded=a.cron_schedule,
-            current=c.cron_schedule,
-        )
+    _compare_value(ctx, "drift", "child-cron-schedule", "cron_schedule", a.cron_schedule,
+                   c.cron_schedule, ev, cmd, subject)
     _compare_memo(ctx, dict(a.memo.fields), dict(c.memo), ev, cmd, subject, "child-memo")
     _compare_memo(
         ctx, dict(a.search_attributes.indexed_fields), dict(c.search_attributes.indexed_fields),

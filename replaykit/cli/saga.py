@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from dataclasses import asdict
+from typing import Any, TypeVar
 
 import click
 
 from replaykit._errors import ConfigError
 from replaykit._saga import SagaSpec, SagaStep, load_saga_spec, verify_saga_files
 from replaykit.cli._options import server_options
+
+_F = TypeVar("_F", bound=Callable[..., Any])
 
 
 @click.group("saga")
@@ -29,21 +33,26 @@ def _spec(steps: tuple[str, ...], spec_ref: str | None) -> SagaSpec:
         raise click.UsageError(str(err)) from None
 
 
+def _saga_options(fn: _F) -> _F:
+    """``--step FORWARD:COMPENSATION`` (repeatable) and ``--spec MODULE:NAME``."""
+    fn = click.option(
+        "--spec",
+        "spec_ref",
+        metavar="MODULE:NAME",
+        help="A SagaSpec (or a class with a SAGA attribute); MODULE alone means MODULE:SAGA.",
+    )(fn)
+    return click.option(
+        "--step",
+        "steps",
+        multiple=True,
+        metavar="FORWARD:COMPENSATION",
+        help="A saga step as activity type names, in forward order (repeat per step).",
+    )(fn)
+
+
 @command.command("verify")
 @click.argument("histories", nargs=-1, required=True, type=click.Path())
-@click.option(
-    "--step",
-    "steps",
-    multiple=True,
-    metavar="FORWARD:COMPENSATION",
-    help="A saga step as activity type names, in forward order (repeat per step).",
-)
-@click.option(
-    "--spec",
-    "spec_ref",
-    metavar="MODULE:NAME",
-    help="A SagaSpec (or a class with a SAGA attribute); MODULE alone means MODULE:SAGA.",
-)
+@_saga_options
 @click.option("--workflow-id", help="Workflow id for plain history files (default: file stem).")
 @click.option("--json", "as_json", is_flag=True, help="Print the reports as JSON.")
 def verify(
@@ -77,19 +86,7 @@ def verify(
 @command.command("prove-rollback")
 @click.argument("scenario_files", nargs=-1, required=True)
 @click.option("-k", "pattern", default=None, help="Only scenarios whose name matches.")
-@click.option(
-    "--step",
-    "steps",
-    multiple=True,
-    metavar="FORWARD:COMPENSATION",
-    help="A saga step as activity type names, in forward order (repeat per step).",
-)
-@click.option(
-    "--spec",
-    "spec_ref",
-    metavar="MODULE:NAME",
-    help="A SagaSpec (or a class with a SAGA attribute); MODULE alone means MODULE:SAGA.",
-)
+@_saga_options
 @click.option(
     "--snapshot",
     "snapshot_ref",

@@ -130,7 +130,8 @@ _RUNBOOK_ANSWER = (
 )
 
 
-def _runbook_reply(messages: list[Any], info: Any) -> Any:
+def runbook_reply(messages: list[Any], info: Any) -> Any:
+    """The ``FunctionModel`` function of the runbook agent: search once, then answer."""
     from pydantic_ai.messages import ModelResponse, TextPart, ToolCallPart, ToolReturnPart
 
     returned = any(
@@ -142,9 +143,3 @@ def _runbook_reply(messages: list[Any], info: Any) -> Any:
         parts=[ToolCallPart("search_runbooks", {"query": _RUNBOOK_QUERY}, tool_call_id="call-1")]
     )
 
-
-def runbook_model() -> Any:
-    """Pydantic AI's ``FunctionModel`` answering the runbook conversation."""
-    from pydantic_ai.models.function import FunctionModel
-
-    return FunctionModel(_runbook_reply, model_name="runbook-script")

@@ -15,13 +15,6 @@ from __future__ import annotations
 
 from temporalio import workflow
 
-with workflow.unsafe.imports_passed_through():
-    from pydantic_ai import Agent, ModelSettings
-    from pydantic_ai.durable_exec.temporal import PydanticAIWorkflow, TemporalDurability
-
-    from reference_agents.agent_activities import knowledge_base_answer
-    from reference_agents.offline_models import runbook_model
-
 RUNBOOK_INSTRUCTIONS = (
     "You are the on-call assistant for a team that runs AI agents on Temporal. "
     "When an engineer describes an incident, look up the matching runbook article first and "
@@ -29,13 +22,25 @@ RUNBOOK_INSTRUCTIONS = (
     "Reply with at most three numbered steps, the most urgent first, and name the article."
 )
 
-runbook_agent = Agent(
-    runbook_model(),
-    name="runbook_agent",
-    instructions=RUNBOOK_INSTRUCTIONS,
-    model_settings=ModelSettings(temperature=0.3, max_tokens=500),
-    capabilities=[TemporalDurability()],
-)
+with workflow.unsafe.imports_passed_through():
+    from pydantic_ai import Agent, ModelSettings
+    from pydantic_ai.durable_exec.temporal import PydanticAIWorkflow, TemporalDurability
+    from pydantic_ai.models.function import FunctionModel
+
+    from reference_agents.agent_activities import knowledge_base_answer
+    from reference_agents.offline_models import runbook_reply
+
+    # Built inside the pass-through block: constructing an agent imports parts of Pydantic AI
+    # lazily (HTTP clients, pricing), which the workflow sandbox must not re-import. With
+    # PydanticAIPlugin on the worker they are passed through anyway; this keeps the module
+    # loadable by a worker or replayer that hosts other workflows without the plugin.
+    runbook_agent = Agent(
+        FunctionModel(runbook_reply, model_name="runbook-script"),
+        name="runbook_agent",
+        instructions=RUNBOOK_INSTRUCTIONS,
+        model_settings=ModelSettings(temperature=0.3, max_tokens=500),
+        capabilities=[TemporalDurability()],
+    )
 
 
 @runbook_agent.tool_plain

@@ -1,7 +1,6 @@
 """A scenario for the sample-style agent (its plugin comes from --plugin or nowhere)."""
 
 from replaykit import scenario
-
 from tests.data.plugins.broken_agent import SampleAgentWorkflow
 
 

@@ -59,9 +59,9 @@ def plugin():  # type: ignore[no-untyped-def]
     consumed in order: a worker process that takes over after a crash starts with a new
     model object, and must still get the answer the recorded run got for the same input.
     """
+    from agents import Model
     from temporalio.openai_agents import ModelActivityParameters, OpenAIAgentsPlugin
     from temporalio.openai_agents.testing import ResponseBuilders, TestModelProvider
-    from agents import Model
 
     class TravelModel(Model):
         async def get_response(self, system_instructions, input, *args, **kwargs):  # type: ignore[no-untyped-def]

@@ -1,7 +1,9 @@
 """Replay histories against a mutated copy of ``reference_agents`` (run in a subprocess).
 
-Reads ``{"root": ..., "histories": [...]}`` on stdin; ``root`` holds the mutated
-``reference_agents`` package and must come first on ``sys.path`` (PYTHONPATH). Writes one JSON
+Reads ``{"root": ..., "histories": [...], "plugins": [...]}`` on stdin; ``root`` holds the
+mutated ``reference_agents`` package and must come first on ``sys.path`` (PYTHONPATH);
+``plugins`` are ``module:attr`` plugin references every replayer gets (as production workers
+of the agents built on Temporal's AI-framework integrations do). Writes one JSON
 object on stdout with three verdicts per history:
 
 * ``strict``: replaykit's default check (``CheckOptions(strict=True)``);
@@ -32,14 +34,16 @@ def _main() -> dict[str, Any]:
 
     from replaykit._check import CheckOptions, check_histories, collect_workflows
     from replaykit._history import load_history
+    from replaykit._plugins import load_plugins
 
     paths: list[str] = spec["histories"]
+    plugins: list[str] = spec.get("plugins", [])
     out: dict[str, Any] = {"histories": {p: {} for p in paths}}
     for mode, strict in (("strict", True), ("stock_mode", False)):
         report = check_histories(
             paths,
             workflows=["reference_agents"],
-            options=CheckOptions(strict=strict, cache=False),
+            options=CheckOptions(strict=strict, cache=False, plugins=tuple(plugins)),
             jobs=0,
         )
         for r in report.results:
@@ -57,7 +61,7 @@ def _main() -> dict[str, Any]:
     loaded = {p: load_history(p) for p in paths}
 
     async def stock() -> dict[str, str | None]:
-        replayer = temporalio.worker.Replayer(workflows=workflows)
+        replayer = temporalio.worker.Replayer(workflows=workflows, plugins=load_plugins(plugins))
         order = list(loaded)
         found: dict[str, str | None] = {}
 

@@ -18,6 +18,8 @@ CATEGORIES: tuple[str, ...] = (
     "add/remove",
     "option",
     "refactor",
+    "model-settings",
+    "handoff",
 )
 
 
@@ -42,6 +44,8 @@ class Mutant:
         optional: Skip (and say so) when ``histories`` match no file yet.
         extra: Further ``(old, new)`` edits in the same file that keep the mutant importable
             (a helper or an import the change uses); each anchor must occur exactly once.
+        plugins: ``module:attr`` plugin references the replayers get (the agents built on
+            Temporal's AI-framework integrations replay only with their plugin).
         engine_bug: Set on a breaking mutant replaykit is known to miss: what is wrong in the
             engine. The test then asserts it is *still* missed, so the marker must be removed
             (and the mutant counts as caught) once the engine is fixed.
@@ -59,3 +63,4 @@ class Mutant:
     optional: bool = False
     extra: tuple[tuple[str, str], ...] = ()
     engine_bug: str | None = None
+    plugins: tuple[str, ...] = ()

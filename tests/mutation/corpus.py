@@ -33,11 +33,18 @@ PLANNER = ("planner_with_review/*.json",)
 PLANNER_PARENT = ("planner_with_review/planner-1.json",)
 REVIEW = ("planner_with_review/planner-1-review.json",)
 VALIDATOR = ("planner_with_review/planner-1-validator.json",)
-SUPPORT = ("support_*/*.json",)
+SUPPORT = ("support_conversation/*.json",)
 OPENAI = ("openai_*/*.json",)
 VERSIONED = ("versioned_*/*.json",)
-ALL = ("*/*.json",)
 PAYMENT = ("payment*/*.json",)
+# Every history recorded without plugins (the agents on AI-framework plugins are their own).
+ALL = (*RESEARCH, *MONITORING, *WEEKLY, *APPROVAL, *PLANNER, *SUPPORT, *OPENAI, *VERSIONED,
+       *PAYMENT)
+# The agents built on Temporal's AI-framework integrations, replayed with their plugins.
+SUPPORT_DESK = ("support_desk_agent/*.json",)
+TRIAGE_GRAPH = ("triage_graph_agent/*.json",)
+OPENAI_AGENTS_PLUGIN = ("reference_agents.integration_plugins:openai_agents",)
+LANGGRAPH_PLUGIN = ("reference_agents.integration_plugins:langgraph",)
 
 B, OK = True, False
 
@@ -1911,5 +1918,372 @@ MUTANTS: tuple[Mutant, ...] = (
         PAYMENT,
         None,
         "state only read by the query handler",
+    ),
+
+    # ---------------------------------------------- OpenAI Agents SDK agent (OpenAIAgentsPlugin)
+    # Labels follow from the recorded `invoke_model_activity` inputs: instructions, tools (name,
+    # description, JSON schema), model name and settings, and handoffs of the calling agent.
+    Mutant(
+        "oa-agents-prompt",
+        "prompt",
+        B,
+        "openai_agents_agent.py",
+        "never rely on memory for product facts",
+        "never quote product facts from memory",
+        SUPPORT_DESK,
+        "drift",
+        "the specialist's instructions in four model calls change",
+        plugins=OPENAI_AGENTS_PLUGIN,
+    ),
+    Mutant(
+        "oa-agents-writer-prompt",
+        "prompt",
+        B,
+        "openai_agents_agent.py",
+        '"Answer in three sentences or fewer',
+        '"Answer in two sentences or fewer',
+        SUPPORT_DESK,
+        "drift",
+        "the reply writer's instructions (the last model call) change",
+        plugins=OPENAI_AGENTS_PLUGIN,
+    ),
+    Mutant(
+        "oa-agents-tool-removed",
+        "tool-list",
+        B,
+        "openai_agents_agent.py",
+        "            cite_source,\n        ],",
+        "        ],",
+        SUPPORT_DESK,
+        "drift",
+        "the tool list sent with the specialist's model calls loses cite_source",
+        plugins=OPENAI_AGENTS_PLUGIN,
+    ),
+    Mutant(
+        "oa-agents-tool-schema",
+        "tool-list",
+        B,
+        "openai_agents_agent.py",
+        "def cite_source(doc_id: str, title: str) -> str:",
+        "def cite_source(doc_id: str, title: str, section: str) -> str:",
+        SUPPORT_DESK,
+        "drift",
+        "cite_source's JSON schema gains a required parameter",
+        plugins=OPENAI_AGENTS_PLUGIN,
+    ),
+    Mutant(
+        "oa-agents-tool-description",
+        "tool-list",
+        B,
+        "openai_agents_agent.py",
+        '"""Format a citation of a knowledge-base article for the reply.',
+        '"""Format a citation of a knowledge-base article for the customer reply.',
+        SUPPORT_DESK,
+        "drift",
+        "cite_source's description (its docstring) is sent to the model",
+        plugins=OPENAI_AGENTS_PLUGIN,
+    ),
+    Mutant(
+        "oa-agents-temperature",
+        "model-settings",
+        B,
+        "openai_agents_agent.py",
+        "temperature=0.2, max_tokens=800",
+        "temperature=0.6, max_tokens=800",
+        SUPPORT_DESK,
+        "drift",
+        "the specialist's temperature is part of its model calls",
+        plugins=OPENAI_AGENTS_PLUGIN,
+    ),
+    Mutant(
+        "oa-agents-writer-max-tokens",
+        "model-settings",
+        B,
+        "openai_agents_agent.py",
+        "temperature=0.7, max_tokens=400",
+        "temperature=0.7, max_tokens=300",
+        SUPPORT_DESK,
+        "drift",
+        "the reply writer's max_tokens (the last model call)",
+        plugins=OPENAI_AGENTS_PLUGIN,
+    ),
+    Mutant(
+        "oa-agents-model-name",
+        "model-settings",
+        B,
+        "openai_agents_agent.py",
+        'SPECIALIST_MODEL = "gpt-4o-mini"',
+        'SPECIALIST_MODEL = "gpt-4.1-mini"',
+        SUPPORT_DESK,
+        "drift",
+        "the model name is part of the model call's input",
+        plugins=OPENAI_AGENTS_PLUGIN,
+    ),
+    Mutant(
+        "oa-agents-handoff-removed",
+        "handoff",
+        B,
+        "openai_agents_agent.py",
+        "        handoffs=[writer],\n",
+        "",
+        SUPPORT_DESK,
+        "drift",
+        "the specialist can no longer hand off: its model calls carry no handoff",
+        plugins=OPENAI_AGENTS_PLUGIN,
+    ),
+    Mutant(
+        "oa-agents-handoff-description",
+        "handoff",
+        B,
+        "openai_agents_agent.py",
+        'handoff_description="Writes the final reply to the customer from the research.",',
+        'handoff_description="Writes the reply to the customer.",',
+        SUPPORT_DESK,
+        "drift",
+        "the handoff's tool description is sent with the specialist's model calls",
+        plugins=OPENAI_AGENTS_PLUGIN,
+    ),
+    Mutant(
+        "oa-agents-tool-timeout",
+        "option",
+        OK,
+        "openai_agents_agent.py",
+        "activity_as_tool(save_case_note, start_to_close_timeout=timedelta(seconds=30))",
+        "activity_as_tool(save_case_note, start_to_close_timeout=timedelta(seconds=60))",
+        SUPPORT_DESK,
+        "option-change",
+        "the tool activity's start-to-close timeout: replay-safe",
+        plugins=OPENAI_AGENTS_PLUGIN,
+    ),
+    Mutant(
+        "oa-agents-rename-local",
+        "refactor",
+        OK,
+        "openai_agents_agent.py",
+        "    writer = Agent[None](",
+        "    reply_writer = Agent[None](",
+        SUPPORT_DESK,
+        None,
+        "a local variable renamed",
+        extra=(("        handoffs=[writer],", "        handoffs=[reply_writer],"),),
+        plugins=OPENAI_AGENTS_PLUGIN,
+    ),
+    Mutant(
+        "oa-agents-extract-tools",
+        "refactor",
+        OK,
+        "openai_agents_agent.py",
+        "        tools=[\n"
+        "            activity_as_tool(search_knowledge_base, "
+        "start_to_close_timeout=timedelta(seconds=30)),\n"
+        "            activity_as_tool(save_case_note, "
+        "start_to_close_timeout=timedelta(seconds=30)),\n"
+        "            cite_source,\n"
+        "        ],\n",
+        "        tools=_specialist_tools(),\n",
+        SUPPORT_DESK,
+        None,
+        "the tool list built by a helper function: the same tools",
+        extra=(
+            (
+                "def build_support_agent() -> Agent[None]:",
+                "def _specialist_tools() -> list[Any]:\n"
+                "    timeout = timedelta(seconds=30)\n"
+                "    return [\n"
+                "        activity_as_tool(search_knowledge_base, start_to_close_timeout=timeout),\n"
+                "        activity_as_tool(save_case_note, start_to_close_timeout=timeout),\n"
+                "        cite_source,\n"
+                "    ]\n\n\n"
+                "def build_support_agent() -> Agent[None]:",
+            ),
+            ("from datetime import timedelta\n", "from datetime import timedelta\nfrom typing import Any\n"),
+        ),
+        plugins=OPENAI_AGENTS_PLUGIN,
+    ),
+    Mutant(
+        "oa-agents-reorder-helpers",
+        "refactor",
+        OK,
+        "openai_agents_agent.py",
+        "@function_tool\ndef cite_source(doc_id: str, title: str) -> str:\n"
+        '    """Format a citation of a knowledge-base article for the reply.\n\n'
+        "    Args:\n"
+        "        doc_id: The article id shown in brackets by the knowledge-base search.\n"
+        "        title: The article title.\n"
+        '    """\n'
+        '    return f"[{doc_id}] {title}"\n\n\n',
+        "",
+        SUPPORT_DESK,
+        None,
+        "the function tool defined after the function that uses it",
+        extra=(
+            (
+                "@workflow.defn\nclass SupportDeskAgentWorkflow:",
+                "@function_tool\ndef cite_source(doc_id: str, title: str) -> str:\n"
+                '    """Format a citation of a knowledge-base article for the reply.\n\n'
+                "    Args:\n"
+                "        doc_id: The article id shown in brackets by the knowledge-base search.\n"
+                "        title: The article title.\n"
+                '    """\n'
+                '    return f"[{doc_id}] {title}"\n\n\n'
+                "@workflow.defn\nclass SupportDeskAgentWorkflow:",
+            ),
+        ),
+        plugins=OPENAI_AGENTS_PLUGIN,
+    ),
+    Mutant(
+        "oa-agents-max-turns",
+        "refactor",
+        OK,
+        "openai_agents_agent.py",
+        "input=question, max_turns=12)",
+        "input=question, max_turns=20)",
+        SUPPORT_DESK,
+        None,
+        "a higher turn limit: the recorded run takes five turns either way",
+        plugins=OPENAI_AGENTS_PLUGIN,
+    ),
+    # ---------------------------------------------------- LangGraph agent (LangGraphPlugin)
+    # The node activities' input holds the graph state and the runtime context (system prompt,
+    # model, temperature, tool schemas).
+    Mutant(
+        "lg-graph-prompt",
+        "prompt",
+        B,
+        "langgraph_agent.py",
+        "say so and escalate instead of guessing",
+        "say so and ask a human instead of guessing",
+        TRIAGE_GRAPH,
+        "drift",
+        "the system prompt in the graph context of every node call changes",
+        plugins=LANGGRAPH_PLUGIN,
+    ),
+    Mutant(
+        "lg-graph-tool-schema",
+        "tool-list",
+        B,
+        "langgraph_agent.py",
+        "def record_case_note(category: str, article: str) -> str:",
+        'def record_case_note(category: str, article: str, priority: str = "normal") -> str:',
+        TRIAGE_GRAPH,
+        "drift",
+        "record_case_note's schema in the context gains a parameter",
+        plugins=LANGGRAPH_PLUGIN,
+    ),
+    Mutant(
+        "lg-graph-tool-removed",
+        "tool-list",
+        B,
+        "langgraph_agent.py",
+        "TOOLS = [search_knowledge_base, record_case_note]",
+        "TOOLS = [search_knowledge_base]",
+        TRIAGE_GRAPH,
+        "drift",
+        "the model is no longer offered record_case_note",
+        plugins=LANGGRAPH_PLUGIN,
+    ),
+    Mutant(
+        "lg-graph-temperature",
+        "model-settings",
+        B,
+        "langgraph_agent.py",
+        "TRIAGE_TEMPERATURE = 0.1",
+        "TRIAGE_TEMPERATURE = 0.4",
+        TRIAGE_GRAPH,
+        "drift",
+        "the temperature in the graph context changes",
+        plugins=LANGGRAPH_PLUGIN,
+    ),
+    Mutant(
+        "lg-graph-model-name",
+        "model-settings",
+        B,
+        "langgraph_agent.py",
+        'TRIAGE_MODEL = "gpt-4o-mini"',
+        'TRIAGE_MODEL = "gpt-4o"',
+        TRIAGE_GRAPH,
+        "drift",
+        "the model name in the graph context changes",
+        plugins=LANGGRAPH_PLUGIN,
+    ),
+    Mutant(
+        "lg-graph-node-timeout",
+        "option",
+        OK,
+        "langgraph_agent.py",
+        '"start_to_close_timeout": timedelta(seconds=30)}',
+        '"start_to_close_timeout": timedelta(seconds=90)}',
+        TRIAGE_GRAPH,
+        "option-change",
+        "the node activities' start-to-close timeout: replay-safe",
+        plugins=LANGGRAPH_PLUGIN,
+    ),
+    Mutant(
+        "lg-graph-rename-local",
+        "refactor",
+        OK,
+        "langgraph_agent.py",
+        "        context: TriageContext = {",
+        "        triage_context: TriageContext = {",
+        TRIAGE_GRAPH,
+        None,
+        "a local variable renamed",
+        extra=(("context=context)", "context=triage_context)"),),
+        plugins=LANGGRAPH_PLUGIN,
+    ),
+    Mutant(
+        "lg-graph-extract-context",
+        "refactor",
+        OK,
+        "langgraph_agent.py",
+        "        context: TriageContext = {\n"
+        '            "system_prompt": TRIAGE_PROMPT,\n'
+        '            "model": TRIAGE_MODEL,\n'
+        '            "temperature": TRIAGE_TEMPERATURE,\n'
+        '            "tools": [convert_to_openai_tool(tool) for tool in TOOLS],\n'
+        '            "workflow_id": workflow.info().workflow_id,\n'
+        "        }\n",
+        "        context = _triage_context(workflow.info().workflow_id)\n",
+        TRIAGE_GRAPH,
+        None,
+        "the context built by a helper function: the same values",
+        extra=(
+            (
+                "@workflow.defn\nclass TriageGraphWorkflow:",
+                "def _triage_context(workflow_id: str) -> TriageContext:\n"
+                '    return {"system_prompt": TRIAGE_PROMPT, "model": TRIAGE_MODEL,\n'
+                '            "temperature": TRIAGE_TEMPERATURE,\n'
+                '            "tools": [convert_to_openai_tool(t) for t in TOOLS],\n'
+                '            "workflow_id": workflow_id}\n\n\n'
+                "@workflow.defn\nclass TriageGraphWorkflow:",
+            ),
+        ),
+        plugins=LANGGRAPH_PLUGIN,
+    ),
+    Mutant(
+        "lg-graph-reorder-nodes",
+        "refactor",
+        OK,
+        "langgraph_agent.py",
+        '    builder.add_node("agent", call_model, metadata=dict(node_options))\n'
+        '    builder.add_node("tools", run_tools, metadata=dict(node_options))\n',
+        '    builder.add_node("tools", run_tools, metadata=dict(node_options))\n'
+        '    builder.add_node("agent", call_model, metadata=dict(node_options))\n',
+        TRIAGE_GRAPH,
+        None,
+        "nodes added in another order: the edges decide what runs",
+        plugins=LANGGRAPH_PLUGIN,
+    ),
+    Mutant(
+        "lg-graph-node-docstring",
+        "refactor",
+        OK,
+        "langgraph_agent.py",
+        '"""The ``tools`` node: run every tool call of the last model reply."""',
+        '"""The ``tools`` node: run the tool calls the model asked for."""',
+        TRIAGE_GRAPH,
+        None,
+        "a docstring of a node function (not a tool)",
+        plugins=LANGGRAPH_PLUGIN,
     ),
 )

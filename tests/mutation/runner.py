@@ -171,7 +171,8 @@ def run_mutant(
         try:
             proc = subprocess.run(
                 [sys.executable, str(CHILD)],
-                input=json.dumps({"root": str(root), "histories": [str(p) for p in paths]}),
+                input=json.dumps({"root": str(root), "histories": [str(p) for p in paths],
+                                  "plugins": list(mutant.plugins)}),
                 capture_output=True,
                 text=True,
                 cwd=root,

@@ -2145,7 +2145,8 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     # ---------------------------------------------------- LangGraph agent (LangGraphPlugin)
     # The node activities' input holds the graph state and the runtime context (system prompt,
-    # model, temperature, tool schemas).
+    # model, temperature, tool schemas). They need replaykit to know LangGraph's per-run values
+    # (checkpoint and task ids, message ids, attempt times): skipped until it does.
     Mutant(
         "lg-graph-prompt",
         "prompt",
@@ -2157,6 +2158,8 @@ MUTANTS: tuple[Mutant, ...] = (
         "drift",
         "the system prompt in the graph context of every node call changes",
         plugins=LANGGRAPH_PLUGIN,
+        requires="volatile",
+        optional=True,
     ),
     Mutant(
         "lg-graph-tool-schema",
@@ -2169,6 +2172,8 @@ MUTANTS: tuple[Mutant, ...] = (
         "drift",
         "record_case_note's schema in the context gains a parameter",
         plugins=LANGGRAPH_PLUGIN,
+        requires="volatile",
+        optional=True,
     ),
     Mutant(
         "lg-graph-tool-removed",
@@ -2181,6 +2186,8 @@ MUTANTS: tuple[Mutant, ...] = (
         "drift",
         "the model is no longer offered record_case_note",
         plugins=LANGGRAPH_PLUGIN,
+        requires="volatile",
+        optional=True,
     ),
     Mutant(
         "lg-graph-temperature",
@@ -2193,6 +2200,8 @@ MUTANTS: tuple[Mutant, ...] = (
         "drift",
         "the temperature in the graph context changes",
         plugins=LANGGRAPH_PLUGIN,
+        requires="volatile",
+        optional=True,
     ),
     Mutant(
         "lg-graph-model-name",
@@ -2205,6 +2214,8 @@ MUTANTS: tuple[Mutant, ...] = (
         "drift",
         "the model name in the graph context changes",
         plugins=LANGGRAPH_PLUGIN,
+        requires="volatile",
+        optional=True,
     ),
     Mutant(
         "lg-graph-node-timeout",
@@ -2217,6 +2228,8 @@ MUTANTS: tuple[Mutant, ...] = (
         "option-change",
         "the node activities' start-to-close timeout: replay-safe",
         plugins=LANGGRAPH_PLUGIN,
+        requires="volatile",
+        optional=True,
     ),
     Mutant(
         "lg-graph-rename-local",
@@ -2230,6 +2243,8 @@ MUTANTS: tuple[Mutant, ...] = (
         "a local variable renamed",
         extra=(("context=context)", "context=triage_context)"),),
         plugins=LANGGRAPH_PLUGIN,
+        requires="volatile",
+        optional=True,
     ),
     Mutant(
         "lg-graph-extract-context",
@@ -2259,6 +2274,8 @@ MUTANTS: tuple[Mutant, ...] = (
             ),
         ),
         plugins=LANGGRAPH_PLUGIN,
+        requires="volatile",
+        optional=True,
     ),
     Mutant(
         "lg-graph-reorder-nodes",
@@ -2273,6 +2290,8 @@ MUTANTS: tuple[Mutant, ...] = (
         None,
         "nodes added in another order: the edges decide what runs",
         plugins=LANGGRAPH_PLUGIN,
+        requires="volatile",
+        optional=True,
     ),
     Mutant(
         "lg-graph-node-docstring",
@@ -2285,5 +2304,7 @@ MUTANTS: tuple[Mutant, ...] = (
         None,
         "a docstring of a node function (not a tool)",
         plugins=LANGGRAPH_PLUGIN,
+        requires="volatile",
+        optional=True,
     ),
 )

@@ -8,7 +8,11 @@
    of change the stock replayer does not notice) is checked with the stock replayer only
    (``--no-strict``) and with replaykit's strict mode, which catches and explains it;
 4. a second change inserts an unguarded activity: both catch it, replaykit with the line and
-   the ``workflow.patched`` hint.
+   the ``workflow.patched`` hint;
+5. an agent built on Temporal's OpenAI Agents integration (``OpenAIAgentsPlugin``, offline
+   through the SDK's ``TestModelProvider``) is recorded, checked clean, and one sentence of its
+   prompt is changed: the stock ``Replayer(plugins=...)`` passes it, replaykit catches it on
+   the model call (``invoke_model_activity``) and shows the changed words.
 
 Run from the project root: ``python -m reference_agents.demo``.
 """
@@ -56,14 +60,19 @@ def _run(args: list[str], *, env_path: Path | None = None, expect: int) -> str:
     return proc.stdout
 
 
-def _changed_copy(work: Path, old: str, new: str) -> Path:
+PROMPT_OLD = "never rely on memory for product facts"
+PROMPT_NEW = "never quote product facts from memory"
+OPENAI_PLUGIN = "reference_agents.integration_plugins:openai_agents"
+
+
+def _changed_copy(work: Path, old: str, new: str, module: str = "research.py") -> Path:
     target = work / f"changed-{abs(hash(new)) % 10_000}"
     shutil.copytree(ROOT / "reference_agents", target / "reference_agents",
                     ignore=shutil.ignore_patterns("__pycache__"))
-    research = target / "reference_agents" / "research.py"
-    text = research.read_text()
+    path = target / "reference_agents" / module
+    text = path.read_text()
     assert text.count(old) == 1, f"demo anchor not found: {old!r}"
-    research.write_text(text.replace(old, new))
+    path.write_text(text.replace(old, new))
     return target
 
 
@@ -95,7 +104,23 @@ def main() -> int:
         _run(["check", research_only, "--workflows", "reference_agents"],
              env_path=changed, expect=1)
 
-        _banner("Demo finished: recorded, checked clean, both changes caught")
+        _banner("5. An agent on OpenAIAgentsPlugin: change one sentence of its prompt")
+        agents = work / "agent-histories"
+        _run(["record", "reference_agents/integration_scenarios.py", "-k", "support_desk_agent",
+              "--out", str(agents)], expect=0)
+        support = str(agents / "support_desk_agent")
+        _run(["check", support, "--workflows", "reference_agents", "--plugin", OPENAI_PLUGIN,
+              "-q"], expect=0)
+        print(f"\nthe specialist's instructions: {PROMPT_OLD!r} -> {PROMPT_NEW!r}")
+        changed = _changed_copy(work, PROMPT_OLD, PROMPT_NEW, "openai_agents_agent.py")
+        print("stock replayer with the plugin (what `Replayer(plugins=[...])` sees):")
+        _run(["check", support, "--workflows", "reference_agents", "--plugin", OPENAI_PLUGIN,
+              "--no-strict"], env_path=changed, expect=0)
+        print("\nreplaykit strict mode (the default):")
+        _run(["check", support, "--workflows", "reference_agents", "--plugin", OPENAI_PLUGIN],
+             env_path=changed, expect=1)
+
+        _banner("Demo finished: recorded, checked clean, every change caught")
         return 0
     finally:
         shutil.rmtree(work, ignore_errors=True)

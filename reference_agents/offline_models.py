@@ -14,10 +14,9 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from temporalio.openai_agents.testing import ResponseBuilders, TestModel, TestModelProvider
-
 if TYPE_CHECKING:
     from langchain_core.language_models.fake_chat_models import FakeMessagesListChatModel
+    from temporalio.openai_agents.testing import TestModelProvider
 
 SUPPORT_QUESTION = "My agent workflow retries a failing LLM call forever. How do I stop that?"
 
@@ -52,28 +51,29 @@ _SUPPORT_SCRIPT: tuple[tuple[str, dict[str, str]] | str, ...] = (
 )
 
 
-class SupportDeskModel(TestModel):
-    """``TestModel`` whose next response follows from the tool results already in the input."""
-
-    __test__ = False
-
-    def __init__(self) -> None:
-        super().__init__(lambda: ResponseBuilders.output_message("(unused)"))
-
-    async def get_response(  # type: ignore[override]
-        self, system_instructions: str | None, input: Any, *args: Any, **kwargs: Any
-    ) -> Any:
-        step = _SUPPORT_SCRIPT[min(_tool_results(input), len(_SUPPORT_SCRIPT) - 1)]
-        if isinstance(step, str):
-            return ResponseBuilders.output_message(step)
-        name, arguments = step
-        return ResponseBuilders.tool_call(
-            json.dumps(arguments), name, call_id=f"call-{name}", item_id=f"item-{name}"
-        )
-
-
 def support_desk_model_provider() -> TestModelProvider:
-    """The ``model_provider`` for ``OpenAIAgentsPlugin`` in offline runs."""
+    """The ``model_provider`` for ``OpenAIAgentsPlugin`` in offline runs: the SDK's
+    ``TestModelProvider`` with a ``TestModel`` whose next response follows from the tool
+    results already in the input."""
+    from temporalio.openai_agents.testing import ResponseBuilders, TestModel, TestModelProvider
+
+    class SupportDeskModel(TestModel):
+        __test__ = False
+
+        def __init__(self) -> None:
+            super().__init__(lambda: ResponseBuilders.output_message("(unused)"))
+
+        async def get_response(  # type: ignore[override]
+            self, system_instructions: str | None, input: Any, *args: Any, **kwargs: Any
+        ) -> Any:
+            step = _SUPPORT_SCRIPT[min(_tool_results(input), len(_SUPPORT_SCRIPT) - 1)]
+            if isinstance(step, str):
+                return ResponseBuilders.output_message(step)
+            name, arguments = step
+            return ResponseBuilders.tool_call(
+                json.dumps(arguments), name, call_id=f"call-{name}", item_id=f"item-{name}"
+            )
+
     return TestModelProvider(SupportDeskModel())
 
 

@@ -30,6 +30,7 @@ from ._divergence import _jsonable
 from ._history import HistoryFile, load_history
 from ._payloads import decode_payload, decode_payloads
 from ._strict import _normalize, event_type_name, format_duration
+from ._textdiff import is_long_text, text_diff
 
 __all__ = ["HistoryDiff", "StepDifference", "diff_histories", "diff_history_files"]
 
@@ -582,6 +583,8 @@ def _short(value: Any, limit: int = 60) -> str:
 
 def _field_diff(name: str, a: Any, b: Any) -> str:
     if not (isinstance(a, (dict, list)) and isinstance(b, (dict, list))):
+        if is_long_text(a, b):
+            return text_diff(a, b)
         x, y = _clip_pair(a, b)
         return f"{x} -> {y}"
     from deepdiff import DeepDiff
@@ -593,6 +596,9 @@ def _field_diff(name: str, a: Any, b: Any) -> str:
         for item in items:
             path = item.path(root=name)
             if change_type in ("values_changed", "type_changes"):
+                if is_long_text(item.t1, item.t2):
+                    lines.append(f"{path}: {text_diff(item.t1, item.t2)}")
+                    continue
                 x, y = _clip_pair(item.t1, item.t2)
                 lines.append(f"{path}: {x} -> {y}")
             elif change_type.endswith("_added"):

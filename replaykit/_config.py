@@ -33,6 +33,7 @@ _KNOWN_KEYS = {
     "volatile": "list of activity:NAME.PATH rules for values new on every run",
     "jobs": "number of worker processes",
     "data_converter": "module:attr of the DataConverter or PayloadCodec histories use",
+    "plugins": "list of module:attr naming Temporal plugins (OpenAIAgentsPlugin, ...)",
 }
 
 
@@ -51,6 +52,7 @@ class ProjectConfig:
     volatile: tuple[str, ...] = ()
     jobs: int | None = None
     data_converter: str | None = None
+    plugins: tuple[str, ...] = ()
     raw: dict[str, Any] = field(default_factory=dict)
 
     def path(self, value: str) -> str:
@@ -114,6 +116,7 @@ def load_project_config(pyproject: Path | None = None) -> ProjectConfig:
         volatile=_str_list("volatile", table.get("volatile", []), path),
         jobs=jobs,
         data_converter=table.get("data_converter"),
+        plugins=_str_list("plugins", table.get("plugins", []), path),
         raw=dict(table),
     )
 

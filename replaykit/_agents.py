@@ -269,6 +269,10 @@ def _rest(args: Sequence[Any], paths: Sequence[str]) -> list[Any]:
 
 def _summarise(aspect: Aspect, current: Any) -> tuple[str, tuple[dict[str, Any], ...]]:
     recorded = aspect.value
+    if isinstance(recorded, dict) and isinstance(current, dict):
+        keys = [k for k in dict.fromkeys([*recorded, *current]) if recorded.get(k) != current.get(k)]
+        if 0 < len(keys) <= 4:
+            return f"{aspect.label} changed ({', '.join(map(str, keys))})", ()
     if aspect.key is None or not isinstance(recorded, list) or not isinstance(current, list):
         return f"{aspect.label} changed", ()
     rec = {aspect.key(x): x for x in recorded}

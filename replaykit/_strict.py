@@ -458,13 +458,22 @@ def _activity_input_findings(
         ctx.add("drift", ch.cause, f"{subject}: {who}: {ch.summary}", event=event, cmd=cmd,
                 subject=subject, field=f"input.{path}", recorded=ch.recorded,
                 current=ch.current, diff=diff, agent=agent, integration=integ.name,
-                items=ch.items)
+                items=ch.items, hint=_agent_hint(ch.cause))
     if not _same(rest_rec, rest_cur):
         ctx.add("drift", "activity-input", f"{subject}: {who}: other input arguments changed",
                 event=event, cmd=cmd, subject=subject, field="input", recorded=rest_rec,
                 current=rest_cur, diff=value_diff(rest_rec, rest_cur), agent=agent,
                 integration=integ.name)
     return True
+
+
+def _agent_hint(cause: str) -> str:
+    return (
+        f"the agent's {cause.replace('-', ' ')} changed: this execution replays model output "
+        "produced for the old one. If the change is meant for new executions only, guard it "
+        "with `workflow.patched(...)`; if running executions may continue with it, allow it "
+        f"(--allow {cause}, or [tool.replaykit] allow) or re-record the history"
+    )
 
 
 def _dur(d: Duration) -> float:

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from agents import Agent, ModelSettings, Runner, function_tool
 from temporalio import workflow
 from temporalio.openai_agents import ModelActivityParameters, OpenAIAgentsPlugin
 from temporalio.openai_agents.testing import ResponseBuilders, TestModel, TestModelProvider
+
+from agents import Agent, ModelSettings, Runner, function_tool
 
 _POLICY = " ".join(
     f"Rule {n}: when a customer asks about order number {n}, look the order up first, "

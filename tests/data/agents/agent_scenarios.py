@@ -1,0 +1,18 @@
+"""Scenarios recording the tiny test agents (explanations and volatile values)."""
+
+from replaykit import scenario
+from tests.data.agents import lg_agent, oa_agent
+
+
+@scenario(workflows=[oa_agent.SupportAgentWorkflow], plugins=[oa_agent.plugin])
+async def support_agent(run):  # type: ignore[no-untyped-def]
+    answer = await run.execute(oa_agent.SupportAgentWorkflow.run, "Where is order 42?",
+                               id="support-1")
+    assert "shipped" in answer, answer
+
+
+@scenario(workflows=[lg_agent.LangGraphAgentWorkflow], plugins=[lg_agent.plugin])
+async def langgraph_agent(run):  # type: ignore[no-untyped-def]
+    answer = await run.execute(lg_agent.LangGraphAgentWorkflow.run, "Can I get a refund?",
+                               id="langgraph-1")
+    assert "Refund" in answer, answer

@@ -519,6 +519,138 @@ _PAI_VOLATILE = (
 )
 
 
+# ----------------------------------------------------------------------------- Strands
+
+_STRANDS_MODEL = frozenset({"invoke_model", "invoke_model_streaming"})
+_STRANDS_KEYS = frozenset({"model_name", "messages", "tool_specs", "system_prompt"})
+
+
+def _strands_shape(args: Sequence[Any]) -> bool:
+    return len(args) == 1 and isinstance(args[0], dict) and _STRANDS_KEYS <= set(args[0])
+
+
+def _strands_aspects(args: Sequence[Any]) -> list[Aspect]:
+    a = args[0]
+    return [
+        Aspect("prompt", "system prompt", "0.system_prompt", a.get("system_prompt")),
+        Aspect("prompt", "system prompt content", "0.system_prompt_content",
+               a.get("system_prompt_content")),
+        Aspect("model-settings", "model", "0.model_name", a.get("model_name")),
+        Aspect("model-settings", "tool choice", "0.tool_choice", a.get("tool_choice")),
+        Aspect("tools", "tools", "0.tool_specs", a.get("tool_specs"), key=_name_of),
+        Aspect("input", "conversation input", "0.messages", a.get("messages")),
+    ]
+
+
+# ----------------------------------------------------------------------------- Google ADK
+
+
+def _adk_shape(args: Sequence[Any]) -> bool:
+    if len(args) != 1 or not isinstance(args[0], dict):
+        return False
+    a = args[0].get("llm_request", args[0])  # invoke_model_streaming wraps the request
+    return isinstance(a, dict) and "contents" in a and "config" in a and "model" in a
+
+
+def _adk_request(args: Sequence[Any]) -> tuple[dict[str, Any], str]:
+    a = args[0]
+    return (a["llm_request"], "0.llm_request.") if "llm_request" in a else (a, "0.")
+
+
+def _adk_get(config: Any, snake: str) -> tuple[str, Any]:
+    """A GenerateContentConfig field, whichever spelling the converter wrote."""
+    parts = snake.split("_")
+    camel = parts[0] + "".join(p.capitalize() for p in parts[1:])
+    if isinstance(config, dict) and camel in config and snake not in config:
+        return camel, config.get(camel)
+    return snake, config.get(snake) if isinstance(config, dict) else None
+
+
+def _adk_tool_declarations(tools: Any) -> list[Any]:
+    out: list[Any] = []
+    for tool in tools if isinstance(tools, list) else []:
+        if not isinstance(tool, dict):
+            continue
+        decls = tool.get("function_declarations", tool.get("functionDeclarations"))
+        if isinstance(decls, list):
+            out.extend(decls)
+        else:
+            out.append({k: v for k, v in tool.items() if v is not None})
+    return out
+
+
+def _adk_aspects(args: Sequence[Any]) -> list[Aspect]:
+    req, root = _adk_request(args)
+    raw = req.get("config")
+    config: dict[str, Any] = raw if isinstance(raw, dict) else {}
+    sys_key, system = _adk_get(config, "system_instruction")
+    tools_key, tools = _adk_get(config, "tools")
+    schema_keys = [_adk_get(config, k)[0] for k in ("response_schema", "response_json_schema",
+                                                     "response_mime_type")]
+    settings = {k: v for k, v in config.items()
+                if k not in (sys_key, tools_key, *schema_keys)}
+    return [
+        Aspect("prompt", "system instruction", f"{root}config.{sys_key}", system),
+        Aspect("model-settings", "model", f"{root}model", req.get("model")),
+        Aspect("model-settings", "generation config", f"{root}config#settings", settings,
+               covers=tuple(f"{root}config.{k}" for k in settings)),
+        Aspect("tools", "tools", f"{root}config.{tools_key}", _adk_tool_declarations(tools),
+               key=_name_of),
+        Aspect("output-schema", "output schema", f"{root}config#output",
+               {k: config.get(k) for k in schema_keys},
+               covers=tuple(f"{root}config.{k}" for k in schema_keys)),
+        Aspect("input", "conversation input", f"{root}contents", req.get("contents")),
+    ]
+
+
+# ----------------------------------------------------------------------------- DeepAgents
+
+_DEEP_MODEL = frozenset({"deepagents.invoke_model", "deepagents.invoke_model_streaming"})
+
+
+def _deep_shape(args: Sequence[Any]) -> bool:
+    return (
+        len(args) == 1
+        and isinstance(args[0], dict)
+        and {"model_name", "messages", "tool_schemas", "bind_kwargs"} <= set(args[0])
+    )
+
+
+def _lc_type(message: Any) -> str | None:
+    """The message type of a ``langchain_core.load.dumpd`` message (``system``, ``human``)."""
+    if not isinstance(message, dict):
+        return None
+    kwargs = message.get("kwargs")
+    if isinstance(kwargs, dict) and isinstance(kwargs.get("type"), str):
+        return str(kwargs["type"])
+    ident = message.get("id")
+    if isinstance(ident, list) and ident and isinstance(ident[-1], str):
+        return str(ident[-1]).removesuffix("Message").lower() or None
+    return None
+
+
+def _deep_aspects(args: Sequence[Any]) -> list[Aspect]:
+    a = args[0]
+    messages = a.get("messages") if isinstance(a.get("messages"), list) else []
+    system = [
+        (m.get("kwargs") or {}).get("content") for m in messages if _lc_type(m) == "system"
+    ]
+    rest = [m for m in messages if _lc_type(m) != "system"]
+
+    def tool_name(t: Any) -> str:
+        fn = t.get("function") if isinstance(t, dict) else None
+        return str(fn["name"]) if isinstance(fn, dict) and "name" in fn else _name_of(t)
+
+    return [
+        Aspect("prompt", "system prompt", "0.messages#system",
+               system[0] if len(system) == 1 else system, covers=()),
+        Aspect("model-settings", "model", "0.model_name", a.get("model_name")),
+        Aspect("model-settings", "model settings", "0.bind_kwargs", a.get("bind_kwargs")),
+        Aspect("tools", "tools", "0.tool_schemas", a.get("tool_schemas"), key=tool_name),
+        Aspect("input", "conversation input", "0.messages", rest),
+    ]
+
+
 INTEGRATIONS: tuple[Integration, ...] = (
     Integration(
         name="OpenAI Agents",
@@ -528,6 +660,32 @@ INTEGRATIONS: tuple[Integration, ...] = (
         aspects=_openai_aspects,
         agent=_summary_agent,
         docs="temporalio.openai_agents: invoke_model_activity(ActivityModelInput)",
+    ),
+    Integration(
+        name="DeepAgents",
+        activity=lambda t: t.startswith("deepagents."),
+        shape=_deep_shape,
+        model_call=lambda t: t in _DEEP_MODEL,
+        aspects=_deep_aspects,
+        docs="temporalio.deepagents: deepagents.invoke_model(ModelActivityInput)",
+    ),
+    Integration(
+        name="Strands",
+        activity=lambda t: t in _STRANDS_MODEL,
+        shape=_strands_shape,
+        model_call=lambda t: t in _STRANDS_MODEL,
+        aspects=_strands_aspects,
+        agent=_summary_agent,
+        docs="temporalio.strands_agents: invoke_model(_InvokeModelInput)",
+    ),
+    Integration(
+        name="Google ADK",
+        activity=lambda t: t in _STRANDS_MODEL,
+        shape=_adk_shape,
+        model_call=lambda t: t in _STRANDS_MODEL,
+        aspects=_adk_aspects,
+        agent=_summary_agent,
+        docs="temporalio.google_adk: invoke_model(LlmRequest)",
     ),
     Integration(
         name="LangGraph",

@@ -391,6 +391,93 @@ def test_pydantic_ai_prompt_tools_and_settings_are_named() -> None:
     assert "'You are helpful.' -> 'You are terse.'" in (by_cause["prompt"].diff or "")
 
 
+# ----------------------------------------------------------------------------- Strands, DeepAgents
+
+
+def _plugin_converter(plugin: Any) -> temporalio.converter.DataConverter:
+    config = plugin.configure_client(
+        {"data_converter": temporalio.converter.DataConverter.default}
+    )
+    return config["data_converter"]
+
+
+def test_strands_system_prompt_and_tool_specs() -> None:
+    pytest.importorskip("temporalio.strands_agents")
+    from strands import tool
+    from temporalio.strands_agents import StrandsPlugin
+    from temporalio.strands_agents._model_activity import _InvokeModelInput
+
+    @tool
+    def lookup_order(order_id: str) -> str:
+        """Look an order up.
+
+        Args:
+            order_id: The order's id.
+        """
+        return order_id
+
+    @tool(name="lookup_order")
+    def lookup_order_v2(order_id: str, region: str) -> str:
+        """Look an order up.
+
+        Args:
+            order_id: The order's id.
+            region: Where it ships.
+        """
+        return order_id
+
+    conv = _plugin_converter(StrandsPlugin(models={"m": lambda: None}))  # type: ignore[dict-item]
+
+    def payloads(prompt: str, tools: list[Any]) -> Any:
+        value = _InvokeModelInput(
+            model_name="m", messages=[{"role": "user", "content": [{"text": "Where is 42?"}]}],
+            tool_specs=[t.tool_spec for t in tools], system_prompt=prompt,
+        )
+        return conv.payload_converter.to_payloads([value])
+
+    rec = payloads(PROMPT, [lookup_order])
+    assert _compare("invoke_model", rec, payloads(PROMPT, [lookup_order])) == []
+    changed = PROMPT.replace("look order 25 up first", "look order 25 up last")
+    by_cause = {d.cause: d for d in _compare("invoke_model", rec,
+                                              payloads(changed, [lookup_order_v2]))}
+    assert set(by_cause) == {"prompt", "tools"}
+    assert by_cause["prompt"].integration == "Strands"
+    assert "[-first-]{+last+}" in (by_cause["prompt"].diff or "")
+    assert by_cause["tools"].message.endswith("tools: lookup_order: schema changed")
+
+
+def test_deepagents_system_message_and_tool_schemas() -> None:
+    pytest.importorskip("temporalio.deepagents")
+    from langchain_core.messages import HumanMessage, SystemMessage
+    from temporalio.deepagents import _serde
+    from temporalio.deepagents._activity import ModelActivityInput
+
+    conv = temporalio.converter.default().payload_converter
+    tool = {"type": "function", "function": {"name": "ls", "description": "List files.",
+                                             "parameters": {"type": "object"}}}
+
+    def payloads(prompt: str, tools: list[Any], temperature: float = 0.0) -> Any:
+        value = ModelActivityInput(
+            model_name="fake-model",
+            messages=_serde.dump_messages([SystemMessage(content=prompt),
+                                           HumanMessage(content="Where is 42?", id="m1")]),
+            tool_schemas=tools, bind_kwargs={"temperature": temperature},
+        )
+        return conv.to_payloads([value])
+
+    rec = payloads("You are a research assistant.", [tool])
+    assert _compare("deepagents.invoke_model", rec, payloads("You are a research assistant.",
+                                                             [tool])) == []
+    found = _compare("deepagents.invoke_model", rec,
+                     payloads("You are a lazy assistant.", [], temperature=0.5))
+    by_cause = {d.cause: d for d in found}
+    assert set(by_cause) == {"prompt", "tools", "model-settings"}, found
+    assert by_cause["tools"].message.endswith("tools: removed ls")
+    assert by_cause["prompt"].integration == "DeepAgents"
+    assert "'You are a research assistant.' -> 'You are a lazy assistant.'" in (
+        by_cause["prompt"].diff or "")
+
+
 # ----------------------------------------------------------------------------- allow, code lines
 
 

@@ -178,3 +178,27 @@ def test_user_volatile_rule_on_a_dotted_activity(
                        volatile=("activity:react-agent.agent.args.*.messages.*.content",))
     assert result.status == "clean", format_result_line(result)
 
+
+
+def test_cli_allow_prompt_and_volatile_flag(
+    recorded: dict[str, Path], next_release: Path, tmp_path: Path
+) -> None:
+    from click.testing import CliRunner
+
+    from replaykit.cli import main
+
+    module = _release(next_release, "oa_agent",
+                      ("Always be polite and hand", "Always be brief and hand"))
+    base = ["check", str(recorded["support_agent"]), "--workflows", module,
+            "--plugin", f"{module}:plugin", "--jobs", "0"]
+    report = tmp_path / "report.json"
+    failed = CliRunner().invoke(main, [*base, "--json-report", str(report)])
+    assert failed.exit_code == 1, failed.output
+    assert "agent 'Triage' (OpenAI Agents): instructions changed" in failed.output
+    assert "[-polite-]{+brief+}" in failed.output
+    (d, *_) = json.loads(report.read_text())["results"][0]["divergences"]
+    assert (d["cause"], d["agent"], d["field"]) == ("prompt", "Triage", "input.system_instructions")
+    allowed = CliRunner().invoke(main, [*base, "--allow", "prompt"])
+    assert allowed.exit_code == 0, allowed.output
+    bad = CliRunner().invoke(main, [*base, "--volatile", "react-agent.agent.input"])
+    assert bad.exit_code == 2 and "activity:NAME.PATH" in bad.output, bad.output

@@ -26,6 +26,7 @@ import temporalio.api.history.v1
 from google.protobuf.duration_pb2 import Duration
 from temporalio.api.enums.v1 import EventType
 
+from ._agents import find_integration, mask_volatile
 from ._divergence import _jsonable
 from ._history import HistoryFile, load_history
 from ._payloads import decode_payload, decode_payloads
@@ -164,6 +165,14 @@ class _Step:
 
 def _values(payloads: Sequence[temporalio.api.common.v1.Payload]) -> Any:
     return _normalize(decode_payloads(payloads))
+
+
+def _activity_values(activity: str, payloads: Sequence[temporalio.api.common.v1.Payload]) -> Any:
+    """An activity's input, with what an AI integration makes new on every run masked
+    (LangGraph checkpoint ids, Pydantic AI timestamps): two runs differ there by design."""
+    values = _values(payloads)
+    integ = find_integration(activity, values) if isinstance(values, list) else None
+    return mask_volatile(activity, values, integ) if integ is not None else values
 
 
 def _seconds(d: Duration) -> str | None:
@@ -369,7 +378,7 @@ class _Steps:
                     _drop_none(
                         {
                             "type": s.activity_type.name,
-                            "input": _values(s.input.payloads),
+                            "input": _activity_values(s.activity_type.name, s.input.payloads),
                             "task_queue": self._q(s.task_queue.name),
                             "schedule_to_close_timeout": _seconds(s.schedule_to_close_timeout),
                             "schedule_to_start_timeout": _seconds(s.schedule_to_start_timeout),

@@ -306,6 +306,14 @@ def test_langgraph_checkpoint_and_task_ids_are_volatile() -> None:
             == mask_volatile("react-agent.agent", decoded[1], integ))
 
 
+def test_replaykit_diff_of_two_langgraph_runs_ignores_the_volatile_values() -> None:
+    from replaykit._diff import _activity_values
+
+    a = _activity_values("react-agent.agent", _lg("refund?", *RUN_A))
+    assert a == _activity_values("react-agent.agent", _lg("refund?", *RUN_B))
+    assert a != _activity_values("react-agent.agent", _lg("refund now?", *RUN_B))
+
+
 def test_langgraph_state_change_is_reported_without_the_volatile_noise() -> None:
     (d,) = _compare("react-agent.agent", _lg("refund?", *RUN_A), _lg("refund now?", *RUN_B))
     assert (d.cause, d.agent, d.integration) == ("input", "graph 'react-agent', node 'agent'",

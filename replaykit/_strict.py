@@ -234,6 +234,8 @@ class _Ctx:
         integration: str | None = None,
         items: tuple[dict[str, Any], ...] = (),
     ) -> None:
+        if diff is None and is_long_text(recorded, current):
+            diff = text_diff(recorded, current)  # two long strings: show what changed
         self.out.append(
             Divergence(
                 kind=kind,

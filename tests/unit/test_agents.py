@@ -105,6 +105,29 @@ def test_multi_line_texts_are_diffed_by_line() -> None:
     assert "line 5:" not in diff
 
 
+def test_long_string_options_get_a_text_diff_too() -> None:
+    # a finding without a value diff (here an activity summary) still shows the changed words
+    conv = temporalio.converter.default().payload_converter
+    old, new = "Summary: " + PROMPT[:300], "Summary: " + PROMPT[:300].replace("Rule 2:", "Rule two:")
+    ev = history.HistoryEvent(
+        event_id=5, event_type=EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED,
+        activity_task_scheduled_event_attributes=history.ActivityTaskScheduledEventAttributes(
+            activity_id="1", activity_type=common.ActivityType(name="a"),
+            task_queue=taskqueue.TaskQueue(name="tq")),
+        user_metadata=sdk.UserMetadata(summary=conv.to_payload(old)),
+    )
+    cmd = wf_commands.WorkflowCommand(
+        schedule_activity=wf_commands.ScheduleActivity(seq=1, activity_id="1", activity_type="a",
+                                                       task_queue="tq"),
+        user_metadata=sdk.UserMetadata(summary=conv.to_payload(new)),
+    )
+    capture = RunCapture(run_id="r", workflow_type="W", task_queue="tq",
+                         commands=[CapturedCommand(cmd, 0)])
+    (d,) = [d for d in compare_run([ev], capture, task_queue="tq") if d.cause == "summary"]
+    assert d.diff is not None and "[-2-]{+two+}" in d.diff
+    assert "[-2-]{+two+}" in d.describe()
+
+
 def test_short_values_keep_the_plain_arrow() -> None:
     assert value_diff(["a"], ["b"]) == "args[0]: 'a' -> 'b'"
 

@@ -370,7 +370,7 @@ async def run_scenario(
             settings).
         **worker_kwargs: Passed to ``temporalio.worker.Worker``.
     """
-    from ._plugins import client_with_plugins, missing_plugin_hint
+    from ._plugins import client_with_plugins
 
     resolved = scn.make_plugins(plugins)
     client = client_with_plugins(client, resolved)
@@ -407,8 +407,17 @@ async def run_scenario(
         error=error,
         result=result,
         histories=histories,
-        hint=missing_plugin_hint(scn.workflows, resolved) if error is not None else None,
+        hint=_failure_hint(scn, resolved, error),
     )
+
+
+def _failure_hint(scn: Scenario, plugins: Sequence[Any], error: BaseException | None) -> str | None:
+    from ._plugins import missing_plugin_hint
+
+    if error is None:
+        return None
+    hint = missing_plugin_hint(scn.workflows, plugins)
+    return None if hint is None or hint in str(error) else hint
 
 
 _CAN = EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW

@@ -43,7 +43,7 @@ class ToolsWorkflow:
             model_settings=ModelSettings(temperature=0.2),
             tools=[
                 oa_workflow.activity_as_tool(
-                    get_weather, start_to_close_timeout=timedelta(seconds=10)
+                    get_weather, start_to_close_timeout=timedelta(seconds=3)
                 ),
                 packing_list,
             ],
@@ -53,12 +53,33 @@ class ToolsWorkflow:
 
 
 def plugin():  # type: ignore[no-untyped-def]
-    """A fresh plugin with a scripted test model (a factory: one per run)."""
-    from temporalio.openai_agents import OpenAIAgentsPlugin
-    from temporalio.openai_agents.testing import ResponseBuilders, TestModel, TestModelProvider
+    """A fresh plugin whose test model answers from its input (a factory: one per run).
 
-    model = TestModel.returning_responses([
-        ResponseBuilders.tool_call('{"city": "Lisbon"}', "get_weather"),
-        ResponseBuilders.output_message("Lisbon is 18C and cloudy. Pack a light jacket."),
-    ])
-    return OpenAIAgentsPlugin(model_provider=TestModelProvider(model))
+    The model is a function of the conversation, like a real one, not a list of responses
+    consumed in order: a worker process that takes over after a crash starts with a new
+    model object, and must still get the answer the recorded run got for the same input.
+    """
+    from agents import Model
+    from temporalio.openai_agents import ModelActivityParameters, OpenAIAgentsPlugin
+    from temporalio.openai_agents.testing import ResponseBuilders, TestModelProvider
+
+    class TravelModel(Model):
+        async def get_response(self, system_instructions, input, *args, **kwargs):  # type: ignore[no-untyped-def]
+            items = input if isinstance(input, list) else []
+            outputs = [i for i in items if isinstance(i, dict)
+                       and i.get("type") == "function_call_output"]
+            if not outputs:
+                return ResponseBuilders.tool_call('{"city": "Lisbon"}', "get_weather")
+            return ResponseBuilders.output_message(
+                f"{outputs[-1]['output']}. Pack a light jacket."
+            )
+
+        def stream_response(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+            raise NotImplementedError
+
+    # Short activity timeouts: after a worker is killed mid-call, the retry comes after
+    # the start-to-close timeout (the plugin's default is 60 s).
+    return OpenAIAgentsPlugin(
+        model_provider=TestModelProvider(TravelModel()),
+        model_params=ModelActivityParameters(start_to_close_timeout=timedelta(seconds=3)),
+    )

@@ -379,10 +379,26 @@ def _langgraph_shape(args: Sequence[Any]) -> bool:
     )
 
 
+def _is_system_message(m: Any) -> bool:
+    return isinstance(m, dict) and (m.get("type") == "system" or m.get("role") == "system")
+
+
 def _langgraph_aspects(args: Sequence[Any]) -> list[Aspect]:
+    """The node's input; system messages in the state's ``messages`` are the prompt."""
     a = args[0]
+    state_args = a.get("args") if isinstance(a.get("args"), list) else []
+    system: list[Any] = []
+    rest: list[Any] = []
+    for arg in state_args:
+        msgs = arg.get("messages") if isinstance(arg, dict) else None
+        if isinstance(msgs, list):
+            system.extend(m.get("content") for m in msgs if _is_system_message(m))
+            arg = {**arg, "messages": [m for m in msgs if not _is_system_message(m)]}
+        rest.append(arg)
     return [
-        Aspect("input", "node input (graph state)", "0.args", a.get("args")),
+        Aspect("prompt", "system prompt", "0.args#system",
+               system[0] if len(system) == 1 else system, covers=()),
+        Aspect("input", "node input (graph state)", "0.args", rest),
         Aspect("input", "node keyword arguments", "0.kwargs", a.get("kwargs")),
     ]
 

@@ -345,6 +345,25 @@ def test_langgraph_state_change_is_reported_without_the_volatile_noise() -> None
     assert d.diff == "args[0]['messages'][0]['content']: 'refund?' -> 'refund now?'"
 
 
+def test_langgraph_system_messages_in_the_state_are_the_prompt() -> None:
+    from langchain_core.messages import SystemMessage
+
+    conv = temporalio.converter.default().payload_converter
+
+    def payloads(prompt: str, run: tuple[str, str, float, str]) -> Any:
+        state = {"messages": [SystemMessage(content=prompt, id="s1"),
+                              HumanMessage(content="refund?", id=run[3])]}
+        return conv.to_payloads([ActivityInput(args=(state,), kwargs={},
+                                               langgraph_config=_lg_config(*run[:3]))])
+
+    rec = payloads(PROMPT, RUN_A)
+    assert _compare("react-agent.agent", rec, payloads(PROMPT, RUN_B)) == []
+    changed = PROMPT.replace("look order 25 up first", "look order 25 up last")
+    (d,) = _compare("react-agent.agent", rec, payloads(changed, RUN_B))
+    assert (d.cause, d.agent) == ("prompt", "graph 'react-agent', node 'agent'")
+    assert "[-first-]{+last+}" in (d.diff or "")
+
+
 def test_user_volatile_rules_match_full_dotted_activity_names() -> None:
     rec, cur = _lg("refund?", *RUN_A), _lg("refund now?", *RUN_B)
     rule = "activity:react-agent.agent.args.*.messages.*.content"

@@ -667,6 +667,13 @@ def _deep_aspects(args: Sequence[Any]) -> list[Aspect]:
     ]
 
 
+_DEEP_VOLATILE = (
+    # DeepAgents' loop is a LangGraph graph in the workflow: add_messages gives messages
+    # without an id a uuid4 (real `uuid`; the plugin installs no uuid shim), in dumpd form
+    "messages.*.kwargs.id",
+)
+
+
 INTEGRATIONS: tuple[Integration, ...] = (
     Integration(
         name="OpenAI Agents",
@@ -681,6 +688,7 @@ INTEGRATIONS: tuple[Integration, ...] = (
         name="DeepAgents",
         activity=lambda t: t.startswith("deepagents."),
         shape=_deep_shape,
+        volatile=_DEEP_VOLATILE,
         model_call=lambda t: t in _DEEP_MODEL,
         aspects=_deep_aspects,
         docs="temporalio.deepagents: deepagents.invoke_model(ModelActivityInput)",

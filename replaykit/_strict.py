@@ -442,6 +442,7 @@ def _activity_input_findings(
     changes, rest_rec, rest_cur = explain_model_call(integ, activity, rec_m, cur_m, same=_same)
     for ch in changes:
         path = ch.path.removeprefix("0.")
+        root = path.replace("#", "[") + "]" if "#" in path else path  # messages[system]
         if ch.items:
             lines = []
             for it in ch.items:
@@ -453,10 +454,10 @@ def _activity_input_findings(
                 else:
                     lines.append(f"{it['name']}: {it['change']}")
                     lines.extend("  " + ln for ln in value_diff(
-                        it["recorded"], it["current"], root=f"{path}[{it['name']}]").splitlines())
+                        it["recorded"], it["current"], root=f"{root}[{it['name']}]").splitlines())
             diff = "\n".join(lines)
         else:
-            diff = value_diff(ch.recorded, ch.current, root=path)
+            diff = value_diff(ch.recorded, ch.current, root=root)
         ctx.add("drift", ch.cause, f"{subject}: {who}: {ch.summary}", event=event, cmd=cmd,
                 subject=subject, field=f"input.{path}", recorded=ch.recorded,
                 current=ch.current, diff=diff, agent=agent, integration=integ.name,

@@ -41,7 +41,7 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
         asyncio.run(main())
     files = {p.parent.name: p for p in out.rglob("*.json")}
-    assert set(files) == {"support_agent", "langgraph_agent"}, files
+    assert set(files) == {"support_agent", "langgraph_agent", "pydantic_agent"}, files
     return files
 
 
@@ -79,10 +79,12 @@ def _check(history: Path, module: str, **options: object):  # type: ignore[no-un
 
 
 def test_unchanged_agents_check_clean(recorded: dict[str, Path]) -> None:
-    # LangGraph's checkpoint ids, task ids, first-attempt times and message ids are new on
-    # every run (built-in volatile rules); the OpenAI Agents input is stable.
+    # LangGraph's checkpoint ids, task ids, first-attempt times and message ids, and Pydantic
+    # AI's request timestamps and capability ids, are new on every run (built-in volatile
+    # rules); the OpenAI Agents input is stable.
     for scenario, module in (("support_agent", "tests.data.agents.oa_agent"),
-                             ("langgraph_agent", "tests.data.agents.lg_agent")):
+                             ("langgraph_agent", "tests.data.agents.lg_agent"),
+                             ("pydantic_agent", "tests.data.agents.pai_agent")):
         _, result = _check(recorded[scenario], module)
         assert result.status == "clean", format_result_line(result)
         assert result.divergences == (), format_result_line(result)
@@ -202,3 +204,25 @@ def test_cli_allow_prompt_and_volatile_flag(
     assert allowed.exit_code == 0, allowed.output
     bad = CliRunner().invoke(main, [*base, "--volatile", "react-agent.agent.input"])
     assert bad.exit_code == 2 and "activity:NAME.PATH" in bad.output, bad.output
+
+
+def test_deep_agent_records_and_checks_clean(tmp_path: Path, next_release: Path) -> None:
+    pytest.importorskip("temporalio.deepagents")
+    scenarios = load_scenarios(["tests.data.agents.deep_scenarios"])
+    with start_server(parse_server("embedded")) as running:
+
+        async def main() -> None:
+            client = await running.client()
+            report = await record_scenarios(scenarios, client, out_dir=tmp_path)
+            assert report.ok, report
+
+        asyncio.run(main())
+    (history,) = tmp_path.rglob("*.json")
+    _, clean = _check(history, "tests.data.agents.deep_agent")
+    assert clean.status == "clean" and clean.divergences == (), format_result_line(clean)
+    module = _release(next_release, "deep_agent", ("Answer in one sentence.", "Answer at length."))
+    _, changed = _check(history, module)
+    (d,) = changed.divergences
+    assert (d.cause, d.integration) == ("prompt", "DeepAgents"), format_result_line(changed)
+    assert d.diff == ("messages[system]: 'You are a research assistant. Answer in one sentence.'"
+                      " -> 'You are a research assistant. Answer at length.'"), d.diff

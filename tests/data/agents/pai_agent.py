@@ -35,5 +35,6 @@ class PydanticAgentWorkflow:
         return str(result.output)
 
 
-def plugins() -> list[object]:
+def plugin() -> list[object]:
+    """The client plugin (converter, sandbox) and the agent's worker plugin (activities)."""
     return [PydanticAIPlugin(), AgentPlugin(agent)]

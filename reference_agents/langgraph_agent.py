@@ -5,12 +5,12 @@ the model made), looping until the model answers without tool calls. The plugin 
 as an activity named ``{graph}.{node}`` (``support-triage.agent``, ``support-triage.tools``),
 so the model call and the tool calls are durable and retried by Temporal.
 
-What the model is told (system prompt, model name, temperature, the tools' schemas) is the
-graph's runtime *context*, built by the workflow and handed to every node. That keeps it in the
-node activities' input, so a changed prompt, model setting or tool schema is visible in the
-recorded history (and to ``replaykit check``). A prompt hard-coded inside an activity node
-would never reach the history: on replay, activity results come from the history and the node
-code does not run.
+The system prompt is the first message of the graph state, and the model name, temperature
+and tools' schemas are the graph's runtime *context*; the workflow builds both and LangGraph
+hands them to every node. That keeps them in the node activities' input, so a changed prompt,
+model setting or tool schema is visible in the recorded history (and to ``replaykit check``).
+A prompt hard-coded inside an activity node would never reach the history: on replay,
+activity results come from the history and the node code does not run.
 
 Offline, the agent node uses ``langchain_core``'s ``FakeMessagesListChatModel`` with a script
 (``reference_agents.offline_models``); with a real model the node would call
@@ -61,9 +61,8 @@ class TriageState(TypedDict):
 
 
 class TriageContext(TypedDict):
-    """What the model is told on every call (LangGraph runtime context)."""
+    """How the model is called (LangGraph runtime context)."""
 
-    system_prompt: str
     model: str
     temperature: float
     tools: list[dict[str, Any]]
@@ -93,13 +92,13 @@ TOOLS = [search_knowledge_base, record_case_note]
 
 
 async def call_model(state: TriageState, runtime: Runtime[TriageContext]) -> dict[str, Any]:
-    """The ``agent`` node: one chat-model call with the system prompt and the tools."""
+    """The ``agent`` node: one chat-model call on the conversation (system prompt first)."""
     context = runtime.context
     # Inside the node's activity the state arrives as JSON: make messages of it again.
     messages = convert_to_messages(state["messages"])
     model = triage_chat_model(messages, model=context["model"],
                               temperature=context["temperature"], tools=context["tools"])
-    reply = await model.ainvoke([SystemMessage(context["system_prompt"]), *messages])
+    reply = await model.ainvoke(messages)
     return {"messages": [reply]}
 
 
@@ -145,14 +144,14 @@ class TriageGraphWorkflow:
     @workflow.run
     async def run(self, ticket: str) -> str:
         context: TriageContext = {
-            "system_prompt": TRIAGE_PROMPT,
             "model": TRIAGE_MODEL,
             "temperature": TRIAGE_TEMPERATURE,
             "tools": [convert_to_openai_tool(tool) for tool in TOOLS],
             "workflow_id": workflow.info().workflow_id,
         }
         app = registered_graph(GRAPH_NAME).compile()
-        final = await app.ainvoke({"messages": [HumanMessage(ticket)]}, context=context)
+        state = {"messages": [SystemMessage(TRIAGE_PROMPT), HumanMessage(ticket)]}
+        final = await app.ainvoke(state, context=context)
         return str(final["messages"][-1].content)
 
 

@@ -258,9 +258,9 @@ BENIGN = [c for c in CHANGES if c.aspect == "refactor"]
 
 
 def _cause_ok(change: Change, cause: str) -> bool:
-    if change.integration == "langgraph":
-        # The prompt, model settings and tool schemas are the graph's runtime context, which
-        # is the user's own dict (no aspect of a LangGraph node input): a plain input change.
+    if change.integration == "langgraph" and change.aspect != "prompt":
+        # Model settings and tool schemas are the graph's runtime context, the user's own dict
+        # (no aspect of a LangGraph node input): a plain input change of the node.
         return cause in ("activity-input", "input")
     if AGENT_EXPLAINED:
         return cause == change.aspect

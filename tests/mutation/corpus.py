@@ -2144,8 +2144,8 @@ MUTANTS: tuple[Mutant, ...] = (
         plugins=OPENAI_AGENTS_PLUGIN,
     ),
     # ---------------------------------------------------- LangGraph agent (LangGraphPlugin)
-    # The node activities' input holds the graph state and the runtime context (system prompt,
-    # model, temperature, tool schemas). They need replaykit to know LangGraph's per-run values
+    # The node activities' input holds the graph state (system message first) and the runtime
+    # context (model, temperature, tool schemas). They need replaykit to know LangGraph's per-run values
     # (checkpoint and task ids, message ids, attempt times): skipped until it does.
     Mutant(
         "lg-graph-prompt",
@@ -2156,7 +2156,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "say so and ask a human instead of guessing",
         TRIAGE_GRAPH,
         "drift",
-        "the system prompt in the graph context of every node call changes",
+        "the system message in the graph state of every node call changes",
         plugins=LANGGRAPH_PLUGIN,
         requires="volatile",
         optional=True,
@@ -2252,7 +2252,6 @@ MUTANTS: tuple[Mutant, ...] = (
         OK,
         "langgraph_agent.py",
         "        context: TriageContext = {\n"
-        '            "system_prompt": TRIAGE_PROMPT,\n'
         '            "model": TRIAGE_MODEL,\n'
         '            "temperature": TRIAGE_TEMPERATURE,\n'
         '            "tools": [convert_to_openai_tool(tool) for tool in TOOLS],\n'
@@ -2266,7 +2265,7 @@ MUTANTS: tuple[Mutant, ...] = (
             (
                 "@workflow.defn\nclass TriageGraphWorkflow:",
                 "def _triage_context(workflow_id: str) -> TriageContext:\n"
-                '    return {"system_prompt": TRIAGE_PROMPT, "model": TRIAGE_MODEL,\n'
+                '    return {"model": TRIAGE_MODEL,\n'
                 '            "temperature": TRIAGE_TEMPERATURE,\n'
                 '            "tools": [convert_to_openai_tool(t) for t in TOOLS],\n'
                 '            "workflow_id": workflow_id}\n\n\n'

@@ -11,7 +11,6 @@ benign refactors must pass. Every model runs offline through the framework's own
 from __future__ import annotations
 
 import base64
-import dataclasses
 import json
 import os
 import shutil
@@ -24,19 +23,11 @@ from typing import Any
 
 import pytest
 
-from replaykit import CheckOptions
-
 ROOT = Path(__file__).resolve().parents[2]
 REPLAYKIT = str(Path(sys.executable).parent / "replaykit")
 
 pytestmark = pytest.mark.integration
 
-#: Agent-level explanations and built-in volatile values (issue 11, part 5) are present.
-AGENT_EXPLAINED = "volatile" in {f.name for f in dataclasses.fields(CheckOptions)}
-PENDING_EXPLAIN = pytest.mark.xfail(
-    not AGENT_EXPLAINED, strict=True,
-    reason="needs agent-level explanations / volatile values of the integration (explain work)",
-)
 
 
 @dataclass(frozen=True)
@@ -46,22 +37,22 @@ class Integration:
     plugin: str
     model_activity: str
     model_calls: int
-    needs_volatile_rules: bool  # its plugin puts per-run values into the node/model inputs
+    agent: str  # how the finding names the agent
 
 
 INTEGRATIONS = {
     "openai-agents": Integration(
         "support_desk_agent", "openai_agents_agent.py",
-        "reference_agents.integration_plugins:openai_agents", "invoke_model_activity", 5, False,
+        "reference_agents.integration_plugins:openai_agents", "invoke_model_activity", 5, "agent 'Support specialist'",
     ),
     "langgraph": Integration(
         "triage_graph_agent", "langgraph_agent.py",
-        "reference_agents.integration_plugins:langgraph", "support-triage.agent", 3, True,
+        "reference_agents.integration_plugins:langgraph", "support-triage.agent", 3, "graph 'support-triage'",
     ),
     "pydantic-ai": Integration(
         "runbook_agent", "pydantic_ai_agent.py",
         "reference_agents.integration_plugins:pydantic_ai",
-        "agent__runbook_agent__model_request", 2, True,
+        "agent__runbook_agent__model_request", 2, "runbook_agent",
     ),
 }
 
@@ -219,11 +210,7 @@ def test_record_writes_the_model_calls(recorded: Path, name: str) -> None:
         assert '"name": "search_runbooks"' in text
 
 
-@pytest.mark.parametrize(
-    "name",
-    [pytest.param(n, marks=[PENDING_EXPLAIN] if i.needs_volatile_rules else [])
-     for n, i in INTEGRATIONS.items()],
-)
+@pytest.mark.parametrize("name", list(INTEGRATIONS))
 def test_unchanged_code_checks_clean(recorded: Path, name: str) -> None:
     integration = INTEGRATIONS[name]
     proc = _run(["check", f"hist/{integration.scenario}", "--workflows", "reference_agents",
@@ -262,16 +249,10 @@ def _cause_ok(change: Change, cause: str) -> bool:
         # Model settings and tool schemas are the graph's runtime context, the user's own dict
         # (no aspect of a LangGraph node input): a plain input change of the node.
         return cause in ("activity-input", "input")
-    if AGENT_EXPLAINED:
-        return cause == change.aspect
-    return cause == "activity-input"  # strict comparison without agent aspects
+    return cause == change.aspect
 
 
-@pytest.mark.parametrize(
-    "change",
-    [pytest.param(c, id=c.id, marks=[PENDING_EXPLAIN] if c.aspect == "prompt" else [])
-     for c in BREAKING],
-)
+@pytest.mark.parametrize("change", [pytest.param(c, id=c.id) for c in BREAKING])
 def test_agent_change_fails_on_the_model_call(recorded: Path, tmp_path: Path, change: Change) -> None:
     integration = INTEGRATIONS[change.integration]
     proc, report = _check_variant(recorded, _variant(recorded, tmp_path, change), change)
@@ -281,17 +262,12 @@ def test_agent_change_fails_on_the_model_call(recorded: Path, tmp_path: Path, ch
     on_model = [d for d in result["divergences"] if d["subject"] == subject]
     assert on_model, result["divergences"]
     assert any(_cause_ok(change, d["cause"]) for d in on_model), [d["cause"] for d in on_model]
+    assert integration.agent in proc.stdout, proc.stdout
     for word in change.words:
         assert word in proc.stdout, f"{word!r} not shown:\n{proc.stdout}"
 
 
-@pytest.mark.parametrize(
-    "change",
-    [pytest.param(c, id=c.id,
-                  marks=[PENDING_EXPLAIN] if INTEGRATIONS[c.integration].needs_volatile_rules
-                  else [])
-     for c in BENIGN],
-)
+@pytest.mark.parametrize("change", [pytest.param(c, id=c.id) for c in BENIGN])
 def test_benign_refactor_passes(recorded: Path, tmp_path: Path, change: Change) -> None:
     proc, _ = _check_variant(recorded, _variant(recorded, tmp_path, change), change)
     assert proc.returncode == 0, proc.stdout + proc.stderr

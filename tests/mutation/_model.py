@@ -46,10 +46,6 @@ class Mutant:
             (a helper or an import the change uses); each anchor must occur exactly once.
         plugins: ``module:attr`` plugin references the replayers get (the agents built on
             Temporal's AI-framework integrations replay only with their plugin).
-        requires: A replaykit capability the mutant's histories need to check clean when
-            unchanged (``"volatile"``: the integration's built-in volatile values, e.g.
-            LangGraph's checkpoint and task ids). Such a mutant must be ``optional``: it is
-            skipped, and the table says so, while the capability is missing.
         engine_bug: Set on a breaking mutant replaykit is known to miss: what is wrong in the
             engine. The test then asserts it is *still* missed, so the marker must be removed
             (and the mutant counts as caught) once the engine is fixed.
@@ -68,4 +64,3 @@ class Mutant:
     extra: tuple[tuple[str, str], ...] = ()
     engine_bug: str | None = None
     plugins: tuple[str, ...] = ()
-    requires: str | None = None

@@ -2145,8 +2145,8 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     # ---------------------------------------------------- LangGraph agent (LangGraphPlugin)
     # The node activities' input holds the graph state (system message first) and the runtime
-    # context (model, temperature, tool schemas). They need replaykit to know LangGraph's per-run values
-    # (checkpoint and task ids, message ids, attempt times): skipped until it does.
+    # context (model, temperature, tool schemas); LangGraph's per-run values (checkpoint and
+    # task ids, message ids, attempt times) are replaykit's built-in volatile values.
     Mutant(
         "lg-graph-prompt",
         "prompt",
@@ -2158,8 +2158,6 @@ MUTANTS: tuple[Mutant, ...] = (
         "drift",
         "the system message in the graph state of every node call changes",
         plugins=LANGGRAPH_PLUGIN,
-        requires="volatile",
-        optional=True,
     ),
     Mutant(
         "lg-graph-tool-schema",
@@ -2172,8 +2170,6 @@ MUTANTS: tuple[Mutant, ...] = (
         "drift",
         "record_case_note's schema in the context gains a parameter",
         plugins=LANGGRAPH_PLUGIN,
-        requires="volatile",
-        optional=True,
     ),
     Mutant(
         "lg-graph-tool-removed",
@@ -2186,8 +2182,6 @@ MUTANTS: tuple[Mutant, ...] = (
         "drift",
         "the model is no longer offered record_case_note",
         plugins=LANGGRAPH_PLUGIN,
-        requires="volatile",
-        optional=True,
     ),
     Mutant(
         "lg-graph-temperature",
@@ -2200,8 +2194,6 @@ MUTANTS: tuple[Mutant, ...] = (
         "drift",
         "the temperature in the graph context changes",
         plugins=LANGGRAPH_PLUGIN,
-        requires="volatile",
-        optional=True,
     ),
     Mutant(
         "lg-graph-model-name",
@@ -2214,8 +2206,6 @@ MUTANTS: tuple[Mutant, ...] = (
         "drift",
         "the model name in the graph context changes",
         plugins=LANGGRAPH_PLUGIN,
-        requires="volatile",
-        optional=True,
     ),
     Mutant(
         "lg-graph-node-timeout",
@@ -2228,8 +2218,6 @@ MUTANTS: tuple[Mutant, ...] = (
         "option-change",
         "the node activities' start-to-close timeout: replay-safe",
         plugins=LANGGRAPH_PLUGIN,
-        requires="volatile",
-        optional=True,
     ),
     Mutant(
         "lg-graph-rename-local",
@@ -2243,8 +2231,6 @@ MUTANTS: tuple[Mutant, ...] = (
         "a local variable renamed",
         extra=(("context=context)", "context=triage_context)"),),
         plugins=LANGGRAPH_PLUGIN,
-        requires="volatile",
-        optional=True,
     ),
     Mutant(
         "lg-graph-extract-context",
@@ -2273,8 +2259,6 @@ MUTANTS: tuple[Mutant, ...] = (
             ),
         ),
         plugins=LANGGRAPH_PLUGIN,
-        requires="volatile",
-        optional=True,
     ),
     Mutant(
         "lg-graph-reorder-nodes",
@@ -2289,8 +2273,6 @@ MUTANTS: tuple[Mutant, ...] = (
         None,
         "nodes added in another order: the edges decide what runs",
         plugins=LANGGRAPH_PLUGIN,
-        requires="volatile",
-        optional=True,
     ),
     Mutant(
         "lg-graph-node-docstring",
@@ -2303,7 +2285,5 @@ MUTANTS: tuple[Mutant, ...] = (
         None,
         "a docstring of a node function (not a tool)",
         plugins=LANGGRAPH_PLUGIN,
-        requires="volatile",
-        optional=True,
     ),
 )

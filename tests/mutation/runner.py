@@ -99,8 +99,6 @@ def validate_corpus(mutants: Sequence[Mutant]) -> None:
         seen.add(m.id)
         if m.category not in CATEGORIES:
             problems.append(f"{m.id}: unknown category {m.category!r}")
-        if m.requires and not m.optional:
-            problems.append(f"{m.id}: requires={m.requires!r} needs optional=True")
         if m.old == m.new:
             problems.append(f"{m.id}: old and new are the same text")
         path = AGENTS / m.file
@@ -142,21 +140,6 @@ def histories_for(mutant: Mutant) -> list[Path]:
     return sorted(found)
 
 
-def _missing_capability(requirement: str | None) -> str | None:
-    """Why ``requirement`` is not met by this replaykit, or None when it is."""
-    if requirement is None:
-        return None
-    if requirement == "volatile":
-        import dataclasses
-
-        from replaykit import CheckOptions
-
-        if "volatile" in {f.name for f in dataclasses.fields(CheckOptions)}:
-            return None
-        return "needs the integration's built-in volatile values (not in this replaykit)"
-    raise CorpusError(f"unknown requirement {requirement!r}")
-
-
 def run_mutant(
     mutant: Mutant, *, timeout: float = 300.0, extra_path: Sequence[str] = ()
 ) -> Outcome:
@@ -168,9 +151,6 @@ def run_mutant(
         extra_path: Folders put after the mutant and before the project on PYTHONPATH (to
             try a patched ``replaykit`` against the corpus).
     """
-    missing = _missing_capability(mutant.requires)
-    if missing:
-        return Outcome(mutant, skipped=missing)
     paths = histories_for(mutant)
     if not paths:
         if mutant.optional:
@@ -342,7 +322,7 @@ def score_table(outcomes: Sequence[Outcome]) -> str:
         rows.append(f"replaykit misses (known engine bugs, patch proposed): {', '.join(known)}")
     if total.skipped:
         skipped = ", ".join(o.mutant.id for o in outcomes if o.skipped)
-        rows.append(f"skipped (no histories recorded yet, or a capability missing): {skipped}")
+        rows.append(f"skipped (no histories recorded yet): {skipped}")
     return "\n".join(rows)
 
 

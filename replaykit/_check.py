@@ -134,6 +134,11 @@ def collect_workflows(specs: Iterable[str | type]) -> list[type]:
     return list(found.values())
 
 
+def _workflow_type(cls: type) -> str:
+    defn = temporalio.workflow._Definition.from_class(cls)
+    return (defn.name if defn is not None else None) or cls.__name__
+
+
 def _add_workflow(found: dict[str, type], cls: type, *, origin: str) -> None:
     defn = temporalio.workflow._Definition.from_class(cls)
     if defn is None:
@@ -303,7 +308,11 @@ class _Replay:
                 ),
             )
         if any(d.kind == "nondeterminism" for d in divergences):
-            missing = missing_plugin_hint(self.workflows, self.plugins)
+            # Only the workflow this history runs: another module's integration is no reason.
+            missing = missing_plugin_hint(
+                [w for w in self.workflows if _workflow_type(w) == hf.workflow_type],
+                self.plugins,
+            )
             if missing:
                 first = divergences[0]
                 divergences[0] = dataclasses.replace(

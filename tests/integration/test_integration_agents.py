@@ -287,3 +287,20 @@ def test_check_without_the_plugin_names_it(recorded: Path) -> None:
     proc = _run(["check", "hist/support_desk_agent", "--workflows", "reference_agents"], recorded)
     assert proc.returncode in (1, 2), proc.stdout + proc.stderr
     assert "OpenAIAgentsPlugin" in proc.stdout + proc.stderr
+
+
+def test_plugin_hint_only_for_workflows_that_use_an_integration(tmp_path: Path) -> None:
+    # reference_agents also holds the plugin-based agents: a nondeterminism in the research
+    # agent (no integration) must not tell the user to pass their plugins.
+    from reference_agents.demo import AUDIT, EXTRACT
+
+    root = _copy_agents(tmp_path)
+    research = root / "reference_agents" / "research.py"
+    text = research.read_text()
+    assert text.count(EXTRACT) == 1
+    research.write_text(text.replace(EXTRACT, AUDIT + EXTRACT))
+    proc = _run(["check", str(ROOT / "fixtures" / "histories" / "research_happy_path"),
+                 "--workflows", "reference_agents"], root)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "[nondeterminism]" in proc.stdout and "workflow.patched" in proc.stdout
+    assert "plugin is applied" not in proc.stdout, proc.stdout

@@ -4,7 +4,8 @@ Plain functions do the work (the LangGraph agent's ``tools`` node and the Pydant
 tools call them inside their own activities); ``search_knowledge_base`` and ``save_case_note``
 are the same work as Temporal activities, which the OpenAI Agents agent exposes to its model
 with ``activity_as_tool``. Everything is deterministic: the corpus is bundled, and a note's id
-comes from the workflow id and the note's topic, so a retried write never adds a second row.
+comes from its topic (unique per workflow), so a retried write never adds a second row and
+the same conversation gives the same ids in every execution.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from temporalio import activity
 from reference_agents import store, tools
 
 _NOTES_SCHEMA = """
-CREATE TABLE IF NOT EXISTS agent_notes (
-    note_id TEXT PRIMARY KEY, workflow_id TEXT NOT NULL, topic TEXT NOT NULL, body TEXT NOT NULL
+CREATE TABLE IF NOT EXISTS case_notes (
+    workflow_id TEXT NOT NULL, note_id TEXT NOT NULL, topic TEXT NOT NULL, body TEXT NOT NULL,
+    PRIMARY KEY (workflow_id, note_id)
 )
 """
 
@@ -31,12 +33,12 @@ def knowledge_base_answer(query: str, limit: int = 2) -> str:
 def write_case_note(workflow_id: str, topic: str, body: str) -> str:
     """Store a note for the workflow's case (idempotent per workflow and topic); its id."""
     slug = "-".join(tools.tokens(topic)[:6]) or "note"
-    note_id = f"note-{workflow_id}-{slug}"
+    note_id = f"note-{slug}"
     with store.connect() as conn:
         conn.execute(_NOTES_SCHEMA)
         conn.execute(
-            "INSERT OR IGNORE INTO agent_notes VALUES (?, ?, ?, ?)",
-            (note_id, workflow_id, topic, body),
+            "INSERT OR IGNORE INTO case_notes VALUES (?, ?, ?, ?)",
+            (workflow_id, note_id, topic, body),
         )
     return note_id
 
@@ -46,7 +48,7 @@ def case_notes(workflow_id: str) -> list[tuple[str, str, str]]:
     with store.connect() as conn:
         conn.execute(_NOTES_SCHEMA)
         rows = conn.execute(
-            "SELECT note_id, topic, body FROM agent_notes WHERE workflow_id = ? ORDER BY rowid",
+            "SELECT note_id, topic, body FROM case_notes WHERE workflow_id = ? ORDER BY rowid",
             (workflow_id,),
         ).fetchall()
     return [(str(a), str(b), str(c)) for a, b, c in rows]

@@ -180,6 +180,7 @@ def _verdict(
         versioning=versioning,
         pinned_reason=pinned,
         budget=budget,
+        closed=hf.is_closed,
     )
     return _budget_verdict(result, options)
 

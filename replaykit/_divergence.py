@@ -111,6 +111,8 @@ class HistoryResult:
     pinned_reason: str | None = None
     #: History budget: events, bytes, largest payload, loop growth and projections.
     budget: BudgetReport | None = None
+    #: Whether the history ends with a close event (``False``: the execution was running).
+    closed: bool | None = None
 
     @property
     def name(self) -> str:
@@ -137,6 +139,7 @@ class HistoryResult:
             "allowed": [d.to_json() for d in self.allowed],
             "versioning": self.versioning.to_json() if self.versioning is not None else None,
             "pinned_reason": self.pinned_reason,
+            "closed": self.closed,
             "budget": self.budget.to_json() if self.budget is not None else None,
         }
 

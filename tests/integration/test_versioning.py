@@ -27,6 +27,7 @@ from replaykit._scenario import load_scenarios
 from replaykit._servers import RunningServer, parse_server, start_server
 from replaykit._versioning import versioning_view
 from replaykit.cli.check import command as check_command
+from replaykit.cli.rollout import command as rollout_command
 
 pytestmark = [pytest.mark.integration]
 
@@ -85,6 +86,7 @@ def test_histories_record_behaviour_and_version(pulled: dict[str, Path]) -> None
         "chat-1": ("auto-upgrade", "rollout.v2"),
         "order-2": ("pinned", "rollout.v2"),
         "chat-2": ("auto-upgrade", "rollout.v2"),
+        "chat-3": ("auto-upgrade", "rollout.v2"),
     }
     # The AUTO_UPGRADE execution started on v1 and moved to v2.
     assert views["chat-1"].versions == ("rollout.v1", "rollout.v2")
@@ -106,15 +108,15 @@ def test_check_new_build_lists_pinned_and_fails_auto_upgrade(
     assert "2 pinned to other versions" in result.output
     data = json.loads(report_path.read_text())
     status = {r["workflow_id"]: r["status"] for r in data["results"]}
-    assert status == {"order-1": "pinned", "order-2": "pinned",
-                      "chat-1": "divergent", "chat-2": "divergent"}
+    assert status == {"order-1": "pinned", "order-2": "pinned", "chat-1": "divergent",
+                      "chat-2": "divergent", "chat-3": "divergent"}
     chat = next(r for r in data["results"] if r["workflow_id"] == "chat-1")
     assert chat["versioning"]["behavior"] == "auto-upgrade"
     assert chat["versioning"]["version"] == "rollout.v2"
     assert chat["divergences"][0]["kind"] in ("nondeterminism", "drift"), chat["divergences"]
     assert data["summary"]["pinned"] == 2
     suite = ET.parse(junit).getroot().find("testsuite")
-    assert suite is not None and suite.get("skipped") == "2" and suite.get("failures") == "2"
+    assert suite is not None and suite.get("skipped") == "2" and suite.get("failures") == "3"
     skipped = [c for c in suite.iter("testcase") if c.find("skipped") is not None]
     assert all("does not run rollout.v3" in (c.find("skipped").get("message") or "")  # type: ignore[union-attr]
                for c in skipped)
@@ -127,7 +129,7 @@ def test_include_pinned_checks_them_too(pulled: dict[str, Path]) -> None:
         list(pulled.values()), workflows=["rollout_v3"], jobs=0,
         options=CheckOptions(deployment_version="rollout.v3", include_pinned=True),
     )
-    assert len(report.divergent) == 4 and not report.pinned
+    assert len(report.divergent) == 5 and not report.pinned
 
 
 def test_current_build_passes_and_keeps_v1_pinned(pulled: dict[str, Path]) -> None:
@@ -137,7 +139,34 @@ def test_current_build_passes_and_keeps_v1_pinned(pulled: dict[str, Path]) -> No
     )
     assert report.exit_code == 0
     assert [r.workflow_id for r in report.pinned] == ["order-1"]
-    assert {r.workflow_id for r in report.clean} == {"order-2", "chat-1", "chat-2"}
+    assert {r.workflow_id for r in report.clean} == {"order-2", "chat-1", "chat-2", "chat-3"}
+
+
+def test_rollout_report_answers_ramp_and_drain(pulled: dict[str, Path]) -> None:
+    paths = [str(p) for p in pulled.values()]
+    # v3 breaks the AUTO_UPGRADE agents, and chat-3 is running: it would fail on v3.
+    bad = CliRunner().invoke(rollout_command, [
+        *paths, "-w", "rollout_v3", "--deployment-version", "rollout.v3", "-j", "0", "--json"])
+    assert bad.exit_code == 1, bad.output
+    data = json.loads(bad.output)
+    assert data["can_ramp"] is False
+    assert [b.split(" ")[0] for b in data["blocking"]] == ["chat-3"]
+    assert len(data["notes"]) == 2  # chat-1, chat-2: closed, diverge, never replay again
+    rows = {r["version"]: r for r in data["versions"]}
+    assert (rows["rollout.v1"]["pinned"], rows["rollout.v1"]["pinned_running"]) == (1, 1)
+    assert (rows["rollout.v2"]["pinned"], rows["rollout.v2"]["auto_upgrade"],
+            rows["rollout.v2"]["auto_upgrade_running"]) == (1, 3, 1)
+    assert rows["rollout.v2"]["checked_divergent"] == 3
+    assert data["drain"]["rollout.v1"]["can_drain"] is False
+    assert "order-1" in data["drain"]["rollout.v1"]["reason"]
+    assert data["drain"]["rollout.v2"]["can_drain"] is True
+    # The deployed code as the next build: everything that will run it replays clean.
+    good = CliRunner().invoke(rollout_command, [
+        *paths, "-w", "rollout_v1", "--deployment-version", "rollout.v3", "-j", "0"])
+    assert good.exit_code == 0, good.output
+    assert "can ramp rollout.v3: YES" in good.output
+    assert "can drain rollout.v1: NO" in good.output
+    print(bad.output, good.output)
 
 
 def test_pull_filters_by_version_and_behaviour(server: RunningServer, tmp_path: Path) -> None:
@@ -145,7 +174,7 @@ def test_pull_filters_by_version_and_behaviour(server: RunningServer, tmp_path: 
     assert set(on_v1) == {"order-1"}
     auto = _pull(server, tmp_path / "auto",
                  versioning_query(None, versioning_behavior="auto-upgrade"))
-    assert set(auto) == {"chat-1", "chat-2"}
+    assert set(auto) == {"chat-1", "chat-2", "chat-3"}
     pinned_v2 = _pull(server, tmp_path / "pv2", versioning_query(
         "WorkflowType='OrderAgent'", deployment_version="rollout.v2",
         versioning_behavior="pinned"))

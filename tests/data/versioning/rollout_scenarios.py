@@ -2,8 +2,8 @@
 
 ``rollout_v1`` starts one PINNED and one AUTO_UPGRADE execution on ``rollout.v1`` and leaves
 them waiting. ``rollout_v2`` (worker ``rollout.v2``, now current) starts one of each on v2,
-lets the v1 AUTO_UPGRADE execution go (it moves to v2) and finishes the v2 ones; the v1
-PINNED execution keeps waiting for a v1 worker.
+lets the v1 AUTO_UPGRADE execution go (it moves to v2) and finishes the v2 ones except
+``chat-3`` (AUTO_UPGRADE, left running); the v1 PINNED execution keeps waiting for a v1 worker.
 """
 
 from __future__ import annotations
@@ -42,8 +42,10 @@ async def rollout_v1(run: Any) -> None:
 async def rollout_v2(run: Any) -> None:
     order = await run.start(OrderAgent.run, "order-2-item", id="order-2")
     chat = await run.start(ChatAgent.run, "chat-2-item", id="chat-2")
+    waiting = await run.start(ChatAgent.run, "chat-3-item", id="chat-3")  # left running
     await _first_task_done(order)
     await _first_task_done(chat)
+    await _first_task_done(waiting)
     old_chat = run.client.get_workflow_handle("chat-1")
     await old_chat.signal("go")
     assert await old_chat.result() == "chat-1-item: 42"

@@ -452,15 +452,16 @@ def _columns(rows: list[dict[str, int]]) -> dict[str, tuple[int, ...]]:
 
 
 def _slope(values: Sequence[float]) -> float:
-    """Least-squares slope of ``values`` against 0, 1, 2, ..."""
-    n = len(values)
-    if n < 2:
+    """Growth per step: the median of successive differences.
+
+    Robust where a least-squares slope is not: one step at the start (a conversation window
+    filling up, the first turn having no history yet) does not make a flat series "grow".
+    """
+    steps = sorted(b - a for a, b in zip(values, values[1:], strict=False))
+    if not steps:
         return 0.0
-    mean_x = (n - 1) / 2
-    mean_y = sum(values) / n
-    num = sum((i - mean_x) * (y - mean_y) for i, y in enumerate(values))
-    den = sum((i - mean_x) ** 2 for i in range(n))
-    return num / den
+    mid = len(steps) // 2
+    return float(steps[mid]) if len(steps) % 2 else (steps[mid - 1] + steps[mid]) / 2
 
 
 def _left_linear(current: float, per_iteration: float, limit: int) -> int | None:

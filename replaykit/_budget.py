@@ -38,6 +38,7 @@ __all__ = [
     "BudgetReport",
     "LoopGrowth",
     "chain_budgets",
+    "chain_key",
     "format_budget",
     "format_size",
     "measure_budget",

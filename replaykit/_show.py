@@ -20,11 +20,14 @@ import temporalio.api.failure.v1
 import temporalio.api.history.v1
 from temporalio.api.enums.v1 import EventType, RetryState
 
+from ._budget import BudgetReport, chain_budgets, chain_key, format_budget, measure_budget
 from ._codec import decoded_history_file
 from ._divergence import Divergence, HistoryResult
+from ._errors import ReplaykitError
 from ._history import HistoryFile, atomic_write_text, load_history
 from ._payloads import decode_payload, decode_payloads
 from ._strict import event_type_name, format_duration
+from ._versioning import VersioningView, versioning_view
 
 __all__ = [
     "ShowReport",
@@ -86,6 +89,8 @@ class ShowReport:
     events: tuple[TimelineEvent, ...]
     result: HistoryResult | None = None
     html_path: Path | None = None
+    budget: BudgetReport | None = None
+    versioning: VersioningView | None = None
 
     @property
     def exit_code(self) -> int:
@@ -104,8 +109,14 @@ class ShowReport:
         return "\n".join(lines) + "\n"
 
     def format_text(self) -> str:
-        """The terminal timeline (with divergences when checked)."""
-        return format_timeline(self.history, result=self.result, events=self.events)
+        """The terminal timeline (with divergences when checked), then budget and versioning."""
+        text = format_timeline(self.history, result=self.result, events=self.events)
+        extra: list[str] = []
+        if self.versioning is not None and self.versioning.versioned:
+            extra.append(f"versioning: {self.versioning.describe()}")
+        if self.budget is not None:
+            extra.extend(format_budget(self.budget))
+        return text + "".join(line + "\n" for line in extra)
 
 
 def show_history(
@@ -142,13 +153,34 @@ def show_history(
             options=CheckOptions(cache=False, data_converter=data_converter), jobs=0,
         )
         result = report.results[0]
+    budget = _budget_with_earlier_runs(history)
+    versioning = versioning_view(history.events)
     history = decoded_history_file(history, data_converter)
     events = tuple(build_timeline(history))
     written: Path | None = None
     if html_out is not None:
         written = Path(html_out)
         atomic_write_text(written, render_html(history, result=result, events=events))
-    return ShowReport(history=history, events=events, result=result, html_path=written)
+    return ShowReport(history=history, events=events, result=result, html_path=written,
+                      budget=budget, versioning=versioning)
+
+
+def _budget_with_earlier_runs(history: HistoryFile) -> BudgetReport:
+    """The run's budget; for ``<id>.runN.json``, measured with the chain's earlier runs."""
+    own = measure_budget(history.events)
+    key = chain_key(str(history.path)) if history.path is not None else None
+    if key is None or key[1] == 1:
+        return own
+    stem, number = key
+    items: list[tuple[str | None, BudgetReport | None]] = []
+    for n in range(1, number):
+        sibling = Path(f"{stem}.json" if n == 1 else f"{stem}.run{n}.json")
+        try:
+            items.append((str(sibling), measure_budget(load_history(sibling).events)))
+        except (OSError, ReplaykitError):
+            return own  # an incomplete chain: this run alone
+    items.append((str(history.path), own))
+    return chain_budgets(items)[-1] or own
 
 
 # ------------------------------------------------------------------------------- formatting

@@ -610,10 +610,15 @@ def _findings(report: BudgetReport, loops: Sequence[LoopGrowth]) -> list[BudgetF
             reason = "the workflow never continues as new"
         threshold = {"events": lim.events_error, "bytes": lim.bytes_error,
                      "payload": lim.payload_error}[limit]
+        what = "continue-as-new chain" if loop.kind == "chain" else f"`{loop.subject}` loop"
+        unit = "runs" if loop.kind == "chain" else "iterations"
+        growth = (" (quadratic: its input grows every iteration)"
+                  if loop.quadratic and loop.kind == "activity" else "")
         out.append(BudgetFinding(
             "warning", f"projected-{limit}",
-            f"{loop.describe()} — reaches the {limit} limit ({_limit_text(limit, threshold)}) "
-            f"within {lim.horizon:,} iterations ({reason})",
+            f"{what}{growth} reaches the {limit} limit ({_limit_text(limit, threshold)}) "
+            f"after ~{left:,} more {unit} at the measured growth, within the "
+            f"{lim.horizon:,}-iteration horizon; {reason}",
             left, threshold,
         ))
     return out

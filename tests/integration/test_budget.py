@@ -16,7 +16,7 @@ from replaykit._budget import BudgetLimits
 from replaykit._check import CheckOptions, check_histories
 from replaykit._record import record_scenarios
 from replaykit._scenario import load_scenarios
-from replaykit._servers import parse_server, start_server
+from replaykit._servers import parse_server, start_server_async
 from replaykit.cli.check import command as check_command
 
 pytestmark = [pytest.mark.integration]
@@ -39,19 +39,13 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (scn,) = load_scenarios([DATA / "budget_scenarios.py"])
 
     async def main() -> None:
-        async with await _server() as server:
+        async with await start_server_async(parse_server("embedded")) as server:
             client = await server.client()
             report = await record_scenarios([scn], client, out_dir=out)
             assert report.ok, [s.error for s in report.scenarios]
 
     asyncio.run(main())
     return out / "chat_loops"
-
-
-async def _server() -> object:
-    from replaykit._servers import start_server_async
-
-    return await start_server_async(parse_server("embedded"))
 
 
 def test_quadratic_agent_loop_is_flagged_with_its_projection(recorded: Path) -> None:
@@ -70,7 +64,7 @@ def test_quadratic_agent_loop_is_flagged_with_its_projection(recorded: Path) -> 
     assert limit == "bytes" and 150 < left < 600
     (finding,) = budget.findings
     assert finding.limit == "projected-bytes" and finding.value == left
-    assert "`call_llm`" in finding.message and "grows quadratically" in finding.message
+    assert "`call_llm` loop (quadratic" in finding.message and "after ~" in finding.message
     assert "never continues as new" in finding.message
     print("\n".join(f"{k}: {v}" for k, v in loop.to_json().items()))
 

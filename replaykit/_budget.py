@@ -193,9 +193,10 @@ class LoopGrowth:
             if self.quadratic:
                 arg = f" ({self.growing_argument})" if self.growing_argument else ""
                 items = (f", +{self.items_growth:.1f} items" if self.items_growth else "")
+                effect = ("continue-as-new bounds the events, not this growth"
+                          if self.continues_as_new else "so the history grows quadratically")
                 text += (f"; input{arg} grows by ~{format_size(self.input_growth)} per "
-                         f"iteration{items}: the whole state is sent each time, so the history "
-                         "grows quadratically")
+                         f"iteration{items}: the whole state is sent each time, {effect}")
         left = self.first_limit()
         unit = "runs" if self.kind == "chain" else "iterations"
         if left is not None:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from replaykit._budget import BudgetLimits
+from replaykit._budget import BudgetLimits, format_budget
 from replaykit._check import CheckOptions, check_histories
 from replaykit._record import record_scenarios
 from replaykit._scenario import load_scenarios
@@ -110,3 +110,69 @@ def test_measured_against_custom_limits(recorded: Path) -> None:
     assert budget is not None
     assert any(f.limit == "payload" and f.level == "warning" for f in budget.findings)
     assert budget.largest_payload > 8 * 1024
+
+
+@pytest.fixture(scope="module")
+def long_runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The reference support agent (12 turns, continue-as-new every 3, LLM from the scripted
+    local endpoint) and monitoring agent (60 checks, continue-as-new past 40 events)."""
+    import os
+
+    out = tmp_path_factory.mktemp("long")
+    cassettes = tmp_path_factory.mktemp("cassettes")
+    (support,) = load_scenarios([DATA / "support_long.py"])
+    (monitoring,) = load_scenarios([DATA / "monitoring_long.py"])
+    saved = {k: os.environ.get(k) for k in ("REPLAYKIT_RECORD_CASSETTES", "REPLAYKIT_CASSETTE_DIR")}
+    os.environ.update(REPLAYKIT_RECORD_CASSETTES="scripted", REPLAYKIT_CASSETTE_DIR=str(cassettes))
+
+    async def main(scn: object, kind: str) -> None:
+        async with await start_server_async(parse_server(kind)) as server:
+            report = await record_scenarios([scn], await server.client(), out_dir=out)  # type: ignore[list-item]
+            assert report.ok, [s.error for s in report.scenarios]
+
+    try:
+        asyncio.run(main(support, "embedded"))
+        asyncio.run(main(monitoring, "timeskip"))
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    return out
+
+
+def _chain_report(folder: Path) -> list:
+    report = check_histories([folder], workflows=["reference_agents"], jobs=0)
+    assert report.exit_code == 0, [r.describe() for r in report.results]
+    by_run = sorted(report.results, key=lambda r: r.budget.chain_runs if r.budget else 0)
+    return [r.budget for r in by_run]
+
+
+def test_support_agent_conversation_grows_through_continue_as_new(long_runs: Path) -> None:
+    budgets = _chain_report(long_runs / "support_long")
+    last = budgets[-1]
+    assert last.chain_runs == 5 and not last.flagged
+    (reply,) = [lp for lp in last.loops if lp.subject == "generate_support_reply"]
+    assert reply.iterations == 12 and reply.quadratic and reply.continues_as_new
+    assert reply.growing_argument == "args[0]['memory']" and reply.items_growth == 2.0
+    assert 150 < reply.input_growth < 400  # a question and a reply per turn
+    assert reply.iterations_left["events"] is None  # continue-as-new bounds the events...
+    assert reply.first_limit()[0] == "payload"  # ...but not the memory it carries
+    (chain,) = [lp for lp in last.loops if lp.kind == "chain"]
+    assert chain.quadratic and chain.first_limit()[0] == "payload"
+    # Each run's history is larger than the one before (the whole memory is resent).
+    sizes = [b.bytes for b in budgets[:4]]
+    assert sizes == sorted(sizes) and sizes[-1] > 2 * sizes[0]
+    print("\n".join(line for b in budgets for line in format_budget(b)))
+
+
+def test_monitoring_agent_is_kept_bounded_by_continue_as_new(long_runs: Path) -> None:
+    budgets = _chain_report(long_runs / "monitoring_long")
+    last = budgets[-1]
+    assert last.chain_runs > 5 and not any(b.flagged for b in budgets)
+    assert max(b.events for b in budgets) < 80  # continue-as-new past 40 events
+    (check,) = [lp for lp in last.loops if lp.subject == "run_monitoring_check"]
+    assert check.iterations == 60 and check.continues_as_new and not check.quadratic
+    assert check.first_limit() is None
+    print("\n".join(line for b in budgets[-1:] for line in format_budget(b)))

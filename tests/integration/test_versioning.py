@@ -27,6 +27,7 @@ from replaykit._scenario import load_scenarios
 from replaykit._servers import RunningServer, parse_server, start_server
 from replaykit._versioning import versioning_view
 from replaykit.cli.check import command as check_command
+from replaykit.cli.pull import command as pull_command
 from replaykit.cli.rollout import command as rollout_command
 
 pytestmark = [pytest.mark.integration]
@@ -179,6 +180,15 @@ def test_pull_filters_by_version_and_behaviour(server: RunningServer, tmp_path: 
         "WorkflowType='OrderAgent'", deployment_version="rollout.v2",
         versioning_behavior="pinned"))
     assert set(pinned_v2) == {"order-2"}
+    cli = CliRunner().invoke(pull_command, [
+        "--server", server.address, "--out", str(tmp_path / "cli"),
+        "--deployment-version", "rollout.v1", "--versioning-behavior", "pinned", "-q"])
+    assert cli.exit_code == 0, cli.output
+    assert [load_history(p).workflow_id for p in find_history_files([tmp_path / "cli"])] == [
+        "order-1"]
+    bad = CliRunner().invoke(pull_command, [
+        "--server", server.address, "--out", str(tmp_path / "bad"), "--deployment-version", "v1"])
+    assert bad.exit_code == 2 and "NAME.BUILD_ID" in bad.output
 
 
 def test_override_onto_the_checked_version_is_checked(

@@ -323,26 +323,84 @@ _PAYLOAD = "temporal.api.common.v1.Payload"
 _MIN_GROWTH = 16.0
 
 
+_HOLDERS: dict[str, tuple[tuple[str, bool, bool], ...]] = {}
+_CAN_HOLD: dict[str, bool] = {}
+
+
+def _field_target(fld: Any) -> tuple[Any, bool]:
+    """The message type a field holds (a map's value type) and whether it is a map."""
+    sub = fld.message_type
+    if sub is not None and sub.GetOptions().map_entry:
+        return sub.fields_by_name["value"].message_type, True
+    return sub, False
+
+
+def _can_hold(descriptor: Any) -> bool:
+    """Whether a message type can contain a payload (a type in progress counts as yes:
+    visiting a field for nothing costs time, skipping one would lose a payload)."""
+    name = descriptor.full_name
+    if name in (_PAYLOADS, _PAYLOAD):
+        return True
+    known = _CAN_HOLD.get(name)
+    if known is not None:
+        return known
+    _CAN_HOLD[name] = True
+    result = False
+    for fld in descriptor.fields:
+        target, _ = _field_target(fld)
+        if target is not None and _can_hold(target):
+            result = True
+            break
+    _CAN_HOLD[name] = result
+    return result
+
+
+def _payload_fields(descriptor: Any) -> tuple[tuple[str, bool, bool], ...]:
+    """``(name, repeated, map)`` of the fields of a message type that can hold a payload."""
+    found = _HOLDERS.get(descriptor.full_name)
+    if found is None:
+        out = []
+        for fld in descriptor.fields:
+            target, is_map = _field_target(fld)
+            if target is not None and _can_hold(target):
+                out.append((fld.name, bool(fld.is_repeated) and not is_map, is_map))
+        found = _HOLDERS[descriptor.full_name] = tuple(out)
+    return found
+
+
 def _largest_blob(message: Message) -> int:
     """The largest ``Payloads`` (or lone ``Payload``) inside a message."""
+    if message.DESCRIPTOR.full_name in (_PAYLOADS, _PAYLOAD):
+        return message.ByteSize()
+    holders = _holder_names(message.DESCRIPTOR)
     best = 0
-    for desc, value in message.ListFields():
-        if desc.message_type is None:
+    for fld, value in message.ListFields():  # only the fields that are set: few
+        kind = holders.get(fld.name)
+        if kind is None:
             continue
         items: Iterable[Any]
-        if desc.is_repeated:
-            items = value.values() if desc.message_type.GetOptions().map_entry else value
+        if kind == "map":
+            items = value.values()
+        elif kind == "repeated":
+            items = value
         else:
             items = (value,)
         for item in items:
-            if not isinstance(item, Message):
-                continue
-            name = item.DESCRIPTOR.full_name
-            if name in (_PAYLOADS, _PAYLOAD):
-                best = max(best, item.ByteSize())
-            else:
-                best = max(best, _largest_blob(item))
+            best = max(best, _largest_blob(item))
     return best
+
+
+_NAMES: dict[str, dict[str, str]] = {}
+
+
+def _holder_names(descriptor: Any) -> dict[str, str]:
+    found = _NAMES.get(descriptor.full_name)
+    if found is None:
+        found = _NAMES[descriptor.full_name] = {
+            name: "map" if is_map else "repeated" if repeated else "one"
+            for name, repeated, is_map in _payload_fields(descriptor)
+        }
+    return found
 
 
 def _event_name(event: HistoryEvent) -> str:
@@ -384,6 +442,13 @@ def _argument_sizes(args: list[Any]) -> tuple[dict[str, int], dict[str, int]]:
     return sizes, lengths
 
 
+_WFT_COMPLETED = EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED
+_WFT_SCHEDULED = EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED
+_STARTED = EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED
+_CONTINUED = EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW
+_ACTIVITY_SCHEDULED = EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+
+
 def measure_budget(
     events: Sequence[HistoryEvent], limits: BudgetLimits | None = None
 ) -> BudgetReport:
@@ -402,20 +467,21 @@ def measure_budget(
     for index, event in enumerate(events):
         size = event.ByteSize()
         kind = event.event_type
-        if kind == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
+        if kind == _WFT_COMPLETED:
             batch = 0
-        elif kind == EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED:
+        elif kind == _WFT_SCHEDULED:
             largest_batch = max(largest_batch, batch)
             batch = 0
         batch += size
-        blob = _largest_blob(event)
+        # A payload is never larger than the event holding it: most events need no walk.
+        blob = _largest_blob(event) if size > largest else 0
         if blob > largest:
             largest, largest_at = blob, f"event {event.event_id} ({_event_name(event)})"
-        if kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
+        if kind == _STARTED:
             carried = event.workflow_execution_started_event_attributes.input.ByteSize()
-        elif kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
+        elif kind == _CONTINUED:
             continued = True
-        elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+        elif kind == _ACTIVITY_SCHEDULED:
             attrs = event.activity_task_scheduled_event_attributes
             name = attrs.activity_type.name
             positions.setdefault(name, []).append(index)

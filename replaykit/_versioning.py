@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from temporalio.api.enums.v1 import EventType, VersioningBehavior
+from temporalio.api.enums.v1 import ContinueAsNewVersioningBehavior, EventType, VersioningBehavior
 from temporalio.api.history.v1 import HistoryEvent
 
 __all__ = [
@@ -52,6 +52,8 @@ class VersioningView:
         override: ``pinned:NAME.BUILD_ID`` or ``auto-upgrade`` when an override is in force.
         override_event_id: The event that set it (1 for a start-time override).
         inherited_pinned_version: Pinned version inherited from a parent or previous run.
+        continue_as_new_behavior: The initial behaviour this run gave the run it continued
+            as (``auto-upgrade``, ``use-ramping-version``): upgrade on continue-as-new.
     """
 
     behavior: Behavior | None = None
@@ -62,6 +64,7 @@ class VersioningView:
     override: str | None = None
     override_event_id: int | None = None
     inherited_pinned_version: str | None = None
+    continue_as_new_behavior: str | None = None
 
     @property
     def versioned(self) -> bool:
@@ -92,6 +95,7 @@ class VersioningView:
             "override": self.override,
             "override_event_id": self.override_event_id,
             "inherited_pinned_version": self.inherited_pinned_version,
+            "continue_as_new_behavior": self.continue_as_new_behavior,
         }
 
 
@@ -147,6 +151,7 @@ def versioning_view(events: Iterable[HistoryEvent]) -> VersioningView:
     override: str | None = None
     override_event: int | None = None
     inherited: str | None = None
+    next_run: str | None = None
     for event in events:
         kind = event.event_type
         if kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
@@ -164,6 +169,12 @@ def versioning_view(events: Iterable[HistoryEvent]) -> VersioningView:
                 found = _override(upd.versioning_override)
                 if found:
                     override, override_event = found, event.event_id
+        elif kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
+            initial = event.workflow_execution_continued_as_new_event_attributes
+            if initial.initial_versioning_behavior:
+                name = ContinueAsNewVersioningBehavior.Name(initial.initial_versioning_behavior)
+                next_run = (name.removeprefix("CONTINUE_AS_NEW_VERSIONING_BEHAVIOR_")
+                            .lower().replace("_", "-"))
         elif kind == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
             wtc = event.workflow_task_completed_event_attributes
             version = None
@@ -198,6 +209,7 @@ def versioning_view(events: Iterable[HistoryEvent]) -> VersioningView:
         override=override,
         override_event_id=override_event,
         inherited_pinned_version=inherited,
+        continue_as_new_behavior=next_run,
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -19,6 +20,9 @@ from replaykit._errors import ConfigError
 from replaykit._history import load_history
 from replaykit._pull import versioning_query
 from replaykit._versioning import parse_deployment_version, pinned_elsewhere, versioning_view
+
+if TYPE_CHECKING:
+    from temporalio.api.history.v1 import HistoryEvent
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "histories"
 
@@ -92,3 +96,95 @@ def test_deployment_version_and_pull_query() -> None:
                      "('agents:v2', 'agents.v2') AND TemporalWorkflowVersioningBehavior = "
                      "'AutoUpgrade'")
     assert versioning_query(None) is None
+
+
+def _event(event_id: int, **attrs: object) -> HistoryEvent:
+    from temporalio.api.enums.v1 import EventType
+    from temporalio.api.history.v1 import HistoryEvent
+
+    (name, value), = attrs.items()
+    kind = {
+        "workflow_execution_started_event_attributes": "WORKFLOW_EXECUTION_STARTED",
+        "workflow_task_completed_event_attributes": "WORKFLOW_TASK_COMPLETED",
+        "workflow_execution_options_updated_event_attributes": "WORKFLOW_EXECUTION_OPTIONS_UPDATED",
+        "workflow_execution_continued_as_new_event_attributes":
+            "WORKFLOW_EXECUTION_CONTINUED_AS_NEW",
+    }[name]
+    return HistoryEvent(event_id=event_id, event_type=EventType.Value(f"EVENT_TYPE_{kind}"),
+                        **{name: value})  # type: ignore[arg-type]
+
+
+def test_versioning_view_reads_overrides_inheritance_and_old_fields() -> None:
+    from temporalio.api.deployment.v1 import WorkerDeploymentVersion as V
+    from temporalio.api.enums.v1 import ContinueAsNewVersioningBehavior, VersioningBehavior
+    from temporalio.api.history.v1 import (
+        WorkflowExecutionContinuedAsNewEventAttributes as CAN,
+    )
+    from temporalio.api.history.v1 import (
+        WorkflowExecutionOptionsUpdatedEventAttributes as Upd,
+    )
+    from temporalio.api.history.v1 import WorkflowExecutionStartedEventAttributes as Start
+    from temporalio.api.history.v1 import WorkflowTaskCompletedEventAttributes as WTC
+    from temporalio.api.workflow.v1 import VersioningOverride
+
+    pinned = VersioningBehavior.VERSIONING_BEHAVIOR_PINNED
+    start = _event(1, workflow_execution_started_event_attributes=Start())
+    on_v1 = _event(4, workflow_task_completed_event_attributes=WTC(
+        versioning_behavior=pinned, deployment_version=V(deployment_name="agents", build_id="v1")))
+    view = versioning_view([start, on_v1])
+    assert (view.behavior, view.version) == ("pinned", "agents.v1")
+    assert pinned_elsewhere(view, "agents.v2") == "pinned to agents.v1: does not run agents.v2"
+    assert pinned_elsewhere(view, "agents.v1") is None
+    # An auto-upgrade override (later) moves it to whatever is current: checked.
+    auto = _event(5, workflow_execution_options_updated_event_attributes=Upd(
+        versioning_override=VersioningOverride(auto_upgrade=True)))
+    moved = versioning_view([start, on_v1, auto])
+    assert moved.behavior == "auto-upgrade" and moved.override == "auto-upgrade"
+    assert pinned_elsewhere(moved, "agents.v2") is None
+    # ...and unsetting it restores the pin.
+    unset = _event(6, workflow_execution_options_updated_event_attributes=Upd(
+        unset_versioning_override=True))
+    assert versioning_view([start, on_v1, auto, unset]).behavior == "pinned"
+    # The deprecated string field of older servers.
+    old = _event(4, workflow_task_completed_event_attributes=WTC(
+        versioning_behavior=pinned, worker_deployment_version="agents.v0"))
+    assert versioning_view([start, old]).version == "agents.v0"
+    # A child that inherited a pinned version and has completed no task yet.
+    child = _event(1, workflow_execution_started_event_attributes=Start(
+        inherited_pinned_version=V(deployment_name="agents", build_id="v1")))
+    inherited = versioning_view([child])
+    assert (inherited.behavior, inherited.version) == ("pinned", "agents.v1")
+    # Upgrade on continue-as-new is recorded on the run that continued.
+    can = _event(7, workflow_execution_continued_as_new_event_attributes=CAN(
+        initial_versioning_behavior=(
+            ContinueAsNewVersioningBehavior.CONTINUE_AS_NEW_VERSIONING_BEHAVIOR_AUTO_UPGRADE)))
+    assert versioning_view([start, on_v1, can]).continue_as_new_behavior == "auto-upgrade"
+    assert "pinned to agents.v1" in view.describe()
+
+
+def test_scenario_rejects_bad_deployment_options() -> None:
+    from reference_agents.research import ResearchAgentWorkflow
+    from replaykit import scenario
+    from replaykit._errors import ScenarioError
+
+    async def fn(run: object) -> None:
+        pass
+
+    with pytest.raises(ScenarioError, match="NAME.BUILD_ID"):
+        scenario(fn, workflows=[ResearchAgentWorkflow], deployment="no-dot")
+    with pytest.raises(ScenarioError, match="versioning_behavior 'sticky'"):
+        scenario(fn, workflows=[ResearchAgentWorkflow], deployment="a.b",
+                 versioning_behavior="sticky")
+    ok = scenario(fn, workflows=[ResearchAgentWorkflow], deployment="a.b",
+                  versioning_behavior="auto-upgrade")
+    assert (ok.deployment, ok.versioning_behavior) == ("a.b", "auto-upgrade")
+
+
+def test_check_cli_rejects_a_malformed_deployment_version() -> None:
+    from click.testing import CliRunner
+
+    from replaykit.cli.check import command
+
+    result = CliRunner().invoke(command, [str(FIXTURES / "research_happy_path"),
+                                          "-w", "reference_agents", "--deployment-version", "v2"])
+    assert result.exit_code == 2 and "expected NAME.BUILD_ID" in result.output

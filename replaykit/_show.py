@@ -160,7 +160,8 @@ def show_history(
     written: Path | None = None
     if html_out is not None:
         written = Path(html_out)
-        atomic_write_text(written, render_html(history, result=result, events=events))
+        atomic_write_text(written, render_html(history, result=result, events=events,
+                                               budget=budget, versioning=versioning))
     return ShowReport(history=history, events=events, result=result, html_path=written,
                       budget=budget, versioning=versioning)
 
@@ -709,6 +710,8 @@ def render_html(
     *,
     result: HistoryResult | None = None,
     events: Sequence[TimelineEvent] | None = None,
+    budget: BudgetReport | None = None,
+    versioning: VersioningView | None = None,
 ) -> str:
     """A self-contained HTML page (inline CSS, no scripts, no external assets).
 
@@ -716,6 +719,8 @@ def render_html(
         history: The history to render.
         result: A check verdict; its divergences are shown at the top and at their events.
         events: A timeline already built from ``history`` (built here if None).
+        budget: The history budget, shown under the facts.
+        versioning: Worker Versioning recorded in the history, shown with the facts.
     """
     rows = list(events) if events is not None else build_timeline(history)
     by_event = _divergences_by_event(result)
@@ -727,6 +732,8 @@ def render_html(
         ("task queue", history.task_queue),
         ("events", str(len(rows))),
     ]
+    if versioning is not None and versioning.versioned:
+        facts.append(("versioning", versioning.describe()))
     if meta is not None:
         facts += [
             (k, v)
@@ -748,6 +755,8 @@ def render_html(
         + " · ".join(f"{_h(k)} <code>{_h(v)}</code>" for k, v in facts)
         + "</div>",
         _banner(history, result),
+        (f'<pre class="budget">{_h(chr(10).join(format_budget(budget)))}</pre>'
+         if budget is not None else ""),
         '<div class="legend">'
         + "".join(f'<span><i style="background:{c}"></i>{_h(n)}</span>' for n, c in _LEGEND)
         + "</div>",

@@ -188,3 +188,13 @@ def test_check_cli_rejects_a_malformed_deployment_version() -> None:
     result = CliRunner().invoke(command, [str(FIXTURES / "research_happy_path"),
                                           "-w", "reference_agents", "--deployment-version", "v2"])
     assert result.exit_code == 2 and "expected NAME.BUILD_ID" in result.output
+
+
+def test_show_prints_the_budget_with_the_chain(tmp_path: Path) -> None:
+    from replaykit._show import show_history
+
+    report = show_history(FIXTURES / "support_conversation" / "support-1.run2.json",
+                          html_out=tmp_path / "s.html")
+    text = report.format_text()
+    assert "2 runs in the chain" in text and "args[0]['memory']" in text
+    assert "grows by" in (tmp_path / "s.html").read_text()

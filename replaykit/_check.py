@@ -31,7 +31,7 @@ from ._budget import BudgetLimits, chain_budgets, measure_budget
 from ._cache import HistoryCache
 from ._capture import CapturingRunner, skip_identity_payload_passes
 from ._codec import decode_history, foreign_encodings, has_codec, load_data_converter
-from ._divergence import CheckReport, Divergence, HistoryResult
+from ._divergence import CheckReport, Divergence, HistoryResult, Status
 from ._errors import ConfigError, HistoryError, ReplaykitError
 from ._explain import explain_replay_failure
 from ._history import HistoryFile, find_history_files
@@ -186,13 +186,17 @@ def _verdict(
 
 
 def _budget_verdict(result: HistoryResult, options: CheckOptions) -> HistoryResult:
-    """``--fail-on budget``: a clean history over (or projected to reach) a limit fails."""
-    if (
-        "budget" in options.fail_on and result.status == "clean"
-        and result.budget is not None and result.budget.flagged
-    ):
-        return dataclasses.replace(result, status="divergent")
-    return result
+    """``--fail-on budget``: a history over (or projected to reach) a limit fails.
+
+    Idempotent, so it can run again once a continue-as-new chain's runs are joined.
+    """
+    if result.status not in ("clean", "divergent") or "budget" not in options.fail_on:
+        return result
+    if any(d.kind in options.fail_on for d in result.divergences):
+        return result  # diverges whatever the budget says
+    over = result.budget is not None and result.budget.flagged
+    status: Status = "divergent" if over else "clean"
+    return result if status == result.status else dataclasses.replace(result, status=status)
 
 
 def _with_chain_budgets(
@@ -202,7 +206,7 @@ def _with_chain_budgets(
     budgets = chain_budgets([(r.path, r.budget) for r in results])
     return [
         _budget_verdict(dataclasses.replace(r, budget=b), options) if b is not r.budget else r
-        for r, b in zip(results, budgets, strict=False)
+        for r, b in zip(results, budgets, strict=True)
     ]
 
 

@@ -34,6 +34,7 @@ _KNOWN_KEYS = {
     "data_converter": "module:attr of the DataConverter or PayloadCodec histories use",
     "deployment_version": "NAME.BUILD_ID: the Worker Deployment version being checked",
     "budgets": "table of history limits (events_warn, bytes_error = \"50MB\", horizon, ...)",
+    "plugins": "list of module:attr naming Temporal plugins (OpenAIAgentsPlugin, ...)",
 }
 
 
@@ -53,6 +54,7 @@ class ProjectConfig:
     data_converter: str | None = None
     deployment_version: str | None = None
     budgets: dict[str, Any] = field(default_factory=dict)
+    plugins: tuple[str, ...] = ()
     raw: dict[str, Any] = field(default_factory=dict)
 
     def path(self, value: str) -> str:
@@ -128,6 +130,7 @@ def load_project_config(pyproject: Path | None = None) -> ProjectConfig:
         data_converter=table.get("data_converter"),
         deployment_version=table.get("deployment_version"),
         budgets=dict(budgets),
+        plugins=_str_list("plugins", table.get("plugins", []), path),
         raw=dict(table),
     )
 

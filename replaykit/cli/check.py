@@ -20,6 +20,7 @@ from replaykit._report import (
     write_junit_xml,
 )
 from replaykit._versioning import parse_deployment_version
+from replaykit.cli._options import plugin_option, plugin_refs
 from replaykit.cli._progress import Progress
 
 KINDS = ("nondeterminism", "drift", "option-change")
@@ -78,6 +79,7 @@ def _limits(table: dict[str, object], flags: tuple[str, ...]) -> BudgetLimits:
 @click.option("--data-converter", default=None, metavar="MODULE:ATTR",
               help="The DataConverter or PayloadCodec the histories were recorded with "
               "(encrypted or compressed payloads). Default: [tool.replaykit] data_converter.")
+@plugin_option
 @click.option("--timeout", type=float, default=120.0, show_default=True,
               help="Seconds one replay may take before it is killed and reported.")
 @click.option("--deployment-version", default=None, metavar="NAME.BUILD_ID",
@@ -108,6 +110,7 @@ def command(
     no_sandbox: bool,
     no_cache: bool,
     data_converter: str | None,
+    plugins: tuple[str, ...],
     timeout: float,
     deployment_version: str | None,
     include_pinned: bool,
@@ -150,6 +153,7 @@ def command(
                                                 project=config.deployment_version)),
             include_pinned=include_pinned,
             budget=_limits(config.budgets, budget),
+            plugins=plugin_refs(plugins),
         )
         jobs_value = resolve("jobs", flag=jobs, project=config.jobs)
         progress = Progress(enabled=sys.stderr.isatty() and not os.environ.get("CI"))

@@ -13,6 +13,7 @@ from replaykit._config import load_project_config, resolve
 from replaykit._errors import ReplaykitError
 from replaykit._rollout import rollout_report
 from replaykit._versioning import parse_deployment_version
+from replaykit.cli._options import plugin_option, plugin_refs
 
 
 @click.command("rollout")
@@ -25,6 +26,7 @@ from replaykit._versioning import parse_deployment_version
               help="Worker processes (default: CPU count; 0 = in this process).")
 @click.option("--data-converter", default=None, metavar="MODULE:ATTR",
               help="The DataConverter or PayloadCodec the histories were recorded with.")
+@plugin_option
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def command(
     paths: tuple[str, ...],
@@ -32,6 +34,7 @@ def command(
     deployment_version: str | None,
     jobs: int | None,
     data_converter: str | None,
+    plugins: tuple[str, ...],
     as_json: bool,
 ) -> None:
     """Per deployment version: PINNED / AUTO_UPGRADE executions, which still run, and whether
@@ -63,6 +66,7 @@ def command(
             deployment_version=target,
             data_converter=resolve("data_converter", flag=data_converter,
                                    project=config.data_converter),
+            plugins=plugin_refs(plugins),
         )
         report = check_histories(targets, workflows=wf, options=options,
                                  jobs=resolve("jobs", flag=jobs, project=config.jobs))

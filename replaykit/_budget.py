@@ -8,9 +8,10 @@ and projects how many iterations are left until each limit:
 - an **agent loop** is an activity type scheduled again and again in one run; when its input
   grows by about the same amount every time (the whole conversation is sent to each model
   call) the history grows quadratically, and the argument that grows is named;
-- a **continue-as-new chain** is the runs of one execution (``<id>.json``,
-  ``<id>.run2.json``, ...); :func:`chain_budgets` joins their loop series and measures what
-  each run carries into the next.
+- a **continue-as-new chain** is the runs of one execution (joined by the run ids of their
+  started events, else by file name: ``<id>.json``, ``<id>.run2.json``, ...);
+  :func:`chain_budgets` joins their loop series and measures what each run carries into the
+  next.
 
 A loop without continue-as-new whose projection reaches an error limit within
 ``horizon`` iterations is flagged, and so is a payload that keeps growing through
@@ -282,6 +283,9 @@ class BudgetReport:
     chain_runs: int = 1
     series: dict[str, _Series] = field(default_factory=dict, repr=False, compare=False)
     carried_input: int | None = field(default=None, repr=False)  # started input bytes
+    #: This run's id, the run it continued (if any) and its chain's first run, from the
+    #: started event: they join the runs of a chain whatever the files are called.
+    run_ids: tuple[str, str, str] | None = field(default=None, repr=False)
 
     @property
     def flagged(self) -> bool:
@@ -464,6 +468,7 @@ def measure_budget(
     lengths: dict[str, list[dict[str, int]]] = {}
     continued = False
     carried: int | None = None
+    run_ids: tuple[str, str, str] | None = None
     for index, event in enumerate(events):
         size = event.ByteSize()
         kind = event.event_type
@@ -478,7 +483,12 @@ def measure_budget(
         if blob > largest:
             largest, largest_at = blob, f"event {event.event_id} ({_event_name(event)})"
         if kind == _STARTED:
-            carried = event.workflow_execution_started_event_attributes.input.ByteSize()
+            started = event.workflow_execution_started_event_attributes
+            carried = started.input.ByteSize()
+            if started.original_execution_run_id and started.first_execution_run_id:
+                run_ids = (started.original_execution_run_id,
+                           started.continued_execution_run_id,
+                           started.first_execution_run_id)
         elif kind == _CONTINUED:
             continued = True
         elif kind == _ACTIVITY_SCHEDULED:
@@ -507,6 +517,7 @@ def measure_budget(
         events=len(events), bytes=total, largest_payload=largest,
         largest_payload_at=largest_at, largest_transaction=largest_batch,
         continues_as_new=continued, limits=limits, series=series, carried_input=carried,
+        run_ids=run_ids,
     )
     return _analyse(report, [report])
 
@@ -717,6 +728,10 @@ def chain_budgets(
 ) -> list[BudgetReport | None]:
     """Re-analyse each run with the earlier runs of its chain as evidence.
 
+    Runs are joined by the run ids their started events carry (first run of the chain, run
+    continued from), so pulled files (``<id>__<run id>.json``) chain too; histories without
+    them chain by file name (``<id>.json``, ``<id>.run2.json``, ... in one folder).
+
     Args:
         items: ``(path, budget)`` per history, in any order.
 
@@ -724,20 +739,53 @@ def chain_budgets(
         The budgets in the same order; runs of a chain of two or more carry the chain's
         loops (runs joined) and projections.
     """
-    groups: dict[str, list[tuple[int, int]]] = {}
+    chains: list[list[int]] = []
+    by_first: dict[str, list[int]] = {}
+    by_name: dict[str, list[tuple[int, int]]] = {}
     for index, (path, budget) in enumerate(items):
-        key = chain_key(path)
-        if key is not None and budget is not None:
-            groups.setdefault(key[0], []).append((key[1], index))
-    out = [budget for _, budget in items]
-    for members in groups.values():
-        if len(members) < 2:
+        if budget is None:
             continue
-        members.sort()
-        reports = [items[i][1] for _, i in members]
-        for position, (_, index) in enumerate(members):
+        if budget.run_ids is not None:
+            by_first.setdefault(budget.run_ids[2], []).append(index)
+            continue
+        key = chain_key(path)
+        if key is not None:
+            by_name.setdefault(key[0], []).append((key[1], index))
+    for members in by_first.values():
+        chains.extend(_ordered_runs(members, items))
+    for named in by_name.values():
+        chains.append([index for _, index in sorted(named)])
+    out = [budget for _, budget in items]
+    for chain_indexes in chains:
+        if len(chain_indexes) < 2:
+            continue
+        reports = [items[i][1] for i in chain_indexes]
+        for position, index in enumerate(chain_indexes):
             chain = [r for r in reports[: position + 1] if r is not None]
             out[index] = _analyse(chain[-1], chain)
+    return out
+
+
+def _ordered_runs(
+    members: list[int], items: Sequence[tuple[str | None, BudgetReport | None]]
+) -> list[list[int]]:
+    """The runs of one chain in order, following each run's previous-run link; a gap (a run
+    not pulled) splits it."""
+    ids: dict[int, tuple[str, str, str]] = {}
+    for index in members:
+        budget = items[index][1]
+        assert budget is not None and budget.run_ids is not None
+        ids[index] = budget.run_ids
+    present = {run_ids[0] for run_ids in ids.values()}
+    after = {run_ids[1]: index for index, run_ids in ids.items() if run_ids[1]}
+    out: list[list[int]] = []
+    for index, run_ids in ids.items():
+        if run_ids[1] in present:
+            continue  # not the start of a sequence
+        sequence = [index]
+        while (nxt := after.get(ids[sequence[-1]][0])) is not None and nxt not in sequence:
+            sequence.append(nxt)
+        out.append(sequence)
     return out
 
 

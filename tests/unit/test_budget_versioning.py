@@ -198,3 +198,25 @@ def test_show_prints_the_budget_with_the_chain(tmp_path: Path) -> None:
     text = report.format_text()
     assert "2 runs in the chain" in text and "args[0]['memory']" in text
     assert "grows by" in (tmp_path / "s.html").read_text()
+
+
+def test_pulled_runs_chain_by_run_ids_not_file_names(tmp_path: Path) -> None:
+    """Pulled files are named <id>__<run id>.json: the started events' run ids join them."""
+    import shutil
+
+    from replaykit._check import check_histories
+
+    for path in (FIXTURES / "support_conversation").glob("*.json"):
+        run_id = load_history(path).run_id
+        shutil.copy(path, tmp_path / f"support-1__{run_id}.json")
+    report = check_histories([tmp_path], workflows=["reference_agents"], jobs=0)
+    runs = sorted(r.budget.chain_runs for r in report.results if r.budget is not None)
+    assert runs == [1, 2]
+    last = next(r.budget for r in report.results if r.budget and r.budget.chain_runs == 2)
+    (reply,) = [lp for lp in last.loops if lp.subject == "generate_support_reply"]
+    assert reply.iterations == 3
+    # Only the second run present: it is measured alone (its first run is missing).
+    alone = [p for p in tmp_path.iterdir() if load_history(p).events[0]
+             .workflow_execution_started_event_attributes.continued_execution_run_id]
+    single = check_histories(alone, workflows=["reference_agents"], jobs=0)
+    assert single.results[0].budget is not None and single.results[0].budget.chain_runs == 1

@@ -23,6 +23,7 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "lint": ("replaykit.cli.lint", "Static determinism checks of workflow code."),
     "faults": ("replaykit.cli.faults", "Inject crashes and failures into real runs and verify."),
     "saga": ("replaykit.cli.saga", "Verify saga compensation from histories; prove rollback."),
+    "rollout": ("replaykit.cli.rollout", "Worker Versioning: can I ramp a version, can I drain one?"),
 }
 
 

@@ -262,7 +262,8 @@ class _Index:
         last = self.events[-1].event_id if self.events else 0
         return "\n".join([
             f"  activities: {named('activity', self.activities())}",
-            "  timers: " + (f"timer:1 .. timer:{len(timers)}" if timers else "none"),
+            "  timers: " + ("none" if not timers else "timer:1" if len(timers) == 1
+                            else f"timer:1 .. timer:{len(timers)}"),
             f"  signals: {named('signal', self.signals())}",
             f"  child workflows: {named('child', self.children())}",
             f"  event ids: 1 .. {last}",
@@ -511,12 +512,14 @@ class DebugpyDebugger:
         self.address = f"{host}:{port}"
         echo(f"replaykit: debugpy listens on {self.address}; attach your editor "
              "(VS Code: \"Python Debugger: Attach\", connect to that host and port)")
+        sys.stdout.flush()
 
     def stop(self, stop: Stop) -> bool:
         """Wait for a client, then break at the stop's frame."""
         debugpy = self._debugpy
         if not debugpy.is_client_connected():
             self._echo(f"replaykit: waiting for a debugger to attach on {self.address} ...")
+            sys.stdout.flush()
             with _sandbox_unrestricted():
                 debugpy.wait_for_client()
         with _sandbox_unrestricted():
@@ -1144,6 +1147,13 @@ def replay_history(
         Path(history), workflow_id=workflow_id)
     parsed = [p if isinstance(p, BreakPoint) else parse_break_point(p) for p in points]
     classes = collect_workflows(workflows)
+    names = {getattr(temporalio.workflow._Definition.from_class(c), "name", None) or c.__name__
+             for c in classes}
+    if hf.workflow_type and hf.workflow_type not in names:
+        raise ConfigError(
+            f"{hf.path or hf.display_name}: workflow type {hf.workflow_type!r} is not among the "
+            f"--workflows given (they define {', '.join(sorted(names))})"
+        )
     converter = load_data_converter(data_converter) if data_converter else None
     decoded = decoded_history_file(hf, data_converter) if has_codec(converter) else hf
     index = _Index(decoded)

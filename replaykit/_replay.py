@@ -140,9 +140,11 @@ def parse_break_point(text: str) -> BreakPoint:
         return BreakPoint(spec, "timer", number=int(spec[6:]))
     match = _POINT_RE.match(spec)
     if match:
-        kind, name, number = match.groups()
+        kind_text, name, number = match.groups()
         if number is not None and int(number) < 1:
             raise PointError(f"--break-at {text!r}: @N counts from 1")
+        kind: PointKind = "activity" if kind_text == "activity" else (
+            "signal" if kind_text == "signal" else "child")
         return BreakPoint(spec, kind, name=name, number=int(number) if number else None)
     raise PointError(
         f"--break-at {text!r}: expected EVENT_ID, activity:NAME[@N], timer:K, signal:NAME[@N], "
@@ -528,7 +530,7 @@ class DebugpyDebugger:
             except ImportError:  # pragma: no cover - another debugpy layout
                 debugpy.breakpoint()
             else:
-                _settrace(suspend=True, trace_only_current_thread=True,
+                _settrace(suspend=True, trace_only_current_thread=True,  # type: ignore[no-untyped-call]
                           patch_multiprocessing=False, stop_at_frame=stop.frame)
         return True
 

@@ -442,37 +442,60 @@ def _pdb_class() -> Any:
     import pdb
 
     class ReplayPdb(pdb.Pdb):
-        """pdb at a replay stop: ``c`` goes to the next point, ``q`` stops stopping."""
+        """pdb at a replay stop: ``c`` goes to the next point, ``q`` stops stopping.
+
+        Stepping (``n``, ``s``) works across workflow tasks: when the workflow awaits an
+        event, the next line runs in the activation that delivers it, and the replay's own
+        tracer hands pdb every frame it traces (see :meth:`_Stepper._global`).
+        """
 
         quitting_replay = False
+        #: The replay's tracer, reinstated when pdb stops tracing (``c``).
+        resume_trace: Any = None
 
         def stop_at(self, frame: FrameType) -> None:
             self.reset()
-            self._frames: list[tuple[FrameType, Any]] = []
+            saved: list[tuple[FrameType, Any]] = []
             f: FrameType | None = frame
             while f is not None:
-                self._frames.append((f, f.f_trace))
+                saved.append((f, f.f_trace))
                 f.f_trace = self.trace_dispatch
                 self.botframe = f
                 f = f.f_back
-            with _sandbox_unrestricted():
-                self.interaction(frame, None)
-            stepping = not (self.stopframe is self.botframe and self.stoplineno == -1)
-            if (stepping or self.breaks) and not self.quitting_replay:
-                # `n`, `s`, `until` or a breakpoint: pdb traces from here on, as after
-                # set_trace().
-                sys.settrace(self.trace_dispatch)
+            self.interaction(frame, None)
+            if self.tracing() is not None:
+                sys.settrace(self.trace_dispatch)  # as after set_trace()
             else:
-                for f2, previous in self._frames:
+                for f2, previous in saved:
                     f2.f_trace = previous
+
+        def tracing(self) -> Any:
+            """pdb's tracer while it steps or has breakpoints, else None."""
+            if self.quitting_replay or not hasattr(self, "stopframe"):
+                return None  # quit, or never stopped yet
+            idle = self.stopframe is self.botframe and self.stoplineno == -1
+            return None if idle and not self.breaks else self.trace_dispatch
+
+        def set_continue(self) -> None:  # noqa: D102
+            super().set_continue()
+            if self.resume_trace is not None and sys.gettrace() is None:
+                sys.settrace(self.resume_trace)
 
         def interaction(self, frame: Any, tb: Any) -> None:  # noqa: D102
             with _sandbox_unrestricted():
                 super().interaction(frame, tb)
 
+        def user_exception(self, frame: FrameType, exc_info: Any) -> None:  # noqa: D102
+            # bdb reports a StopIteration leaving a coroutine it steps in, whatever `skip`
+            # says: the SDK's frames would show up as "Internal StopIteration".
+            if self.is_skipped_module(frame.f_globals.get("__name__", "")):
+                return
+            super().user_exception(frame, exc_info)
+
         def do_quit(self, arg: str) -> bool | None:  # noqa: D102
             self.message("replaykit: the replay runs to its end without stopping again")
             self.quitting_replay = True
+            self.clear_all_breaks()
             return self.do_continue(arg)
 
         do_q = do_exit = do_EOF = do_quit
@@ -492,6 +515,16 @@ class PdbDebugger:
             self._pdb = _pdb_class()(skip=_SKIP_MODULES)
         self._pdb.stop_at(stop.frame)
         return not self._pdb.quitting_replay
+
+    def tracing(self) -> Any:
+        """pdb's tracer while it steps (the replay's tracer must feed it), else None."""
+        return self._pdb.tracing() if self._pdb is not None else None
+
+    def resume_with(self, tracer: Any) -> None:
+        """The tracer to reinstate when pdb stops tracing."""
+        if self._pdb is None:
+            self._pdb = _pdb_class()(skip=_SKIP_MODULES)
+        self._pdb.resume_trace = tracer
 
 
 class DebugpyDebugger:
@@ -540,6 +573,7 @@ class DebugpyDebugger:
 
 _REPLAYKIT_DIR = os.path.dirname(os.path.abspath(__file__))
 _RETURN_VALUE = dis.opmap["RETURN_VALUE"]
+_YIELD_VALUE = dis.opmap["YIELD_VALUE"]
 _local = threading.local()
 _USER: dict[str, bool] = {}
 
@@ -637,7 +671,8 @@ class _Chain:
 class _TaskState:
     delivered: list[int]
     chains: list[_Chain] = field(default_factory=list)
-    next_plain: int = 0  # the next delivered non-handler event to hand out
+    #: Delivered events no code resumed for: where the workflow kept waiting.
+    awaited: dict[int, Source] = field(default_factory=dict)
 
 
 @dataclass
@@ -679,7 +714,9 @@ class _Stepper:
         self.handlers: dict[tuple[str, int], tuple[str, str]] = {}
         self._task: _TaskState | None = None
         self._pending: _Chain | None = None
-        self._watch = False
+        #: The innermost user coroutine frame that suspended last (where the workflow waits).
+        self._suspended: FrameType | None = None
+        self._yield_armed = False
         self._task_stop: tuple[list[str], int | None] | None = None
         self._boundary: FrameType | None = None
         #: The user coroutine frame that last returned (where the workflow completed).
@@ -718,18 +755,49 @@ class _Stepper:
             (list(task_labels), self.targets.event_of.get(("tasks", task_id)))
             if task_labels else None
         )
-        self._watch = self.trace or self.stopping
         self._boundary = sys._getframe()
         _local.stepper = self
         previous = sys.gettrace()
-        sys.settrace(self._global if self._watch else self._idle)
+        resume = getattr(self.debugger, "resume_with", None)
+        if resume is not None:
+            resume(self._global)
+        sys.settrace(self._global)
         try:
             return run()
         finally:
-            sys.settrace(previous)
-            _local.stepper = None
-            self._task = None
-            self._boundary = None
+            try:
+                self._after_activation(state)
+            finally:
+                sys.settrace(previous)
+                _local.stepper = None
+                self._task = None
+                self._boundary = None
+
+    def _after_activation(self, state: _TaskState) -> None:
+        """Delivered events no workflow code resumed for (a task that awaits several
+        futures, asyncio.gather): the workflow still waits at its await."""
+        # A chain that ran no workflow line resumed only SDK code (execute_child_workflow
+        # awaiting the child's result after its start): the workflow still waits too.
+        taken = {e for c in state.chains if c.source is not None for e in c.events}
+        plain = any(c.source is not None and c.handler is None for c in state.chains)
+        waiting = [
+            e for e in state.delivered
+            if e not in taken and e not in state.awaited
+            and not (plain and self.index.by_id[e].event_type not in (
+                E.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED,
+                E.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED))
+        ]
+        if not waiting or self._suspended is None:
+            return
+        frame = self._suspended
+        for event_id in waiting:
+            state.awaited[event_id] = _source(frame)
+        if not self.stopping:
+            return
+        labels = [x for e in waiting for x in self.targets.deliveries.get(e, [])]
+        if labels:
+            event_id = next(e for e in waiting if e in self.targets.deliveries)
+            self._stop(list(dict.fromkeys(labels)), event_id, frame, "awaited")
 
     def _idle(self, frame: FrameType, event: str, arg: Any) -> None:
         return None
@@ -747,6 +815,17 @@ class _Stepper:
         return kind
 
     def _global(self, frame: FrameType, event: str, arg: Any) -> Any:
+        mine = self._mine(frame, event, arg)
+        theirs = self._debugger_tracing()
+        if theirs is None:
+            return mine
+        # pdb steps across workflow tasks: it sees every frame this tracer sees.
+        local = theirs(frame, event, arg)
+        if mine is None or local is None:
+            return local if mine is None else mine
+        return _both(mine, local)
+
+    def _mine(self, frame: FrameType, event: str, arg: Any) -> Any:
         if event != "call" or not _is_user(frame.f_code.co_filename):
             return None
         kind = self._kind(frame.f_code)
@@ -777,6 +856,7 @@ class _Stepper:
             chain.events.append(event_id)
             break
         state.chains.append(chain)
+        self._yield_armed = True
         if self.stopping and chain.events:
             labels = self.targets.deliveries.get(chain.events[0])
             if labels:
@@ -804,16 +884,28 @@ class _Stepper:
                 if current is not self._local_trace:
                     return current  # pdb traces this frame now (`n`, `s`)
         if self._kind(frame.f_code) == 1:
-            # Only the return matters now (where the workflow completes): no line events.
-            frame.f_trace_lines = False
+            # Only returns and suspensions matter now: no more line events (unless pdb
+            # steps here: the flag is the frame's, not this tracer's).
+            if self._debugger_tracing() is None:
+                frame.f_trace_lines = False
             return self._local_trace
         return None
 
+    def _debugger_tracing(self) -> Any:
+        tracing = getattr(self.debugger, "tracing", None)
+        return tracing() if tracing is not None else None
+
     def _note_return(self, frame: FrameType) -> None:
         code = frame.f_code
-        if self._kind(code) == 1 and 0 <= frame.f_lasti < len(code.co_code) and (
-                code.co_code[frame.f_lasti] == _RETURN_VALUE):
+        if self._kind(code) != 1 or not 0 <= frame.f_lasti < len(code.co_code):
+            return
+        op = code.co_code[frame.f_lasti]
+        if op == _RETURN_VALUE:
             self._returned = frame  # finished, not suspended at an await
+        elif op == _YIELD_VALUE and self._yield_armed:
+            # Suspension unwinds from the innermost frame out: the first is where it waits.
+            self._suspended = frame
+            self._yield_armed = False
 
     # -- commands -----------------------------------------------------------------------
 
@@ -893,13 +985,15 @@ class _Stepper:
         stop = Stop(
             labels=tuple(labels), event_id=event_id, event_line=event_line, frame=frame,
             location=f"{display_path(frame.f_code.co_filename)}:{frame.f_lineno} in "
-            f"{frame.f_code.co_name}", how="issued by" if how == "issued" else "consumed at",
+            f"{frame.f_code.co_name}",
+            how={"issued": "issued by", "awaited": "awaited at"}.get(how, "consumed at"),
             divergence=divergence,
         )
         self.stops.append(stop)
         self.echo(stop.banner())
         assert self.debugger is not None
         gettrace = sys.gettrace()
+        sys.settrace(None)  # the debugger's own code is never traced (pdb may be stepping)
         try:
             # The debugger's own machinery (readline, sockets, ...) is not workflow code.
             with _sandbox_unrestricted():
@@ -909,6 +1003,19 @@ class _Stepper:
                 sys.settrace(gettrace)
         if not keep_going:
             self.stopping = False
+
+
+def _both(first: Any, second: Any) -> Any:
+    """Two local trace functions on one frame."""
+
+    def local(frame: FrameType, event: str, arg: Any) -> Any:
+        a = first(frame, event, arg) if first is not None else None
+        b = second(frame, event, arg) if second is not None else None
+        if a is None and b is None:
+            return None
+        return _both(a, b) if (a is not first or b is not second) else local
+
+    return local
 
 
 def _handles(handler: tuple[str, str], ev: Any) -> bool:
@@ -1008,9 +1115,10 @@ def format_trace(
     """Every event beside the workflow line that issued or consumed it."""
     by_kind: dict[tuple[str, int], _Produced] = {(p.kind, p.index): p for p in stepper.produced}
     consumed: dict[int, Source] = {}
+    awaited: dict[int, Source] = {}
     for state in stepper.task_states.values():
         plain = [c for c in state.chains if c.handler is None and c.source is not None]
-        taken = {e for c in state.chains for e in c.events}
+        taken = {e for c in state.chains if c.source is not None for e in c.events}
         for chain in state.chains:
             if chain.source is not None:
                 for e in chain.events:
@@ -1023,6 +1131,8 @@ def format_trace(
                 continue
             if plain and plain[-1].source is not None:
                 consumed[e] = plain[-1].source  # woken together (asyncio.gather)
+            elif e in state.awaited:
+                awaited[e] = state.awaited[e]
     width = max((len(event_type_name(ev.event_type)) for ev in index.events), default=10)
     lines: list[str] = []
     for ev in index.events:
@@ -1042,6 +1152,9 @@ def format_trace(
         elif eid in consumed:
             lines.append(f"{'':6}consumed at {_where(consumed[eid])}")
             lines.append(f"{'':18}| {_line_text(consumed[eid])}")
+        elif eid in awaited:
+            lines.append(f"{'':6}awaited at  {_where(awaited[eid])}")
+            lines.append(f"{'':18}| {_line_text(awaited[eid])}")
     extra = [p for p in stepper.produced if p.kind == "ordered" and p.index >= len(index.ordered)]
     for p in extra:
         lines.append(f"   +  (not in the history) the code now issues {p.variant.replace('_', ' ')}")

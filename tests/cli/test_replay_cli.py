@@ -52,7 +52,7 @@ def _line_of(path: Path, text: str) -> int:
 def _pdb_answers(out: str) -> list[str]:
     """What pdb printed for each command that prints (``c`` prints nothing of its own)."""
     answers = [part.split("\n", 1)[0].strip() for part in out.split("(Pdb) ")[1:]]
-    return [a for a in answers if a and not a.startswith("replaykit:")]
+    return [a for a in answers if a and not a.startswith(("replaykit:", "> "))]
 
 
 def test_stops_at_an_activity_in_the_frame_that_schedules_it() -> None:
@@ -67,6 +67,19 @@ def test_stops_at_an_activity_in_the_frame_that_schedules_it() -> None:
     assert _pdb_answers(proc.stdout)[:3] == ["'reporting'", "'Summary of agent reliability: the'",
                                              "1"]
     assert "1 stop: clean against the current code" in proc.stdout
+
+
+def test_next_steps_over_an_await_into_the_task_that_delivers_its_result() -> None:
+    proc = _replay(str(WEEKLY), "-w", "reference_agents.weekly",
+                   "--break-at", "activity:save_report",
+                   stdin="n\np report_id[:12]\nn\np len(report_ids)\nc\n")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    weekly = ROOT / "reference_agents" / "weekly.py"
+    after = _line_of(weekly, "report_ids = [*params.report_ids, report_id]")
+    assert f"weekly.py({after})run()" in proc.stdout
+    assert f"weekly.py({after + 1})run()" in proc.stdout
+    assert _pdb_answers(proc.stdout)[:2] == ["'rpt-weekly-1'", "1"]
+    assert "Internal StopIteration" not in proc.stdout
 
 
 def test_stops_at_a_timer_unsandboxed_too() -> None:

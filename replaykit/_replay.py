@@ -588,10 +588,6 @@ def _is_user(filename: str) -> bool:
     return known
 
 
-def _raise_line(frame: FrameType) -> int:
-    return frame.f_lineno
-
-
 def _source(frame: FrameType) -> Source:
     return (frame.f_code.co_filename, frame.f_lineno, frame.f_code.co_name)
 
@@ -620,13 +616,14 @@ def _task_origin() -> Source | None:
     return None
 
 
-def _raised_from(boundary: FrameType | None) -> FrameType | None:
-    """The user frame that raised the exception being handled (continue-as-new, failure)."""
+def _raised_from() -> tuple[FrameType, int] | None:
+    """The user frame (and line) that raised the exception being handled: where the code
+    continued as new or failed (the SDK issues those commands after the frame is gone)."""
     tb = sys.exc_info()[2]
-    found: FrameType | None = None
+    found: tuple[FrameType, int] | None = None
     while tb is not None:
         if _is_user(tb.tb_frame.f_code.co_filename):
-            found = tb.tb_frame
+            found = (tb.tb_frame, tb.tb_lineno)
         tb = tb.tb_next
     return found
 
@@ -761,7 +758,7 @@ class _Stepper:
         resume = getattr(self.debugger, "resume_with", None)
         if resume is not None:
             resume(self._global)
-        sys.settrace(self._global)
+        sys.settrace(self._global if self.trace or self.stopping else None)
         try:
             return run()
         finally:
@@ -951,9 +948,10 @@ class _Stepper:
         if user is None and variant in ("fail_workflow_execution",
                                         "continue_as_new_workflow_execution",
                                         "cancel_workflow_execution"):
-            user = _raised_from(self._boundary)
-            if user is not None:
-                source = (user.f_code.co_filename, _raise_line(user), user.f_code.co_name)
+            raised = _raised_from()
+            if raised is not None:
+                user = raised[0]
+                source = (user.f_code.co_filename, raised[1], user.f_code.co_name)
         if user is None and variant == "complete_workflow_execution":
             user = self._returned
             if user is not None:

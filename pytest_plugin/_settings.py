@@ -23,7 +23,7 @@ RECORD_MODES = ("none", "new", "all")
 DEFAULT_SERVER = "timeskip"
 
 #: Keyword arguments ``@pytest.mark.replaykit(...)`` accepts.
-MARKER_KEYS = ("workflows", "server", "strict")
+MARKER_KEYS = ("workflows", "server", "strict", "plugins")
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,9 @@ class Settings:
         root: The project folder (where ``pyproject.toml`` or the rootdir is).
         data_converter: ``module:attr`` of the DataConverter or PayloadCodec (from
             ``[tool.replaykit] data_converter``): the client, workers and replays use it.
+        plugins: Temporal plugins (``module:attr`` strings, objects, classes or factories)
+            for the test's client, workers and replays: marker > ``replaykit_plugins`` ini >
+            ``[tool.replaykit] plugins``.
     """
 
     server: str
@@ -50,6 +53,7 @@ class Settings:
     histories: tuple[Path, ...]
     root: Path
     data_converter: str | None = None
+    plugins: tuple[Any, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,7 @@ class SettingsSources:
     ini_strict: bool | None
     project: ProjectConfig
     rootpath: Path
+    ini_plugins: tuple[str, ...] = ()
 
     def resolve(self, marker: Mapping[str, Any] | None = None) -> Settings:
         """Resolve every value; ``marker`` is a ``replaykit`` marker's keyword arguments.
@@ -114,6 +119,13 @@ class SettingsSources:
             project=self.project.workflows,
             default=(),
         )
+        plugins = resolve(
+            "plugins",
+            marker=_as_tuple(marker.get("plugins")),
+            ini=self.ini_plugins,
+            project=self.project.plugins,
+            default=(),
+        )
         histories = resolve(
             "histories",
             ini=self.ini_histories,
@@ -129,6 +141,7 @@ class SettingsSources:
             histories=tuple(Path(h).resolve() for h in histories),
             root=self.root,
             data_converter=self.project.data_converter,
+            plugins=tuple(plugins),
         )
 
     @property
@@ -169,4 +182,5 @@ def load_sources(config: pytest.Config) -> SettingsSources:
         ini_strict=ini_strict if isinstance(ini_strict, bool) else None,
         project=project,
         rootpath=Path(config.rootpath),
+        ini_plugins=tuple(config.getini("replaykit_plugins")),
     )

@@ -34,6 +34,15 @@ from ._divergence import CheckReport, Divergence, HistoryResult
 from ._errors import ConfigError, HistoryError, ReplaykitError
 from ._explain import explain_replay_failure
 from ._history import HistoryFile, find_history_files
+from ._plugins import (
+    RunnerWrapPlugin,
+    WorkflowValidationError,
+    describe_validation_error,
+    load_plugins,
+    missing_plugin_hint,
+    plugin_data_converter,
+    replayer_plugins,
+)
 from ._runtime import quiet_runtime
 from ._strict import compare_run
 
@@ -54,6 +63,11 @@ class CheckOptions:
         cache: Cache parsed histories (binary protobuf keyed on file content).
         data_converter: ``module:attr`` naming the ``DataConverter`` (or ``PayloadCodec``)
             the histories were recorded with, for encrypted or compressed payloads.
+        plugins: Temporal plugins the replayer gets, as production workers do (the AI
+            integrations: ``OpenAIAgentsPlugin``, ``LangGraphPlugin``, ...): ``module:attr``
+            strings, plugin objects, classes or factories (see
+            :func:`~replaykit._plugins.load_plugins`). Strings travel to worker processes;
+            objects need forked workers or ``jobs=0``.
     """
 
     strict: bool = True
@@ -64,6 +78,7 @@ class CheckOptions:
     cache: bool = True
     cache_dir: str | None = None
     data_converter: str | None = None
+    plugins: tuple[Any, ...] = ()
 
 
 def collect_workflows(specs: Iterable[str | type]) -> list[type]:
@@ -175,17 +190,33 @@ class _Replay:
             else temporalio.worker.UnsandboxedWorkflowRunner()
         )
         self.options = options
+        self.workflows = list(workflows)
         converter = (
             load_data_converter(options.data_converter) if options.data_converter else None
         )
-        self.converter = converter
-        self.runner = CapturingRunner(
-            inner, sources=options.strict, default_converter=converter is None
-        )
+        self.plugins = load_plugins(options.plugins)
+        # The converter the plugins install (OpenAI Agents, ADK: Pydantic-based) is the one
+        # recorded payloads were written with; strict comparison decodes with it too.
+        plugged = plugin_data_converter(self.plugins, converter)
+        self.converter = plugged if plugged is not None else converter
+        default = self.converter is None
+        self.runner: CapturingRunner | None = None
+
+        def capture(runner: temporalio.worker.WorkflowRunner) -> temporalio.worker.WorkflowRunner:
+            # Applied after every plugin: a plugin adjusts a SandboxedWorkflowRunner only
+            # when it is given one, so the capture must not hide it from them.
+            wrapped = CapturingRunner(runner, sources=options.strict, default_converter=default)
+            self.runner = wrapped
+            return wrapped
+
         self.replayer = temporalio.worker.Replayer(
-            workflows=list(workflows), workflow_runner=self.runner, runtime=quiet_runtime(),
+            workflows=list(workflows), workflow_runner=inner, runtime=quiet_runtime(),
+            plugins=[*replayer_plugins(self.plugins), RunnerWrapPlugin(capture)],
             **({"data_converter": converter} if converter is not None else {}),
         )
+        if self.runner is None:  # a plugin dropped the runner: capture what it left
+            raise ConfigError("a plugin removed the replayer's workflow runner; "
+                              "replaykit cannot capture commands")
 
     async def run(
         self,
@@ -211,14 +242,21 @@ class _Replay:
                 pending.append((key, compared, started))
                 yield hf.to_workflow_history()
 
-        async with self.replayer.workflow_replay_iterator(histories()) as results:
-            async for result in results:
-                key, hf, started = pending.pop(0)
-                on_result(key, self._judge(hf, result, time.perf_counter() - started))
+        try:
+            async with self.replayer.workflow_replay_iterator(histories()) as results:
+                async for result in results:
+                    key, hf, started = pending.pop(0)
+                    on_result(key, self._judge(hf, result, time.perf_counter() - started))
+        except RuntimeError as err:
+            text = describe_validation_error(err, workflows=self.workflows, plugins=self.plugins)
+            if text is None:
+                raise
+            raise WorkflowValidationError(text) from err
 
     def _judge(
         self, hf: HistoryFile, result: temporalio.worker.WorkflowReplayResult, seconds: float
     ) -> HistoryResult:
+        assert self.runner is not None
         capture = self.runner.take(result.history.run_id)
         failure = result.replay_failure
         divergences: list[Divergence] = []
@@ -244,6 +282,13 @@ class _Replay:
                     hint="the current code fails where the recorded run did not",
                 ),
             )
+        if any(d.kind == "nondeterminism" for d in divergences):
+            missing = missing_plugin_hint(self.workflows, self.plugins)
+            if missing:
+                first = divergences[0]
+                divergences[0] = dataclasses.replace(
+                    first, hint=f"{first.hint}; {missing}" if first.hint else missing
+                )
         if divergences and self.converter is None:
             foreign = foreign_encodings(hf.history)
             if foreign:
@@ -338,6 +383,12 @@ def check_histories(
     jobs = min(jobs, len(entries)) if jobs > 0 else 0
     if module_specs is None and jobs > 0:
         jobs = 0  # classes defined in __main__ or a test cannot be re-imported elsewhere
+    if options.plugins:
+        load_plugins(options.plugins)  # a bad reference fails before any replay
+        if jobs > 0 and _start_method() != "fork" and not all(
+            isinstance(p, str) for p in options.plugins
+        ):
+            jobs = 0  # plugin objects reach forked workers only; name them as strings
 
     def emit(result: HistoryResult) -> None:
         results.append(result)

@@ -32,6 +32,7 @@ _KNOWN_KEYS = {
     "allow": "list of allow rules",
     "jobs": "number of worker processes",
     "data_converter": "module:attr of the DataConverter or PayloadCodec histories use",
+    "plugins": "list of module:attr naming Temporal plugins (OpenAIAgentsPlugin, ...)",
 }
 
 
@@ -49,6 +50,7 @@ class ProjectConfig:
     allow: tuple[str, ...] = ()
     jobs: int | None = None
     data_converter: str | None = None
+    plugins: tuple[str, ...] = ()
     raw: dict[str, Any] = field(default_factory=dict)
 
     def path(self, value: str) -> str:
@@ -111,6 +113,7 @@ def load_project_config(pyproject: Path | None = None) -> ProjectConfig:
         allow=_str_list("allow", table.get("allow", []), path),
         jobs=jobs,
         data_converter=table.get("data_converter"),
+        plugins=_str_list("plugins", table.get("plugins", []), path),
         raw=dict(table),
     )
 

@@ -17,6 +17,7 @@ from replaykit._report import (
     write_json_report,
     write_junit_xml,
 )
+from replaykit.cli._options import plugin_option, plugin_refs
 from replaykit.cli._progress import Progress
 
 KINDS = ("nondeterminism", "drift", "option-change")
@@ -56,6 +57,7 @@ def _shard(value: str | None) -> tuple[int, int] | None:
 @click.option("--data-converter", default=None, metavar="MODULE:ATTR",
               help="The DataConverter or PayloadCodec the histories were recorded with "
               "(encrypted or compressed payloads). Default: [tool.replaykit] data_converter.")
+@plugin_option
 @click.option("--timeout", type=float, default=120.0, show_default=True,
               help="Seconds one replay may take before it is killed and reported.")
 @click.option("--json-report", type=click.Path(dir_okay=False), default=None,
@@ -75,6 +77,7 @@ def command(
     no_sandbox: bool,
     no_cache: bool,
     data_converter: str | None,
+    plugins: tuple[str, ...],
     timeout: float,
     json_report: str | None,
     junit_xml: str | None,
@@ -109,6 +112,7 @@ def command(
             cache=not no_cache,
             data_converter=resolve("data_converter", flag=data_converter,
                                    project=config.data_converter),
+            plugins=plugin_refs(plugins),
         )
         jobs_value = resolve("jobs", flag=jobs, project=config.jobs)
         progress = Progress(enabled=sys.stderr.isatty() and not os.environ.get("CI"))

@@ -313,7 +313,7 @@ def debug_divergence(
         print(f"\nreplaykit --replaykit-pdb: replaying {history} to its first divergence")
         in_thread(lambda: replay_history(
             history, workflows=list(workflows), points=["divergence"],
-            data_converter=settings.data_converter))
+            data_converter=settings.data_converter, plugins=settings.plugins))
     except ReplaykitError as err:
         print(f"replaykit --replaykit-pdb: cannot stop at the divergence: {err}")
     finally:

@@ -578,12 +578,18 @@ _local = threading.local()
 _USER: dict[str, bool] = {}
 
 
+_LIBRARY_DIRS = (f"{os.sep}site-packages{os.sep}", f"{os.sep}dist-packages{os.sep}")
+
+
 def _is_user(filename: str) -> bool:
+    """The project's own code: not the SDK, the standard library or an installed library
+    (an agent framework's loop is not where its user wants to stop: their call into it is)."""
     known = _USER.get(filename)
     if known is None:
         known = _USER[filename] = not (
             filename.startswith(_SKIP_DIRS) or filename.startswith("<")
             or filename.startswith(os.path.dirname(os.__file__))
+            or any(d in filename for d in _LIBRARY_DIRS)
         )
     return known
 
@@ -1227,6 +1233,7 @@ def replay_history(
     debugger: Debugger | None = None,
     sandbox: bool = True,
     data_converter: str | None = None,
+    plugins: Sequence[Any] = (),
     workflow_id: str | None = None,
     echo: Callable[[str], None] = print,
 ) -> ReplayOutcome:
@@ -1240,6 +1247,8 @@ def replay_history(
         debugger: What each stop is handed to (default: pdb when there are points).
         sandbox: Replay in the SDK sandbox.
         data_converter: ``module:attr`` of the recorded histories' converter or codec.
+        plugins: Temporal plugins for the replayer (as for ``check``: ``module:attr``
+            strings, objects, classes or factories).
         workflow_id: Workflow id for plain exports without replaykit metadata.
         echo: Where stop banners go.
 
@@ -1251,6 +1260,14 @@ def replay_history(
     from ._check import CheckOptions, collect_workflows, replay_one
     from ._codec import decoded_history_file, has_codec, load_data_converter
     from ._explain import explain_replay_failure
+    from ._plugins import (
+        RunnerWrapPlugin,
+        WorkflowValidationError,
+        describe_validation_error,
+        load_plugins,
+        plugin_data_converter,
+        replayer_plugins,
+    )
     from ._runtime import quiet_runtime
     from ._servers import _run_sync
     from ._show import build_timeline
@@ -1267,14 +1284,18 @@ def replay_history(
             f"{hf.path or hf.display_name}: workflow type {hf.workflow_type!r} is not among the "
             f"--workflows given (they define {', '.join(sorted(names))})"
         )
-    converter = load_data_converter(data_converter) if data_converter else None
-    decoded = decoded_history_file(hf, data_converter) if has_codec(converter) else hf
+    base = load_data_converter(data_converter) if data_converter else None
+    loaded = load_plugins(plugins)
+    # The converter plugins install (OpenAI Agents, ADK: Pydantic-based) wrote the payloads.
+    converter = plugin_data_converter(loaded, base) or base
+    decoded = decoded_history_file(hf, data_converter) if has_codec(base) else hf
     index = _Index(decoded)
     path = str(hf.path) if hf.path else hf.display_name
     divergence: Divergence | None = None
     if any(p.kind == "divergence" for p in parsed):
         result = replay_one(hf, workflows=classes, options=CheckOptions(
-            sandbox=sandbox, cache=False, data_converter=data_converter))
+            sandbox=sandbox, cache=False, data_converter=data_converter,
+            plugins=tuple(plugins)))
         if result.status == "error":
             raise ReplaykitError(f"{path}: {result.error}")
         divergence = result.divergences[0] if result.divergences else None
@@ -1294,18 +1315,36 @@ def replay_history(
         _decorate_sandbox(temporalio.worker.workflow_sandbox.SandboxedWorkflowRunner())
         if sandbox else temporalio.worker.UnsandboxedWorkflowRunner()
     )
-    capture = CapturingRunner(inner, sources=False, default_converter=converter is None)
+    captures: list[CapturingRunner] = []
+
+    def wrap(runner: temporalio.worker.WorkflowRunner) -> temporalio.worker.WorkflowRunner:
+        # After every plugin configured the runner (as `check` does it): a plugin adjusts a
+        # SandboxedWorkflowRunner only when it is handed one.
+        capture = CapturingRunner(runner, sources=False, default_converter=converter is None)
+        captures.append(capture)
+        return _SteppingRunner(capture, stepper)
+
     replayer = temporalio.worker.Replayer(
-        workflows=classes, workflow_runner=_SteppingRunner(capture, stepper),
-        runtime=quiet_runtime(), debug_mode=True,
-        **({"data_converter": converter} if converter is not None else {}),
+        workflows=classes, workflow_runner=inner, runtime=quiet_runtime(), debug_mode=True,
+        plugins=[*replayer_plugins(loaded), RunnerWrapPlugin(wrap)],
+        **({"data_converter": base} if base is not None else {}),
     )
+    if not captures:
+        raise ConfigError("a plugin removed the replayer's workflow runner; replaykit cannot "
+                          "step through the replay")
+    capture = captures[-1]
 
     async def run() -> temporalio.worker.WorkflowReplayResult:
         return await replayer.replay_workflow(hf.to_workflow_history(),
                                               raise_on_replay_failure=False)
 
-    result_ = _run_sync(run)
+    try:
+        result_ = _run_sync(run)
+    except RuntimeError as err:
+        text = describe_validation_error(err, workflows=classes, plugins=loaded)
+        if text is None:
+            raise
+        raise WorkflowValidationError(text) from err
     run_capture: RunCapture | None = capture.take(result_.history.run_id)
     failure = result_.replay_failure
     divergences: list[Divergence] = []

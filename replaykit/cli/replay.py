@@ -9,6 +9,7 @@ import click
 
 from replaykit._config import load_project_config, resolve
 from replaykit._errors import ReplaykitError
+from replaykit.cli._options import plugin_option, plugin_refs
 
 
 def _listen(value: str) -> tuple[str, int]:
@@ -40,6 +41,7 @@ def _listen(value: str) -> tuple[str, int]:
 @click.option("--data-converter", default=None, metavar="MODULE:ATTR",
               help="The DataConverter or PayloadCodec the history was recorded with. "
               "Default: [tool.replaykit] data_converter.")
+@plugin_option
 def command(
     history: str,
     workflows: tuple[str, ...],
@@ -50,6 +52,7 @@ def command(
     listen: str,
     sandbox: bool,
     data_converter: str | None,
+    plugins: tuple[str, ...],
 ) -> None:
     """Replay HISTORY in this process and stop inside the workflow code at --break-at points.
 
@@ -75,6 +78,7 @@ def command(
         outcome = replay_history(
             history, workflows=wf, points=points, trace=trace, debugger=front,
             sandbox=sandbox, workflow_id=workflow_id, echo=click.echo,
+            plugins=plugin_refs(plugins),
             data_converter=resolve("data_converter", flag=data_converter,
                                    project=config.data_converter),
         )

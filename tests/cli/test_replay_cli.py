@@ -29,7 +29,7 @@ APPROVAL = HISTORIES / "approval_edited_and_approved" / "approval-1.json"
 OPENAI = HISTORIES / "openai_tool_agent" / "openai-agent-1.json"
 GOLDEN = ROOT / "tests" / "data" / "replay" / "weekly_trace.txt"
 
-_CLI = "from replaykit.cli import main; main()"
+_CLI = "from replaykit.cli import run; run()"
 
 
 def _replay(*args: str, stdin: str = "", env: dict[str, str] | None = None,

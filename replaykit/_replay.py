@@ -558,14 +558,32 @@ class DebugpyDebugger:
             with _sandbox_unrestricted():
                 debugpy.wait_for_client()
         with _sandbox_unrestricted():
-            try:
-                from debugpy.server.api import _settrace
-            except ImportError:  # pragma: no cover - another debugpy layout
-                debugpy.breakpoint()
-            else:
-                _settrace(suspend=True, trace_only_current_thread=True,  # type: ignore[no-untyped-call]
-                          patch_multiprocessing=False, stop_at_frame=stop.frame)
+            _suspend_in(stop.frame)
         return True
+
+
+def _suspend_in(frame: FrameType) -> None:
+    """Suspend this thread in the editor at ``frame`` until the user continues.
+
+    What pydevd's own tracer does when it hits a breakpoint. ``debugpy.breakpoint()`` would
+    instead stop at the next line its tracer sees in the caller, which never comes: a stop
+    runs inside replaykit's trace function (no tracing there), and the workflow frame runs
+    its next line only in a later activation.
+    """
+    try:
+        import pydevd
+        from _pydevd_bundle.pydevd_additional_thread_info import set_additional_thread_info
+        from _pydevd_bundle.pydevd_comm_constants import CMD_SET_BREAK
+    except ImportError:  # pragma: no cover - another debugpy layout: the public API
+        import debugpy
+
+        debugpy.breakpoint()
+        return
+    py_db = pydevd.get_global_debugger()
+    thread = threading.current_thread()
+    set_additional_thread_info(thread)
+    py_db.set_suspend(thread, CMD_SET_BREAK)
+    py_db.do_wait_suspend(thread, frame, "line", None)
 
 
 # --------------------------------------------------------------------------- the runtime

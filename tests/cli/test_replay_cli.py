@@ -7,6 +7,8 @@ what the workflow frame holds there.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import re
 import signal
@@ -16,6 +18,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -201,7 +204,37 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def test_debugpy_mode_listens_on_its_port() -> None:
+class _Dap:
+    """The few Debug Adapter Protocol requests an editor sends to attach, inspect, go on."""
+
+    def __init__(self, port: int) -> None:
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=60)
+        self.buf = b""
+        self.seq = 0
+
+    def send(self, command: str, **arguments: object) -> None:
+        self.seq += 1
+        body = json.dumps({"seq": self.seq, "type": "request", "command": command,
+                           "arguments": arguments}).encode()
+        self.sock.sendall(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+
+    def until(self, kind: str, name: str) -> dict[str, Any]:
+        """The next message of that kind (``response``/``event``) and command/event name."""
+        while True:
+            while b"\r\n\r\n" not in self.buf:
+                self.buf += self.sock.recv(65536)
+            head, rest = self.buf.split(b"\r\n\r\n", 1)
+            size = int(head.split(b":")[1])
+            while len(rest) < size:
+                rest += self.sock.recv(65536)
+            message: dict[str, Any] = json.loads(rest[:size])
+            self.buf = rest[size:]
+            if message.get("type") == kind and name in (message.get("command"),
+                                                         message.get("event")):
+                return message
+
+
+def test_debugpy_mode_listens_and_an_editor_sees_the_workflow_frame() -> None:
     pytest.importorskip("debugpy")
     port = _free_port()
     proc = subprocess.Popen(
@@ -220,15 +253,35 @@ def test_debugpy_mode_listens_on_its_port() -> None:
                 break  # the replay reached the stop and waits for an editor
             time.sleep(0.2)
         assert proc.poll() is None, "".join(lines)
-        with socket.create_connection(("127.0.0.1", port), timeout=10):
-            pass  # an editor could attach here
+        dap = _Dap(port)  # something listens on the port: an editor attaches
+        dap.send("initialize", adapterID="debugpy", clientID="replaykit-test",
+                 linesStartAt1=True, columnsStartAt1=True, pathFormat="path")
+        dap.until("response", "initialize")
+        dap.send("attach", justMyCode=False)
+        dap.until("event", "initialized")
+        dap.send("configurationDone")
+        thread = dap.until("event", "stopped")["body"]["threadId"]
+        dap.send("stackTrace", threadId=thread)
+        top = dap.until("response", "stackTrace")["body"]["stackFrames"][0]
+        assert (top["name"], top["line"]) == (
+            "run", _line_of(ROOT / "reference_agents" / "weekly.py", "await workflow.sleep("))
+        assert top["source"]["path"].endswith(os.path.join("reference_agents", "weekly.py"))
+        for expression, value in (("self._phase", "'sleeping'"), ("params.period_days", "7")):
+            dap.send("evaluate", expression=expression, frameId=top["id"], context="repl")
+            assert dap.until("response", "evaluate")["body"]["result"] == value
+        dap.send("continue", threadId=thread)
+        dap.until("response", "continue")
+        dap.send("disconnect")
+        assert proc.wait(timeout=120) == 0
     finally:
-        os.killpg(proc.pid, signal.SIGKILL)  # debugpy's adapter runs in the same session
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)  # debugpy's adapter runs in the same session
         proc.wait(timeout=30)
         reader.join(timeout=10)
     out = "".join(lines)
-    assert "stopped at --break-at timer:1" in out
     assert f"debugpy listens on 127.0.0.1:{port}" in out
+    assert "stopped at --break-at timer:1" in out
+    assert "1 stop: clean against the current code" in out
 
 
 def test_debugpy_missing_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:

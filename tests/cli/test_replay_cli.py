@@ -145,6 +145,26 @@ def test_stops_at_the_divergence_of_a_changed_prompt(tmp_path: Path) -> None:
     assert "DIVERGED from the current code" in proc.stdout
 
 
+def test_stops_where_changed_code_issues_a_command_the_history_lacks(tmp_path: Path) -> None:
+    source = (ROOT / "reference_agents" / "approval.py").read_text()
+    old = '        self._status.state = "completed"\n'
+    assert source.count(old) == 1
+    (tmp_path / "extra_step.py").write_text(source.replace(old, (
+        "        audit = await workflow.execute_activity(\n"
+        "            acts.execute_plan_step, PlanStep(task=request.task, index=99, step='audit'),\n"
+        "            start_to_close_timeout=policies.DB_TIMEOUT)\n"
+    ) + old))
+    proc = _replay(str(APPROVAL), "-w", "extra_step", "--break-at", "divergence",
+                   stdin="p len(outputs)\np self._status.state\nc\n",
+                   env={"PYTHONPATH": str(tmp_path)})
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    line = _line_of(tmp_path / "extra_step.py", "audit = await workflow.execute_activity(")
+    assert f"extra_step.py({line})run()" in proc.stdout
+    assert "[nondeterminism] the code now issues activity execute_plan_step where the history " \
+        "recorded WorkflowExecutionCompleted" in proc.stdout
+    assert _pdb_answers(proc.stdout)[:2] == ["3", "'executing'"]
+
+
 def test_a_point_that_never_occurs_lists_the_points_that_do() -> None:
     result = CliRunner().invoke(main, [
         "replay", str(APPROVAL), "-w", "reference_agents.approval",

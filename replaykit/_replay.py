@@ -49,6 +49,9 @@ from ._strict import _EVENT_FOR_VARIANT, _ORDERED_EVENTS, _is_core_only_upsert, 
 
 __all__ = [
     "BreakPoint",
+    "DebugpyDebugger",
+    "Debugger",
+    "PdbDebugger",
     "PointError",
     "ReplayOutcome",
     "Stop",
@@ -400,8 +403,9 @@ class Stop:
         event_line: The decoded event, one line (``41 ActivityTaskScheduled save_report(...)``).
         frame: The workflow frame the debugger is handed.
         location: ``file:line in function`` of that frame.
-        how: ``issued by`` (the code issues the command now) or ``consumed at`` (the
-            workflow resumes with the event, or its handler runs).
+        how: ``issued by`` (the code issues the command now), ``consumed at`` (the
+            workflow resumes with the event, or its handler runs) or ``awaited at`` (the
+            event arrives while the workflow keeps waiting there, as in asyncio.gather).
         divergence: The divergence, for a ``divergence`` point.
     """
 
@@ -424,7 +428,12 @@ class Stop:
 
 
 class Debugger(Protocol):
-    """What a stop hands the workflow frame to."""
+    """What a stop hands the workflow frame to.
+
+    A debugger that steps (pdb) also has ``tracing()`` (its trace function while it steps,
+    else None; the replay's tracer feeds it every frame) and ``resume_with(tracer)`` (the
+    tracer to reinstate when it stops tracing).
+    """
 
     def stop(self, stop: Stop) -> bool:
         """Debug at ``stop.frame``; return False to stop stopping (pdb's ``q``)."""

@@ -407,6 +407,7 @@ class Stop:
             workflow resumes with the event, or its handler runs) or ``awaited at`` (the
             event arrives while the workflow keeps waiting there, as in asyncio.gather).
         divergence: The divergence, for a ``divergence`` point.
+        details: The event's decoded attributes (clipped JSON), printed under its line.
     """
 
     labels: tuple[str, ...]
@@ -416,11 +417,13 @@ class Stop:
     location: str
     how: str
     divergence: Divergence | None = None
+    details: str = ""
 
     def banner(self) -> str:
         """What is printed before the debugger takes over."""
         lines = [f"replaykit: stopped at --break-at {', '.join(self.labels)}"]
         lines.append(f"  event:       {self.event_line}")
+        lines.extend(f"{'':15}{ln}" for ln in self.details.splitlines())
         lines.append(f"  {self.how + ':':<12} {self.location}")
         if self.divergence is not None:
             lines.extend("  " + ln for ln in self.divergence.describe().splitlines())
@@ -725,6 +728,7 @@ class _Stepper:
         echo: Callable[[str], None],
         describe: Callable[[int], str],
         divergence: Divergence | None,
+        details: Callable[[int], str] = lambda _event_id: "",
         trace: bool,
     ) -> None:
         self.index = index
@@ -732,6 +736,7 @@ class _Stepper:
         self.debugger = debugger
         self.echo = echo
         self.describe = describe
+        self.details = details
         self.divergence = divergence
         self.trace = trace
         self.stopping = bool(targets) and debugger is not None
@@ -1015,6 +1020,8 @@ class _Stepper:
         divergence = self.divergence if "divergence" in labels else None
         stop = Stop(
             labels=tuple(labels), event_id=event_id, event_line=event_line, frame=frame,
+            details=self.details(event_id) if event_id is not None and divergence is None
+            else "",
             location=f"{display_path(frame.f_code.co_filename)}:{frame.f_lineno} in "
             f"{frame.f_code.co_name}",
             how={"issued": "issued by", "awaited": "awaited at"}.get(how, "consumed at"),
@@ -1130,6 +1137,41 @@ class _SteppingRunner(temporalio.worker.WorkflowRunner):
 
 
 # --------------------------------------------------------------------------- the trace
+
+
+#: The attributes of an event that carry what the workflow sent or received.
+_VALUE_KEYS = ("input", "result", "failure", "lastFailure", "details", "upsertedMemo",
+               "searchAttributes", "outcome", "acceptedRequest")
+
+
+def _payload_details(attributes: Any) -> str:
+    """The decoded values of an event (its input, result, failure, ...) for a stop banner."""
+    if not isinstance(attributes, dict):
+        return ""
+    parts: list[str] = []
+    for key in _VALUE_KEYS:
+        if key not in attributes:
+            continue
+        value = attributes[key]
+        if isinstance(value, dict) and set(value) == {"payloads"}:
+            payloads = value["payloads"]
+            value = payloads[0] if isinstance(payloads, list) and len(payloads) == 1 else payloads
+        parts.append(f"{key}: {_clipped_json(value)}")
+    return "\n".join(parts)
+
+
+def _clipped_json(value: Any, *, lines: int = 12, width: int = 110) -> str:
+    """A decoded value for a stop banner: pretty JSON, a screenful at most."""
+    import json
+
+    try:
+        text = json.dumps(value, indent=2, ensure_ascii=False, default=repr)
+    except (TypeError, ValueError):
+        text = repr(value)
+    rows = [r if len(r) <= width else r[: width - 1] + "…" for r in text.splitlines()]
+    if len(rows) > lines:
+        rows = [*rows[:lines], f"… ({len(rows) - lines} more lines)"]
+    return "\n".join(rows)
 
 
 def _line_text(source: Source) -> str:
@@ -1334,10 +1376,13 @@ def replay_history(
         t = timeline[event_id]
         return f"{event_id} {t.event_type}  {t.summary}".rstrip()
 
+    def details(event_id: int) -> str:
+        return _payload_details(timeline[event_id].attributes)
+
     if targets and debugger is None:
         debugger = PdbDebugger()
     stepper = _Stepper(index, targets, debugger=debugger, echo=echo, describe=describe,
-                       divergence=divergence, trace=trace)
+                       details=details, divergence=divergence, trace=trace)
     inner: temporalio.worker.WorkflowRunner = (
         _decorate_sandbox(temporalio.worker.workflow_sandbox.SandboxedWorkflowRunner())
         if sandbox else temporalio.worker.UnsandboxedWorkflowRunner()

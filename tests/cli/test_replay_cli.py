@@ -105,6 +105,8 @@ def test_stops_in_the_signal_handler_when_the_signal_is_delivered() -> None:
     assert f"approval.py({line})approve()" in proc.stdout
     assert "event:       17 WorkflowExecutionSignaled  signal approve(" in proc.stdout
     assert "consumed at: reference_agents/approval.py" in proc.stdout
+    banner = proc.stdout.split("(Pdb) ", 1)[0]
+    assert '"reviewer": "alice"' in banner  # the signal's decoded input
     # The handler has not run yet: the decision is still open, the plan awaits approval.
     assert _pdb_answers(proc.stdout)[:3] == ["'alice'", "'awaiting_approval'", "None"]
 

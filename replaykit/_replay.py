@@ -811,6 +811,11 @@ class _Stepper:
     def _after_activation(self, state: _TaskState) -> None:
         """Delivered events no workflow code resumed for (a task that awaits several
         futures, asyncio.gather): the workflow still waits at its await."""
+        if self._task_stop is not None and self.stopping and self._suspended is not None:
+            # A stop at this task, but no workflow line ran in it: where the workflow waits.
+            labels, event_id = self._task_stop
+            self._task_stop = None
+            self._stop(labels, event_id, self._suspended, "awaited")
         # A chain that ran no workflow line resumed only SDK code (execute_child_workflow
         # awaiting the child's result after its start): the workflow still waits too.
         taken = {e for c in state.chains if c.source is not None for e in c.events}
@@ -1005,7 +1010,13 @@ class _Stepper:
         labels = self.targets.__dict__[where].get(key) if self.stopping else None
         if labels and user is not None:
             event_id = self.targets.event_of.get((where, key))
-            self._stop(labels, event_id, user, "issued", variant=variant)
+            if kind == "ordered" and event_id is not None and self.index.by_id[
+                    event_id].event_type not in _EVENT_FOR_VARIANT[variant]:
+                # The code now issues something else here: only the divergence point is
+                # about that; the others never come (reported as missed).
+                labels = [x for x in labels if x == "divergence"]
+            if labels:
+                self._stop(labels, event_id, user, "issued", variant=variant)
 
     # -- stopping -----------------------------------------------------------------------
 
@@ -1250,6 +1261,8 @@ class ReplayOutcome:
         divergences: What strict comparison finds (the first one explains the rest).
         replay_error: The stock replayer's failure, if the replay failed.
         trace: The ``--trace`` text (None unless asked).
+        missed: Points the history has but the replay never stopped at (the current code
+            no longer reaches them).
     """
 
     history: HistoryFile
@@ -1257,6 +1270,7 @@ class ReplayOutcome:
     divergences: tuple[Divergence, ...]
     replay_error: str | None
     trace: str | None = None
+    missed: tuple[str, ...] = ()
 
     @property
     def exit_code(self) -> int:
@@ -1265,6 +1279,14 @@ class ReplayOutcome:
 
     def summary(self) -> str:
         """One closing line (and the first divergence, if any)."""
+        notes = "".join(
+            f"replaykit: --break-at {label} is in the history, but the replay never reached "
+            "it (the current code no longer issues or awaits it there)\n"
+            for label in self.missed
+        )
+        return notes + self._verdict()
+
+    def _verdict(self) -> str:
         n = len(self.history.events)
         stops = f", {len(self.stops)} stop{'s' if len(self.stops) != 1 else ''}"
         if not self.divergences and not self.replay_error:
@@ -1432,8 +1454,15 @@ def replay_history(
         divergences.insert(0, Divergence(
             kind="nondeterminism", cause="workflow-task-failed",
             message=f"the workflow raised during replay: {run_capture.failure}"))
+    wanted = [label for table in (targets.commands, targets.local, targets.patch,
+                                  targets.deliveries, targets.tasks)
+              for labels in table.values() for label in labels]
+    reached = {label for stop in stepper.stops for label in stop.labels}
+    missed = tuple(dict.fromkeys(
+        label for label in wanted if label not in reached)) if stepper.stopping else ()
     return ReplayOutcome(
         history=hf,
+        missed=missed,
         stops=tuple(stepper.stops),
         divergences=tuple(d for d in divergences if d.kind != "option-change"),
         replay_error=error,

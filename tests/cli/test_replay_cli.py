@@ -167,6 +167,24 @@ def test_stops_where_changed_code_issues_a_command_the_history_lacks(tmp_path: P
     assert _pdb_answers(proc.stdout)[:2] == ["3", "'executing'"]
 
 
+def test_a_point_the_changed_code_no_longer_reaches_is_reported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = (ROOT / "reference_agents" / "approval.py").read_text()
+    call = source[source.index("        plan: list[str] = await workflow.execute_activity("):]
+    call = call[: call.index(")\n") + 2]
+    (tmp_path / "rk_no_plan_call.py").write_text(
+        source.replace(call, '        plan: list[str] = ["a", "b"]\n'))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    result = CliRunner().invoke(main, [
+        "replay", str(APPROVAL), "-w", "rk_no_plan_call", "--break-at", "activity:generate_plan"])
+    assert result.exit_code == 1, result.output
+    assert "stopped at" not in result.output  # not at the timer now issued in its place
+    assert ("--break-at activity:generate_plan is in the history, but the replay never "
+            "reached it") in result.output
+    assert "[nondeterminism] the code now issues timer of 1d" in result.output
+
+
 def test_a_point_that_never_occurs_lists_the_points_that_do() -> None:
     result = CliRunner().invoke(main, [
         "replay", str(APPROVAL), "-w", "reference_agents.approval",

@@ -1077,6 +1077,9 @@ def _handles(handler: tuple[str, str], ev: Any) -> bool:
     return False
 
 
+_HOOKED = False
+
+
 def _install_command_hook() -> bool:
     try:
         from temporalio.worker import _workflow_instance as wi
@@ -1085,8 +1088,12 @@ def _install_command_hook() -> bool:
         original = impl._add_command
     except (ImportError, AttributeError):
         return False
-    if getattr(original, "_replaykit_stepper", False):
+    global _HOOKED
+    if _HOOKED:
+        # Once per process: another wrapper (the capture's source hook) may sit on top of
+        # this one by now, which must not make it wrap twice (every command counted twice).
         return True
+    _HOOKED = True
 
     def _add_command(self: Any) -> wf_commands.WorkflowCommand:
         command = original(self)
@@ -1095,7 +1102,6 @@ def _install_command_hook() -> bool:
             stepper.command_created(command, sys._getframe(1))
         return command
 
-    _add_command._replaykit_stepper = True  # type: ignore[attr-defined]
     _add_command._replaykit_hooked = getattr(original, "_replaykit_hooked", False)  # type: ignore[attr-defined]
     impl._add_command = _add_command  # type: ignore[method-assign]
     return True

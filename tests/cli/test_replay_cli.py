@@ -331,3 +331,16 @@ def test_debugpy_missing_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> No
     assert result.exit_code == 2
     assert "--debugger debugpy needs the debugpy package" in result.output
 
+
+
+def test_trace_is_the_same_after_other_replays_and_checks_in_this_process() -> None:
+    from replaykit import replay_history, replay_one
+
+    # A replay, then a check (its source hook wraps the command factory on top of the
+    # replay's), then the trace again: no command may be counted twice.
+    replay_history(APPROVAL, workflows=["reference_agents.approval"])
+    assert replay_one(WEEKLY, workflows=["reference_agents.weekly"]).status == "clean"
+    outcome = replay_history(WEEKLY, workflows=["reference_agents.weekly"], trace=True)
+    assert outcome.trace is not None
+    golden = GOLDEN.read_text()
+    assert outcome.trace.replace(str(ROOT) + os.sep, "") == golden[: golden.index("replaykit: ")]

@@ -111,6 +111,25 @@ def test_stops_in_the_signal_handler_when_the_signal_is_delivered() -> None:
     assert _pdb_answers(proc.stdout)[:3] == ["'alice'", "'awaiting_approval'", "None"]
 
 
+def test_stops_at_a_child_workflow_and_at_a_result_the_workflow_gathers() -> None:
+    planner = HISTORIES / "planner_with_review" / "planner-1.json"
+    proc = _replay(str(planner), "-w", "reference_agents.planner",
+                   "--break-at", "child:ExecutorAgentWorkflow@2", "--break-at", "26",
+                   stdin="p i\np request.goal\nc\np self._status\np len(handles)\nc\n")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    source = ROOT / "reference_agents" / "planner.py"
+    start = _line_of(source, "await workflow.start_child_workflow(")
+    gather = _line_of(source, "await asyncio.gather(*handles)")
+    assert f"planner.py({start})<listcomp>()" in proc.stdout
+    assert "event:       16 StartChildWorkflowExecutionInitiated  ExecutorAgentWorkflow(" in (
+        proc.stdout)
+    # The first child's result arrives while the planner still waits for all three.
+    assert f"awaited at:  reference_agents/planner.py:{gather} in run" in proc.stdout
+    assert f"planner.py({gather})run()" in proc.stdout
+    assert _pdb_answers(proc.stdout)[:4] == [
+        "1", "'write a guide to reliable agents'", "'executing'", "3"]
+
+
 def test_continue_goes_to_the_next_point_and_quit_stops_stopping() -> None:
     proc = _replay(str(APPROVAL), "-w", "reference_agents.approval",
                    "--break-at", "signal:approve", "--break-at", "7",

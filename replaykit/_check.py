@@ -27,6 +27,7 @@ import temporalio.client
 import temporalio.worker
 import temporalio.workflow
 
+from ._agents import AGENT_CAUSES, parse_volatile_rules
 from ._cache import HistoryCache
 from ._capture import CapturingRunner, skip_identity_payload_passes
 from ._codec import decode_history, foreign_encodings, has_codec, load_data_converter
@@ -56,8 +57,11 @@ class CheckOptions:
     Attributes:
         strict: Compare every command with its recorded event (else stock checks only).
         fail_on: Divergence kinds that fail a history.
-        allow: Allow rules: a kind (``drift``), a cause (``timer-duration``), or
-            ``activity:<type>[.<field>]`` / ``<subject>.<field>``.
+        allow: Allow rules: a kind (``drift``), a cause (``timer-duration``, ``prompt``), or
+            ``activity:<type>[.<field>]`` / ``<subject>.<field>`` (activity types may
+            contain dots: ``activity:react-agent.agent.input``).
+        volatile: ``activity:<type>.<path>`` rules: values that are new on every run by
+            design, not compared (on top of the AI integrations' built-in ones).
         sandbox: Replay in the SDK sandbox (as production workers do).
         timeout: Seconds one replay may take before its worker process is killed.
         cache: Cache parsed histories (binary protobuf keyed on file content).
@@ -73,6 +77,7 @@ class CheckOptions:
     strict: bool = True
     fail_on: frozenset[str] = frozenset({"nondeterminism", "drift"})
     allow: tuple[str, ...] = ()
+    volatile: tuple[str, ...] = ()
     sandbox: bool = True
     timeout: float = 120.0
     cache: bool = True
@@ -146,14 +151,28 @@ def _add_workflow(found: dict[str, type], cls: type, *, origin: str) -> None:
 def _allowed(rule: str, d: Divergence) -> bool:
     if rule in (d.kind, d.cause):
         return True
+    if rule == "activity-input" and d.cause in AGENT_CAUSES and (d.subject or "").startswith(
+        "activity "
+    ):
+        return True  # agent-level causes refine an activity-input change
     if rule.startswith("activity:"):
-        target = rule.removeprefix("activity:")
-        name, _, fld = target.partition(".")
-        return d.subject == f"activity {name}" and (not fld or (d.field or "").startswith(fld))
-    subject, _, fld = rule.rpartition(".")
-    if subject and d.subject and d.subject.split(" ", 1)[-1] == subject:
-        return (d.field or "").startswith(fld)
+        subject = d.subject or ""
+        if not subject.startswith("activity "):
+            return False
+        return _names_field(rule.removeprefix("activity:"), subject.split(" ", 1)[1], d.field)
+    if d.subject:
+        return _names_field(rule, d.subject.split(" ", 1)[-1], d.field, need_field=True)
     return False
+
+
+def _names_field(target: str, name: str, field: str | None, *, need_field: bool = False) -> bool:
+    """``target`` is ``name`` or ``name.<field prefix>``; names may contain dots
+    (``react-agent.agent``), so the name is matched whole, never split at a dot."""
+    if target == name:
+        return not need_field
+    if not target.startswith(name + "."):
+        return False
+    return (field or "").startswith(target[len(name) + 1 :])
 
 
 def _verdict(
@@ -262,7 +281,8 @@ class _Replay:
         divergences: list[Divergence] = []
         if self.options.strict and capture is not None:
             divergences = compare_run(
-                hf.events, capture, task_queue=hf.task_queue, replay_failed=failure is not None
+                hf.events, capture, task_queue=hf.task_queue, replay_failed=failure is not None,
+                volatile=self.options.volatile,
             )
         stock = None
         if failure is not None:
@@ -377,6 +397,7 @@ def check_histories(
     workflow_classes = collect_workflows(workflows)
     if options.data_converter:
         load_data_converter(options.data_converter)  # a bad reference fails before any replay
+    parse_volatile_rules(options.volatile)  # so does a malformed volatile rule
     module_specs = _importable_specs(workflows, workflow_classes)
     if jobs is None:
         jobs = os.cpu_count() or 1
@@ -413,6 +434,7 @@ def check_histories(
             "strict": options.strict,
             "fail_on": sorted(options.fail_on),
             "allow": list(options.allow),
+            "volatile": list(options.volatile),
             "sandbox": options.sandbox,
             "jobs": jobs,
         },

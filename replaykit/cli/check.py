@@ -47,7 +47,10 @@ def _shard(value: str | None) -> tuple[int, int] | None:
 @click.option("--fail-on", multiple=True, type=click.Choice(KINDS),
               help="Divergence kinds that fail (default: nondeterminism, drift).")
 @click.option("--allow", multiple=True, metavar="RULE",
-              help="Allow a kind, a cause (timer-duration) or activity:NAME[.FIELD].")
+              help="Allow a kind, a cause (timer-duration, prompt) or activity:NAME[.FIELD].")
+@click.option("--volatile", multiple=True, metavar="RULE",
+              help="activity:NAME.PATH: a value new on every run by design, not compared. "
+              "Default: [tool.replaykit] volatile.")
 @click.option("--jobs", "-j", type=click.IntRange(min=0), default=None,
               help="Worker processes (default: CPU count; 0 = in this process).")
 @click.option("--shard", default=None, metavar="K/N", help="Check only the K-th of N slices.")
@@ -72,6 +75,7 @@ def command(
     strict: bool,
     fail_on: tuple[str, ...],
     allow: tuple[str, ...],
+    volatile: tuple[str, ...],
     jobs: int | None,
     shard: str | None,
     no_sandbox: bool,
@@ -107,6 +111,8 @@ def command(
                                       default=["nondeterminism", "drift"], choices=KINDS)),
             allow=tuple(resolve("allow", flag=list(allow), project=list(config.allow),
                                 default=[])),
+            volatile=tuple(resolve("volatile", flag=list(volatile),
+                                   project=list(config.volatile), default=[])),
             sandbox=not no_sandbox,
             timeout=timeout,
             cache=not no_cache,

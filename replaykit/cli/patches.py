@@ -142,6 +142,7 @@ def command(
             workflows=wf,
             workflow_id=workflow_id,
             options=CheckOptions(sandbox=not no_sandbox, allow=tuple(config.allow),
+                                 volatile=tuple(config.volatile),
                                  data_converter=config.data_converter,
                                  plugins=plugin_refs(plugins)),
         )

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from ._settings import Settings
-from ._support import check_replays
+from ._support import check_replays, debug_divergence
 
 if TYPE_CHECKING:
     from _pytest._code.code import ExceptionInfo, TerminalRepr
@@ -125,6 +125,9 @@ class HistoryItem(pytest.Item):
         batch: HistoryBatch = self.config.stash[BATCH_KEY]
         result = batch.result_for(self)
         if result.status != "clean":
+            if result.status == "divergent" and self.config.getoption("replaykit_pdb", False):
+                debug_divergence(self.config, self.path, workflows=batch.settings.workflows,
+                                 settings=batch.settings)
             raise HistoryCheckFailed(result.describe())
 
     def repr_failure(

@@ -141,6 +141,7 @@ class TestState:
         self.settings = settings
         self.hosted_workflows: list[type] = []
         self.recorded: list[Path] = []
+        self.config: Any = None  # the pytest config (for --replaykit-pdb)
         self._executors: list[concurrent.futures.ThreadPoolExecutor] = []
         self._plugins: list[Any] | None = None
 
@@ -291,6 +292,33 @@ def check_replays(
     return in_thread(
         lambda: check_histories(list(items), workflows=list(workflows), options=options, jobs=0)
     )
+
+
+def debug_divergence(
+    config: Any, history: HistoryFile | Path, *, workflows: Sequence[Any], settings: Settings
+) -> None:
+    """``--replaykit-pdb``: replay ``history`` again and stop in pdb at its first divergence.
+
+    Output capture is suspended for the session (as pytest's own ``--pdb`` does), so pdb
+    reads the terminal; the replay runs off the test's event loop.
+    """
+    from replaykit._errors import ReplaykitError
+    from replaykit._replay import replay_history
+
+    capman = config.pluginmanager.getplugin("capturemanager")
+    if capman is not None:
+        capman.suspend_global_capture(in_=True)
+    try:
+        ensure_importable(settings.root)
+        print(f"\nreplaykit --replaykit-pdb: replaying {history} to its first divergence")
+        in_thread(lambda: replay_history(
+            history, workflows=list(workflows), points=["divergence"],
+            data_converter=settings.data_converter, plugins=settings.plugins))
+    except ReplaykitError as err:
+        print(f"replaykit --replaykit-pdb: cannot stop at the divergence: {err}")
+    finally:
+        if capman is not None:
+            capman.resume_global_capture()
 
 
 def failure_text(report: CheckReport) -> str | None:

@@ -1,7 +1,7 @@
 """replaykit's pytest plugin: options, markers, fixtures and histories as test items.
 
 Options (group ``replaykit``): ``--replaykit-server``, ``--replaykit-record``,
-``--replaykit-strict`` / ``--replaykit-no-strict``. Ini keys: ``replaykit_workflows``,
+``--replaykit-strict`` / ``--replaykit-no-strict``, ``--replaykit-pdb``. Ini keys: ``replaykit_workflows``,
 ``replaykit_histories``, ``replaykit_server``, ``replaykit_strict``. ``[tool.replaykit]`` in
 pyproject.toml is honoured. Precedence (flag > marker > ini > pyproject > default) is decided
 by :func:`replaykit._config.resolve` alone.
@@ -31,6 +31,7 @@ from ._support import (
     ServerPool,
     TestState,
     check_replays,
+    debug_divergence,
     failure_text,
     record_handle,
     to_history_item,
@@ -82,6 +83,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         dest="replaykit_strict",
         action="store_false",
         help="Stock replay checks only (command kind, order, type and id).",
+    )
+    group.addoption(
+        "--replaykit-pdb",
+        dest="replaykit_pdb",
+        action="store_true",
+        default=False,
+        help="At the first divergence of a failing history item or assert_replays, replay "
+        "it again and drop into pdb in the workflow code there (like --pdb).",
     )
     parser.addini(
         "replaykit_workflows",
@@ -217,6 +226,7 @@ def _replaykit_state(
     node = request.node
     path = getattr(node, "path", None)
     state = TestState(node.nodeid, node.name, Path(path) if path else None, replaykit_settings)
+    state.config = request.config
     try:
         yield state
     finally:
@@ -336,6 +346,14 @@ def assert_replays(_replaykit_state: TestState) -> Callable[..., CheckReport]:
             raise AssertionError(f"replaykit: {err}") from None
         text = failure_text(report)
         if text is not None:
+            if _replaykit_state.config.getoption("replaykit_pdb", False):
+                for result in report.results:
+                    if result.status == "divergent":
+                        debug_divergence(
+                            _replaykit_state.config,
+                            Path(result.path) if result.path else item,
+                            workflows=_replaykit_state.workflows(workflows), settings=settings,
+                        )
             raise AssertionError(text)
         return report
 

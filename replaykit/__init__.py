@@ -40,6 +40,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     ),
     "._strict": ("suggest_patch_id",),
     "._show": ("ShowReport", "show_history", "render_html"),
+    "._replay": ("BreakPoint", "ReplayOutcome", "Stop", "parse_break_point", "replay_history"),
     "._diff": ("HistoryDiff", "StepDifference", "diff_histories", "diff_history_files"),
     "._lint": ("LintReport", "lint_paths"),
     "._llm_endpoint": (
@@ -103,5 +104,6 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only  # noqa:
     from ._servers import (
         RunningServer, ServerSpec, parse_server, start_server, start_server_async,
     )
+    from ._replay import BreakPoint, ReplayOutcome, Stop, parse_break_point, replay_history
     from ._show import ShowReport, render_html, show_history
     from ._strict import suggest_patch_id

@@ -28,10 +28,11 @@ import temporalio.worker
 import temporalio.workflow
 
 from ._agents import AGENT_CAUSES, parse_volatile_rules
+from ._budget import BudgetLimits, chain_budgets, measure_budget
 from ._cache import HistoryCache
 from ._capture import CapturingRunner, skip_identity_payload_passes
 from ._codec import decode_history, foreign_encodings, has_codec, load_data_converter
-from ._divergence import CheckReport, Divergence, HistoryResult
+from ._divergence import CheckReport, Divergence, HistoryResult, Status
 from ._errors import ConfigError, HistoryError, ReplaykitError
 from ._explain import explain_replay_failure
 from ._history import HistoryFile, find_history_files
@@ -46,6 +47,7 @@ from ._plugins import (
 )
 from ._runtime import quiet_runtime
 from ._strict import compare_run
+from ._versioning import pinned_elsewhere, versioning_view
 
 __all__ = ["CheckOptions", "check_histories", "collect_workflows", "replay_one"]
 
@@ -67,6 +69,11 @@ class CheckOptions:
         cache: Cache parsed histories (binary protobuf keyed on file content).
         data_converter: ``module:attr`` naming the ``DataConverter`` (or ``PayloadCodec``)
             the histories were recorded with, for encrypted or compressed payloads.
+        deployment_version: The Worker Deployment version being checked
+            (``NAME.BUILD_ID``): histories PINNED to another version get status ``pinned``.
+        include_pinned: Judge PINNED histories on other versions like any other.
+        budget: Limits every history's budget is measured against; ``budget`` in
+            ``fail_on`` fails histories over (or projected to reach) a limit.
         plugins: Temporal plugins the replayer gets, as production workers do (the AI
             integrations: ``OpenAIAgentsPlugin``, ``LangGraphPlugin``, ...): ``module:attr``
             strings, plugin objects, classes or factories (see
@@ -83,6 +90,9 @@ class CheckOptions:
     cache: bool = True
     cache_dir: str | None = None
     data_converter: str | None = None
+    deployment_version: str | None = None
+    include_pinned: bool = False
+    budget: BudgetLimits = BudgetLimits()
     plugins: tuple[Any, ...] = ()
 
 
@@ -191,17 +201,52 @@ def _verdict(
     kept = [d for d in divergences if not any(_allowed(r, d) for r in options.allow)]
     allowed = tuple(d for d in divergences if d not in kept)
     failing = any(d.kind in options.fail_on for d in kept)
-    return HistoryResult(
+    versioning = versioning_view(hf.events)
+    budget = measure_budget(hf.events, options.budget)
+    pinned = None if options.include_pinned else pinned_elsewhere(
+        versioning, options.deployment_version
+    )
+    result = HistoryResult(
         path=str(hf.path) if hf.path else None,
         workflow_id=hf.workflow_id,
         workflow_type=hf.workflow_type,
-        status="divergent" if failing else "clean",
+        status="pinned" if pinned else "divergent" if failing else "clean",
         divergences=tuple(kept),
         events=len(hf.events),
         seconds=seconds,
         stock_error=stock_error,
         allowed=allowed,
+        versioning=versioning,
+        pinned_reason=pinned,
+        budget=budget,
+        closed=hf.is_closed,
     )
+    return _budget_verdict(result, options)
+
+
+def _budget_verdict(result: HistoryResult, options: CheckOptions) -> HistoryResult:
+    """``--fail-on budget``: a history over (or projected to reach) a limit fails.
+
+    Idempotent, so it can run again once a continue-as-new chain's runs are joined.
+    """
+    if result.status not in ("clean", "divergent") or "budget" not in options.fail_on:
+        return result
+    if any(d.kind in options.fail_on for d in result.divergences):
+        return result  # diverges whatever the budget says
+    over = result.budget is not None and result.budget.flagged
+    status: Status = "divergent" if over else "clean"
+    return result if status == result.status else dataclasses.replace(result, status=status)
+
+
+def _with_chain_budgets(
+    results: list[HistoryResult], options: CheckOptions
+) -> list[HistoryResult]:
+    """Runs of one continue-as-new chain (``<id>.json``, ``<id>.run2.json``) measured together."""
+    budgets = chain_budgets([(r.path, r.budget) for r in results])
+    return [
+        _budget_verdict(dataclasses.replace(r, budget=b), options) if b is not r.budget else r
+        for r, b in zip(results, budgets, strict=True)
+    ]
 
 
 class _Replay:
@@ -436,6 +481,7 @@ def check_histories(
             _check_in_pool(entries, module_specs, options, workflow_id, jobs, emit)
     order = {str(e.path if isinstance(e, HistoryFile) else e): i for i, e in enumerate(entries)}
     results.sort(key=lambda r: (r.status != "error" or r.path not in order, order.get(r.path or "", -1)))
+    results = _with_chain_budgets(results, options)
     return CheckReport(
         results=tuple(results),
         seconds=time.perf_counter() - started,
@@ -446,6 +492,9 @@ def check_histories(
             "volatile": list(options.volatile),
             "sandbox": options.sandbox,
             "jobs": jobs,
+            "deployment_version": options.deployment_version,
+            "include_pinned": options.include_pinned,
+            "budget": dataclasses.asdict(options.budget),
         },
     )
 

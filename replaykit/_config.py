@@ -33,6 +33,8 @@ _KNOWN_KEYS = {
     "volatile": "list of activity:NAME.PATH rules for values new on every run",
     "jobs": "number of worker processes",
     "data_converter": "module:attr of the DataConverter or PayloadCodec histories use",
+    "deployment_version": "NAME.BUILD_ID: the Worker Deployment version being checked",
+    "budgets": "table of history limits (events_warn, bytes_error = \"50MB\", horizon, ...)",
     "plugins": "list of module:attr naming Temporal plugins (OpenAIAgentsPlugin, ...)",
 }
 
@@ -52,6 +54,8 @@ class ProjectConfig:
     volatile: tuple[str, ...] = ()
     jobs: int | None = None
     data_converter: str | None = None
+    deployment_version: str | None = None
+    budgets: dict[str, Any] = field(default_factory=dict)
     plugins: tuple[str, ...] = ()
     raw: dict[str, Any] = field(default_factory=dict)
 
@@ -101,7 +105,18 @@ def load_project_config(pyproject: Path | None = None) -> ProjectConfig:
     jobs = table.get("jobs")
     if jobs is not None and (not isinstance(jobs, int) or jobs < 0):
         raise ConfigError(f"{path}: [tool.replaykit] jobs must be a whole number >= 0")
-    for key in ("server", "namespace", "data_converter"):
+    budgets = table.get("budgets", {})
+    if not isinstance(budgets, dict):
+        raise ConfigError(f"{path}: [tool.replaykit] budgets must be a table, e.g. "
+                          "budgets = { events_warn = 5000, payload_error = \"1MB\" }")
+    if budgets:
+        from ._budget import parse_budget_limits
+
+        try:
+            parse_budget_limits(budgets, source=f"{path}: [tool.replaykit] budgets")
+        except ValueError as err:
+            raise ConfigError(str(err)) from err
+    for key in ("server", "namespace", "data_converter", "deployment_version"):
         if key in table and not isinstance(table[key], str):
             raise ConfigError(f"{path}: [tool.replaykit] {key} must be a string")
     return ProjectConfig(
@@ -116,6 +131,8 @@ def load_project_config(pyproject: Path | None = None) -> ProjectConfig:
         volatile=_str_list("volatile", table.get("volatile", []), path),
         jobs=jobs,
         data_converter=table.get("data_converter"),
+        deployment_version=table.get("deployment_version"),
+        budgets=dict(budgets),
         plugins=_str_list("plugins", table.get("plugins", []), path),
         raw=dict(table),
     )

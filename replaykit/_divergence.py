@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from ._budget import BudgetReport
+    from ._versioning import VersioningView
 
 __all__ = ["CheckReport", "Divergence", "HistoryResult", "Kind", "Status"]
 
 Kind = Literal["nondeterminism", "drift", "option-change"]
-Status = Literal["clean", "divergent", "error"]
+Status = Literal["clean", "divergent", "error", "pinned"]
 
 #: Kinds that fail a check unless allowed; option changes pass unless asked.
 FAILING_KINDS: frozenset[str] = frozenset({"nondeterminism", "drift"})
@@ -110,6 +114,14 @@ class HistoryResult:
     seconds: float = 0.0
     stock_error: str | None = None
     allowed: tuple[Divergence, ...] = ()
+    #: Worker Versioning recorded in the history (behaviour, deployment version, override).
+    versioning: VersioningView | None = None
+    #: Status ``pinned``: why the execution never runs the checked deployment version.
+    pinned_reason: str | None = None
+    #: History budget: events, bytes, largest payload, loop growth and projections.
+    budget: BudgetReport | None = None
+    #: Whether the history ends with a close event (``False``: the execution was running).
+    closed: bool | None = None
 
     @property
     def name(self) -> str:
@@ -134,12 +146,18 @@ class HistoryResult:
             "stock_error": self.stock_error,
             "divergences": [d.to_json() for d in self.divergences],
             "allowed": [d.to_json() for d in self.allowed],
+            "versioning": self.versioning.to_json() if self.versioning is not None else None,
+            "pinned_reason": self.pinned_reason,
+            "closed": self.closed,
+            "budget": self.budget.to_json() if self.budget is not None else None,
         }
 
     def describe(self) -> str:
         """The full explanation of this history's verdict."""
         if self.status == "error":
             return f"{self.name}: {self.error}"
+        if self.status == "pinned":
+            return f"{self.name}: {self.pinned_reason}"
         if not self.divergences:
             return f"{self.name}: clean"
         parts = [f"{self.name} ({self.workflow_type}, workflow id {self.workflow_id}):"]
@@ -166,6 +184,11 @@ class CheckReport:
         return [r for r in self.results if r.status == "divergent"]
 
     @property
+    def pinned(self) -> list[HistoryResult]:
+        """Histories pinned to another deployment version (listed, not failing)."""
+        return [r for r in self.results if r.status == "pinned"]
+
+    @property
     def errors(self) -> list[HistoryResult]:
         """Histories that could not be checked (bad input)."""
         return [r for r in self.results if r.status == "error"]
@@ -186,6 +209,7 @@ class CheckReport:
                 "histories": len(self.results),
                 "clean": len(self.clean),
                 "divergent": len(self.divergent),
+                "pinned": len(self.pinned),
                 "errors": len(self.errors),
                 "seconds": round(self.seconds, 3),
                 "exit_code": self.exit_code,

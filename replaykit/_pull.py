@@ -107,6 +107,48 @@ def _escape(text: str) -> str:
     return "%2E" + out[1:] if out.startswith(".") else out
 
 
+_BEHAVIOR_VALUES = {"pinned": "Pinned", "auto-upgrade": "AutoUpgrade"}
+
+
+def versioning_query(
+    query: str | None,
+    *,
+    deployment_version: str | None = None,
+    versioning_behavior: str | None = None,
+) -> str | None:
+    """``query`` narrowed to one Worker Deployment version and/or versioning behaviour.
+
+    The server stores ``TemporalWorkerDeploymentVersion`` as ``NAME:BUILD_ID`` (dev server
+    1.32) while the SDK and CLI spell versions ``NAME.BUILD_ID``: both spellings are matched.
+    ``TemporalWorkflowVersioningBehavior`` is the effective behaviour (an override counts).
+
+    Raises:
+        ConfigError: A malformed version or an unknown behaviour.
+    """
+    clauses: list[str] = []
+    if deployment_version is not None:
+        from ._versioning import parse_deployment_version
+
+        try:
+            version = parse_deployment_version(deployment_version)
+        except ValueError as err:
+            raise ConfigError(str(err)) from None
+        name, _, build = version.partition(".")
+        forms = ", ".join(f"'{v}'" for v in (f"{name}:{build}", version))
+        clauses.append(f"TemporalWorkerDeploymentVersion IN ({forms})")
+    if versioning_behavior is not None:
+        value = _BEHAVIOR_VALUES.get(versioning_behavior)
+        if value is None:
+            raise ConfigError(f"--versioning-behavior {versioning_behavior!r}: choose from "
+                              f"{', '.join(_BEHAVIOR_VALUES)}")
+        clauses.append(f"TemporalWorkflowVersioningBehavior = '{value}'")
+    if not clauses:
+        return query
+    if query and query.strip():
+        clauses.insert(0, f"({query})")
+    return " AND ".join(clauses)
+
+
 def pull_file_name(workflow_id: str, run_id: str) -> str:
     """``<workflow id>__<run id>.json`` with both ids made safe for any file system.
 

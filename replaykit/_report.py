@@ -8,10 +8,18 @@ import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from pathlib import Path
 
+from ._budget import format_budget
 from ._divergence import CheckReport, Divergence, HistoryResult
 from ._history import atomic_write_text
 
-__all__ = ["display_path", "format_result_line", "format_summary", "write_json_report", "write_junit_xml"]
+__all__ = [
+    "display_path",
+    "format_budget_section",
+    "format_result_line",
+    "format_summary",
+    "write_json_report",
+    "write_junit_xml",
+]
 
 
 def display_path(path: str | os.PathLike[str] | None) -> str:
@@ -47,10 +55,19 @@ def format_result_line(result: HistoryResult) -> str:
     name = _rel(result.path) if result.path else (result.workflow_id or "?")
     if result.status == "error":
         return f"ERROR     {name}: {result.error}"
+    if result.status == "pinned":
+        would = (f" ({len(result.divergences)} finding(s) if it ran this code)"
+                 if result.divergences else "")
+        return f"pinned    {name}  {result.pinned_reason}{would}"
     if result.status == "clean":
         extra = f"  ({len(result.divergences)} reported, passing)" if result.divergences else ""
         return f"ok        {name}{extra}"
-    lines = [f"DIVERGED  {name}  [{result.workflow_type} · workflow id {result.workflow_id}]"]
+    versioning = (
+        f" · {result.versioning.describe()}"
+        if result.versioning is not None and result.versioning.versioned else ""
+    )
+    lines = [f"DIVERGED  {name}  [{result.workflow_type} · workflow id {result.workflow_id}"
+             f"{versioning}]"]
     groups = _grouped(result.divergences)
     for d, more in groups[:3]:
         text = d.describe().splitlines()
@@ -60,7 +77,26 @@ def format_result_line(result: HistoryResult) -> str:
         lines.extend("    " + ln for ln in text)
     if len(groups) > 3:
         lines.append(f"    … and {len(groups) - 3} more (see --json-report)")
+    if result.budget is not None and result.budget.flagged:
+        lines.extend("    " + ln for ln in format_budget(result.budget, findings_only=True))
     return "\n".join(lines)
+
+
+def format_budget_section(report: CheckReport, *, verbose: bool = False) -> str:
+    """History budgets: every flagged history (every history with a loop when verbose)."""
+    lines: list[str] = []
+    for r in report.results:
+        budget = r.budget
+        if budget is None or not (budget.flagged or (verbose and budget.loops)):
+            continue
+        name = _rel(r.path) if r.path else (r.workflow_id or "?")
+        lines.append(f"  {name}")
+        lines.extend("    " + ln for ln in format_budget(budget))
+    if not lines:
+        return ""
+    flagged = sum(1 for r in report.results if r.budget is not None and r.budget.flagged)
+    head = f"History budgets: {flagged} histor{'y' if flagged == 1 else 'ies'} flagged"
+    return "\n".join([head, *lines])
 
 
 def format_summary(report: CheckReport) -> str:
@@ -69,7 +105,8 @@ def format_summary(report: CheckReport) -> str:
     return (
         f"{n} histor{'y' if n == 1 else 'ies'} checked in {report.seconds:.1f} s: "
         f"{len(report.clean)} clean, {len(report.divergent)} diverged, "
-        f"{len(report.errors)} error{'s' if len(report.errors) != 1 else ''}"
+        + (f"{len(report.pinned)} pinned to other versions, " if report.pinned else "")
+        + f"{len(report.errors)} error{'s' if len(report.errors) != 1 else ''}"
     )
 
 
@@ -88,16 +125,30 @@ def write_junit_xml(report: CheckReport, path: Path | str, *, suite: str = "repl
     ts = ET.SubElement(
         root, "testsuite", name=suite, tests=str(len(report.results)),
         failures=str(len(report.divergent)), errors=str(len(report.errors)),
-        skipped="0", time=f"{report.seconds:.3f}",
+        skipped=str(len(report.pinned)), time=f"{report.seconds:.3f}",
     )
     for r in report.results:
         case = ET.SubElement(
             ts, "testcase", classname=f"{suite}.{r.workflow_type or 'history'}",
             name=_rel(r.path) if r.path else (r.workflow_id or "?"), time=f"{r.seconds:.3f}",
         )
+        if r.versioning is not None and r.versioning.versioned:
+            props = ET.SubElement(case, "properties")
+            for key, value in (("versioning_behavior", r.versioning.behavior),
+                               ("deployment_version", r.versioning.version),
+                               ("versioning_override", r.versioning.override)):
+                if value:
+                    ET.SubElement(props, "property", name=key, value=value)
         if r.status == "error":
             el = ET.SubElement(case, "error", message=r.error or "error", type="input-error")
             el.text = r.error
+        elif r.status == "pinned":
+            ET.SubElement(case, "skipped", message=r.pinned_reason or "pinned")
+        elif r.status == "divergent" and r.first is None and r.budget is not None:
+            el = ET.SubElement(case, "failure", type="budget",
+                               message=r.budget.findings[0].message if r.budget.findings
+                               else "history budget")
+            el.text = "\n".join(format_budget(r.budget))
         elif r.status == "divergent":
             first = r.first
             el = ET.SubElement(

@@ -24,6 +24,8 @@ from typing import Any
 
 import temporalio.api.history.v1
 import temporalio.client
+import temporalio.common
+import temporalio.service
 import temporalio.worker
 import temporalio.workflow
 from temporalio.api.enums.v1 import EventType
@@ -56,6 +58,8 @@ class Scenario:
     task_queue: str | None = None
     timeout: float = 300.0
     module_path: str | None = None
+    deployment: str | None = None
+    versioning_behavior: str | None = None
     #: Temporal plugins (objects, classes, factories or ``module:attr`` strings), resolved
     #: anew for every run so factories give each run its own (e.g. a fresh test model).
     plugins: tuple[Any, ...] = ()
@@ -89,6 +93,8 @@ def scenario(
     server: str | None = None,
     task_queue: str | None = None,
     timeout: float = 300.0,
+    deployment: str | None = None,
+    versioning_behavior: str | None = None,
     plugins: Sequence[Any] = (),
 ) -> Any:
     """Declare a scenario.
@@ -100,6 +106,11 @@ def scenario(
         server: Preferred server kind (``embedded``, ``timeskip``) when the caller does not say.
         task_queue: Defaults to ``replaykit-<name>``.
         timeout: Seconds the whole scenario may take before it is failed.
+        deployment: ``NAME.BUILD_ID``: run the worker with Worker Versioning on this
+            deployment version (made the current version before the scenario runs), so the
+            recorded histories carry the versioning behaviour and version.
+        versioning_behavior: The worker's default behaviour (``pinned`` or ``auto-upgrade``)
+            for workflows whose ``@workflow.defn`` sets none.
         plugins: Temporal plugins for its client and worker, as production applies them
             (``OpenAIAgentsPlugin``, ``LangGraphPlugin``, ...): plugin objects, classes, or
             zero-argument factories returning one plugin or a list (called for every run,
@@ -120,6 +131,18 @@ def scenario(
                     f"scenario {func.__qualname__}: {wf!r} is not a @workflow.defn class"
                 )
         module = sys.modules.get(func.__module__)
+        if deployment is not None:
+            from ._versioning import parse_deployment_version
+
+            try:
+                parse_deployment_version(deployment, what=f"scenario {func.__qualname__}: deployment")
+            except ValueError as err:
+                raise ScenarioError(str(err)) from None
+        if versioning_behavior not in (None, *_BEHAVIORS):
+            raise ScenarioError(
+                f"scenario {func.__qualname__}: versioning_behavior {versioning_behavior!r}: "
+                f"choose from {', '.join(_BEHAVIORS)}"
+            )
         return Scenario(
             name=name or func.__name__,
             fn=func,
@@ -129,6 +152,8 @@ def scenario(
             task_queue=task_queue,
             timeout=timeout,
             module_path=getattr(module, "__file__", None),
+            deployment=deployment,
+            versioning_behavior=versioning_behavior,
             plugins=tuple(plugins),
         )
 
@@ -333,6 +358,8 @@ def new_worker(
     }
     if any(not inspect.iscoroutinefunction(a) for a in scn.activities):
         kwargs["activity_executor"] = concurrent.futures.ThreadPoolExecutor(max_workers=16)
+    if scn.deployment is not None:
+        kwargs["deployment_config"] = deployment_config(scn.deployment, scn.versioning_behavior)
     extra = worker_only_plugins(client, plugins)
     if extra:
         kwargs["plugins"] = extra
@@ -344,6 +371,55 @@ def new_worker(
         if text is None:
             raise
         raise WorkflowValidationError(f"scenario {scn.name}: {text}") from err
+
+
+_BEHAVIORS = {
+    "pinned": temporalio.common.VersioningBehavior.PINNED,
+    "auto-upgrade": temporalio.common.VersioningBehavior.AUTO_UPGRADE,
+}
+
+
+def deployment_config(
+    version: str, behavior: str | None = None
+) -> temporalio.worker.WorkerDeploymentConfig:
+    """Worker Versioning options for a worker of deployment version ``NAME.BUILD_ID``."""
+    return temporalio.worker.WorkerDeploymentConfig(
+        version=temporalio.common.WorkerDeploymentVersion.from_canonical_string(version),
+        use_worker_versioning=True,
+        default_versioning_behavior=_BEHAVIORS.get(
+            behavior or "", temporalio.common.VersioningBehavior.UNSPECIFIED
+        ),
+    )
+
+
+async def set_current_deployment_version(
+    client: temporalio.client.Client, version: str, *, timeout: float = 20.0
+) -> None:
+    """Make ``NAME.BUILD_ID`` the current version of its deployment (new and AUTO_UPGRADE
+    executions go to it).
+
+    The server knows a version only once one of its workers polled, so this retries until
+    ``timeout``. The Python SDK has no deployment API: this is the raw
+    ``SetWorkerDeploymentCurrentVersion`` call.
+    """
+    from temporalio.api.workflowservice.v1 import SetWorkerDeploymentCurrentVersionRequest
+
+    name, _, build = version.partition(".")
+    request = SetWorkerDeploymentCurrentVersionRequest(
+        namespace=client.namespace, deployment_name=name, build_id=build,
+        identity=client.identity,
+    )
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        try:
+            await client.workflow_service.set_worker_deployment_current_version(request)
+            return
+        except temporalio.service.RPCError as err:
+            if asyncio.get_running_loop().time() > deadline:
+                raise ScenarioError(
+                    f"cannot make {version} the current deployment version: {err.message}"
+                ) from err
+            await asyncio.sleep(0.2)
 
 
 async def run_scenario(
@@ -390,6 +466,8 @@ async def run_scenario(
         if with_worker:
             async with new_worker(client, scn, task_queue=queue, plugins=resolved,
                                   **worker_kwargs):
+                if scn.deployment is not None:
+                    await set_current_deployment_version(client, scn.deployment)
                 result = await drive()
         else:
             result = await drive()

@@ -20,11 +20,14 @@ import temporalio.api.failure.v1
 import temporalio.api.history.v1
 from temporalio.api.enums.v1 import EventType, RetryState
 
+from ._budget import BudgetReport, chain_budgets, chain_key, format_budget, measure_budget
 from ._codec import decoded_history_file
 from ._divergence import Divergence, HistoryResult
+from ._errors import ReplaykitError
 from ._history import HistoryFile, atomic_write_text, load_history
 from ._payloads import decode_payload, decode_payloads
 from ._strict import event_type_name, format_duration
+from ._versioning import VersioningView, versioning_view
 
 __all__ = [
     "ShowReport",
@@ -86,6 +89,8 @@ class ShowReport:
     events: tuple[TimelineEvent, ...]
     result: HistoryResult | None = None
     html_path: Path | None = None
+    budget: BudgetReport | None = None
+    versioning: VersioningView | None = None
 
     @property
     def exit_code(self) -> int:
@@ -104,8 +109,14 @@ class ShowReport:
         return "\n".join(lines) + "\n"
 
     def format_text(self) -> str:
-        """The terminal timeline (with divergences when checked)."""
-        return format_timeline(self.history, result=self.result, events=self.events)
+        """The terminal timeline (with divergences when checked), then budget and versioning."""
+        text = format_timeline(self.history, result=self.result, events=self.events)
+        extra: list[str] = []
+        if self.versioning is not None and self.versioning.versioned:
+            extra.append(f"versioning: {self.versioning.describe()}")
+        if self.budget is not None:
+            extra.extend(format_budget(self.budget))
+        return text + "".join(line + "\n" for line in extra)
 
 
 def show_history(
@@ -145,13 +156,35 @@ def show_history(
                                  plugins=tuple(plugins)), jobs=0,
         )
         result = report.results[0]
+    budget = _budget_with_earlier_runs(history)
+    versioning = versioning_view(history.events)
     history = decoded_history_file(history, data_converter)
     events = tuple(build_timeline(history))
     written: Path | None = None
     if html_out is not None:
         written = Path(html_out)
-        atomic_write_text(written, render_html(history, result=result, events=events))
-    return ShowReport(history=history, events=events, result=result, html_path=written)
+        atomic_write_text(written, render_html(history, result=result, events=events,
+                                               budget=budget, versioning=versioning))
+    return ShowReport(history=history, events=events, result=result, html_path=written,
+                      budget=budget, versioning=versioning)
+
+
+def _budget_with_earlier_runs(history: HistoryFile) -> BudgetReport:
+    """The run's budget; for ``<id>.runN.json``, measured with the chain's earlier runs."""
+    own = measure_budget(history.events)
+    key = chain_key(str(history.path)) if history.path is not None else None
+    if key is None or key[1] == 1:
+        return own
+    stem, number = key
+    items: list[tuple[str | None, BudgetReport | None]] = []
+    for n in range(1, number):
+        sibling = Path(f"{stem}.json" if n == 1 else f"{stem}.run{n}.json")
+        try:
+            items.append((str(sibling), measure_budget(load_history(sibling).events)))
+        except (OSError, ReplaykitError):
+            return own  # an incomplete chain: this run alone
+    items.append((str(history.path), own))
+    return chain_budgets(items)[-1] or own
 
 
 # ------------------------------------------------------------------------------- formatting
@@ -680,6 +713,8 @@ def render_html(
     *,
     result: HistoryResult | None = None,
     events: Sequence[TimelineEvent] | None = None,
+    budget: BudgetReport | None = None,
+    versioning: VersioningView | None = None,
 ) -> str:
     """A self-contained HTML page (inline CSS, no scripts, no external assets).
 
@@ -687,6 +722,8 @@ def render_html(
         history: The history to render.
         result: A check verdict; its divergences are shown at the top and at their events.
         events: A timeline already built from ``history`` (built here if None).
+        budget: The history budget, shown under the facts.
+        versioning: Worker Versioning recorded in the history, shown with the facts.
     """
     rows = list(events) if events is not None else build_timeline(history)
     by_event = _divergences_by_event(result)
@@ -698,6 +735,8 @@ def render_html(
         ("task queue", history.task_queue),
         ("events", str(len(rows))),
     ]
+    if versioning is not None and versioning.versioned:
+        facts.append(("versioning", versioning.describe()))
     if meta is not None:
         facts += [
             (k, v)
@@ -719,6 +758,8 @@ def render_html(
         + " · ".join(f"{_h(k)} <code>{_h(v)}</code>" for k, v in facts)
         + "</div>",
         _banner(history, result),
+        (f'<pre class="budget">{_h(chr(10).join(format_budget(budget)))}</pre>'
+         if budget is not None else ""),
         '<div class="legend">'
         + "".join(f'<span><i style="background:{c}"></i>{_h(n)}</span>' for n, c in _LEGEND)
         + "</div>",

@@ -187,6 +187,15 @@ RULES: tuple[Rule, ...] = (
         "Temporal rejects an activity without one of these timeouts at run time, and a hung "
         "call would otherwise never be retried. Pass start_to_close_timeout=timedelta(...).",
     ),
+    Rule(
+        "RK601",
+        "unbounded-history",
+        "Unbounded loop in a workflow that never continues as new",
+        "Every iteration adds events to the history, and Temporal terminates a workflow at "
+        "51,200 events or 50 MB. Continue as new when workflow.info()."
+        "is_continue_as_new_suggested() (or get_current_history_length() passes a bound), "
+        "or bound the loop.",
+    ),
 )
 
 RULES_BY_ID: dict[str, Rule] = {rule.id: rule for rule in RULES}

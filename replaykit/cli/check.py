@@ -7,20 +7,24 @@ import sys
 
 import click
 
+from replaykit._budget import BudgetLimits, parse_budget_limits
 from replaykit._check import CheckOptions, check_histories
 from replaykit._config import load_project_config, resolve
 from replaykit._divergence import HistoryResult
-from replaykit._errors import ReplaykitError
+from replaykit._errors import ConfigError, ReplaykitError
 from replaykit._report import (
+    format_budget_section,
     format_result_line,
     format_summary,
     write_json_report,
     write_junit_xml,
 )
+from replaykit._versioning import parse_deployment_version
 from replaykit.cli._options import plugin_option, plugin_refs
 from replaykit.cli._progress import Progress
 
 KINDS = ("nondeterminism", "drift", "option-change")
+FAIL_ON = (*KINDS, "budget")
 
 
 def _shard(value: str | None) -> tuple[int, int] | None:
@@ -35,6 +39,23 @@ def _shard(value: str | None) -> tuple[int, int] | None:
     return k, n
 
 
+def _version(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        return parse_deployment_version(value)
+    except ValueError as err:
+        raise ConfigError(str(err)) from None
+
+
+def _limits(table: dict[str, object], flags: tuple[str, ...]) -> BudgetLimits:
+    try:
+        limits = parse_budget_limits(table, source="[tool.replaykit] budgets")
+        return parse_budget_limits(flags, base=limits)
+    except ValueError as err:
+        raise ConfigError(str(err)) from None
+
+
 @click.command("check")
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--workflows", "-w", multiple=True, metavar="MODULE",
@@ -44,8 +65,9 @@ def _shard(value: str | None) -> tuple[int, int] | None:
               "(default: the file name stem).")
 @click.option("--strict/--no-strict", default=True, show_default=True,
               help="Compare every command with its recorded event (off: stock replayer only).")
-@click.option("--fail-on", multiple=True, type=click.Choice(KINDS),
-              help="Divergence kinds that fail (default: nondeterminism, drift).")
+@click.option("--fail-on", multiple=True, type=click.Choice(FAIL_ON),
+              help="Divergence kinds that fail (default: nondeterminism, drift); `budget` "
+              "also fails histories over, or projected to reach, a history limit.")
 @click.option("--allow", multiple=True, metavar="RULE",
               help="Allow a kind, a cause (timer-duration, prompt) or activity:NAME[.FIELD].")
 @click.option("--volatile", multiple=True, metavar="RULE",
@@ -63,6 +85,17 @@ def _shard(value: str | None) -> tuple[int, int] | None:
 @plugin_option
 @click.option("--timeout", type=float, default=120.0, show_default=True,
               help="Seconds one replay may take before it is killed and reported.")
+@click.option("--deployment-version", default=None, metavar="NAME.BUILD_ID",
+              help="The Worker Deployment version this code is: histories PINNED to another "
+              "version are listed as pinned, not checked. Default: [tool.replaykit] "
+              "deployment_version.")
+@click.option("--include-pinned", is_flag=True,
+              help="Check PINNED histories of other versions too.")
+@click.option("--budget", "budget", multiple=True, metavar="KEY=VALUE",
+              help="History limit, e.g. events_warn=5000, payload_error=1MB, horizon=500 "
+              "(default: Temporal self-hosted; [tool.replaykit] budgets).")
+@click.option("--show-budgets", is_flag=True,
+              help="Print the budget (loops, growth, projections) of every looping history.")
 @click.option("--json-report", type=click.Path(dir_okay=False), default=None,
               help="Write the structured report as JSON.")
 @click.option("--junit-xml", type=click.Path(dir_okay=False), default=None,
@@ -83,6 +116,10 @@ def command(
     data_converter: str | None,
     plugins: tuple[str, ...],
     timeout: float,
+    deployment_version: str | None,
+    include_pinned: bool,
+    budget: tuple[str, ...],
+    show_budgets: bool,
     json_report: str | None,
     junit_xml: str | None,
     quiet: bool,
@@ -108,7 +145,7 @@ def command(
             strict=strict,
             fail_on=frozenset(resolve("fail_on", flag=list(fail_on),
                                       project=list(config.fail_on),
-                                      default=["nondeterminism", "drift"], choices=KINDS)),
+                                      default=["nondeterminism", "drift"], choices=FAIL_ON)),
             allow=tuple(resolve("allow", flag=list(allow), project=list(config.allow),
                                 default=[])),
             volatile=tuple(resolve("volatile", flag=list(volatile),
@@ -118,6 +155,10 @@ def command(
             cache=not no_cache,
             data_converter=resolve("data_converter", flag=data_converter,
                                    project=config.data_converter),
+            deployment_version=_version(resolve("deployment_version", flag=deployment_version,
+                                                project=config.deployment_version)),
+            include_pinned=include_pinned,
+            budget=_limits(config.budgets, budget),
             plugins=plugin_refs(plugins),
         )
         jobs_value = resolve("jobs", flag=jobs, project=config.jobs)
@@ -140,6 +181,9 @@ def command(
         write_json_report(report, json_report)
     if junit_xml:
         write_junit_xml(report, junit_xml)
+    section = format_budget_section(report, verbose=show_budgets)
+    if section:
+        click.echo(section)
     click.echo(format_summary(report))
     sys.stdout.flush()
     raise SystemExit(report.exit_code)

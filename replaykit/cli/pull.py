@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from replaykit._errors import ReplaykitError
-from replaykit._pull import PullItem, PullProgress, run_pull
+from replaykit._pull import PullItem, PullProgress, run_pull, versioning_query
 
 from ._options import server_options, server_spec_from_options
 
@@ -57,6 +57,11 @@ def _progress_printer(*, quiet: bool) -> tuple[PullProgress | None, list[Any]]:
     show_default=True,
     help="Histories fetched at once.",
 )
+@click.option("--deployment-version", default=None, metavar="NAME.BUILD_ID",
+              help="Only executions on this Worker Deployment version.")
+@click.option("--versioning-behavior", default=None,
+              type=click.Choice(["pinned", "auto-upgrade"]),
+              help="Only PINNED or only AUTO_UPGRADE executions (the effective behaviour).")
 @click.option("-q", "--quiet", is_flag=True, help="Print only the summary.")
 @server_options
 def command(
@@ -64,6 +69,8 @@ def command(
     out_dir: Path,
     limit: int | None,
     concurrency: int,
+    deployment_version: str | None,
+    versioning_behavior: str | None,
     quiet: bool,
     server: str | None,
     address: str | None,
@@ -79,6 +86,8 @@ def command(
     )
     progress, bars = _progress_printer(quiet=quiet)
     try:
+        query = versioning_query(query, deployment_version=deployment_version,
+                                 versioning_behavior=versioning_behavior)
         report = run_pull(
             spec,
             query=query,

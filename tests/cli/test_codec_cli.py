@@ -155,3 +155,21 @@ def test_fault_runs_with_the_codec_compare_decoded_outcomes(repo: Path) -> None:
     assert proc.stdout.count("[ok  ] replay: 1 histories replay clean (strict)") == 2
     bad = run(["faults", "codec_scenarios.py", "--data-converter", "codec_conv:NOPE"], repo)
     assert bad.returncode == 2 and "codec_conv:NOPE" in bad.stderr
+
+
+def test_replay_steps_through_an_encrypted_history(repo: Path) -> None:
+    """`replaykit replay --data-converter`: decoded events at the stop and in the trace."""
+    proc = subprocess.run(
+        [REPLAYKIT, "replay", HISTORY, "-w", "codec_workflows", "--data-converter",
+         "codec_conv:CONVERTER", "--break-at", "activity:ask_llm", "--trace"],
+        cwd=repo, input="p question\nn\np answer\nc\n", capture_output=True, text=True,
+        timeout=300, env={**os.environ, "PYTHONPATH": str(repo)},
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    out = proc.stdout
+    assert 'event:       5 ActivityTaskScheduled  ask_llm("Answer briefly: ' in out
+    answers = [p.split("\n", 1)[0] for p in out.split("(Pdb) ")[1:]]
+    assert answers[0].startswith("'") and answers[0] != "None"
+    assert any(a.startswith("'answer to: Answer briefly: ") for a in answers)
+    assert "issued by   codec_workflows.py:" in out  # the trace, decoded too
+    assert 'ask_llm -> "answer to: Answer briefly: ' in out

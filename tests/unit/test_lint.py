@@ -627,3 +627,74 @@ def test_cli_list_rules() -> None:
     result = CliRunner().invoke(command, ["--list-rules"])
     assert result.exit_code == 0
     assert [line.split()[0] for line in result.output.splitlines()] == [r.id for r in RULES]
+
+
+def test_unbounded_history_loops(tmp_path: Path) -> None:
+    """RK601 flags an awaiting `while True` / `count()` loop only in a workflow that never
+    continues as new nor asks for the history length (helpers and base classes count)."""
+    path = write(
+        tmp_path,
+        "w.py",
+        WORKFLOW_HEADER
+        + DEDENT
+        + """
+        import itertools
+
+        @activity.defn
+        async def act() -> None:
+            pass
+
+        T = timedelta(seconds=5)
+
+        @workflow.defn
+        class Endless:
+            @workflow.run
+            async def run(self) -> None:
+                for _ in itertools.count():
+                    await workflow.execute_activity(act, start_to_close_timeout=T)
+
+        @workflow.defn
+        class Bounded:
+            @workflow.run
+            async def run(self) -> None:
+                for _ in range(10):
+                    await workflow.execute_activity(act, start_to_close_timeout=T)
+                while True:
+                    break
+
+        class Base:
+            def roll(self) -> None:
+                if workflow.info().is_continue_as_new_suggested():
+                    workflow.continue_as_new()
+
+        @workflow.defn
+        class ContinuesViaBase(Base):
+            @workflow.run
+            async def run(self) -> None:
+                while True:
+                    await workflow.execute_activity(act, start_to_close_timeout=T)
+                    self.roll()
+
+        def too_long() -> bool:
+            return workflow.info().get_current_history_length() > 1000
+
+        @workflow.defn
+        class ChecksLength:
+            @workflow.run
+            async def run(self) -> None:
+                while 1:
+                    await workflow.sleep(60)
+                    if too_long():
+                        return
+
+        @workflow.defn
+        class Suppressed:
+            @workflow.run
+            async def run(self) -> None:
+                while True:  # replaykit: ignore[RK601]
+                    await workflow.sleep(60)
+        """,
+    )
+    report = lint_paths([path])
+    assert located(report) == {("RK601", 18, 9)}
+    assert "Endless.run" in report.findings[0].message

@@ -146,3 +146,15 @@ class AliasedDecoratorWorkflow:
         rnd.shuffle([1, 2, 3])  # expect: RK102 `rnd.shuffle`
         async with httpx.AsyncClient() as client:  # expect: RK204 `httpx.AsyncClient`
             await client.get("https://example.com")
+
+
+@workflow.defn
+class EndlessAgentWorkflow:
+    """An agent loop that never continues as new: its history grows until Temporal stops it."""
+
+    @workflow.run
+    async def run(self) -> None:
+        while True:  # expect: RK601 `while`
+            await workflow.execute_activity(
+                fetch_page, "https://example.com", start_to_close_timeout=timedelta(seconds=5)
+            )

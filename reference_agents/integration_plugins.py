@@ -18,12 +18,24 @@ from typing import Any
 
 
 def openai_agents() -> Any:
-    """``OpenAIAgentsPlugin`` with the SDK's ``TestModelProvider`` (scripted, offline)."""
-    from temporalio.openai_agents import OpenAIAgentsPlugin
+    """``OpenAIAgentsPlugin`` with the SDK's ``TestModelProvider`` (scripted, offline).
+
+    The model activity heartbeats (the plugin does it at half the heartbeat timeout), so a
+    worker that dies during a model call is noticed in seconds, not after the 60 s
+    start-to-close timeout.
+    """
+    from datetime import timedelta
+
+    from temporalio.openai_agents import ModelActivityParameters, OpenAIAgentsPlugin
 
     from reference_agents.offline_models import support_desk_model_provider
 
-    return OpenAIAgentsPlugin(model_provider=support_desk_model_provider())
+    return OpenAIAgentsPlugin(
+        model_params=ModelActivityParameters(
+            start_to_close_timeout=timedelta(seconds=60), heartbeat_timeout=timedelta(seconds=2)
+        ),
+        model_provider=support_desk_model_provider(),
+    )
 
 
 def langgraph() -> Any:

@@ -103,12 +103,9 @@ def _peak_rss(code: str, *args: str) -> tuple[dict[str, float], float]:
 def throughput(count: int, modules: str) -> None:
     from _corpus import make_corpus
 
-    # Histories of the agents on AI-framework plugins replay only with their plugins: they
-    # have their own benchmark (plugin_throughput.py).
-    plugin_folders = set(json.loads((ROOT / "benchmarks" / "plugin_corpus.json").read_text())
-                         ["folders"]) | {"runbook_agent"}
-    sources = sorted(p for p in (ROOT / "fixtures" / "histories").rglob("*.json")
-                     if p.parent.name not in plugin_folders)
+    # Histories of the agents on AI-framework plugins live in fixtures/integration_histories
+    # and have their own benchmark (plugin_throughput.py).
+    sources = sorted((ROOT / "fixtures" / "histories").rglob("*.json"))
     work = Path(tempfile.mkdtemp(prefix="rk-bench-"))
     try:
         corpus = work / "corpus"

@@ -11,7 +11,7 @@ corpus, in the same run, with:
 * replaykit in one process, strict, warm (what strictness and the capture cost here).
 
 Corpus: ``--count`` copies of the plugin histories in ``--histories`` (default: the OpenAI
-Agents and LangGraph reference agents' recordings in fixtures/histories when present, else a
+Agents reference agent's recordings in fixtures/integration_histories when present, else a
 small OpenAI Agents workflow from the test data recorded once into benchmarks/out).
 
 Run: ``python benchmarks/plugin_throughput.py [--count 200]``. Prints ratios; never asserts.
@@ -109,7 +109,7 @@ def _sources(histories: str | None) -> tuple[list[Path], str, str]:
     if ref_config.exists():
         cfg = json.loads(ref_config.read_text())
         files = [p for pattern in cfg["folders"]
-                 for p in sorted((ROOT / "fixtures" / "histories").glob(f"{pattern}/*.json"))]
+                 for p in sorted((ROOT / "fixtures" / "integration_histories").glob(f"{pattern}/*.json"))]
         if files:
             return files, ",".join(cfg["workflows"]), ",".join(cfg["plugins"])
     folder = OUT / "plugin-src"

@@ -5,7 +5,7 @@ replayer gets its own (``LangGraphPlugin`` wraps the graph's nodes in place; a t
 provider belongs to one run). Offline test models are built in; replay never calls a model,
 so the same factories serve ``replaykit record`` and ``replaykit check``::
 
-    replaykit check fixtures/histories/support_desk_agent --workflows reference_agents \\
+    replaykit check fixtures/integration_histories/support_desk_agent --workflows reference_agents \\
         --plugin reference_agents.integration_plugins:openai_agents
 
 One integration per history folder: the OpenAI Agents and Pydantic AI plugins each install

@@ -26,6 +26,8 @@ from ._model import CATEGORIES, Mutant
 REPO = Path(__file__).resolve().parents[2]
 AGENTS = REPO / "reference_agents"
 HISTORIES = REPO / "fixtures" / "histories"
+#: Histories of the agents on AI-framework plugins (they replay only with their plugins).
+INTEGRATION_HISTORIES = REPO / "fixtures" / "integration_histories"
 CHILD = Path(__file__).with_name("_child.py")
 
 __all__ = [
@@ -136,7 +138,8 @@ def histories_for(mutant: Mutant) -> list[Path]:
     """The history files the mutant's globs match (sorted, each once)."""
     found: set[Path] = set()
     for pattern in mutant.histories:
-        found.update(p.resolve() for p in HISTORIES.glob(pattern) if p.is_file())
+        for root in (HISTORIES, INTEGRATION_HISTORIES):
+            found.update(p.resolve() for p in root.glob(pattern) if p.is_file())
     return sorted(found)
 
 

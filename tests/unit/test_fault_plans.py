@@ -231,3 +231,35 @@ def test_shrinking_drops_a_fault_and_simplifies_another_at_once() -> None:
     minimal = asyncio.run(shrink_plan(judge(start), rerun, max_runs=12))
     assert minimal.plan == FaultPlan(
         (KillWorker(Point("activity-returned", activity="charge", attempt=1)),))
+
+
+def test_explore_examples_keeps_only_the_point_kinds_asked_for(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # issue 12 item 7: point_kinds was accepted and then dropped. The fault runs are
+    # stood in for by a fake (this tests which plans are drawn, not what they do).
+    from replaykit._faults import _explore
+    from replaykit._faults._runner import FaultRunResult
+    from replaykit._servers import RunningServer
+
+    plans: list[FaultPlan] = []
+
+    async def fake_run(scenario: object, plan: FaultPlan, **kwargs: object) -> FaultRunResult:
+        plans.append(plan)
+        return FaultRunResult("order", plan, executions=(ORDER,))
+
+    monkeypatch.setattr(_explore, "run_fault_plan_async", fake_run)
+    server = RunningServer.__new__(RunningServer)  # never used by the fake runs
+    from types import SimpleNamespace
+
+    report = _explore.explore_examples(
+        SimpleNamespace(name="order"), examples=8, seed=3, server=server, kinds=("kill-worker",),  # type: ignore[arg-type]
+        point_kinds=["timer", "activity-start"],
+    )
+    kills = [f for p in plans[1:] for f in p.faults]
+    assert kills and all(isinstance(f, KillWorker) for f in kills)
+    assert {f.at.kind for f in kills} <= {"timer", "activity-start"}  # type: ignore[union-attr]
+    assert {p.kind for p in report.steps.points} == {"timer", "activity-start"}
+    with pytest.raises(ConfigError, match="'wft'.*valid: workflow-task"):
+        _explore.explore_examples(object(), examples=1, server=server,  # type: ignore[arg-type]
+                                  point_kinds=["wft"])

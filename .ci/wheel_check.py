@@ -2,7 +2,8 @@
 
 Run by ``make wheel-check`` (and so by ``.ci/run``). Steps, each failing loudly:
 
-1. ``pip wheel --no-deps .`` builds the wheel (the build backend comes from PyPI or the cache).
+1. ``pip wheel --no-deps`` builds the wheel from a clean copy of the sources (the build backend
+   comes from PyPI or the cache).
 2. The wheel's RECORD holds only replaykit-named top-level packages, and every package folder
    of ``replaykit/`` is in it.
 3. A fresh venv (in a temp folder) installs the wheel; its dependencies come from PyPI.
@@ -107,8 +108,17 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="replaykit-wheel-check-"))
     try:
         t = step("building the wheel")
+        # From a copy of what the build reads: setuptools' in-tree build/ folder would keep
+        # files deleted from the source and ship them.
+        src = tmp / "src"
+        src.mkdir()
+        for name in ("pyproject.toml", "README.md"):
+            shutil.copy2(ROOT / name, src / name)
+        for name in ("replaykit", "pytest_plugin"):
+            shutil.copytree(ROOT / name, src / name,
+                            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
         dist = tmp / "dist"
-        run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", str(ROOT),
+        run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", str(src),
              "-w", str(dist)], cwd=tmp, env=dict(os.environ))
         wheels = list(dist.glob("replaykit-*.whl"))
         if len(wheels) != 1:

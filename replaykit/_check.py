@@ -309,12 +309,15 @@ def check_histories(
         jobs: Worker processes (default: CPU count); 0 replays in this process.
         workflow_id: Workflow id for plain exports without replaykit metadata.
         shard: ``(k, n)``: check only the k-th of n slices (1-based) of the sorted files.
+            Anything but integers ``1 <= k <= n`` raises :class:`ConfigError`.
         on_result: Called with each result as it arrives (progress output).
 
     Returns:
         A :class:`CheckReport`; input errors are results with status ``error``.
     """
     options = options or CheckOptions()
+    if shard is not None:
+        _validate_shard(shard)
     started = time.perf_counter()
     results: list[HistoryResult] = []
     entries: list[HistoryFile | Path] = []
@@ -366,6 +369,19 @@ def check_histories(
             "jobs": jobs,
         },
     )
+
+
+def _validate_shard(shard: object) -> None:
+    """``(k, n)`` with integers ``1 <= k <= n``, else a ConfigError saying so."""
+    ok = (
+        isinstance(shard, tuple) and len(shard) == 2
+        and all(isinstance(x, int) and not isinstance(x, bool) for x in shard)
+        and 1 <= shard[0] <= shard[1]
+    )
+    if not ok:
+        raise ConfigError(
+            f"shard={shard!r}: expected (k, n) with 1 <= k <= n (the k-th of n slices, 1-based)"
+        )
 
 
 def _importable_specs(specs: Sequence[str | type], classes: Sequence[type]) -> list[str] | None:

@@ -74,8 +74,16 @@ def test_runtime_dependencies_are_what_replaykit_imports() -> None:
 
 @pytest.mark.slow
 def test_built_wheel_holds_every_package_and_nothing_else(tmp_path: Path) -> None:
+    import shutil
+
+    src = tmp_path / "src"  # a copy: the build must not leave build/ in the checkout
+    src.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(ROOT / name, src / name)
+    for name in ("replaykit", "pytest_plugin"):
+        shutil.copytree(ROOT / name, src / name, ignore=shutil.ignore_patterns("__pycache__"))
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", str(ROOT), "-w",
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", str(src), "-w",
          str(tmp_path)], check=True, capture_output=True, timeout=300,
     )
     (wheel,) = tmp_path.glob("replaykit-*.whl")

@@ -74,7 +74,7 @@ class SettingsSources:
         """
         from replaykit._config import resolve
         from replaykit._errors import ConfigError, ServerError
-        from replaykit._servers import parse_server
+        from replaykit._server_spec import parse_server
 
         marker = dict(marker or {})
         unknown = sorted(set(marker) - set(MARKER_KEYS))

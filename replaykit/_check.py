@@ -224,7 +224,8 @@ class _Replay:
         divergences: list[Divergence] = []
         if self.options.strict and capture is not None:
             divergences = compare_run(
-                hf.events, capture, task_queue=hf.task_queue, replay_failed=failure is not None
+                hf.events, capture, task_queue=hf.task_queue, replay_failed=failure is not None,
+                converter=self.converter,
             )
         stock = None
         if failure is not None:
@@ -244,16 +245,23 @@ class _Replay:
                     hint="the current code fails where the recorded run did not",
                 ),
             )
-        if divergences and self.converter is None:
-            foreign = foreign_encodings(hf.history)
-            if foreign:
-                return _error_result(
-                    hf.path or hf.display_name,
-                    f"payloads use encoding {', '.join(map(repr, foreign))}, which the default "
-                    "data converter cannot read: the history was recorded with a payload codec. "
-                    "Pass --data-converter MODULE:ATTR (or set [tool.replaykit] data_converter) "
-                    "naming that DataConverter or PayloadCodec",
-                )
+        # Whatever the verdict: payloads nobody here can read make any verdict unfounded.
+        foreign = foreign_encodings(hf.history, self.converter)
+        if foreign and self.converter is None:
+            return _error_result(
+                hf.path or hf.display_name,
+                f"payloads use encoding {', '.join(map(repr, foreign))}, which the default "
+                "data converter cannot read: the history was recorded with a payload codec "
+                "or a custom payload converter. Pass --data-converter MODULE:ATTR (or set "
+                "[tool.replaykit] data_converter) naming that DataConverter or PayloadCodec",
+            )
+        if foreign:
+            return _error_result(
+                hf.path or hf.display_name,
+                f"payloads use encoding {', '.join(map(repr, foreign))}, which the data "
+                "converter given cannot read (after its codec, if any): it is not the one "
+                "the history was recorded with",
+            )
         return _verdict(hf, divergences, self.options, seconds=seconds, stock_error=stock)
 
 

@@ -162,19 +162,20 @@ async def decode_history(
     return decoded
 
 
-def _known_encodings() -> set[str]:
-    return {
-        c.encoding
-        for c in temporalio.converter.DefaultPayloadConverter.default_encoding_payload_converters
-    }
+def foreign_encodings(
+    history: temporalio.api.history.v1.History, converter: Any = None
+) -> list[str]:
+    """Payload encodings in ``history`` that ``converter``'s payload converter cannot read.
 
-
-def foreign_encodings(history: temporalio.api.history.v1.History) -> list[str]:
-    """Payload encodings in ``history`` that the default payload converter cannot read.
-
-    A non-empty answer usually means the history was recorded with a payload codec.
+    ``converter`` is a ``DataConverter`` (default: the SDK's); a payload converter that does
+    not list its encodings reads anything (the answer is then empty). A non-empty answer
+    usually means the history was recorded with a payload codec or a custom converter.
     """
-    known = _known_encodings()
+    from ._payloads import known_encodings
+
+    known = known_encodings(converter)
+    if known is None:
+        return []
     found: set[str] = set()
     for event in history.events:
         payloads: list[Message] = []

@@ -23,7 +23,7 @@ from temporalio.api.enums.v1 import EventType
 
 from ._capture import CapturedCommand, RunCapture
 from ._divergence import Divergence, Kind
-from ._payloads import decode_payload, decode_payloads
+from ._payloads import Converter, decode_payload, decode_payloads
 
 __all__ = ["compare_run", "event_type_name", "format_duration", "suggest_patch_id"]
 
@@ -133,11 +133,19 @@ def format_duration(d: Duration) -> str:
 
 
 def _payloads_equal(
-    a: Sequence[temporalio.api.common.v1.Payload], b: Sequence[temporalio.api.common.v1.Payload]
+    a: Sequence[temporalio.api.common.v1.Payload],
+    b: Sequence[temporalio.api.common.v1.Payload],
+    converter: Converter | None = None,
 ) -> bool:
+    """Same bytes, or the same values decoded by ``converter`` (default: the SDK's).
+
+    What cannot be decoded is compared by its full SHA-256 (see :mod:`._payloads`).
+    """
     if len(a) == len(b) and all(x.data == y.data and x.metadata == y.metadata for x, y in zip(a, b, strict=True)):
         return True
-    return _same(_normalize(decode_payloads(a)), _normalize(decode_payloads(b)))
+    return _same(
+        _normalize(decode_payloads(a, converter)), _normalize(decode_payloads(b, converter))
+    )
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -197,6 +205,8 @@ class _Ctx:
     # The last command that matched its recorded event: where a missing one used to follow.
     last_matched: CapturedCommand | None = None
     events: Sequence[HistoryEvent] = ()
+    # Decodes payloads for comparison: the replay's data converter (None: the SDK default).
+    converter: Converter | None = None
 
     def queue(self, name: str) -> str:
         """The queue a command targets; empty or the replayer's own means the workflow's."""
@@ -361,10 +371,10 @@ def _compare_payloads(
     field: str,
     what: str,
 ) -> None:
-    if _payloads_equal(recorded, current):
+    if _payloads_equal(recorded, current, ctx.converter):
         return
-    rec = _normalize(decode_payloads(recorded))
-    cur = _normalize(decode_payloads(current))
+    rec = _normalize(decode_payloads(recorded, ctx.converter))
+    cur = _normalize(decode_payloads(current, ctx.converter))
     ctx.add(
         "drift",
         cause,
@@ -539,8 +549,8 @@ def _compare_summary(
 ) -> None:
     rec = event.user_metadata.summary if event.HasField("user_metadata") else None
     cur = cmd.command.user_metadata.summary if cmd.command.HasField("user_metadata") else None
-    rec_v = decode_payload(rec) if rec is not None and rec.ByteSize() else None
-    cur_v = decode_payload(cur) if cur is not None and cur.ByteSize() else None
+    rec_v = decode_payload(rec, ctx.converter) if rec is not None and rec.ByteSize() else None
+    cur_v = decode_payload(cur, ctx.converter) if cur is not None and cur.ByteSize() else None
     if rec_v != cur_v:
         ctx.add(
             "option-change",
@@ -738,8 +748,10 @@ def _compare_memo(
     subject: str,
     cause: str,
 ) -> None:
-    rec_v = {k: _normalize(decode_payload(v)) for k, v in rec.items()}
-    cur_v = {k: _normalize(decode_payload(v)) for k, v in cur.items()}
+    # Search attributes are always the SDK's JSON; memo goes through the data converter.
+    converter = None if "search" in cause else ctx.converter
+    rec_v = {k: _normalize(decode_payload(v, converter)) for k, v in rec.items()}
+    cur_v = {k: _normalize(decode_payload(v, converter)) for k, v in cur.items()}
     if not _same(rec_v, cur_v):
         what = "search attributes" if "search" in cause else "memo"
         ctx.add(
@@ -943,6 +955,7 @@ def compare_run(
     *,
     task_queue: str,
     replay_failed: bool = False,
+    converter: Converter | None = None,
 ) -> list[Divergence]:
     """Compare what the code commanded during replay with the recorded events.
 
@@ -952,6 +965,8 @@ def compare_run(
         task_queue: The workflow's own task queue (an empty command queue means this one).
         replay_failed: The replay itself failed; then a shortfall of commands is a
             consequence, not a separate finding.
+        converter: The ``DataConverter`` (or payload converter) the replay used: payloads
+            are decoded with it for comparison (None: the SDK's default converter).
 
     Returns:
         Divergences in history order (the first is the one to explain).
@@ -962,6 +977,7 @@ def compare_run(
         replay_task_queue=capture.task_queue,
         workflow_type=capture.workflow_type,
         events=events,
+        converter=converter,
     )
     pending_end = _pending_task_at_end(events)
     commands = [

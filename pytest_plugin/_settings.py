@@ -21,6 +21,7 @@ __all__ = ["MARKER_KEYS", "RECORD_MODES", "Settings", "SettingsSources", "load_s
 
 RECORD_MODES = ("none", "new", "all")
 DEFAULT_SERVER = "timeskip"
+DEFAULT_TIMEOUT = 120.0
 
 #: Keyword arguments ``@pytest.mark.replaykit(...)`` accepts.
 MARKER_KEYS = ("workflows", "server", "strict")
@@ -40,6 +41,8 @@ class Settings:
         root: The project folder (where ``pyproject.toml`` or the rootdir is).
         data_converter: ``module:attr`` of the DataConverter or PayloadCodec (from
             ``[tool.replaykit] data_converter``): the client, workers and replays use it.
+        timeout: Seconds one replay (a history item, ``assert_replays``) may take before it
+            is reported as an error (ini ``replaykit_timeout``; default 120).
     """
 
     server: str
@@ -50,6 +53,7 @@ class Settings:
     histories: tuple[Path, ...]
     root: Path
     data_converter: str | None = None
+    timeout: float = DEFAULT_TIMEOUT
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,7 @@ class SettingsSources:
     ini_strict: bool | None
     project: ProjectConfig
     rootpath: Path
+    ini_timeout: str | None = None
 
     def resolve(self, marker: Mapping[str, Any] | None = None) -> Settings:
         """Resolve every value; ``marker`` is a ``replaykit`` marker's keyword arguments.
@@ -120,6 +125,14 @@ class SettingsSources:
             project=tuple(Path(self.project.path(h)) for h in self.project.histories),
             default=(self.root / "histories",),
         )
+        try:
+            timeout = float(self.ini_timeout) if self.ini_timeout else DEFAULT_TIMEOUT
+        except ValueError:
+            timeout = -1.0
+        if not timeout > 0:
+            raise ConfigError(
+                f"replaykit_timeout={self.ini_timeout!r} is not valid; give seconds (a number > 0)"
+            )
         return Settings(
             server=server,
             namespace=self.project.namespace,
@@ -129,6 +142,7 @@ class SettingsSources:
             histories=tuple(Path(h).resolve() for h in histories),
             root=self.root,
             data_converter=self.project.data_converter,
+            timeout=timeout,
         )
 
     @property
@@ -169,4 +183,5 @@ def load_sources(config: pytest.Config) -> SettingsSources:
         ini_strict=ini_strict if isinstance(ini_strict, bool) else None,
         project=project,
         rootpath=Path(config.rootpath),
+        ini_timeout=config.getini("replaykit_timeout") or None,
     )

@@ -252,8 +252,12 @@ def check_replays(
     strict: bool,
     root: Path,
     data_converter: str | None = None,
+    timeout: float | None = None,
 ) -> CheckReport:
     """Replay histories in this process (one replayer for all of them), off the test's loop.
+
+    A replay that overruns ``timeout`` seconds is an error result, not a hung test (its
+    thread cannot be killed and is abandoned; see :func:`replaykit.check_histories`).
 
     Raises:
         ConfigError: No workflows, or a workflow module cannot be imported.
@@ -265,7 +269,8 @@ def check_replays(
         raise ConfigError(NO_WORKFLOWS)
     if any(isinstance(w, str) for w in workflows):
         ensure_importable(root)
-    options = CheckOptions(strict=strict, data_converter=data_converter)
+    options = CheckOptions(strict=strict, data_converter=data_converter,
+                           **({"timeout": timeout} if timeout is not None else {}))
     return in_thread(
         lambda: check_histories(list(items), workflows=list(workflows), options=options, jobs=0)
     )

@@ -223,6 +223,23 @@ def execution_keys(
     return out
 
 
+def _without_instance(key: str) -> str:
+    """The key without its scenario-instance number (instances are interchangeable)."""
+    head, sep, rest = key.partition(":")
+    return rest if sep and head.isdigit() else key
+
+
+def _baseline_key(key: str, expected: Mapping[str, ExecutionSummary]) -> str | None:
+    """The baseline execution ``key`` is compared with: the same place in the same scenario
+    instance, else in the first one (a run with more concurrent instances than its baseline)."""
+    if key in expected:
+        return key
+    head, sep, rest = key.partition(":")
+    if sep and head.isdigit() and f"0:{rest}" in expected:
+        return f"0:{rest}"
+    return None
+
+
 class IdScrubber:
     """Takes a run's own identity out of values, so another run's equal values compare equal.
 
@@ -243,13 +260,14 @@ class IdScrubber:
         for wid, history, key in sorted(executions, key=lambda e: e[2]):
             for run_id in _run_ids(history.events[0]):
                 pairs[run_id.encode()] = b"<run-id>"
-            placeholder = f"<wf:{key.split('@run')[0]}>".encode()
+            place = _without_instance(key.split("@run")[0])
+            placeholder = f"<wf:{place}>".encode()
             base = base_workflow_id(wid)
             for ident in (wid, base):
                 if len(ident) >= _MIN_ID_CHARS:
                     pairs.setdefault(ident.encode(), placeholder)
             for n, match in enumerate(_TOKEN_RE.finditer(base.encode())):
-                tokens.setdefault(match.group(), f"<id:{key.split('@run')[0]}:{n}>".encode())
+                tokens.setdefault(match.group(), f"<id:{place}:{n}>".encode())
         for token, placeholder in tokens.items():
             pairs.setdefault(token, placeholder)
         self._pairs = sorted(pairs.items(), key=lambda kv: -len(kv[0]))
@@ -422,11 +440,15 @@ def check_outcome(
     expected = baseline.by_key()
     problems: list[str] = []
     seen: set[str] = set()
+    matched: set[str] = set()
     for s in summaries:
         if s.match_key in seen:
             continue  # later runs of a continue-as-new chain
         seen.add(s.match_key)
-        base = expected.get(s.match_key)
+        key = _baseline_key(s.match_key, expected)
+        base = expected.get(key) if key is not None else None
+        if key is not None:
+            matched.add(key)
         if base is None:
             problems.append(
                 f"execution {s.workflow_id} ({s.workflow_type}"
@@ -440,7 +462,7 @@ def check_outcome(
             )
         elif s.result != base.result:
             problems.append(f"{s.workflow_id} returned a different result than the baseline")
-    missing = sorted(set(expected) - seen)
+    missing = sorted(set(expected) - matched)
     problems.extend(
         f"baseline execution {expected[m].workflow_id} ({expected[m].workflow_type}"
         + (f", {_describe_key(m)}" if expected[m].key else "") + ") did not run"
@@ -498,7 +520,8 @@ def check_no_rerun(
     if baseline is not None:
         base = baseline.by_key()
         for s in summaries:
-            b = base.get(s.match_key)
+            found = _baseline_key(s.match_key, base)
+            b = base.get(found) if found is not None else None
             if b is None:
                 continue
             for key, count in s.schedules.items():

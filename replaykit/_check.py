@@ -247,7 +247,10 @@ class _Replay:
                 ),
             )
         # Whatever the verdict: payloads nobody here can read make any verdict unfounded.
-        foreign = foreign_encodings(hf.history, self.converter)
+        # (With a codec, only strict mode decodes the recorded payloads to look at them; the
+        # stock replay decodes what it needs itself and fails on what it cannot read.)
+        readable = not has_codec(self.converter) or self.options.strict
+        foreign = foreign_encodings(hf.history, self.converter) if readable else []
         if foreign and self.converter is None:
             return _error_result(
                 hf.path or hf.display_name,

@@ -34,6 +34,7 @@ from ._plan import (
     KillWorker,
     Point,
     TimeoutActivity,
+    id_pattern,
 )
 from ._pool import WorkerSupply
 from ._runner import FaultRunResult, baseline_of, run_fault_plan_async
@@ -87,7 +88,8 @@ def learn_steps(executions: Sequence[ExecutionSummary]) -> ScenarioSteps:
         if ex.workflow_id in seen_runs:
             continue  # points count per execution; later continue-as-new runs are not targeted
         seen_runs.add(ex.workflow_id)
-        scope_id = ex.workflow_id if type_count[ex.workflow_type] > 1 else None
+        # Scoped by id, with the id's random part (a fresh uuid per run) as a wildcard.
+        scope_id = id_pattern(ex.workflow_id) if type_count[ex.workflow_type] > 1 else None
         per_type: dict[str, int] = {}
         for act_type, _ in ex.activities:
             per_type[act_type] = per_type.get(act_type, 0) + 1
@@ -110,7 +112,9 @@ def learn_steps(executions: Sequence[ExecutionSummary]) -> ScenarioSteps:
             Point("workflow-task", index=k, workflow_type=ex.workflow_type, workflow_id=scope_id)
             for k in range(1, last + 1)
         )
-    return ScenarioSteps(tuple(returned + starts + timers + wfts), tuple(activities))
+    # Executions whose ids differ only in their random part share their points.
+    points = tuple(dict.fromkeys(returned + starts + timers + wfts))
+    return ScenarioSteps(points, tuple(activities))
 
 
 @dataclass(frozen=True)

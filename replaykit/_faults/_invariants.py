@@ -157,10 +157,10 @@ def _own_ids_out(data: bytes, workflow_id: str, started: Any) -> bytes:
 
 #: Workflow ids shorter than this are not replaced inside values (they match ordinary text).
 _MIN_ID_CHARS = 6
-#: The random part of a workflow id: a uuid (with or without dashes) or a long hex run.
+#: The random part of a workflow id: a uuid (with or without dashes) or a hex run of 12+.
 _TOKEN_RE = re.compile(
     rb"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
-    rb"|[0-9a-fA-F]{8,}"
+    rb"|[0-9a-fA-F]{12,}"
 )
 _CHILD_INITIATED = _E.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED
 

@@ -337,3 +337,24 @@ def test_executions_match_by_place_in_the_scenario_not_workflow_id() -> None:
     verdict = check_outcome(summarize_run([extra]), baseline, lenient=None)  # type: ignore[list-item]
     assert verdict.verdict == "violation"
     assert "Auditor no. 1 started by the scenario) is not in the baseline" in verdict.message
+
+
+def test_points_of_executions_with_fresh_ids_match_in_another_run() -> None:
+    # Two executors whose ids carry the planner's fresh uuid: a point scoped to the baseline's
+    # id would never fire in a fault run (every run has other ids) and test nothing.
+    from replaykit._faults._plan import id_pattern, workflow_id_matches
+
+    hexa, hexb = "3f2a9c0d41e64b7c8a1d2e3f4a5b6c7d", "9e8d7c6b5a4f43e2b1c0d9e8f7a6b5c4"
+    runs = [ExecutionSummary(f"plan-{hexa}-{n}", "Executor", "WORKFLOW_EXECUTION_COMPLETED", "",
+                             workflow_tasks=2, activities=(("step", "1"),)) for n in ("a", "b")]
+    scopes = {p.workflow_id for p in learn_steps(runs).points}
+    assert scopes == {"plan-*-a", "plan-*-b"}
+    assert workflow_id_matches("plan-*-a", f"plan-{hexb}-a~3")
+    assert not workflow_id_matches("plan-*-a", f"plan-{hexb}-b")
+    assert workflow_id_matches("order-1", "order-1~2") and not workflow_id_matches("order-1", "order-12")
+    assert id_pattern("order-20240101") == "order-20240101"  # a date is not a random part
+    # roots that differ only in their random part share (deduplicated) points
+    roots = [ExecutionSummary(f"order-{h}", "Order", "WORKFLOW_EXECUTION_COMPLETED", "",
+                              workflow_tasks=1, timers=1) for h in (hexa, hexb)]
+    points = learn_steps(roots).points
+    assert [p.to_text() for p in points] == ["Order/timer:1"] and points[0].workflow_id == "order-*"

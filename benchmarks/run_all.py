@@ -1,6 +1,7 @@
 """`make bench`: every benchmark, each comparing against the stock SDK in the same run.
 
-Runs, in order: check throughput + long history (check_throughput.py), crash-recovery cost
+Runs, in order: check throughput + long history (check_throughput.py), check throughput on
+plugin (AI-integration) histories vs ``Replayer(plugins=...)`` (plugin_throughput.py), crash-recovery cost
 (crash_recovery.py) and the mutation score (mutation_score.py). Extra arguments are not
 forwarded; run a script directly for its options.
 """
@@ -14,6 +15,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 STEPS = [
     ["check_throughput.py"],
+    ["plugin_throughput.py"],
     ["crash_recovery.py"],
     ["mutation_score.py", "--quiet"],
 ]

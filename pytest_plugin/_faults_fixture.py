@@ -43,6 +43,7 @@ FAULT_MARKER_KEYS = (
     "parallel",
     "worker_context",
     "data_converter",
+    "plugins",
     "raise_on_failure",
 )
 
@@ -173,6 +174,7 @@ def run_faults(
             "concurrency": options.get("concurrency", 1),
             "worker_context": options.get("worker_context"),
             "data_converter": options.get("data_converter"),
+            "plugins": _plugin_refs(options.get("plugins")),
         }
         if crash == "every-step":
             if fault_plan.faults:
@@ -261,9 +263,11 @@ def replaykit_faults(
     """
     defaults: Mapping[str, Any] = _marker_options(request.node)
     root = Path(str(request.config.rootpath))
-    project_converter = request.getfixturevalue("replaykit_settings").data_converter
-    if project_converter and "data_converter" not in defaults:
-        defaults = {**defaults, "data_converter": project_converter}
+    settings = request.getfixturevalue("replaykit_settings")
+    if settings.data_converter and "data_converter" not in defaults:
+        defaults = {**defaults, "data_converter": settings.data_converter}
+    if settings.plugins and "plugins" not in defaults:
+        defaults = {**defaults, "plugins": settings.plugins}
 
     def run(scenario: Any = None, plan: Any = None, **options: Any) -> Any:
         __tracebackhide__ = True
@@ -275,3 +279,22 @@ def replaykit_faults(
         return run_faults(_replaykit_fault_server.get(), root, scenario, plan, **merged)
 
     return run
+
+
+def _plugin_refs(value: Any) -> tuple[str, ...]:
+    """Plugins for fault runs: ``module:attr`` strings (worker processes import them).
+
+    A plugin object cannot travel to a worker process; a scenario's own ``plugins=`` (which
+    the workers load with the scenario) is the place for objects and factories.
+    """
+    if value is None:
+        return ()
+    refs = (value,) if isinstance(value, str) else tuple(value)
+    bad = [r for r in refs if not isinstance(r, str)]
+    if bad:
+        raise AssertionError(
+            f"replaykit_faults: plugins must be 'module:attr' strings (worker processes import "
+            f"them), not {type(bad[0]).__name__}; give plugin objects or factories to the "
+            "scenario's own @scenario(plugins=[...]) instead"
+        )
+    return refs

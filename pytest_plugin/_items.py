@@ -89,6 +89,7 @@ class HistoryBatch:
                 root=self.settings.root,
                 data_converter=self.settings.data_converter,
                 timeout=self.settings.timeout,
+                plugins=self.settings.plugins,
             )
         except ReplaykitError as err:
             for path in paths:

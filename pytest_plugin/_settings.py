@@ -24,7 +24,7 @@ DEFAULT_SERVER = "timeskip"
 DEFAULT_TIMEOUT = 120.0
 
 #: Keyword arguments ``@pytest.mark.replaykit(...)`` accepts.
-MARKER_KEYS = ("workflows", "server", "strict")
+MARKER_KEYS = ("workflows", "server", "strict", "plugins")
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,9 @@ class Settings:
         root: The project folder (where ``pyproject.toml`` or the rootdir is).
         data_converter: ``module:attr`` of the DataConverter or PayloadCodec (from
             ``[tool.replaykit] data_converter``): the client, workers and replays use it.
+        plugins: Temporal plugins (``module:attr`` strings, objects, classes or factories)
+            for the test's client, workers and replays: marker > ``replaykit_plugins`` ini >
+            ``[tool.replaykit] plugins``.
         timeout: Seconds one replay (a history item, ``assert_replays``) may take before it
             is reported as an error (ini ``replaykit_timeout``; default 120).
     """
@@ -54,6 +57,7 @@ class Settings:
     root: Path
     data_converter: str | None = None
     timeout: float = DEFAULT_TIMEOUT
+    plugins: tuple[Any, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,7 @@ class SettingsSources:
     project: ProjectConfig
     rootpath: Path
     ini_timeout: str | None = None
+    ini_plugins: tuple[str, ...] = ()
 
     def resolve(self, marker: Mapping[str, Any] | None = None) -> Settings:
         """Resolve every value; ``marker`` is a ``replaykit`` marker's keyword arguments.
@@ -119,6 +124,13 @@ class SettingsSources:
             project=self.project.workflows,
             default=(),
         )
+        plugins = resolve(
+            "plugins",
+            marker=_as_tuple(marker.get("plugins")),
+            ini=self.ini_plugins,
+            project=self.project.plugins,
+            default=(),
+        )
         histories = resolve(
             "histories",
             ini=self.ini_histories,
@@ -143,6 +155,7 @@ class SettingsSources:
             root=self.root,
             data_converter=self.project.data_converter,
             timeout=timeout,
+            plugins=tuple(plugins),
         )
 
     @property
@@ -184,4 +197,5 @@ def load_sources(config: pytest.Config) -> SettingsSources:
         project=project,
         rootpath=Path(config.rootpath),
         ini_timeout=config.getini("replaykit_timeout") or None,
+        ini_plugins=tuple(config.getini("replaykit_plugins")),
     )

@@ -142,6 +142,22 @@ class TestState:
         self.hosted_workflows: list[type] = []
         self.recorded: list[Path] = []
         self._executors: list[concurrent.futures.ThreadPoolExecutor] = []
+        self._plugins: list[Any] | None = None
+
+    def plugins(self) -> list[Any]:
+        """The test's plugin objects, resolved once per test (factories give each test its
+        own, e.g. a fresh test model provider).
+
+        Raises:
+            ConfigError: A plugin reference does not resolve to a Temporal plugin.
+        """
+        if self._plugins is None:
+            from replaykit._plugins import load_plugins
+
+            if any(isinstance(p, str) for p in self.settings.plugins):
+                ensure_importable(self.settings.root)
+            self._plugins = load_plugins(self.settings.plugins, option="replaykit plugins")
+        return self._plugins
 
     def workflows(self, explicit: Sequence[Any] | None) -> list[Any]:
         """Workflows to replay with: explicit > marker/ini/pyproject > what workers hosted."""
@@ -186,6 +202,11 @@ class TestState:
             executor = concurrent.futures.ThreadPoolExecutor(max_workers=8)
             self._executors.append(executor)
             kwargs["activity_executor"] = executor
+        from replaykit._plugins import worker_only_plugins
+
+        extra = worker_only_plugins(client, self.plugins())
+        if extra and "plugins" not in worker_kwargs:
+            kwargs["plugins"] = extra
         kwargs.update(worker_kwargs)
         for cls in classes:
             if cls not in self.hosted_workflows:
@@ -253,6 +274,7 @@ def check_replays(
     root: Path,
     data_converter: str | None = None,
     timeout: float | None = None,
+    plugins: Sequence[Any] = (),
 ) -> CheckReport:
     """Replay histories in this process (one replayer for all of them), off the test's loop.
 
@@ -267,9 +289,9 @@ def check_replays(
 
     if not workflows:
         raise ConfigError(NO_WORKFLOWS)
-    if any(isinstance(w, str) for w in workflows):
+    if any(isinstance(w, str) for w in [*workflows, *plugins]):
         ensure_importable(root)
-    options = CheckOptions(strict=strict, data_converter=data_converter,
+    options = CheckOptions(strict=strict, data_converter=data_converter, plugins=tuple(plugins),
                            **({"timeout": timeout} if timeout is not None else {}))
     return in_thread(
         lambda: check_histories(list(items), workflows=list(workflows), options=options, jobs=0)
@@ -363,6 +385,8 @@ async def record_handle(
         workflows=specs,
         strict=state.settings.strict,
         root=state.settings.root,
+        data_converter=state.settings.data_converter,
+        plugins=state.settings.plugins,
     )
     text = failure_text(report)
     if text is not None:

@@ -100,6 +100,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "replaykit_server", "Temporal server: embedded, timeskip or HOST:PORT.", default=""
     )
     parser.addini(
+        "replaykit_plugins",
+        "Temporal plugins (module:attr: an instance, a class or a function returning plugins) "
+        "for the test client, workers and replays, e.g. the AI integrations' plugins.",
+        type="args",
+        default=[],
+    )
+    parser.addini(
         "replaykit_strict", "Strict replay comparison (default true).", type="bool", default=None
     )
     parser.addini(
@@ -113,7 +120,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        "replaykit(workflows=None, server=None, strict=None): replaykit settings for this test "
+        "replaykit(workflows=None, server=None, strict=None, plugins=None): replaykit settings for this test "
         "(flags win over markers, markers over ini and [tool.replaykit]).",
     )
     config.addinivalue_line(
@@ -244,19 +251,24 @@ def temporal_env(request: pytest.FixtureRequest, _replaykit_pool: ServerPool) ->
 
 @pytest.fixture
 def temporal_client(
-    _replaykit_pool: ServerPool, replaykit_settings: Settings
+    _replaykit_pool: ServerPool, replaykit_settings: Settings, _replaykit_state: TestState
 ) -> temporalio.client.Client:
     """A client connected to the test's server (a ``replaykit`` marker may pick another).
 
     On the time-skipping server, ``await handle.result()`` skips time (a 7-day timer
-    completes at once).
+    completes at once). The configured plugins' client side is applied (their data
+    converter and interceptors), as ``Client.connect(plugins=...)`` does.
     """
-    from replaykit._errors import ServerError
+    from replaykit._errors import ReplaykitError, ServerError
+    from replaykit._plugins import client_with_plugins
 
     _server_or_fail(_replaykit_pool, replaykit_settings)
     try:
-        return _replaykit_pool.client(replaykit_settings)
+        base = _replaykit_pool.client(replaykit_settings)
+        return client_with_plugins(base, _replaykit_state.plugins())
     except ServerError as err:
+        pytest.fail(f"replaykit: {err}", pytrace=False)
+    except ReplaykitError as err:
         pytest.fail(f"replaykit: {err}", pytrace=False)
 
 
@@ -327,6 +339,7 @@ def assert_replays(_replaykit_state: TestState) -> Callable[..., CheckReport]:
                 root=settings.root,
                 data_converter=settings.data_converter,
                 timeout=settings.timeout if timeout is None else timeout,
+                plugins=settings.plugins,
             )
         except ReplaykitError as err:
             raise AssertionError(f"replaykit: {err}") from None

@@ -78,15 +78,49 @@ _local = threading.local()
 _ORIGIN_DEPTH = 8
 
 
+_SDK, _THIRD_PARTY, _USER = 0, 1, 2
+_INSTALLED = (f"{os.sep}site-packages{os.sep}", f"{os.sep}dist-packages{os.sep}")
+_kinds: dict[str, int] = {}
+
+
+def _file_kind(filename: str) -> int:
+    """SDK/stdlib/replaykit, an installed package (an AI integration, ...), or the user's code."""
+    kind = _kinds.get(filename)
+    if kind is None:
+        if filename.startswith(_SKIP_DIRS) or filename.startswith("<"):
+            kind = _SDK
+        elif any(part in filename for part in _INSTALLED):
+            kind = _THIRD_PARTY
+        else:
+            kind = _USER
+        _kinds[filename] = kind
+    return kind
+
+
 def _is_user_file(filename: str) -> bool:
-    return not filename.startswith(_SKIP_DIRS) and not filename.startswith("<")
+    return _file_kind(filename) != _SDK
 
 
-def _user_frame(frame: FrameType | None) -> tuple[str, int, str] | None:
+def _user_frame(
+    frame: FrameType | None, instance: Any = None
+) -> tuple[str, int, str] | None:
+    """The first frame in the user's own code that led to this command.
+
+    Commands an AI integration issues (the OpenAI Agents model stub, LangGraph's node
+    wrapper) run in installed packages: the line to show is the user's workflow code that
+    called ``Runner.run`` or ``graph.ainvoke``, outside site-packages. Tried in order: the
+    stack; where the running coroutine was created; what the workflow's main coroutine is
+    awaiting; and, when none of those reach the user's code, the first frame outside the
+    SDK (an installed package) as before.
+    """
+    fallback: tuple[str, int, str] | None = None
     while frame is not None:
         filename = frame.f_code.co_filename
-        if _is_user_file(filename):
+        kind = _file_kind(filename)
+        if kind == _USER:
             return (display_path(filename), frame.f_lineno, frame.f_code.co_name)
+        if kind == _THIRD_PARTY and fallback is None:
+            fallback = (display_path(filename), frame.f_lineno, frame.f_code.co_name)
         frame = frame.f_back
     # A command issued from a coroutine that runs as its own task (asyncio.gather,
     # workflow.start_activity wrapped in a task): the user's line is where the coroutine
@@ -94,12 +128,36 @@ def _user_frame(frame: FrameType | None) -> tuple[str, int, str] | None:
     try:
         task = asyncio.current_task()
     except RuntimeError:
-        return None
+        return fallback
     origin = getattr(task.get_coro(), "cr_origin", None) if task is not None else None
     for filename, lineno, func in origin or ():
-        if _is_user_file(filename):
+        kind = _file_kind(filename)
+        if kind == _USER:
             return (display_path(filename), lineno, func)
-    return None
+        if kind == _THIRD_PARTY and fallback is None:
+            fallback = (display_path(filename), lineno, func)
+    # A task an integration created (LangGraph runs each node in its own task): the user's
+    # line is where the workflow's main coroutine waits, e.g. on `await graph.ainvoke(...)`.
+    primary = getattr(instance, "_primary_task", None)
+    if primary is not None and primary is not task:
+        found = _awaiting_user_frame(primary)
+        if found is not None:
+            return found
+    return fallback
+
+
+def _awaiting_user_frame(task: Any) -> tuple[str, int, str] | None:
+    """The innermost user frame of the chain of coroutines a task is suspended in."""
+    found: tuple[str, int, str] | None = None
+    coro = task.get_coro() if hasattr(task, "get_coro") else None
+    for _ in range(64):  # a chain of awaits is short; never loop on a cycle
+        if coro is None:
+            break
+        frame = getattr(coro, "cr_frame", None) or getattr(coro, "gi_frame", None)
+        if frame is not None and _file_kind(frame.f_code.co_filename) == _USER:
+            found = (display_path(frame.f_code.co_filename), frame.f_lineno, frame.f_code.co_name)
+        coro = getattr(coro, "cr_await", None) or getattr(coro, "gi_yieldfrom", None)
+    return found
 
 
 def _install_source_hook() -> bool:
@@ -120,7 +178,7 @@ def _install_source_hook() -> bool:
         if sink is not None:
             # Commands are appended in creation order and never reordered by the SDK, so
             # the n-th source belongs to the n-th command of the completion.
-            sink.append(_user_frame(sys._getframe(1)))
+            sink.append(_user_frame(sys._getframe(1), self))
         return command
 
     _add_command._replaykit_hooked = True  # type: ignore[attr-defined]

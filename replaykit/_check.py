@@ -27,6 +27,7 @@ import temporalio.client
 import temporalio.worker
 import temporalio.workflow
 
+from ._agents import AGENT_CAUSES, parse_volatile_rules
 from ._cache import HistoryCache
 from ._capture import CapturingRunner, skip_identity_payload_passes
 from ._codec import decode_history, foreign_encodings, has_codec, load_data_converter
@@ -34,6 +35,15 @@ from ._divergence import CheckReport, Divergence, HistoryResult
 from ._errors import ConfigError, HistoryError, ReplaykitError
 from ._explain import explain_replay_failure
 from ._history import HistoryFile, find_history_files
+from ._plugins import (
+    RunnerWrapPlugin,
+    WorkflowValidationError,
+    describe_validation_error,
+    load_plugins,
+    missing_plugin_hint,
+    plugin_data_converter,
+    replayer_plugins,
+)
 from ._runtime import quiet_runtime
 from ._strict import compare_run
 
@@ -47,24 +57,34 @@ class CheckOptions:
     Attributes:
         strict: Compare every command with its recorded event (else stock checks only).
         fail_on: Divergence kinds that fail a history.
-        allow: Allow rules: a kind (``drift``), a cause (``timer-duration``), or
-            ``activity:<type>[.<field>]`` / ``<subject>.<field>``.
+        allow: Allow rules: a kind (``drift``), a cause (``timer-duration``, ``prompt``), or
+            ``activity:<type>[.<field>]`` / ``<subject>.<field>`` (activity types may
+            contain dots: ``activity:react-agent.agent.input``).
+        volatile: ``activity:<type>.<path>`` rules: values that are new on every run by
+            design, not compared (on top of the AI integrations' built-in ones).
         sandbox: Replay in the SDK sandbox (as production workers do).
         timeout: Seconds one replay may take before it is reported as an error (its worker
             process is killed; an in-process replay's thread is abandoned).
         cache: Cache parsed histories (binary protobuf keyed on file content).
         data_converter: ``module:attr`` naming the ``DataConverter`` (or ``PayloadCodec``)
             the histories were recorded with, for encrypted or compressed payloads.
+        plugins: Temporal plugins the replayer gets, as production workers do (the AI
+            integrations: ``OpenAIAgentsPlugin``, ``LangGraphPlugin``, ...): ``module:attr``
+            strings, plugin objects, classes or factories (see
+            :func:`~replaykit._plugins.load_plugins`). Strings travel to worker processes;
+            objects need forked workers or ``jobs=0``.
     """
 
     strict: bool = True
     fail_on: frozenset[str] = frozenset({"nondeterminism", "drift"})
     allow: tuple[str, ...] = ()
+    volatile: tuple[str, ...] = ()
     sandbox: bool = True
     timeout: float = 120.0
     cache: bool = True
     cache_dir: str | None = None
     data_converter: str | None = None
+    plugins: tuple[Any, ...] = ()
 
 
 def collect_workflows(specs: Iterable[str | type]) -> list[type]:
@@ -132,14 +152,28 @@ def _add_workflow(found: dict[str, type], cls: type, *, origin: str) -> None:
 def _allowed(rule: str, d: Divergence) -> bool:
     if rule in (d.kind, d.cause):
         return True
+    if rule == "activity-input" and d.cause in AGENT_CAUSES and (d.subject or "").startswith(
+        "activity "
+    ):
+        return True  # agent-level causes refine an activity-input change
     if rule.startswith("activity:"):
-        target = rule.removeprefix("activity:")
-        name, _, fld = target.partition(".")
-        return d.subject == f"activity {name}" and (not fld or (d.field or "").startswith(fld))
-    subject, _, fld = rule.rpartition(".")
-    if subject and d.subject and d.subject.split(" ", 1)[-1] == subject:
-        return (d.field or "").startswith(fld)
+        subject = d.subject or ""
+        if not subject.startswith("activity "):
+            return False
+        return _names_field(rule.removeprefix("activity:"), subject.split(" ", 1)[1], d.field)
+    if d.subject:
+        return _names_field(rule, d.subject.split(" ", 1)[-1], d.field, need_field=True)
     return False
+
+
+def _names_field(target: str, name: str, field: str | None, *, need_field: bool = False) -> bool:
+    """``target`` is ``name`` or ``name.<field prefix>``; names may contain dots
+    (``react-agent.agent``), so the name is matched whole, never split at a dot."""
+    if target == name:
+        return not need_field
+    if not target.startswith(name + "."):
+        return False
+    return (field or "").startswith(target[len(name) + 1 :])
 
 
 def _verdict(
@@ -176,17 +210,33 @@ class _Replay:
             else temporalio.worker.UnsandboxedWorkflowRunner()
         )
         self.options = options
+        self.workflows = list(workflows)
         converter = (
             load_data_converter(options.data_converter) if options.data_converter else None
         )
-        self.converter = converter
-        self.runner = CapturingRunner(
-            inner, sources=options.strict, default_converter=converter is None
-        )
+        self.plugins = load_plugins(options.plugins)
+        # The converter the plugins install (OpenAI Agents, ADK: Pydantic-based) is the one
+        # recorded payloads were written with; strict comparison decodes with it too.
+        plugged = plugin_data_converter(self.plugins, converter)
+        self.converter = plugged if plugged is not None else converter
+        default = self.converter is None
+        self.runner: CapturingRunner | None = None
+
+        def capture(runner: temporalio.worker.WorkflowRunner) -> temporalio.worker.WorkflowRunner:
+            # Applied after every plugin: a plugin adjusts a SandboxedWorkflowRunner only
+            # when it is given one, so the capture must not hide it from them.
+            wrapped = CapturingRunner(runner, sources=options.strict, default_converter=default)
+            self.runner = wrapped
+            return wrapped
+
         self.replayer = temporalio.worker.Replayer(
-            workflows=list(workflows), workflow_runner=self.runner, runtime=quiet_runtime(),
+            workflows=list(workflows), workflow_runner=inner, runtime=quiet_runtime(),
+            plugins=[*replayer_plugins(self.plugins), RunnerWrapPlugin(capture)],
             **({"data_converter": converter} if converter is not None else {}),
         )
+        if self.runner is None:  # a plugin dropped the runner: capture what it left
+            raise ConfigError("a plugin removed the replayer's workflow runner; "
+                              "replaykit cannot capture commands")
 
     async def run(
         self,
@@ -212,21 +262,28 @@ class _Replay:
                 pending.append((key, compared, started))
                 yield hf.to_workflow_history()
 
-        async with self.replayer.workflow_replay_iterator(histories()) as results:
-            async for result in results:
-                key, hf, started = pending.pop(0)
-                on_result(key, self._judge(hf, result, time.perf_counter() - started))
+        try:
+            async with self.replayer.workflow_replay_iterator(histories()) as results:
+                async for result in results:
+                    key, hf, started = pending.pop(0)
+                    on_result(key, self._judge(hf, result, time.perf_counter() - started))
+        except RuntimeError as err:
+            text = describe_validation_error(err, workflows=self.workflows, plugins=self.plugins)
+            if text is None:
+                raise
+            raise WorkflowValidationError(text) from err
 
     def _judge(
         self, hf: HistoryFile, result: temporalio.worker.WorkflowReplayResult, seconds: float
     ) -> HistoryResult:
+        assert self.runner is not None
         capture = self.runner.take(result.history.run_id)
         failure = result.replay_failure
         divergences: list[Divergence] = []
         if self.options.strict and capture is not None:
             divergences = compare_run(
                 hf.events, capture, task_queue=hf.task_queue, replay_failed=failure is not None,
-                converter=self.converter,
+                converter=self.converter, volatile=self.options.volatile,
             )
         stock = None
         if failure is not None:
@@ -246,6 +303,13 @@ class _Replay:
                     hint="the current code fails where the recorded run did not",
                 ),
             )
+        if any(d.kind == "nondeterminism" for d in divergences):
+            missing = missing_plugin_hint(self.workflows, self.plugins)
+            if missing:
+                first = divergences[0]
+                divergences[0] = dataclasses.replace(
+                    first, hint=f"{first.hint}; {missing}" if first.hint else missing
+                )
         # Whatever the verdict: payloads nobody here can read make any verdict unfounded.
         # (With a codec, only strict mode decodes the recorded payloads to look at them; the
         # stock replay decodes what it needs itself and fails on what it cannot read.)
@@ -263,8 +327,8 @@ class _Replay:
             return _error_result(
                 hf.path or hf.display_name,
                 f"payloads use encoding {', '.join(map(repr, foreign))}, which the data "
-                "converter given cannot read (after its codec, if any): it is not the one "
-                "the history was recorded with",
+                "converter in use (--data-converter, or the plugins') cannot read after its "
+                "codec, if any: it is not the one the history was recorded with",
             )
         return _verdict(hf, divergences, self.options, seconds=seconds, stock_error=stock)
 
@@ -355,12 +419,19 @@ def check_histories(
     workflow_classes = collect_workflows(workflows)
     if options.data_converter:
         load_data_converter(options.data_converter)  # a bad reference fails before any replay
+    parse_volatile_rules(options.volatile)  # so does a malformed volatile rule
     module_specs = _importable_specs(workflows, workflow_classes)
     if jobs is None:
         jobs = os.cpu_count() or 1
     jobs = min(jobs, len(entries)) if jobs > 0 else 0
     if module_specs is None and jobs > 0:
         jobs = 0  # classes defined in __main__ or a test cannot be re-imported elsewhere
+    if options.plugins:
+        load_plugins(options.plugins)  # a bad reference fails before any replay
+        if jobs > 0 and _start_method() != "fork" and not all(
+            isinstance(p, str) for p in options.plugins
+        ):
+            jobs = 0  # plugin objects reach forked workers only; name them as strings
 
     def emit(result: HistoryResult) -> None:
         results.append(result)
@@ -385,6 +456,7 @@ def check_histories(
             "strict": options.strict,
             "fail_on": sorted(options.fail_on),
             "allow": list(options.allow),
+            "volatile": list(options.volatile),
             "sandbox": options.sandbox,
             "jobs": jobs,
         },

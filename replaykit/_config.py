@@ -30,8 +30,10 @@ _KNOWN_KEYS = {
     "namespace": "namespace name",
     "fail_on": "list of divergence kinds",
     "allow": "list of allow rules",
+    "volatile": "list of activity:NAME.PATH rules for values new on every run",
     "jobs": "number of worker processes",
     "data_converter": "module:attr of the DataConverter or PayloadCodec histories use",
+    "plugins": "list of module:attr naming Temporal plugins (OpenAIAgentsPlugin, ...)",
 }
 
 
@@ -47,8 +49,10 @@ class ProjectConfig:
     namespace: str | None = None
     fail_on: tuple[str, ...] = ()
     allow: tuple[str, ...] = ()
+    volatile: tuple[str, ...] = ()
     jobs: int | None = None
     data_converter: str | None = None
+    plugins: tuple[str, ...] = ()
     raw: dict[str, Any] = field(default_factory=dict)
 
     def path(self, value: str) -> str:
@@ -109,8 +113,10 @@ def load_project_config(pyproject: Path | None = None) -> ProjectConfig:
         namespace=table.get("namespace"),
         fail_on=_str_list("fail_on", table.get("fail_on", []), path),
         allow=_str_list("allow", table.get("allow", []), path),
+        volatile=_str_list("volatile", table.get("volatile", []), path),
         jobs=jobs,
         data_converter=table.get("data_converter"),
+        plugins=_str_list("plugins", table.get("plugins", []), path),
         raw=dict(table),
     )
 

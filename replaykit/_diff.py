@@ -26,10 +26,12 @@ import temporalio.api.history.v1
 from google.protobuf.duration_pb2 import Duration
 from temporalio.api.enums.v1 import EventType
 
+from ._agents import find_integration, mask_volatile
 from ._divergence import _jsonable
 from ._history import HistoryFile, load_history
 from ._payloads import decode_payload, decode_payloads
 from ._strict import _normalize, _same, event_type_name, format_duration
+from ._textdiff import is_long_text, text_diff
 
 __all__ = ["HistoryDiff", "StepDifference", "diff_histories", "diff_history_files"]
 
@@ -163,6 +165,14 @@ class _Step:
 
 def _values(payloads: Sequence[temporalio.api.common.v1.Payload]) -> Any:
     return _normalize(decode_payloads(payloads))
+
+
+def _activity_values(activity: str, payloads: Sequence[temporalio.api.common.v1.Payload]) -> Any:
+    """An activity's input, with what an AI integration makes new on every run masked
+    (LangGraph checkpoint ids, Pydantic AI timestamps): two runs differ there by design."""
+    values = _values(payloads)
+    integ = find_integration(activity, values) if isinstance(values, list) else None
+    return mask_volatile(activity, values, integ) if integ is not None else values
 
 
 def _seconds(d: Duration) -> str | None:
@@ -368,7 +378,7 @@ class _Steps:
                     _drop_none(
                         {
                             "type": s.activity_type.name,
-                            "input": _values(s.input.payloads),
+                            "input": _activity_values(s.activity_type.name, s.input.payloads),
                             "task_queue": self._q(s.task_queue.name),
                             "schedule_to_close_timeout": _seconds(s.schedule_to_close_timeout),
                             "schedule_to_start_timeout": _seconds(s.schedule_to_start_timeout),
@@ -582,6 +592,8 @@ def _short(value: Any, limit: int = 60) -> str:
 
 def _field_diff(name: str, a: Any, b: Any) -> str:
     if not (isinstance(a, (dict, list)) and isinstance(b, (dict, list))):
+        if is_long_text(a, b):
+            return text_diff(a, b)
         x, y = _clip_pair(a, b)
         return f"{x} -> {y}"
     from deepdiff import DeepDiff
@@ -593,6 +605,9 @@ def _field_diff(name: str, a: Any, b: Any) -> str:
         for item in items:
             path = item.path(root=name)
             if change_type in ("values_changed", "type_changes"):
+                if is_long_text(item.t1, item.t2):
+                    lines.append(f"{path}: {text_diff(item.t1, item.t2)}")
+                    continue
                 x, y = _clip_pair(item.t1, item.t2)
                 lines.append(f"{path}: {x} -> {y}")
             elif change_type.endswith("_added"):

@@ -34,6 +34,12 @@ class Divergence:
         diff: A readable value diff.
         source: ``file:line`` of the code that issued the command now.
         hint: What to do about it.
+        agent: For a model call of an AI-framework integration: the agent (or graph node)
+            whose call changed, when the input or the activity says it.
+        integration: That integration (``OpenAI Agents``, ``LangGraph``, ``Pydantic AI``).
+        items: Per-item changes of a by-name aspect (tools, handoffs): dicts with ``name``,
+            ``change`` (``added``, ``removed``, ``schema changed``, ...), ``recorded`` and
+            ``current``.
     """
 
     kind: Kind
@@ -48,6 +54,9 @@ class Divergence:
     diff: str | None = None
     source: str | None = None
     hint: str | None = None
+    agent: str | None = None
+    integration: str | None = None
+    items: tuple[dict[str, Any], ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict."""

@@ -358,11 +358,10 @@ def _check_payloads(event: dict[str, Any], where: str, path: Path | None) -> Non
                 if key == "payloads" and isinstance(child, list):
                     for i, payload in enumerate(child):
                         _check_payload(payload, path, where, (*trail, key, i))
-                elif key in ("fields", "indexedFields", "header") and isinstance(child, dict):
+                elif key in ("fields", "indexedFields") and isinstance(child, dict):
+                    # Maps of payloads: memo and header ``fields``, search-attribute
+                    # ``indexedFields``. A header is ``{"fields": {...}}`` and is walked into.
                     for name, payload in child.items():
-                        if key == "header" and isinstance(payload, dict) and "fields" in payload:
-                            stack.append((payload, depth + 1, (*trail, key, name)))
-                            continue
                         _check_payload(payload, path, where, (*trail, key, name))
                 elif isinstance(child, (dict, list)):
                     stack.append((child, depth + 1, (*trail, key)))

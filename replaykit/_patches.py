@@ -936,6 +936,7 @@ async def generate_pre_patch_histories(
     patch_ids: Sequence[str] | None = None,
     overwrite: bool = False,
     on_done: Callable[[RecordedScenario, tuple[str, ...]], None] | None = None,
+    plugins: Sequence[Any] = (),
 ) -> PrePatchReport:
     """Record old-branch histories by running scenarios with every patch held off.
 
@@ -954,6 +955,7 @@ async def generate_pre_patch_histories(
         patch_ids: Hold off only these ids (default: every patch).
         overwrite: Replace existing files (otherwise they are kept and reported).
         on_done: Called after each scenario with its result and the ids held off.
+        plugins: Plugins for every scenario, after each scenario's own.
     """
     wanted = set(patch_ids) if patch_ids is not None else None
     done: list[RecordedScenario] = []
@@ -973,7 +975,8 @@ async def generate_pre_patch_histories(
                 held[input.patch_id] = None
             return False
 
-        outcome = await run_scenario(scn, client, patch_activation_callback=hold_off)
+        outcome = await run_scenario(scn, client, patch_activation_callback=hold_off,
+                                     plugins=plugins)
         ids = tuple(held)
         recorded = write_outcome(
             scn, outcome, out_dir, namespace=client.namespace, overwrite=overwrite,

@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import temporalio.client
 
@@ -72,6 +73,7 @@ async def record_scenarios(
     out_dir: Path | str,
     overwrite: bool = False,
     on_done: Callable[[RecordedScenario], None] | None = None,
+    plugins: Sequence[Any] = (),
 ) -> RecordReport:
     """Run each scenario with an in-process worker and write its executions' histories.
 
@@ -85,10 +87,12 @@ async def record_scenarios(
         overwrite: Replace existing files; otherwise an existing file is left untouched and
             reported in ``skipped_existing``.
         on_done: Called after each scenario (progress output).
+        plugins: Plugins for every scenario, after each scenario's own (see
+            :func:`~replaykit._scenario.run_scenario`).
     """
     done: list[RecordedScenario] = []
     for scn in scenarios:
-        outcome = await run_scenario(scn, client)
+        outcome = await run_scenario(scn, client, plugins=plugins)
         recorded = write_outcome(
             scn, outcome, out_dir, namespace=client.namespace, overwrite=overwrite
         )

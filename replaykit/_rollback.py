@@ -444,6 +444,7 @@ def prove_rollback(
     world_env: str | None = ENV_WORLD,
     ledger: str | os.PathLike[str] | None = None,
     worker_context: str | None = None,
+    plugins: Sequence[str] = (),
     scenario_files: Sequence[str] | None = None,
     on_run: Callable[[RollbackRun], None] | None = None,
     raise_on_failure: bool = True,
@@ -467,6 +468,8 @@ def prove_rollback(
         ledger: Effects-ledger file to verify after each run (default: the run's world file
             when it holds a ledger).
         worker_context: ``MODULE:FUNC`` context the workers run inside.
+        plugins: ``module:attr`` references of Temporal plugins for the client, the worker
+            processes and the replays, after the scenario's own.
         scenario_files: Files named in the reproduce commands.
         on_run: Called with each run as it finishes (progress).
         raise_on_failure: Raise :class:`RollbackError` unless the report is ok (default).
@@ -482,7 +485,7 @@ def prove_rollback(
         lambda: prove_rollback_async(
             scenario, steps=steps, snapshot=snapshot, server=server,
             include_cancel=include_cancel, phases=phases, only=only, ignore=ignore,
-            world_env=world_env, ledger=ledger, worker_context=worker_context,
+            world_env=world_env, ledger=ledger, worker_context=worker_context, plugins=plugins,
             scenario_files=scenario_files, on_run=on_run, raise_on_failure=False,
         )
     )
@@ -504,6 +507,7 @@ async def prove_rollback_async(
     world_env: str | None = ENV_WORLD,
     ledger: str | os.PathLike[str] | None = None,
     worker_context: str | None = None,
+    plugins: Sequence[str] = (),
     scenario_files: Sequence[str] | None = None,
     on_run: Callable[[RollbackRun], None] | None = None,
     raise_on_failure: bool = True,
@@ -532,7 +536,7 @@ async def prove_rollback_async(
                     scenario, probe, saga, snapshot, server,
                     ignore=ignore,
                     ledger=Path(ledger) if ledger else (world if world_env else None),
-                    worker_context=worker_context, scenario_files=scenario_files,
+                    worker_context=worker_context, plugins=plugins, scenario_files=scenario_files,
                     supply=supply,
                 )
             runs.append(run)
@@ -587,6 +591,7 @@ async def _one_run(
     ignore: Sequence[str],
     ledger: Path | None,
     worker_context: str | None,
+    plugins: Sequence[str],
     scenario_files: Sequence[str] | None,
     supply: WorkerSupply,
 ) -> RollbackRun:
@@ -596,7 +601,7 @@ async def _one_run(
         return RollbackRun(probe, "error", error=f"snapshot before the run failed: "
                                                  f"{type(err).__name__}: {err}")
     result = await run_fault_plan_async(
-        scn, probe.plan, server=server, worker_context=worker_context,
+        scn, probe.plan, server=server, worker_context=worker_context, plugins=plugins,
         scenario_files=scenario_files, supply=supply,
     )
     if result.error is not None:
@@ -727,6 +732,7 @@ class ProveRollbackRequest:
         only: Only these forward steps.
         ignore: Snapshot keys not compared.
         worker_context: ``MODULE:FUNC`` context the workers run inside.
+        plugins: ``module:attr`` plugin references (see :func:`prove_rollback`).
         as_json: Print JSON instead of text.
     """
 
@@ -739,6 +745,7 @@ class ProveRollbackRequest:
     only: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()
     worker_context: str | None = None
+    plugins: tuple[str, ...] = ()
     as_json: bool = False
 
 
@@ -779,7 +786,7 @@ async def _run_all(
             report = await prove_rollback_async(
                 scn, steps=request.spec, snapshot=snapshot, server=server,
                 phases=request.phases, only=request.only or None, ignore=request.ignore,
-                worker_context=request.worker_context, scenario_files=list(request.files),
+                worker_context=request.worker_context, plugins=request.plugins, scenario_files=list(request.files),
                 on_run=progress, raise_on_failure=False,
             )
             reports.append(report)

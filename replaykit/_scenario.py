@@ -56,6 +56,20 @@ class Scenario:
     task_queue: str | None = None
     timeout: float = 300.0
     module_path: str | None = None
+    #: Temporal plugins (objects, classes, factories or ``module:attr`` strings), resolved
+    #: anew for every run so factories give each run its own (e.g. a fresh test model).
+    plugins: tuple[Any, ...] = ()
+
+    def make_plugins(self, extra: Sequence[Any] = ()) -> list[Any]:
+        """This scenario's plugins, then those of ``extra`` not already among them.
+
+        Raises:
+            ConfigError: A plugin reference does not resolve to a Temporal plugin.
+        """
+        from ._plugins import load_plugins, merge_plugins
+
+        own = load_plugins(self.plugins, option=f"scenario {self.name} plugins=")
+        return merge_plugins(own, load_plugins(extra))
 
     async def __call__(self, run: ScenarioRun) -> Any:
         return await self.fn(run)
@@ -75,6 +89,7 @@ def scenario(
     server: str | None = None,
     task_queue: str | None = None,
     timeout: float = 300.0,
+    plugins: Sequence[Any] = (),
 ) -> Any:
     """Declare a scenario.
 
@@ -85,6 +100,10 @@ def scenario(
         server: Preferred server kind (``embedded``, ``timeskip``) when the caller does not say.
         task_queue: Defaults to ``replaykit-<name>``.
         timeout: Seconds the whole scenario may take before it is failed.
+        plugins: Temporal plugins for its client and worker, as production applies them
+            (``OpenAIAgentsPlugin``, ``LangGraphPlugin``, ...): plugin objects, classes, or
+            zero-argument factories returning one plugin or a list (called for every run,
+            e.g. to give each run a fresh test model provider), or ``module:attr`` strings.
 
     Example:
         >>> @scenario(workflows=[ResearchAgentWorkflow], activities=[search_web])
@@ -110,6 +129,7 @@ def scenario(
             task_queue=task_queue,
             timeout=timeout,
             module_path=getattr(module, "__file__", None),
+            plugins=tuple(plugins),
         )
 
     if fn is not None:
@@ -204,6 +224,8 @@ class ScenarioOutcome:
     histories: dict[ExecutionRef, temporalio.api.history.v1.History] = field(
         default_factory=dict, compare=False
     )
+    #: For a failed scenario: a likely reason, e.g. an AI integration without its plugin.
+    hint: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -288,13 +310,22 @@ def new_worker(
     scn: Scenario,
     *,
     task_queue: str | None = None,
+    plugins: Sequence[Any] = (),
     **worker_kwargs: Any,
 ) -> temporalio.worker.Worker:
     """A worker hosting the scenario's workflows and activities.
 
     Sync activities get a thread pool; nondeterminism fails the workflow instead of retrying
-    its task forever (DESIGN.md: otherwise tests hang).
+    its task forever (DESIGN.md: otherwise tests hang). ``plugins`` are resolved plugin
+    objects: the worker plugins among them that ``client`` does not already carry are
+    passed to the worker.
+
+    Raises:
+        WorkflowValidationError: A workflow fails the sandbox's validation (what was
+            restricted, where, and which integration plugin is missing).
     """
+    from ._plugins import WorkflowValidationError, describe_validation_error, worker_only_plugins
+
     kwargs: dict[str, Any] = {
         "workflows": list(scn.workflows),
         "activities": list(scn.activities),
@@ -302,8 +333,17 @@ def new_worker(
     }
     if any(not inspect.iscoroutinefunction(a) for a in scn.activities):
         kwargs["activity_executor"] = concurrent.futures.ThreadPoolExecutor(max_workers=16)
+    extra = worker_only_plugins(client, plugins)
+    if extra:
+        kwargs["plugins"] = extra
     kwargs.update(worker_kwargs)
-    return temporalio.worker.Worker(client, task_queue=task_queue or scn.queue, **kwargs)
+    try:
+        return temporalio.worker.Worker(client, task_queue=task_queue or scn.queue, **kwargs)
+    except RuntimeError as err:
+        text = describe_validation_error(err, workflows=scn.workflows, plugins=plugins)
+        if text is None:
+            raise
+        raise WorkflowValidationError(f"scenario {scn.name}: {text}") from err
 
 
 async def run_scenario(
@@ -313,6 +353,7 @@ async def run_scenario(
     with_worker: bool = True,
     task_queue: str | None = None,
     fetch_histories: bool = True,
+    plugins: Sequence[Any] = (),
     **worker_kwargs: Any,
 ) -> ScenarioOutcome:
     """Run one scenario against a connected client and collect what it produced.
@@ -324,8 +365,15 @@ async def run_scenario(
             elsewhere, e.g. fault-injection subprocesses).
         task_queue: Overrides the scenario's queue.
         fetch_histories: Also fetch every produced execution's history.
+        plugins: More plugins (``--plugin``, configuration) after the scenario's own; one
+            whose name the scenario already has is left out (the scenario's carries its
+            settings).
         **worker_kwargs: Passed to ``temporalio.worker.Worker``.
     """
+    from ._plugins import client_with_plugins
+
+    resolved = scn.make_plugins(plugins)
+    client = client_with_plugins(client, resolved)
     recorder = _StartRecorder()
     config = client.config()
     config["interceptors"] = [*config["interceptors"], recorder]
@@ -340,7 +388,8 @@ async def run_scenario(
 
     try:
         if with_worker:
-            async with new_worker(client, scn, task_queue=queue, **worker_kwargs):
+            async with new_worker(client, scn, task_queue=queue, plugins=resolved,
+                                  **worker_kwargs):
                 result = await drive()
         else:
             result = await drive()
@@ -358,7 +407,17 @@ async def run_scenario(
         error=error,
         result=result,
         histories=histories,
+        hint=_failure_hint(scn, resolved, error),
     )
+
+
+def _failure_hint(scn: Scenario, plugins: Sequence[Any], error: BaseException | None) -> str | None:
+    from ._plugins import missing_plugin_hint
+
+    if error is None:
+        return None
+    hint = missing_plugin_hint(scn.workflows, plugins)
+    return None if hint is None or hint in str(error) else hint
 
 
 _CAN = EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW

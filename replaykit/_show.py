@@ -115,6 +115,7 @@ def show_history(
     workflow_id: str | None = None,
     html_out: Path | str | None = None,
     data_converter: str | None = None,
+    plugins: Sequence[Any] = (),
 ) -> ShowReport:
     """Load a history, optionally check it against current code, optionally write HTML.
 
@@ -126,6 +127,7 @@ def show_history(
         html_out: Write the self-contained HTML page here (atomically).
         data_converter: ``module:attr`` of the DataConverter or PayloadCodec the history was
             recorded with; payloads are shown decoded.
+        plugins: Temporal plugins the replay with ``workflows`` gets (see ``check``).
 
     Raises:
         HistoryError: The file is not a readable, valid history.
@@ -139,7 +141,8 @@ def show_history(
         # The user asked to look at this one file: no cache files, no worker processes.
         report = check_histories(
             [history], workflows=workflows,
-            options=CheckOptions(cache=False, data_converter=data_converter), jobs=0,
+            options=CheckOptions(cache=False, data_converter=data_converter,
+                                 plugins=tuple(plugins)), jobs=0,
         )
         result = report.results[0]
     history = decoded_history_file(history, data_converter)

@@ -21,9 +21,17 @@ import temporalio.api.history.v1
 from google.protobuf.duration_pb2 import Duration
 from temporalio.api.enums.v1 import EventType
 
+from ._agents import (
+    VolatileRule,
+    explain_model_call,
+    find_integration,
+    mask_volatile,
+    parse_volatile_rules,
+)
 from ._capture import CapturedCommand, RunCapture
 from ._divergence import Divergence, Kind
 from ._payloads import Converter, decode_payload, decode_payloads
+from ._textdiff import is_long_text, text_diff
 
 __all__ = ["compare_run", "event_type_name", "format_duration", "suggest_patch_id"]
 
@@ -171,17 +179,21 @@ def _normalize(value: Any) -> Any:
         return value
 
 
-def value_diff(recorded: Any, current: Any) -> str:
-    """A readable diff of two decoded values (deepdiff, one change per line)."""
+def value_diff(recorded: Any, current: Any, *, root: str = "args") -> str:
+    """A readable diff of two decoded values (deepdiff, one change per line; long strings
+    word- or line-diffed so a change in the middle of a long prompt shows)."""
     from deepdiff import DeepDiff
 
     diff = DeepDiff(recorded, current, verbose_level=2, view="tree")
     lines: list[str] = []
     for change_type, items in diff.items():
         for item in items:
-            path = item.path(root="args")
+            path = item.path(root=root)
             if change_type in ("values_changed", "type_changes"):
-                lines.append(f"{path}: {_clip(item.t1)} -> {_clip(item.t2)}")
+                if is_long_text(item.t1, item.t2):
+                    lines.append(f"{path}: {text_diff(item.t1, item.t2)}")
+                else:
+                    lines.append(f"{path}: {_clip(item.t1)} -> {_clip(item.t2)}")
             elif change_type.endswith("_added"):
                 lines.append(f"{path}: added {_clip(item.t2)}")
             elif change_type.endswith("_removed"):
@@ -205,6 +217,8 @@ class _Ctx:
     # The last command that matched its recorded event: where a missing one used to follow.
     last_matched: CapturedCommand | None = None
     events: Sequence[HistoryEvent] = ()
+    #: The user's ``activity:NAME.PATH`` volatile rules.
+    volatile: Sequence[VolatileRule] = ()
     # Decodes payloads for comparison: the replay's data converter (None: the SDK default).
     converter: Converter | None = None
 
@@ -226,7 +240,12 @@ class _Ctx:
         current: Any = None,
         diff: str | None = None,
         hint: str | None = None,
+        agent: str | None = None,
+        integration: str | None = None,
+        items: tuple[dict[str, Any], ...] = (),
     ) -> None:
+        if diff is None and is_long_text(recorded, current):
+            diff = text_diff(recorded, current)  # two long strings: show what changed
         self.out.append(
             Divergence(
                 kind=kind,
@@ -243,6 +262,9 @@ class _Ctx:
                 hint=hint
                 or _patch_hint(cause, cmd, event, self.workflow_type, self.last_matched)
                 or _default_hint(kind, cause),
+                agent=agent,
+                integration=integration,
+                items=items,
             )
         )
 
@@ -370,11 +392,16 @@ def _compare_payloads(
     subject: str,
     field: str,
     what: str,
+    activity: str | None = None,
 ) -> None:
     if _payloads_equal(recorded, current, ctx.converter):
         return
     rec = _normalize(decode_payloads(recorded, ctx.converter))
     cur = _normalize(decode_payloads(current, ctx.converter))
+    if activity is not None and _activity_input_findings(
+        ctx, activity, rec, cur, event=event, cmd=cmd, subject=subject
+    ):
+        return
     ctx.add(
         "drift",
         cause,
@@ -386,6 +413,79 @@ def _compare_payloads(
         recorded=rec,
         current=cur,
         diff=value_diff(rec, cur),
+    )
+
+
+def _activity_input_findings(
+    ctx: _Ctx,
+    activity: str,
+    rec: Any,
+    cur: Any,
+    *,
+    event: HistoryEvent,
+    cmd: CapturedCommand,
+    subject: str,
+) -> bool:
+    """Activity inputs seen through an AI integration (volatile values masked, a model
+    call's changes reported per aspect) or through the user's volatile rules.
+
+    Returns whether the difference was handled (reported, or only volatile values differed).
+    """
+    if not isinstance(rec, list) or not isinstance(cur, list):
+        return False
+    integ = find_integration(activity, rec)
+    if integ is None and not any(r.path_for(activity) is not None for r in ctx.volatile):
+        return False
+    rec_m = mask_volatile(activity, rec, integ, ctx.volatile)
+    cur_m = mask_volatile(activity, cur, integ, ctx.volatile)
+    if _same(rec_m, cur_m):
+        return True
+    if integ is None or integ.aspects is None or not integ.model_call(activity) or not integ.shape(cur_m):
+        ctx.add("drift", "activity-input", f"{subject}: input arguments changed", event=event,
+                cmd=cmd, subject=subject, field="input", recorded=rec, current=cur,
+                diff=value_diff(rec_m, cur_m),
+                integration=integ.name if integ is not None else None)
+        return True
+    summary = event.user_metadata.summary if event.HasField("user_metadata") else None
+    agent = integ.agent(activity, rec, decode_payload(summary, ctx.converter) if summary is not None and summary.ByteSize() else None)
+    who = f"{'agent ' + repr(agent) if not agent.startswith('graph ') else agent} ({integ.name})" if agent else integ.name
+    changes, rest_rec, rest_cur = explain_model_call(integ, activity, rec_m, cur_m, same=_same)
+    for ch in changes:
+        path = ch.path.removeprefix("0.")
+        root = path.replace("#", "[") + "]" if "#" in path else path  # messages[system]
+        if ch.items:
+            lines = []
+            for it in ch.items:
+                if it["change"] in ("added", "removed"):
+                    value = it["current"] if it["change"] == "added" else it["recorded"]
+                    lines.append(f"{it['change']} {it['name']}: {_clip(value)}")
+                elif it["change"] == "reordered":
+                    lines.append(f"order: {it['recorded']} -> {it['current']}")
+                else:
+                    lines.append(f"{it['name']}: {it['change']}")
+                    lines.extend("  " + ln for ln in value_diff(
+                        it["recorded"], it["current"], root=f"{root}[{it['name']}]").splitlines())
+            diff = "\n".join(lines)
+        else:
+            diff = value_diff(ch.recorded, ch.current, root=root)
+        ctx.add("drift", ch.cause, f"{subject}: {who}: {ch.summary}", event=event, cmd=cmd,
+                subject=subject, field=f"input.{path}", recorded=ch.recorded,
+                current=ch.current, diff=diff, agent=agent, integration=integ.name,
+                items=ch.items, hint=_agent_hint(ch.cause))
+    if not _same(rest_rec, rest_cur):
+        ctx.add("drift", "activity-input", f"{subject}: {who}: other input arguments changed",
+                event=event, cmd=cmd, subject=subject, field="input", recorded=rest_rec,
+                current=rest_cur, diff=value_diff(rest_rec, rest_cur), agent=agent,
+                integration=integ.name)
+    return True
+
+
+def _agent_hint(cause: str) -> str:
+    return (
+        f"the agent's {cause.replace('-', ' ')} changed: this execution replays model output "
+        "produced for the old one. If the change is meant for new executions only, guard it "
+        "with `workflow.patched(...)`; if running executions may continue with it, allow it "
+        f"(--allow {cause}, or [tool.replaykit] allow) or re-record the history"
     )
 
 
@@ -627,7 +727,7 @@ def _compare_activity(ctx: _Ctx, ev: HistoryEvent, cmd: CapturedCommand) -> bool
                    c.activity_id, ev, cmd, subject)
     _compare_payloads(
         ctx, a.input.payloads, c.arguments, event=ev, cmd=cmd, cause="activity-input",
-        subject=subject, field="input", what="input arguments",
+        subject=subject, field="input", what="input arguments", activity=c.activity_type,
     )
     _compare_queue(ctx, a.task_queue.name, c.task_queue, ev, cmd, subject, "activity-task-queue")
     _compare_durations(
@@ -955,6 +1055,7 @@ def compare_run(
     *,
     task_queue: str,
     replay_failed: bool = False,
+    volatile: Sequence[str] = (),
     converter: Converter | None = None,
 ) -> list[Divergence]:
     """Compare what the code commanded during replay with the recorded events.
@@ -965,6 +1066,8 @@ def compare_run(
         task_queue: The workflow's own task queue (an empty command queue means this one).
         replay_failed: The replay itself failed; then a shortfall of commands is a
             consequence, not a separate finding.
+        volatile: ``activity:NAME.PATH`` rules: values new on every run by design, not
+            compared (on top of the integrations' built-in ones).
         converter: The ``DataConverter`` (or payload converter) the replay used: payloads
             are decoded with it for comparison (None: the SDK's default converter).
 
@@ -977,6 +1080,7 @@ def compare_run(
         replay_task_queue=capture.task_queue,
         workflow_type=capture.workflow_type,
         events=events,
+        volatile=parse_volatile_rules(volatile),
         converter=converter,
     )
     pending_end = _pending_task_at_end(events)

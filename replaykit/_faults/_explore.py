@@ -10,6 +10,7 @@ minimal plan by re-running smaller plans.
 from __future__ import annotations
 
 import asyncio
+import functools
 import shutil
 import tempfile
 import time
@@ -146,6 +147,8 @@ def _prefixes(
 def replay_prefixes(
     scenario: Scenario,
     histories: Sequence[tuple[str, temporalio.api.history.v1.History]],
+    *,
+    plugins: Sequence[str] = (),
 ) -> tuple[PrefixResult, ...]:
     """Partial-history replay: every prefix up to each workflow-task boundary, strictly.
 
@@ -161,8 +164,8 @@ def replay_prefixes(
     if not cuts:
         return ()
     report = check_histories(
-        [hf for _, _, hf in cuts], workflows=list(scenario.workflows), options=CheckOptions(),
-        jobs=0,
+        [hf for _, _, hf in cuts], workflows=list(scenario.workflows), jobs=0,
+        options=CheckOptions(plugins=(*scenario.plugins, *plugins)),
     )
     out: list[PrefixResult] = []
     for (workflow_id, cut, hf), res in zip(cuts, report.results, strict=False):
@@ -274,6 +277,7 @@ def explore_every_step(
     point_kinds: Sequence[str] | None = None,
     worker_context: str | None = None,
     data_converter: str | None = None,
+    plugins: Sequence[str] = (),
     parallel: int | None = None,
 ) -> ExplorationReport:
     """Kill the worker (or the server) at every step of the scenario, one run per point.
@@ -292,6 +296,7 @@ def explore_every_step(
             ``activity-returned``); default all.
         worker_context: See :func:`run_fault_plan`.
         data_converter: See :func:`run_fault_plan`.
+        plugins: See :func:`run_fault_plan`.
         parallel: Fault runs at once on the shared server (each with its own task queue,
             workflow ids and worker processes). Default: 4 for worker kills (runs mostly wait
             for timeouts), 1 for server kills (a server kill hits every run).
@@ -304,7 +309,7 @@ def explore_every_step(
             scenario, server=server, kill=kill, max_runs=max_runs, concurrency=concurrency,
             partial_replay=partial_replay, scenario_files=scenario_files, on_run=on_run,
             point_kinds=point_kinds, worker_context=worker_context,
-            data_converter=data_converter, parallel=parallel,
+            data_converter=data_converter, plugins=plugins, parallel=parallel,
         )
     )
 
@@ -322,6 +327,7 @@ async def explore_every_step_async(
     point_kinds: Sequence[str] | None = None,
     worker_context: str | None = None,
     data_converter: str | None = None,
+    plugins: Sequence[str] = (),
     parallel: int | None = None,
 ) -> ExplorationReport:
     """:func:`explore_every_step` for async callers."""
@@ -340,7 +346,7 @@ async def explore_every_step_async(
         base = await run_fault_plan_async(
             scenario, FaultPlan(), server=running, concurrency=concurrency,
             scenario_files=scenario_files, worker_context=worker_context,
-            data_converter=data_converter, supply=supply,
+            data_converter=data_converter, plugins=plugins, supply=supply,
         )
         if on_run is not None:
             on_run(base)
@@ -358,7 +364,7 @@ async def explore_every_step_async(
                 result = await run_fault_plan_async(
                     scenario, plan, server=running, baseline=baseline,
                     concurrency=concurrency, scenario_files=scenario_files,
-                    worker_context=worker_context, data_converter=data_converter,
+                    worker_context=worker_context, data_converter=data_converter, plugins=plugins,
                     supply=supply,
                     # Runs share the server at once: each gets its own workflow ids.
                     first_instance=1 + number * concurrency,
@@ -374,7 +380,9 @@ async def explore_every_step_async(
                 (wid, h) for (wid, _), h in base.histories.items() if "~" not in wid
             ]
             # Replays in a thread while the first fault runs wait for their workers.
-            prefixes = await asyncio.to_thread(replay_prefixes, scenario, first_instance)
+            prefixes = await asyncio.to_thread(
+                functools.partial(replay_prefixes, plugins=plugins), scenario, first_instance
+            )
         runs = list(await fault_runs)
         return ExplorationReport(
             scenario=scenario.name,
@@ -491,6 +499,7 @@ def explore_examples(
     point_kinds: Sequence[str] | None = None,
     worker_context: str | None = None,
     data_converter: str | None = None,
+    plugins: Sequence[str] = (),
 ) -> ExplorationReport:
     """Property-based: run ``examples`` random plans (Hypothesis, seeded); shrink a failure.
 
@@ -502,7 +511,7 @@ def explore_examples(
             scenario, examples=examples, seed=seed, server=server, max_faults=max_faults,
             kinds=kinds, shrink_runs=shrink_runs, concurrency=concurrency,
             scenario_files=scenario_files, on_run=on_run, point_kinds=point_kinds,
-            worker_context=worker_context, data_converter=data_converter,
+            worker_context=worker_context, data_converter=data_converter, plugins=plugins,
         )
     )
 
@@ -522,6 +531,7 @@ async def _explore_examples_async(
     point_kinds: Sequence[str] | None = None,
     worker_context: str | None = None,
     data_converter: str | None = None,
+    plugins: Sequence[str] = (),
 ) -> ExplorationReport:
     from ..strategies import draw_plans
 
@@ -532,7 +542,7 @@ async def _explore_examples_async(
         base = await run_fault_plan_async(
             scenario, FaultPlan(), server=running, concurrency=concurrency,
             scenario_files=scenario_files, worker_context=worker_context,
-            data_converter=data_converter,
+            data_converter=data_converter, plugins=plugins,
         )
         if on_run is not None:
             on_run(base)
@@ -546,7 +556,7 @@ async def _explore_examples_async(
             result = await run_fault_plan_async(
                 scenario, plan, server=running, baseline=baseline, concurrency=concurrency,
                 scenario_files=scenario_files, worker_context=worker_context,
-                data_converter=data_converter,
+                data_converter=data_converter, plugins=plugins,
             )
             if on_run is not None:
                 on_run(result)

@@ -27,6 +27,9 @@ from .._servers import _pdeathsig_preexec
 
 __all__ = ["WorkerPool", "WorkerSpec", "WorkerSupply"]
 
+#: Lines of the worker log shown when a worker process dies before it is ready.
+_LOG_TAIL = 12
+
 logger = logging.getLogger(__name__)
 
 _READY_TIMEOUT = 90.0
@@ -50,6 +53,8 @@ class WorkerSpec:
     ledger: str | None = None
     worker_context: str | None = None
     data_converter: str | None = None
+    #: ``module:attr`` plugin references for the workers, after the scenario's own plugins.
+    plugins: tuple[str, ...] = ()
 
     def session(self, *, standby: bool) -> bytes:
         """The session line a worker process is configured with."""
@@ -57,7 +62,7 @@ class WorkerSpec:
             "scenario_file": self.scenario_file, "scenario": self.scenario,
             "task_queue": self.task_queue, "control": self.control, "ledger": self.ledger,
             "worker_context": self.worker_context, "standby": standby,
-            "data_converter": self.data_converter,
+            "data_converter": self.data_converter, "plugins": list(self.plugins),
         }
         return (json.dumps(cfg) + "\n").encode()
 
@@ -68,6 +73,7 @@ class _Proc:
     role: str = "idle"
     lines: asyncio.Queue[str | None] = field(default_factory=asyncio.Queue)
     errors: list[str] = field(default_factory=list)
+    log_path: str | None = None
 
     @property
     def pid(self) -> int:
@@ -89,11 +95,28 @@ class _Proc:
             while True:
                 line = await self.lines.get()
                 if line is None:
-                    raise ReplaykitError(f"worker pid {self.pid} exited (waiting for {word!r})")
+                    raise ReplaykitError(self._death_report(word))
                 if line == word:
                     return
 
         await asyncio.wait_for(wait(), timeout=timeout)
+
+    def _death_report(self, word: str) -> str:
+        """Why the process ended before saying ``word``: what it reported, and the end of
+        the worker log (its stderr), so a worker that cannot start says why."""
+        lines = [f"worker pid {self.pid} exited (waiting for {word!r})"]
+        reported = [e.split(": ", 1)[-1] for e in self.errors]
+        lines.extend(f"  {e}" for e in reported)
+        if self.log_path is not None:
+            try:
+                tail = Path(self.log_path).read_text(errors="replace").splitlines()[-_LOG_TAIL:]
+            except OSError:
+                tail = []
+            tail = [t for t in tail if t.strip() and t.strip() not in reported]
+            if tail:
+                lines.append(f"  worker log ({self.log_path}), last lines:")
+                lines.extend(f"    {t}" for t in tail)
+        return "\n".join(lines)
 
 
 class WorkerSupply:
@@ -187,7 +210,7 @@ class WorkerSupply:
         finally:
             log.close()
         self.spawned += 1
-        proc = _Proc(process)
+        proc = _Proc(process, log_path=str(Path(self.log_dir) / "workers.log"))
         self._all.append(proc)
         self._background(self._read(proc))
         if self._closed:

@@ -185,6 +185,7 @@ def run_fault_plan(
     scenario_files: Sequence[str] | None = None,
     worker_context: str | None = None,
     data_converter: str | None = None,
+    plugins: Sequence[str] = (),
 ) -> FaultRunResult:
     """Run ``scenario`` under ``plan`` on a real server with worker subprocesses and verify.
 
@@ -205,6 +206,9 @@ def run_fault_plan(
             before the invariants read them.
         worker_context: ``MODULE:FUNC``; the workers call it with the scenario name and run
             inside the context manager it returns (e.g. an LLM cassette).
+        plugins: ``module:attr`` references of Temporal plugins for the scenario's client,
+            every worker process (standbys included) and the replay checks, after the
+            scenario's own ``plugins=``.
 
     Returns:
         The result; ``result.ok`` says whether every invariant held.
@@ -221,7 +225,7 @@ def run_fault_plan(
             check_replay=check_replay,
             scenario_files=scenario_files,
             worker_context=worker_context,
-            data_converter=data_converter,
+            data_converter=data_converter, plugins=plugins,
         )
     )
 
@@ -239,6 +243,7 @@ async def run_fault_plan_async(
     scenario_files: Sequence[str] | None = None,
     worker_context: str | None = None,
     data_converter: str | None = None,
+    plugins: Sequence[str] = (),
     supply: WorkerSupply | None = None,
     first_instance: int = 0,
 ) -> FaultRunResult:
@@ -268,7 +273,8 @@ async def run_fault_plan_async(
             scenario, plan, server, workdir,
             baseline=baseline, concurrency=concurrency, standby=standby,
             task_timeout=workflow_task_timeout, check_replay=check_replay,
-            worker_context=worker_context, data_converter=data_converter, supply=supply,
+            worker_context=worker_context, data_converter=data_converter, plugins=plugins,
+            supply=supply,
             first_instance=first_instance,
         )
         return replace(result, reproduce=reproduce)
@@ -320,6 +326,7 @@ async def _run(
     check_replay: bool,
     worker_context: str | None,
     data_converter: str | None,
+    plugins: Sequence[str],
     supply: WorkerSupply | None,
     first_instance: int,
 ) -> FaultRunResult:
@@ -337,6 +344,7 @@ async def _run(
             scenario_file=scn.module_path, scenario=scn.name, task_queue=queue,
             control=str(control_path), log_dir=str(workdir), ledger=str(ledger_path),
             worker_context=worker_context, data_converter=data_converter,
+            plugins=tuple(plugins),
         ),
         standby=standby,
         supply=supply,
@@ -356,7 +364,8 @@ async def _run(
                 *config["interceptors"], _StartTweaks(first_instance + instance, tweak_timeout)
             ]
             inst_client = temporalio.client.Client(**config)
-            return await run_scenario(scn, inst_client, with_worker=False, task_queue=queue)
+            return await run_scenario(scn, inst_client, with_worker=False, task_queue=queue,
+                                      plugins=plugins)
 
         outcomes = list(await asyncio.gather(*(one(i) for i in range(concurrency))))
     finally:
@@ -399,7 +408,8 @@ async def _run(
     verdicts.append(check_scenario([o.error for o in outcomes], lenient=lenient))
     verdicts.append(check_outcome(summaries, baseline, lenient=lenient, cancelled=cancelled))
     if check_replay:
-        verdicts.append(await asyncio.to_thread(_check_replay, scn, histories, client.namespace))
+        verdicts.append(await asyncio.to_thread(_check_replay, scn, histories, client.namespace,
+                                                plugins))
     verdicts.append(check_no_rerun(histories, attempts, summaries, baseline if not lenient else None))
     verdicts.append(check_retry_policy(histories, attempts))
     verdicts.append(check_exactly_once(ledger_report, plan, attempts))
@@ -463,6 +473,7 @@ def _check_replay(
     scn: Scenario,
     histories: Sequence[tuple[str, temporalio.api.history.v1.History]],
     namespace: str,
+    plugins: Sequence[str] = (),
 ) -> InvariantVerdict:
     files = [
         HistoryFile(
@@ -479,7 +490,8 @@ def _check_replay(
     ]
     if not files:
         return InvariantVerdict("replay", "skipped", "no histories")
-    report = check_histories(files, workflows=list(scn.workflows), options=CheckOptions(), jobs=0)
+    report = check_histories(files, workflows=list(scn.workflows), jobs=0,
+                             options=CheckOptions(plugins=(*scn.plugins, *plugins)))
     bad = [r for r in report.results if r.status != "clean"]
     if not bad:
         return InvariantVerdict("replay", "ok", f"{len(files)} histories replay clean (strict)")

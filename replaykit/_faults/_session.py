@@ -49,6 +49,7 @@ class FaultsRequest:
         point_kinds: Every-step mode: only these point kinds.
         worker_context: ``MODULE:FUNC`` context the workers run inside.
         data_converter: ``module:attr`` of the DataConverter or PayloadCodec to run with.
+        plugins: ``module:attr`` references of Temporal plugins, after each scenario's own.
         parallel: Every-step mode: fault runs at once (default: see ``explore_every_step``).
     """
 
@@ -69,6 +70,7 @@ class FaultsRequest:
     point_kinds: tuple[str, ...] | None = None
     worker_context: str | None = None
     data_converter: str | None = None
+    plugins: tuple[str, ...] = ()
     parallel: int | None = None
 
 
@@ -122,7 +124,7 @@ async def _run_all(
                     concurrency=request.concurrency, partial_replay=request.partial_replay,
                     scenario_files=files, on_run=progress,
                     point_kinds=request.point_kinds, worker_context=request.worker_context,
-                    data_converter=request.data_converter, parallel=request.parallel,
+                    data_converter=request.data_converter, plugins=request.plugins, parallel=request.parallel,
                 )
                 codes.append(report.exit_code)
                 payload.append(exploration_to_json(report))
@@ -134,7 +136,7 @@ async def _run_all(
                     max_faults=request.max_faults, kinds=request.kinds, shrink_runs=12,
                     concurrency=request.concurrency, scenario_files=files, on_run=progress,
                     worker_context=request.worker_context,
-                    data_converter=request.data_converter,
+                    data_converter=request.data_converter, plugins=request.plugins,
                 )
                 codes.append(report.exit_code)
                 payload.append(exploration_to_json(report))
@@ -144,7 +146,7 @@ async def _run_all(
                 base = await run_fault_plan_async(
                     scn, FaultPlan(), server=server, concurrency=request.concurrency,
                     scenario_files=files, worker_context=request.worker_context,
-                    data_converter=request.data_converter,
+                    data_converter=request.data_converter, plugins=request.plugins,
                 )
                 results = [base]
                 if request.plan.faults and base.error is None:
@@ -153,7 +155,7 @@ async def _run_all(
                             scn, request.plan, server=server, baseline=baseline_of(base),
                             concurrency=request.concurrency, scenario_files=files,
                             worker_context=request.worker_context,
-                            data_converter=request.data_converter,
+                            data_converter=request.data_converter, plugins=request.plugins,
                         )
                     )
                 payload.append([result_to_json(r) for r in results])

@@ -368,6 +368,10 @@ async def _session(
         _say(f"error: no scenario {cfg['scenario']!r} in {cfg['scenario_file']}")
         return True
     scn = found[0]
+    from .._plugins import client_with_plugins
+
+    plugins = scn.make_plugins(cfg.get("plugins") or ())
+    client = client_with_plugins(client, plugins)
     if cfg.get("data_converter"):
         from .._codec import load_data_converter
 
@@ -390,6 +394,7 @@ async def _session(
             max_cached_workflows=0,
             interceptors=[_ActivityInterceptor(injector)],
             graceful_shutdown_timeout=timedelta(seconds=0),
+            plugins=plugins,
         )
         worker._bridge_worker = _BridgeProxy(worker._bridge_worker, injector)  # type: ignore[assignment]
         standby = bool(cfg.get("standby"))
@@ -434,7 +439,10 @@ def main(argv: list[str] | None = None) -> None:
     try:
         code = asyncio.run(_main(args))
     except Exception as err:
-        print(f"error: {type(err).__name__}: {err}", file=sys.stderr, flush=True)
+        text = " ".join(f"{type(err).__name__}: {err}".split())
+        print(f"error: {text}", file=sys.stderr, flush=True)
+        with contextlib.suppress(OSError, ValueError):
+            _say(f"error: {text}")  # the parent shows it when the process ends unready
         code = 2
     sys.stdout.flush()
     sys.stderr.flush()

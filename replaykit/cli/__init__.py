@@ -51,4 +51,26 @@ def main() -> None:
     """replaykit: record, replay-check, version and fault-inject Temporal workflows."""
 
 
-__all__ = ["main"]
+def run() -> None:
+    """The console script: :data:`main`, then a bounded exit with its exit code.
+
+    A command can leave threads an integration started (trace exporters) or an SDK runtime
+    behind; the process still ends promptly with the command's own exit code.
+    """
+    import sys
+
+    from replaykit._runtime import exit_bounded
+
+    try:
+        main(standalone_mode=True)
+        code = 0
+    except SystemExit as exc:
+        if exc.code is None or isinstance(exc.code, int):
+            code = exc.code or 0
+        else:
+            print(exc.code, file=sys.stderr)
+            code = 1
+    exit_bounded(code)
+
+
+__all__ = ["main", "run"]

@@ -10,7 +10,7 @@ import click
 from replaykit._errors import ServerError
 from replaykit._servers import ServerSpec, parse_server
 
-__all__ = ["server_options", "server_spec_from_options"]
+__all__ = ["plugin_option", "plugin_refs", "server_options", "server_spec_from_options"]
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -92,3 +92,25 @@ def _server_kind(value: str) -> str | None:
         return parse_server(value, namespace="default").kind
     except ServerError:
         return None
+
+
+def plugin_option(fn: _F) -> _F:
+    """Add the repeatable ``--plugin MODULE:ATTR`` option (callback keyword ``plugins``)."""
+    return click.option(
+        "--plugin",
+        "plugins",
+        multiple=True,
+        metavar="MODULE:ATTR",
+        help="A Temporal plugin, applied as production applies it (client, workers, "
+        "replayer): an instance, a class, or a function returning one plugin or a list, "
+        "e.g. temporalio.openai_agents:OpenAIAgentsPlugin. Repeatable. Default: "
+        "[tool.replaykit] plugins.",
+    )(fn)
+
+
+def plugin_refs(flag: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    """The plugin references a command uses: ``--plugin`` flags, else the configuration."""
+    from replaykit._config import load_project_config, resolve
+
+    return tuple(resolve("plugins", flag=list(flag),
+                         project=list(load_project_config().plugins), default=()))

@@ -17,6 +17,7 @@ from replaykit._report import (
     write_json_report,
     write_junit_xml,
 )
+from replaykit.cli._options import plugin_option, plugin_refs
 from replaykit.cli._progress import Progress
 
 KINDS = ("nondeterminism", "drift", "option-change")
@@ -46,7 +47,10 @@ def _shard(value: str | None) -> tuple[int, int] | None:
 @click.option("--fail-on", multiple=True, type=click.Choice(KINDS),
               help="Divergence kinds that fail (default: nondeterminism, drift).")
 @click.option("--allow", multiple=True, metavar="RULE",
-              help="Allow a kind, a cause (timer-duration) or activity:NAME[.FIELD].")
+              help="Allow a kind, a cause (timer-duration, prompt) or activity:NAME[.FIELD].")
+@click.option("--volatile", multiple=True, metavar="RULE",
+              help="activity:NAME.PATH: a value new on every run by design, not compared. "
+              "Default: [tool.replaykit] volatile.")
 @click.option("--jobs", "-j", type=click.IntRange(min=0), default=None,
               help="Worker processes (default: CPU count; 0 = in this process).")
 @click.option("--shard", default=None, metavar="K/N", help="Check only the K-th of N slices.")
@@ -56,6 +60,7 @@ def _shard(value: str | None) -> tuple[int, int] | None:
 @click.option("--data-converter", default=None, metavar="MODULE:ATTR",
               help="The DataConverter or PayloadCodec the histories were recorded with "
               "(encrypted or compressed payloads). Default: [tool.replaykit] data_converter.")
+@plugin_option
 @click.option("--timeout", type=float, default=120.0, show_default=True,
               help="Seconds one replay may take before it is killed and reported.")
 @click.option("--json-report", type=click.Path(dir_okay=False), default=None,
@@ -70,11 +75,13 @@ def command(
     strict: bool,
     fail_on: tuple[str, ...],
     allow: tuple[str, ...],
+    volatile: tuple[str, ...],
     jobs: int | None,
     shard: str | None,
     no_sandbox: bool,
     no_cache: bool,
     data_converter: str | None,
+    plugins: tuple[str, ...],
     timeout: float,
     json_report: str | None,
     junit_xml: str | None,
@@ -104,11 +111,14 @@ def command(
                                       default=["nondeterminism", "drift"], choices=KINDS)),
             allow=tuple(resolve("allow", flag=list(allow), project=list(config.allow),
                                 default=[])),
+            volatile=tuple(resolve("volatile", flag=list(volatile),
+                                   project=list(config.volatile), default=[])),
             sandbox=not no_sandbox,
             timeout=timeout,
             cache=not no_cache,
             data_converter=resolve("data_converter", flag=data_converter,
                                    project=config.data_converter),
+            plugins=plugin_refs(plugins),
         )
         jobs_value = resolve("jobs", flag=jobs, project=config.jobs)
         progress = Progress(enabled=sys.stderr.isatty() and not os.environ.get("CI"))

@@ -12,7 +12,13 @@ from replaykit._config import load_project_config, resolve
 from replaykit._errors import ConfigError, ReplaykitError
 from replaykit._faults._plan import FaultPlan, parse_fault
 from replaykit._faults._session import FaultsRequest, run_faults_request
-from replaykit.cli._options import server_options, server_spec_from_options
+from replaykit._plugins import load_plugins
+from replaykit.cli._options import (
+    plugin_option,
+    plugin_refs,
+    server_options,
+    server_spec_from_options,
+)
 
 _FAULT_OPTIONS = ("kill_worker", "kill_server", "fail", "timeout", "cancel", "signal")
 
@@ -63,6 +69,7 @@ _FAULT_OPTIONS = ("kill_worker", "kill_server", "fail", "timeout", "cancel", "si
 @click.option("--data-converter", default=None, metavar="MODULE:ATTR",
               help="DataConverter or PayloadCodec for the scenario's client and the workers "
               "(encrypted payloads). Default: [tool.replaykit] data_converter.")
+@plugin_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @server_options
 def command(
@@ -88,6 +95,7 @@ def command(
     point_kinds: str | None,
     worker_context: str | None,
     data_converter: str | None,
+    plugins: tuple[str, ...],
     as_json: bool,
     server: str | None,
     address: str | None,
@@ -120,6 +128,11 @@ def command(
             if os.getcwd() not in sys.path:
                 sys.path.insert(0, os.getcwd())  # a local converter module imports
             load_data_converter(converter)  # a bad reference fails before any run
+        plugin_list = plugin_refs(plugins)
+        if plugin_list:
+            if os.getcwd() not in sys.path:
+                sys.path.insert(0, os.getcwd())
+            load_plugins(plugin_list)  # a bad reference fails before any run
     except ReplaykitError as err:
         raise click.UsageError(str(err)) from None
     if sum(bool(x) for x in (crash, examples, plan.faults)) > 1:
@@ -144,6 +157,7 @@ def command(
         point_kinds=tuple(k.strip() for k in point_kinds.split(",")) if point_kinds else None,
         worker_context=worker_context,
         data_converter=converter or None,
+        plugins=plugin_list,
     )
     code = run_faults_request(request, click.echo)
     sys.stdout.flush()

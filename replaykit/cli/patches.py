@@ -17,10 +17,16 @@ from replaykit._patches import (
     format_patch_report,
     generate_pre_patch_histories,
 )
+from replaykit._plugins import load_plugins
 from replaykit._record import RecordedScenario
 from replaykit._scenario import load_scenarios
 from replaykit._servers import ServerSpec, start_server_async
-from replaykit.cli._options import server_options, server_spec_from_options
+from replaykit.cli._options import (
+    plugin_option,
+    plugin_refs,
+    server_options,
+    server_spec_from_options,
+)
 
 
 @click.command("patches")
@@ -70,6 +76,7 @@ from replaykit.cli._options import server_options, server_spec_from_options
     help="With --generate-old: hold off only these patch ids (default: all).",
 )
 @click.option("--overwrite", is_flag=True, help="With --generate-old: replace existing files.")
+@plugin_option
 @server_options
 def command(
     paths: tuple[str, ...],
@@ -82,6 +89,7 @@ def command(
     pattern: str | None,
     patch_ids: tuple[str, ...],
     overwrite: bool,
+    plugins: tuple[str, ...],
     server: str | None,
     address: str | None,
     namespace: str | None,
@@ -112,7 +120,8 @@ def command(
             namespace=namespace or config.namespace,
             db_filename=db_filename,
         )
-        _generate(list(generate_old), out, pattern, patch_ids, overwrite, spec)
+        _generate(list(generate_old), out, pattern, patch_ids, overwrite, spec,
+                  plugin_refs(plugins))
         return
     if out or pattern or patch_ids or overwrite:
         raise click.UsageError("--out, -k, --patch and --overwrite go with --generate-old")
@@ -133,7 +142,9 @@ def command(
             workflows=wf,
             workflow_id=workflow_id,
             options=CheckOptions(sandbox=not no_sandbox, allow=tuple(config.allow),
-                                 data_converter=config.data_converter),
+                                 volatile=tuple(config.volatile),
+                                 data_converter=config.data_converter,
+                                 plugins=plugin_refs(plugins)),
         )
     except ReplaykitError as err:
         raise click.UsageError(str(err)) from None
@@ -152,9 +163,11 @@ def _generate(
     patch_ids: tuple[str, ...],
     overwrite: bool,
     spec: ServerSpec,
+    plugins: tuple[str, ...],
 ) -> None:
     try:
         scenarios = load_scenarios(files, pattern=pattern)
+        plugin_list = load_plugins(plugins)
     except ReplaykitError as err:
         raise click.UsageError(str(err)) from None
     if not scenarios:
@@ -188,6 +201,7 @@ def _generate(
                 patch_ids=list(patch_ids) or None,
                 overwrite=overwrite,
                 on_done=on_done,
+                plugins=plugin_list,
             )
             return report.ok
 

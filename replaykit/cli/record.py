@@ -6,17 +6,24 @@ import asyncio
 import logging
 import os
 import sys
+import warnings
 
 import click
 
 from replaykit._codec import load_data_converter
 from replaykit._config import load_project_config, resolve
 from replaykit._errors import ReplaykitError
+from replaykit._plugins import load_plugins
 from replaykit._record import RecordedScenario, group_by_server, record_scenarios
 from replaykit._report import display_path
 from replaykit._scenario import load_scenarios
 from replaykit._servers import start_server_async
-from replaykit.cli._options import server_options, server_spec_from_options
+from replaykit.cli._options import (
+    plugin_option,
+    plugin_refs,
+    server_options,
+    server_spec_from_options,
+)
 
 
 @click.command("record")
@@ -29,6 +36,7 @@ from replaykit.cli._options import server_options, server_spec_from_options
 @click.option("--data-converter", default=None, metavar="MODULE:ATTR",
               help="DataConverter or PayloadCodec for the client and worker (as in "
               "production). Default: [tool.replaykit] data_converter.")
+@plugin_option
 @server_options
 def command(
     scenario_files: tuple[str, ...],
@@ -36,6 +44,7 @@ def command(
     pattern: str | None,
     overwrite: bool,
     data_converter: str | None,
+    plugins: tuple[str, ...],
     server: str | None,
     address: str | None,
     namespace: str | None,
@@ -67,11 +76,15 @@ def command(
     # in the histories; the SDK's warning-with-traceback for each one is noise here.
     for name in ("temporalio.activity", "temporalio.worker._activity"):
         logging.getLogger(name).setLevel(logging.ERROR)
+    # Integrations import lazily inside workflows (httpx, idna, ...); the sandbox warns once
+    # per module, dozens of lines that say nothing about the user's code.
+    warnings.filterwarnings("ignore", message=r"Module .* was imported after initial workflow load")
     try:
         scenarios = load_scenarios(files, pattern=pattern)
         converter_ref = resolve("data_converter", flag=data_converter,
                                 project=config.data_converter)
         converter = load_data_converter(converter_ref) if converter_ref else None
+        plugin_list = load_plugins(plugin_refs(plugins))
     except ReplaykitError as err:
         raise click.UsageError(str(err)) from None
     if not scenarios:
@@ -89,6 +102,8 @@ def command(
         if rec.outcome.error is not None:
             err = rec.outcome.error
             click.echo(f"         scenario raised {type(err).__name__}: {err}")
+            if rec.outcome.hint:
+                click.echo(f"         hint: {rec.outcome.hint}")
 
     async def main() -> bool:
         ok = True
@@ -103,7 +118,8 @@ def command(
                 click.echo(f"recording {len(group)} scenario(s) on {running.kind} server "
                            f"{running.address} (namespace {running.namespace})")
                 report = await record_scenarios(group, client, out_dir=out_dir,
-                                                overwrite=overwrite, on_done=on_done)
+                                                overwrite=overwrite, on_done=on_done,
+                                                plugins=plugin_list)
                 ok = ok and report.ok
         return ok
 

@@ -12,7 +12,7 @@ import click
 
 from replaykit._errors import ConfigError
 from replaykit._saga import SagaSpec, SagaStep, load_saga_spec, verify_saga_files
-from replaykit.cli._options import server_options
+from replaykit.cli._options import plugin_option, server_options
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -118,6 +118,7 @@ def verify(
 )
 @click.option("--worker-context", default=None, metavar="MODULE:FUNC",
               help="Workers run inside FUNC(scenario_name), a context manager.")
+@plugin_option
 @click.option("--json", "as_json", is_flag=True, help="Print the reports as JSON.")
 @server_options
 def prove_rollback(
@@ -131,6 +132,7 @@ def prove_rollback(
     no_cancel: bool,
     ignore: tuple[str, ...],
     worker_context: str | None,
+    plugins: tuple[str, ...],
     as_json: bool,
     server: str | None,
     address: str | None,
@@ -147,7 +149,7 @@ def prove_rollback(
     harness error.
     """
     from replaykit._rollback import PHASES, ProveRollbackRequest, run_prove_rollback_request
-    from replaykit.cli._options import server_spec_from_options
+    from replaykit.cli._options import plugin_refs, server_spec_from_options
 
     spec = _spec(steps, spec_ref)
     chosen = tuple(p for p in PHASES if p in phases) if phases else PHASES
@@ -167,6 +169,7 @@ def prove_rollback(
         only=only,
         ignore=ignore,
         worker_context=worker_context,
+        plugins=plugin_refs(plugins),
         as_json=as_json,
     )
     sys.exit(run_prove_rollback_request(request, click.echo))

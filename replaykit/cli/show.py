@@ -11,6 +11,7 @@ from replaykit._codec import foreign_encodings
 from replaykit._config import load_project_config, resolve
 from replaykit._errors import ReplaykitError
 from replaykit._show import show_history
+from replaykit.cli._options import plugin_option, plugin_refs
 
 
 @click.command("show")
@@ -40,12 +41,14 @@ from replaykit._show import show_history
 @click.option("--data-converter", default=None, metavar="MODULE:ATTR",
               help="The DataConverter or PayloadCodec the histories were recorded with "
               "(payloads shown decoded). Default: [tool.replaykit] data_converter.")
+@plugin_option
 def command(
     history: str,
     html_out: str | None,
     workflows: tuple[str, ...],
     workflow_id: str | None,
     data_converter: str | None,
+    plugins: tuple[str, ...],
 ) -> None:
     """Show every event of HISTORY with its relative time and a decoded summary.
 
@@ -61,7 +64,7 @@ def command(
             sys.path.insert(0, os.getcwd())  # a local converter module imports
         report = show_history(
             history, workflows=list(workflows), workflow_id=workflow_id, html_out=html_out,
-            data_converter=converter,
+            data_converter=converter, plugins=plugin_refs(plugins) if workflows else (),
         )
     except ReplaykitError as err:
         click.echo(f"error: {err}", err=True)

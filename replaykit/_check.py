@@ -596,6 +596,11 @@ def _check_in_process(
             )))
         if remaining:
             current = start()
+    # Let the last pipeline leave its replayer before returning: plugins set process-wide
+    # state around a replay (OpenAI Agents: the default agent runner) and restore it on exit;
+    # a next check starting before that would see it restored under its feet.
+    if not current.abandoned:
+        current.thread.join(options.timeout)
 
 
 # ---------------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast bench lint typecheck clean
+.PHONY: demo test test-fast wheel-check bench lint typecheck clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,10 @@ test: $(STAMP)
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not integration"
+
+# build the wheel, install it into a fresh venv, run every subcommand and record -> check from it
+wheel-check: $(STAMP)
+	$(BIN)/python .ci/wheel_check.py
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py

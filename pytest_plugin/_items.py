@@ -88,6 +88,7 @@ class HistoryBatch:
                 strict=self.settings.strict,
                 root=self.settings.root,
                 data_converter=self.settings.data_converter,
+                timeout=self.settings.timeout,
                 plugins=self.settings.plugins,
             )
         except ReplaykitError as err:

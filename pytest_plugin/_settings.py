@@ -21,6 +21,7 @@ __all__ = ["MARKER_KEYS", "RECORD_MODES", "Settings", "SettingsSources", "load_s
 
 RECORD_MODES = ("none", "new", "all")
 DEFAULT_SERVER = "timeskip"
+DEFAULT_TIMEOUT = 120.0
 
 #: Keyword arguments ``@pytest.mark.replaykit(...)`` accepts.
 MARKER_KEYS = ("workflows", "server", "strict", "plugins")
@@ -43,6 +44,8 @@ class Settings:
         plugins: Temporal plugins (``module:attr`` strings, objects, classes or factories)
             for the test's client, workers and replays: marker > ``replaykit_plugins`` ini >
             ``[tool.replaykit] plugins``.
+        timeout: Seconds one replay (a history item, ``assert_replays``) may take before it
+            is reported as an error (ini ``replaykit_timeout``; default 120).
     """
 
     server: str
@@ -53,6 +56,7 @@ class Settings:
     histories: tuple[Path, ...]
     root: Path
     data_converter: str | None = None
+    timeout: float = DEFAULT_TIMEOUT
     plugins: tuple[Any, ...] = ()
 
 
@@ -69,6 +73,7 @@ class SettingsSources:
     ini_strict: bool | None
     project: ProjectConfig
     rootpath: Path
+    ini_timeout: str | None = None
     ini_plugins: tuple[str, ...] = ()
 
     def resolve(self, marker: Mapping[str, Any] | None = None) -> Settings:
@@ -79,7 +84,7 @@ class SettingsSources:
         """
         from replaykit._config import resolve
         from replaykit._errors import ConfigError, ServerError
-        from replaykit._servers import parse_server
+        from replaykit._server_spec import parse_server
 
         marker = dict(marker or {})
         unknown = sorted(set(marker) - set(MARKER_KEYS))
@@ -132,6 +137,14 @@ class SettingsSources:
             project=tuple(Path(self.project.path(h)) for h in self.project.histories),
             default=(self.root / "histories",),
         )
+        try:
+            timeout = float(self.ini_timeout) if self.ini_timeout else DEFAULT_TIMEOUT
+        except ValueError:
+            timeout = -1.0
+        if not timeout > 0:
+            raise ConfigError(
+                f"replaykit_timeout={self.ini_timeout!r} is not valid; give seconds (a number > 0)"
+            )
         return Settings(
             server=server,
             namespace=self.project.namespace,
@@ -141,6 +154,7 @@ class SettingsSources:
             histories=tuple(Path(h).resolve() for h in histories),
             root=self.root,
             data_converter=self.project.data_converter,
+            timeout=timeout,
             plugins=tuple(plugins),
         )
 
@@ -182,5 +196,6 @@ def load_sources(config: pytest.Config) -> SettingsSources:
         ini_strict=ini_strict if isinstance(ini_strict, bool) else None,
         project=project,
         rootpath=Path(config.rootpath),
+        ini_timeout=config.getini("replaykit_timeout") or None,
         ini_plugins=tuple(config.getini("replaykit_plugins")),
     )

@@ -274,9 +274,13 @@ def check_replays(
     strict: bool,
     root: Path,
     data_converter: str | None = None,
+    timeout: float | None = None,
     plugins: Sequence[Any] = (),
 ) -> CheckReport:
     """Replay histories in this process (one replayer for all of them), off the test's loop.
+
+    A replay that overruns ``timeout`` seconds is an error result, not a hung test (its
+    thread cannot be killed and is abandoned; see :func:`replaykit.check_histories`).
 
     Raises:
         ConfigError: No workflows, or a workflow module cannot be imported.
@@ -288,7 +292,8 @@ def check_replays(
         raise ConfigError(NO_WORKFLOWS)
     if any(isinstance(w, str) for w in [*workflows, *plugins]):
         ensure_importable(root)
-    options = CheckOptions(strict=strict, data_converter=data_converter, plugins=tuple(plugins))
+    options = CheckOptions(strict=strict, data_converter=data_converter, plugins=tuple(plugins),
+                           **({"timeout": timeout} if timeout is not None else {}))
     return in_thread(
         lambda: check_histories(list(items), workflows=list(workflows), options=options, jobs=0)
     )

@@ -118,6 +118,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini(
         "replaykit_strict", "Strict replay comparison (default true).", type="bool", default=None
     )
+    parser.addini(
+        "replaykit_timeout",
+        "Seconds one replay (history item, assert_replays) may take before it is reported as "
+        "an error (default 120).",
+        default="",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -315,12 +321,13 @@ def replaykit_worker(
 
 @pytest.fixture
 def assert_replays(_replaykit_state: TestState) -> Callable[..., CheckReport]:
-    """``assert_replays(history_or_path, workflows=None, strict=None)``.
+    """``assert_replays(history_or_path, workflows=None, strict=None, timeout=None)``.
 
     Replays a history file (or folder of them, a ``HistoryFile`` or a temporalio
     ``WorkflowHistory``) against the current code and raises ``AssertionError`` whose
     message is the divergence explanation. A plain call: works in sync and async tests.
-    Returns the ``CheckReport``.
+    A replay that overruns ``timeout`` seconds (default: ini ``replaykit_timeout``, 120) fails
+    the assertion instead of hanging the test. Returns the ``CheckReport``.
     """
     from replaykit._errors import ReplaykitError
 
@@ -329,6 +336,7 @@ def assert_replays(_replaykit_state: TestState) -> Callable[..., CheckReport]:
         *,
         workflows: Sequence[Any] | None = None,
         strict: bool | None = None,
+        timeout: float | None = None,
     ) -> CheckReport:
         __tracebackhide__ = True
         settings = _replaykit_state.settings
@@ -340,6 +348,7 @@ def assert_replays(_replaykit_state: TestState) -> Callable[..., CheckReport]:
                 strict=settings.strict if strict is None else strict,
                 root=settings.root,
                 data_converter=settings.data_converter,
+                timeout=settings.timeout if timeout is None else timeout,
                 plugins=settings.plugins,
             )
         except ReplaykitError as err:

@@ -1,12 +1,18 @@
-"""A cache of parsed histories: binary protobuf keyed on the file's content.
+"""A cache of parsed histories: binary protobuf keyed on the file's content and the parser.
 
 Parsing proto3 JSON costs ~11k events/s while decoding the same history from binary is ~300x
 faster, so a re-check of an unchanged folder skips JSON parsing. Only parsed input is cached,
 never verdicts: every check replays against the code as it is now.
+
+An entry is only as good as the validation that wrote it, so the key also covers the code
+that parses and validates (replaykit's and temporalio's versions and the source of the
+parsing modules): entries an older replaykit wrote are never read by a newer one, which
+parses the file again and so applies its own, newer checks.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -15,6 +21,7 @@ from pathlib import Path
 
 import temporalio.api.history.v1
 
+from . import _history
 from ._errors import HistoryError
 from ._history import HistoryFile, HistoryMeta, history_from_bytes
 
@@ -24,12 +31,38 @@ _MAGIC = b"RKH1"
 
 
 def default_cache_dir() -> Path:
-    """``$REPLAYKIT_CACHE_DIR``, else ``$XDG_CACHE_HOME/replaykit``, else ``~/.cache/replaykit``."""
+    """``$REPLAYKIT_CACHE_DIR``, else ``$XDG_CACHE_HOME/replaykit/histories``, else
+    ``~/.cache/replaykit/histories``."""
     env = os.environ.get("REPLAYKIT_CACHE_DIR")
     if env:
         return Path(env)
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "replaykit" / "histories"
+
+
+@functools.lru_cache(maxsize=1)
+def parser_fingerprint() -> bytes:
+    """What decides how a history file is parsed and validated, as bytes for the cache key.
+
+    replaykit's and temporalio's versions plus the source of the modules that parse and
+    validate (a development checkout changes them without a version bump).
+    """
+    from importlib import metadata
+
+    from . import _protojson
+
+    parts = [_MAGIC]
+    for dist in ("replaykit", "temporalio"):
+        try:
+            parts.append(metadata.version(dist).encode())
+        except metadata.PackageNotFoundError:
+            parts.append(b"?")
+    for module in (_history, _protojson):
+        try:
+            parts.append(Path(module.__file__ or "").read_bytes())
+        except OSError:
+            parts.append(b"?")
+    return hashlib.blake2b(b"\0".join(parts), digest_size=16).digest()
 
 
 class HistoryCache:
@@ -41,14 +74,25 @@ class HistoryCache:
         self.misses = 0
 
     def load(self, path: Path, *, workflow_id: str | None = None) -> HistoryFile:
-        """Load ``path``; from the cache when its exact content was parsed before."""
+        """Load ``path``; from the cache when this parser read its exact content before.
+
+        Raises:
+            HistoryError: As :func:`~replaykit._history.load_history` (the same size cap
+                and validation; a cached entry was validated by this very parser).
+        """
         try:
+            size = path.stat().st_size
+            if size > _history.MAX_FILE_BYTES:
+                raise HistoryError(path, f"file is {size} bytes; larger than any valid history")
             data = path.read_bytes()
         except OSError as err:
             raise HistoryError(path, f"cannot read: {err.strerror or err}") from None
-        key = hashlib.blake2b(data, digest_size=16).hexdigest()
+        digest = hashlib.blake2b(data, digest_size=16)
+        content = digest.hexdigest()  # what HistoryFile.digest means everywhere
+        digest.update(parser_fingerprint())
+        key = digest.hexdigest()
         entry = self.directory / key[:2] / f"{key}.pb"
-        cached = self._read(entry, path, workflow_id, key)
+        cached = self._read(entry, path, workflow_id, content)
         if cached is not None:
             self.hits += 1
             return cached

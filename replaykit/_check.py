@@ -65,7 +65,8 @@ class CheckOptions:
         volatile: ``activity:<type>.<path>`` rules: values that are new on every run by
             design, not compared (on top of the AI integrations' built-in ones).
         sandbox: Replay in the SDK sandbox (as production workers do).
-        timeout: Seconds one replay may take before its worker process is killed.
+        timeout: Seconds one replay may take before it is reported as an error (its worker
+            process is killed; an in-process replay's thread is abandoned).
         cache: Cache parsed histories (binary protobuf keyed on file content).
         data_converter: ``module:attr`` naming the ``DataConverter`` (or ``PayloadCodec``)
             the histories were recorded with, for encrypted or compressed payloads.
@@ -332,7 +333,7 @@ class _Replay:
         if self.options.strict and capture is not None:
             divergences = compare_run(
                 hf.events, capture, task_queue=hf.task_queue, replay_failed=failure is not None,
-                volatile=self.options.volatile,
+                converter=self.converter, volatile=self.options.volatile,
             )
         stock = None
         if failure is not None:
@@ -363,16 +364,26 @@ class _Replay:
                 divergences[0] = dataclasses.replace(
                     first, hint=f"{first.hint}; {missing}" if first.hint else missing
                 )
-        if divergences and self.converter is None:
-            foreign = foreign_encodings(hf.history)
-            if foreign:
-                return _error_result(
-                    hf.path or hf.display_name,
-                    f"payloads use encoding {', '.join(map(repr, foreign))}, which the default "
-                    "data converter cannot read: the history was recorded with a payload codec. "
-                    "Pass --data-converter MODULE:ATTR (or set [tool.replaykit] data_converter) "
-                    "naming that DataConverter or PayloadCodec",
-                )
+        # Whatever the verdict: payloads nobody here can read make any verdict unfounded.
+        # (With a codec, only strict mode decodes the recorded payloads to look at them; the
+        # stock replay decodes what it needs itself and fails on what it cannot read.)
+        readable = not has_codec(self.converter) or self.options.strict
+        foreign = foreign_encodings(hf.history, self.converter) if readable else []
+        if foreign and self.converter is None:
+            return _error_result(
+                hf.path or hf.display_name,
+                f"payloads use encoding {', '.join(map(repr, foreign))}, which the default "
+                "data converter cannot read: the history was recorded with a payload codec "
+                "or a custom payload converter. Pass --data-converter MODULE:ATTR (or set "
+                "[tool.replaykit] data_converter) naming that DataConverter or PayloadCodec",
+            )
+        if foreign:
+            return _error_result(
+                hf.path or hf.display_name,
+                f"payloads use encoding {', '.join(map(repr, foreign))}, which the data "
+                "converter in use (--data-converter, or the plugins') cannot read after its "
+                "codec, if any: it is not the one the history was recorded with",
+            )
         return _verdict(hf, divergences, self.options, seconds=seconds, stock_error=stock)
 
 
@@ -382,7 +393,11 @@ def replay_one(
     workflows: Sequence[str | type],
     options: CheckOptions | None = None,
 ) -> HistoryResult:
-    """Check one history in this process (no hang protection); handy in tests."""
+    """Check one history in this process; handy in tests.
+
+    A replay that overruns ``options.timeout`` is reported as an error; its thread cannot be
+    killed and stays blocked until the process exits (see :func:`check_histories`).
+    """
     report = check_histories([history], workflows=workflows, options=options, jobs=0)
     return report.results[0]
 
@@ -425,15 +440,22 @@ def check_histories(
         items: Files, folders or loaded :class:`HistoryFile` objects.
         workflows: Module names (packages walked), ``module:Class`` names or classes.
         options: See :class:`CheckOptions`.
-        jobs: Worker processes (default: CPU count); 0 replays in this process.
+        jobs: Worker processes (default: CPU count); 0 replays in this process. Either way a
+            replay that overruns ``options.timeout`` is reported as an error: a worker process
+            is killed; an in-process replay (``jobs=0``, or workflow classes that cannot be
+            re-imported elsewhere, such as ones defined in ``__main__``) is abandoned in its
+            thread, which stays blocked until the process exits.
         workflow_id: Workflow id for plain exports without replaykit metadata.
         shard: ``(k, n)``: check only the k-th of n slices (1-based) of the sorted files.
+            Anything but integers ``1 <= k <= n`` raises :class:`ConfigError`.
         on_result: Called with each result as it arrives (progress output).
 
     Returns:
         A :class:`CheckReport`; input errors are results with status ``error``.
     """
     options = options or CheckOptions()
+    if shard is not None:
+        _validate_shard(shard)
     started = time.perf_counter()
     results: list[HistoryResult] = []
     entries: list[HistoryFile | Path] = []
@@ -499,6 +521,19 @@ def check_histories(
     )
 
 
+def _validate_shard(shard: object) -> None:
+    """``(k, n)`` with integers ``1 <= k <= n``, else a ConfigError saying so."""
+    ok = (
+        isinstance(shard, tuple) and len(shard) == 2
+        and all(isinstance(x, int) and not isinstance(x, bool) for x in shard)
+        and 1 <= shard[0] <= shard[1]
+    )
+    if not ok:
+        raise ConfigError(
+            f"shard={shard!r}: expected (k, n) with 1 <= k <= n (the k-th of n slices, 1-based)"
+        )
+
+
 def _importable_specs(specs: Sequence[str | type], classes: Sequence[type]) -> list[str] | None:
     out: list[str] = []
     for spec in specs:
@@ -519,49 +554,111 @@ def _check_in_process(
     workflow_id: str | None,
     emit: Callable[[HistoryResult], None],
 ) -> None:
-    cache = HistoryCache(options.cache_dir) if options.cache else None
+    """Replay in this process, each pipeline in a thread watched for ``options.timeout``.
 
-    async def main() -> None:
-        shared = iter(enumerate(entries))
-
-        async def items() -> AsyncIterator[tuple[int, HistoryFile]]:
-            for index, entry in shared:
-                try:
-                    yield index, _load(entry, workflow_id, cache)
-                except HistoryError as err:
-                    emit(_error_result(err.path, err.reason))
-
-        pipelines = min(_PIPELINES_IN_PROCESS, len(entries))
-        await asyncio.gather(*(
-            _Replay(workflows, options).run(items(), lambda _key, result: emit(result))
-            for _ in range(pipelines)
-        ))
-
-    _run_async(main())
-
-
-def _run_async(coro: Any) -> None:
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        asyncio.run(coro)
-        return
-    # Called from inside a running loop (e.g. an async test): use a private thread.
+    A replay the SDK core never finishes cannot be cancelled (asyncio cannot interrupt it, and
+    a thread cannot be killed); but it does not hold the GIL, so this thread sees it overrun,
+    reports that history as an error, abandons the stuck thread (it stays blocked until the
+    process exits) and replays the rest on a fresh replayer in a new thread.
+    """
     import threading
 
-    error: list[BaseException] = []
+    cache = HistoryCache(options.cache_dir) if options.cache else None
+    lock = threading.Lock()
+    todo: list[tuple[int, HistoryFile | Path]] = list(enumerate(entries))
+    remaining = set(range(len(entries)))
+    inbox: queue_mod.Queue[tuple[Any, int, Any]] = queue_mod.Queue()
 
-    def target() -> None:
+    @dataclass
+    class _Pipeline:
+        abandoned: bool = False
+        in_flight: dict[int, float] = field(default_factory=dict)  # index -> since (monotonic)
+        thread: Any = None
+
+    def run_pipeline(pipe: _Pipeline) -> None:
+        def deliver(index: int, result: HistoryResult) -> None:
+            with lock:
+                if pipe.abandoned:
+                    return
+                pipe.in_flight.pop(index, None)
+                now = time.monotonic()
+                for other in pipe.in_flight:  # queued behind this one until now
+                    pipe.in_flight[other] = now
+            inbox.put((pipe, index, result))
+
+        async def items() -> AsyncIterator[tuple[int, HistoryFile]]:
+            while True:
+                with lock:
+                    if pipe.abandoned or not todo:
+                        return
+                    index, entry = todo.pop(0)
+                try:
+                    hf = _load(entry, workflow_id, cache)
+                except HistoryError as err:
+                    deliver(index, _error_result(err.path, err.reason))
+                    continue
+                with lock:
+                    pipe.in_flight[index] = time.monotonic()
+                yield index, hf
+
         try:
-            asyncio.run(coro)
-        except BaseException as err:  # pragma: no cover - re-raised below
-            error.append(err)
+            asyncio.run(_Replay(workflows, options).run(items(), deliver))
+        except BaseException as err:  # noqa: BLE001 - re-raised by the calling thread
+            inbox.put((pipe, -1, err))
+        finally:
+            inbox.put((pipe, -2, None))
 
-    thread = threading.Thread(target=target, name="replaykit-check")
-    thread.start()
-    thread.join()
-    if error:
-        raise error[0]
+    def start() -> _Pipeline:
+        pipe = _Pipeline()
+        pipe.thread = threading.Thread(
+            target=run_pipeline, args=(pipe,), name="replaykit-check", daemon=True
+        )
+        pipe.thread.start()
+        return pipe
+
+    current = start()
+    while remaining:
+        try:
+            pipe, index, payload = inbox.get(timeout=0.2)
+        except queue_mod.Empty:
+            pipe = None
+        if pipe is current:
+            if index == -1:
+                raise payload
+            if index == -2:  # the pipeline ended; anything left was never replayed
+                with lock:
+                    lost = sorted(remaining - {i for i, _ in todo})
+                    todo[:0] = [(i, entries[i]) for i in lost]
+                if remaining:
+                    current = start()
+                continue
+            if index in remaining:
+                remaining.discard(index)
+                emit(payload)
+        with lock:
+            oldest = min(current.in_flight.items(), key=lambda kv: kv[1], default=None)
+            if oldest is None or time.monotonic() - oldest[1] <= options.timeout:
+                continue
+            current.abandoned = True
+            stuck = oldest[0]
+            # the innocent ones queued behind it go first on the fresh replayer
+            todo[:0] = [(i, entries[i]) for i in sorted(current.in_flight) if i != stuck]
+        if stuck in remaining:
+            remaining.discard(stuck)
+            entry = entries[stuck]
+            path = entry.path or entry.display_name if isinstance(entry, HistoryFile) else entry
+            emit(_error_result(path, (
+                f"replay did not finish within {options.timeout:g} s (the SDK can hang on "
+                "corrupted histories); in-process replays cannot be killed, so its thread was "
+                "abandoned and the remaining histories replay on a fresh replayer"
+            )))
+        if remaining:
+            current = start()
+    # Let the last pipeline leave its replayer before returning: plugins set process-wide
+    # state around a replay (OpenAI Agents: the default agent runner) and restore it on exit;
+    # a next check starting before that would see it restored under its feet.
+    if not current.abandoned:
+        current.thread.join(options.timeout)
 
 
 # ---------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ history's payloads with it, leaving search attributes alone (Temporal never enco
 from __future__ import annotations
 
 import dataclasses
+import re
 from typing import Any
 
 import temporalio.api.common.v1
@@ -162,19 +163,41 @@ async def decode_history(
     return decoded
 
 
-def _known_encodings() -> set[str]:
-    return {
-        c.encoding
-        for c in temporalio.converter.DefaultPayloadConverter.default_encoding_payload_converters
-    }
+# A payload's metadata map entry for "encoding" as protobuf writes it: key (field 1, 8 bytes),
+# then the value (field 2) with a one-byte length.
+_ENCODING_ENTRY = re.compile(rb"\n\x08encoding\x12([\x00-\x7f])")
 
 
-def foreign_encodings(history: temporalio.api.history.v1.History) -> list[str]:
-    """Payload encodings in ``history`` that the default payload converter cannot read.
+def _only_known_encodings(history: temporalio.api.history.v1.History, known: set[str]) -> bool:
+    """Fast answer for the common case, from the serialized bytes (~25x faster than the walk):
+    True when every "encoding" in them is a well-formed entry with a known value. Anything
+    else (a long value, the word inside some data, an unknown value) leaves it to the walk."""
+    data = history.SerializeToString()
+    entries = 0
+    for match in _ENCODING_ENTRY.finditer(data):
+        entries += 1
+        start = match.end()
+        if data[start:start + match.group(1)[0]].decode("utf-8", "replace") not in known:
+            return False
+    return entries == data.count(b"encoding")
 
-    A non-empty answer usually means the history was recorded with a payload codec.
+
+def foreign_encodings(
+    history: temporalio.api.history.v1.History, converter: Any = None
+) -> list[str]:
+    """Payload encodings in ``history`` that ``converter``'s payload converter cannot read.
+
+    ``converter`` is a ``DataConverter`` (default: the SDK's); a payload converter that does
+    not list its encodings reads anything (the answer is then empty). A non-empty answer
+    usually means the history was recorded with a payload codec or a custom converter.
     """
-    known = _known_encodings()
+    from ._payloads import known_encodings
+
+    known = known_encodings(converter)
+    if known is None:
+        return []
+    if _only_known_encodings(history, known):
+        return []
     found: set[str] = set()
     for event in history.events:
         payloads: list[Message] = []

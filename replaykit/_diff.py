@@ -30,7 +30,7 @@ from ._agents import find_integration, mask_volatile
 from ._divergence import _jsonable
 from ._history import HistoryFile, load_history
 from ._payloads import decode_payload, decode_payloads
-from ._strict import _normalize, event_type_name, format_duration
+from ._strict import _normalize, _same, event_type_name, format_duration
 from ._textdiff import is_long_text, text_diff
 
 __all__ = ["HistoryDiff", "StepDifference", "diff_histories", "diff_history_files"]
@@ -670,7 +670,7 @@ def _compare(a: _Step, b: _Step, names: Sequence[str] | None = None) -> list[Ste
         keys = [k for k in keys if k != "type"]
     for name in keys:
         va, vb = a.fields.get(name), b.fields.get(name)
-        if va == vb:
+        if _same(va, vb):  # JSON false is not 0, as in check
             continue
         label = a.label
         if name == "type":

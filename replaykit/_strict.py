@@ -30,7 +30,7 @@ from ._agents import (
 )
 from ._capture import CapturedCommand, RunCapture
 from ._divergence import Divergence, Kind
-from ._payloads import decode_payload, decode_payloads
+from ._payloads import Converter, decode_payload, decode_payloads
 from ._textdiff import is_long_text, text_diff
 
 __all__ = ["compare_run", "event_type_name", "format_duration", "suggest_patch_id"]
@@ -141,11 +141,19 @@ def format_duration(d: Duration) -> str:
 
 
 def _payloads_equal(
-    a: Sequence[temporalio.api.common.v1.Payload], b: Sequence[temporalio.api.common.v1.Payload]
+    a: Sequence[temporalio.api.common.v1.Payload],
+    b: Sequence[temporalio.api.common.v1.Payload],
+    converter: Converter | None = None,
 ) -> bool:
+    """Same bytes, or the same values decoded by ``converter`` (default: the SDK's).
+
+    What cannot be decoded is compared by its full SHA-256 (see :mod:`._payloads`).
+    """
     if len(a) == len(b) and all(x.data == y.data and x.metadata == y.metadata for x, y in zip(a, b, strict=True)):
         return True
-    return _same(_normalize(decode_payloads(a)), _normalize(decode_payloads(b)))
+    return _same(
+        _normalize(decode_payloads(a, converter)), _normalize(decode_payloads(b, converter))
+    )
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -211,6 +219,8 @@ class _Ctx:
     events: Sequence[HistoryEvent] = ()
     #: The user's ``activity:NAME.PATH`` volatile rules.
     volatile: Sequence[VolatileRule] = ()
+    # Decodes payloads for comparison: the replay's data converter (None: the SDK default).
+    converter: Converter | None = None
 
     def queue(self, name: str) -> str:
         """The queue a command targets; empty or the replayer's own means the workflow's."""
@@ -384,10 +394,10 @@ def _compare_payloads(
     what: str,
     activity: str | None = None,
 ) -> None:
-    if _payloads_equal(recorded, current):
+    if _payloads_equal(recorded, current, ctx.converter):
         return
-    rec = _normalize(decode_payloads(recorded))
-    cur = _normalize(decode_payloads(current))
+    rec = _normalize(decode_payloads(recorded, ctx.converter))
+    cur = _normalize(decode_payloads(current, ctx.converter))
     if activity is not None and _activity_input_findings(
         ctx, activity, rec, cur, event=event, cmd=cmd, subject=subject
     ):
@@ -437,7 +447,7 @@ def _activity_input_findings(
                 integration=integ.name if integ is not None else None)
         return True
     summary = event.user_metadata.summary if event.HasField("user_metadata") else None
-    agent = integ.agent(activity, rec, decode_payload(summary) if summary is not None and summary.ByteSize() else None)
+    agent = integ.agent(activity, rec, decode_payload(summary, ctx.converter) if summary is not None and summary.ByteSize() else None)
     who = f"{'agent ' + repr(agent) if not agent.startswith('graph ') else agent} ({integ.name})" if agent else integ.name
     changes, rest_rec, rest_cur = explain_model_call(integ, activity, rec_m, cur_m, same=_same)
     for ch in changes:
@@ -639,8 +649,8 @@ def _compare_summary(
 ) -> None:
     rec = event.user_metadata.summary if event.HasField("user_metadata") else None
     cur = cmd.command.user_metadata.summary if cmd.command.HasField("user_metadata") else None
-    rec_v = decode_payload(rec) if rec is not None and rec.ByteSize() else None
-    cur_v = decode_payload(cur) if cur is not None and cur.ByteSize() else None
+    rec_v = decode_payload(rec, ctx.converter) if rec is not None and rec.ByteSize() else None
+    cur_v = decode_payload(cur, ctx.converter) if cur is not None and cur.ByteSize() else None
     if rec_v != cur_v:
         ctx.add(
             "option-change",
@@ -838,8 +848,10 @@ def _compare_memo(
     subject: str,
     cause: str,
 ) -> None:
-    rec_v = {k: _normalize(decode_payload(v)) for k, v in rec.items()}
-    cur_v = {k: _normalize(decode_payload(v)) for k, v in cur.items()}
+    # Search attributes are always the SDK's JSON; memo goes through the data converter.
+    converter = None if "search" in cause else ctx.converter
+    rec_v = {k: _normalize(decode_payload(v, converter)) for k, v in rec.items()}
+    cur_v = {k: _normalize(decode_payload(v, converter)) for k, v in cur.items()}
     if not _same(rec_v, cur_v):
         what = "search attributes" if "search" in cause else "memo"
         ctx.add(
@@ -1044,6 +1056,7 @@ def compare_run(
     task_queue: str,
     replay_failed: bool = False,
     volatile: Sequence[str] = (),
+    converter: Converter | None = None,
 ) -> list[Divergence]:
     """Compare what the code commanded during replay with the recorded events.
 
@@ -1055,6 +1068,8 @@ def compare_run(
             consequence, not a separate finding.
         volatile: ``activity:NAME.PATH`` rules: values new on every run by design, not
             compared (on top of the integrations' built-in ones).
+        converter: The ``DataConverter`` (or payload converter) the replay used: payloads
+            are decoded with it for comparison (None: the SDK's default converter).
 
     Returns:
         Divergences in history order (the first is the one to explain).
@@ -1066,6 +1081,7 @@ def compare_run(
         workflow_type=capture.workflow_type,
         events=events,
         volatile=parse_volatile_rules(volatile),
+        converter=converter,
     )
     pending_end = _pending_task_at_end(events)
     commands = [

@@ -22,6 +22,7 @@ import temporalio.api.history.v1
 from temporalio.api.enums.v1 import EventType
 
 from .._check import CheckOptions, check_histories
+from .._errors import ConfigError
 from .._history import HistoryFile
 from .._scenario import Scenario
 from .._servers import RunningServer, ServerSpec, _run_sync, start_server_async
@@ -34,6 +35,7 @@ from ._plan import (
     KillWorker,
     Point,
     TimeoutActivity,
+    id_pattern,
 )
 from ._pool import WorkerSupply
 from ._runner import FaultRunResult, baseline_of, run_fault_plan_async
@@ -87,7 +89,8 @@ def learn_steps(executions: Sequence[ExecutionSummary]) -> ScenarioSteps:
         if ex.workflow_id in seen_runs:
             continue  # points count per execution; later continue-as-new runs are not targeted
         seen_runs.add(ex.workflow_id)
-        scope_id = ex.workflow_id if type_count[ex.workflow_type] > 1 else None
+        # Scoped by id, with the id's random part (a fresh uuid per run) as a wildcard.
+        scope_id = id_pattern(ex.workflow_id) if type_count[ex.workflow_type] > 1 else None
         per_type: dict[str, int] = {}
         for act_type, _ in ex.activities:
             per_type[act_type] = per_type.get(act_type, 0) + 1
@@ -110,7 +113,9 @@ def learn_steps(executions: Sequence[ExecutionSummary]) -> ScenarioSteps:
             Point("workflow-task", index=k, workflow_type=ex.workflow_type, workflow_id=scope_id)
             for k in range(1, last + 1)
         )
-    return ScenarioSteps(tuple(returned + starts + timers + wfts), tuple(activities))
+    # Executions whose ids differ only in their random part share their points.
+    points = tuple(dict.fromkeys(returned + starts + timers + wfts))
+    return ScenarioSteps(points, tuple(activities))
 
 
 @dataclass(frozen=True)
@@ -237,6 +242,28 @@ async def _with_server(
     return await start_server_async(spec), True
 
 
+POINT_KINDS = ("workflow-task", "timer", "activity-start", "activity-returned")
+
+
+def _only_kinds(steps: ScenarioSteps, point_kinds: Sequence[str] | None) -> ScenarioSteps:
+    """``steps`` with only the crash points of ``point_kinds`` (all when None).
+
+    Raises:
+        ConfigError: A kind that is not a crash point kind.
+    """
+    if point_kinds is None:
+        return steps
+    if isinstance(point_kinds, str):
+        point_kinds = (point_kinds,)
+    unknown = [k for k in point_kinds if k not in POINT_KINDS]
+    if unknown:
+        raise ConfigError(
+            f"point kinds {', '.join(map(repr, unknown))}: not crash point kinds "
+            f"(valid: {', '.join(POINT_KINDS)})"
+        )
+    return ScenarioSteps(tuple(p for p in steps.points if p.kind in point_kinds), steps.activities)
+
+
 def explore_every_step(
     scenario: Scenario,
     *,
@@ -305,6 +332,7 @@ async def explore_every_step_async(
 ) -> ExplorationReport:
     """:func:`explore_every_step` for async callers."""
     started = time.perf_counter()
+    _only_kinds(ScenarioSteps((), ()), point_kinds)  # a bad kind fails before any run
     if parallel is None:
         parallel = DEFAULT_PARALLEL if kill == "worker" else 1
     if kill == "server":
@@ -322,11 +350,7 @@ async def explore_every_step_async(
         )
         if on_run is not None:
             on_run(base)
-        steps = learn_steps(base.executions)
-        if point_kinds is not None:
-            steps = ScenarioSteps(
-                tuple(p for p in steps.points if p.kind in point_kinds), steps.activities
-            )
+        steps = _only_kinds(learn_steps(base.executions), point_kinds)
         if base.error or not base.ok:
             return ExplorationReport(scenario.name, base, steps,
                                      seconds=time.perf_counter() - started)
@@ -486,8 +510,8 @@ def explore_examples(
         lambda: _explore_examples_async(
             scenario, examples=examples, seed=seed, server=server, max_faults=max_faults,
             kinds=kinds, shrink_runs=shrink_runs, concurrency=concurrency,
-            scenario_files=scenario_files, on_run=on_run, worker_context=worker_context,
-            data_converter=data_converter, plugins=plugins,
+            scenario_files=scenario_files, on_run=on_run, point_kinds=point_kinds,
+            worker_context=worker_context, data_converter=data_converter, plugins=plugins,
         )
     )
 
@@ -504,12 +528,14 @@ async def _explore_examples_async(
     concurrency: int,
     scenario_files: Sequence[str] | None,
     on_run: Callable[[FaultRunResult], None] | None,
+    point_kinds: Sequence[str] | None = None,
     worker_context: str | None = None,
     data_converter: str | None = None,
     plugins: Sequence[str] = (),
 ) -> ExplorationReport:
     from ..strategies import draw_plans
 
+    _only_kinds(ScenarioSteps((), ()), point_kinds)  # a bad kind fails before any run
     started = time.perf_counter()
     running, owned = await _with_server(server, persistent="kill-server" in kinds)
     try:
@@ -520,7 +546,7 @@ async def _explore_examples_async(
         )
         if on_run is not None:
             on_run(base)
-        steps = learn_steps(base.executions)
+        steps = _only_kinds(learn_steps(base.executions), point_kinds)
         if base.error or not base.ok:
             return ExplorationReport(scenario.name, base, steps,
                                      seconds=time.perf_counter() - started)

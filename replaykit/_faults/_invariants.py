@@ -5,8 +5,12 @@ Definitions (the report names them):
 - **scenario**: the scenario function's own assertions passed (unless the plan implies a
   failure: a cancellation, or an injected activity failure that reached the workflow).
 - **outcome**: every execution closed the way it did in the fault-free baseline (same close
-  event, same result payload bytes or failure message, with the execution's own run ids and
-  workflow-id suffix taken out), or the plan explains the difference.
+  event, same result payload bytes or failure message, with the run's own workflow ids, run
+  ids and the random parts of its workflow ids taken out), or the plan explains the
+  difference. Executions are matched with the baseline's by what identifies them within a
+  scenario, not by workflow id (a scenario may give every run a fresh ``uuid4`` id): the
+  scenario instance, the workflow type, the order of start among executions of that type, and
+  the parent (for a child, its place among the parent's children of that type).
 - **replay**: every history of the run replays clean against the current code (strict).
 - **no-rerun** (no completed step re-run): (1) no activity attempt started after the server had
   recorded that activity's completion (an attempt number above the one in its
@@ -25,8 +29,9 @@ Definitions (the report names them):
 from __future__ import annotations
 
 import hashlib
+import re
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -44,7 +49,10 @@ from ._plan import (
     base_workflow_id,
 )
 
-__all__ = ["Baseline", "ExecutionSummary", "InvariantVerdict", "summarize_execution"]
+__all__ = [
+    "Baseline", "ExecutionSummary", "IdScrubber", "InvariantVerdict", "execution_keys",
+    "summarize_execution", "summarize_run",
+]
 
 Verdict = Literal["ok", "violation", "skipped"]
 
@@ -91,6 +99,14 @@ class ExecutionSummary:
     timers: int = 0
     activities: tuple[tuple[str, str], ...] = ()  # (activity type, activity id), in order
     cancel_requested: int | None = None  # event id of the first cancel request, if any
+    #: What identifies the execution within its scenario (see :func:`execution_keys`);
+    #: empty: the workflow id does.
+    key: str = ""
+
+    @property
+    def match_key(self) -> str:
+        """The key this execution is matched with the baseline's by."""
+        return self.key or self.workflow_id
 
 
 @dataclass(frozen=True)
@@ -106,6 +122,13 @@ class Baseline:
         out: dict[str, ExecutionSummary] = {}
         for ex in self.executions:
             out.setdefault(ex.workflow_id, ex)
+        return out
+
+    def by_key(self) -> dict[str, ExecutionSummary]:
+        """Executions keyed by :attr:`ExecutionSummary.match_key` (first run of a chain)."""
+        out: dict[str, ExecutionSummary] = {}
+        for ex in self.executions:
+            out.setdefault(ex.match_key, ex)
         return out
 
 
@@ -132,21 +155,178 @@ def _own_ids_out(data: bytes, workflow_id: str, started: Any) -> bytes:
     return data
 
 
+#: Workflow ids shorter than this are not replaced inside values (they match ordinary text).
+_MIN_ID_CHARS = 6
+#: The random part of a workflow id: a uuid (with or without dashes) or a hex run of 12+.
+_TOKEN_RE = re.compile(
+    rb"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+    rb"|[0-9a-fA-F]{12,}"
+)
+_CHILD_INITIATED = _E.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED
+
+
+def _run_ids(started: Any) -> set[str]:
+    attrs = started.workflow_execution_started_event_attributes
+    return {r for r in (attrs.original_execution_run_id, attrs.first_execution_run_id,
+                        attrs.continued_execution_run_id) if r}
+
+
+def execution_keys(
+    instances: Sequence[Sequence[tuple[str, temporalio.api.history.v1.History]]],
+) -> list[list[str]]:
+    """What identifies each execution within its scenario, whatever its workflow id.
+
+    ``instances`` holds, per scenario instance, its executions in the order they were
+    collected (client starts in start order, then children and continue-as-new runs). A root
+    is ``"<instance>:<type>#<n>"`` (the n-th started execution of that type), a child
+    ``"<parent key>><type>#<n>"`` (the n-th child of that type its parent initiated), a later
+    run of a continue-as-new chain ``"<key>@run<k>"``. The same scenario gives the same keys
+    in every run, also when each run's workflow ids are fresh ``uuid4`` values.
+    """
+    out: list[list[str]] = []
+    for index, executions in enumerate(instances):
+        initiated: dict[str, list[tuple[str, str]]] = {}
+        for wid, history in executions:
+            children = initiated.setdefault(wid, [])
+            for ev in history.events:
+                if ev.event_type == _CHILD_INITIATED:
+                    a = ev.start_child_workflow_execution_initiated_event_attributes
+                    if (a.workflow_id, a.workflow_type.name) not in children:
+                        children.append((a.workflow_id, a.workflow_type.name))
+        first_key: dict[str, str] = {}
+        runs: Counter[str] = Counter()
+        counts: Counter[tuple[str, str]] = Counter()
+        keys: list[str] = []
+        for wid, history in executions:
+            started = history.events[0].workflow_execution_started_event_attributes
+            wf_type = started.workflow_type.name
+            if wid in first_key:  # a later run of the same workflow id (continue-as-new)
+                runs[wid] += 1
+                keys.append(f"{first_key[wid]}@run{runs[wid]}")
+                continue
+            parent = (started.parent_workflow_execution.workflow_id
+                      if started.HasField("parent_workflow_execution") else "")
+            if parent and parent in first_key:
+                scope = first_key[parent]
+                same = [c for c, t in initiated.get(parent, []) if t == wf_type]
+                ordinal = same.index(wid) if wid in same else len(same) + counts[(scope, wf_type)]
+                key = f"{scope}>{wf_type}#{ordinal}"
+            else:
+                scope = str(index)
+                ordinal = counts[(scope, wf_type)]
+                key = f"{scope}:{wf_type}#{ordinal}"
+            counts[(scope, wf_type)] += 1
+            runs[wid] = 1
+            first_key[wid] = key
+            keys.append(key)
+        out.append(keys)
+    return out
+
+
+def _without_instance(key: str) -> str:
+    """The key without its scenario-instance number (instances are interchangeable)."""
+    head, sep, rest = key.partition(":")
+    return rest if sep and head.isdigit() else key
+
+
+def _baseline_key(key: str, expected: Mapping[str, ExecutionSummary]) -> str | None:
+    """The baseline execution ``key`` is compared with: the same place in the same scenario
+    instance, else in the first one (a run with more concurrent instances than its baseline)."""
+    if key in expected:
+        return key
+    head, sep, rest = key.partition(":")
+    if sep and head.isdigit() and f"0:{rest}" in expected:
+        return f"0:{rest}"
+    return None
+
+
+class IdScrubber:
+    """Takes a run's own identity out of values, so another run's equal values compare equal.
+
+    Replaced, longest first: every execution's workflow id (with and without the concurrency
+    suffix) by ``<wf:KEY>`` (its :func:`execution_keys` key, the same in every run), its run
+    ids by ``<run-id>``, and the random parts of its workflow id (a uuid, a long hex run) by
+    ``<id:KEY:N>`` (a part shared by several ids, as a child id made from its parent's, takes
+    the placeholder of the first execution in key order: the parent). So a result that embeds ``order-<uuid4 hex>`` or the
+    bare hex, and an activity input that carries it, are the same value in the baseline and
+    in a fault run. Workflow ids shorter than 6 characters are left alone.
+    """
+
+    def __init__(
+        self, executions: Sequence[tuple[str, temporalio.api.history.v1.History, str]]
+    ) -> None:
+        pairs: dict[bytes, bytes] = {}
+        tokens: dict[bytes, bytes] = {}
+        for wid, history, key in sorted(executions, key=lambda e: e[2]):
+            for run_id in _run_ids(history.events[0]):
+                pairs[run_id.encode()] = b"<run-id>"
+            place = _without_instance(key.split("@run")[0])
+            placeholder = f"<wf:{place}>".encode()
+            base = base_workflow_id(wid)
+            for ident in (wid, base):
+                if len(ident) >= _MIN_ID_CHARS:
+                    pairs.setdefault(ident.encode(), placeholder)
+            for n, match in enumerate(_TOKEN_RE.finditer(base.encode())):
+                tokens.setdefault(match.group(), f"<id:{place}:{n}>".encode())
+        for token, placeholder in tokens.items():
+            pairs.setdefault(token, placeholder)
+        self._pairs = sorted(pairs.items(), key=lambda kv: -len(kv[0]))
+
+    def __call__(self, data: bytes) -> bytes:
+        for old, new in self._pairs:
+            if old in data:
+                data = data.replace(old, new)
+        return data
+
+
+def summarize_run(
+    instances: Sequence[Sequence[tuple[str, temporalio.api.history.v1.History]]],
+) -> tuple[ExecutionSummary, ...]:
+    """Summaries of every execution of a run (per scenario instance, in collection order),
+    keyed by :func:`execution_keys` and with the run's own ids taken out of values."""
+    keys = execution_keys(instances)
+    flat = [(wid, history, key) for executions, ks in zip(instances, keys, strict=True)
+            for (wid, history), key in zip(executions, ks, strict=True)]
+    scrub = IdScrubber(flat)
+    return tuple(summarize_execution(wid, history, key=key, scrub=scrub)
+                 for wid, history, key in flat)
+
+
 def summarize_execution(
-    workflow_id: str, history: temporalio.api.history.v1.History
+    workflow_id: str,
+    history: temporalio.api.history.v1.History,
+    *,
+    key: str = "",
+    scrub: Callable[[bytes], bytes] | None = None,
 ) -> ExecutionSummary:
-    """Reduce a history to its close, result, schedules and step counts."""
+    """Reduce a history to its close, result, schedules and step counts.
+
+    Args:
+        workflow_id: The execution's workflow id.
+        history: Its events.
+        key: What identifies it within its scenario (see :func:`execution_keys`).
+        scrub: Takes the run's own ids out of result, failure and activity input bytes
+            (see :class:`IdScrubber`); default: only this execution's run ids and
+            concurrency suffix are taken out of its result.
+    """
     events = history.events
     wf_type = events[0].workflow_execution_started_event_attributes.workflow_type.name
     last = events[-1]
     close = EventType.Name(last.event_type).removeprefix("EVENT_TYPE_")
+
+    def own_ids_out(data: bytes) -> bytes:
+        return scrub(data) if scrub is not None else _own_ids_out(data, workflow_id, events[0])
+
+    def input_digest(data: bytes) -> str:
+        return _digest(scrub(data) if scrub is not None else data)
+
     result = ""
     if last.event_type == _E.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED:
         data = _payloads(last.workflow_execution_completed_event_attributes.result)
-        result = _digest(_own_ids_out(data, workflow_id, events[0]))
+        result = _digest(own_ids_out(data))
     elif last.event_type == _E.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED:
         message = last.workflow_execution_failed_event_attributes.failure.message
-        result = _own_ids_out(message.encode(), workflow_id, events[0]).decode(errors="replace")
+        result = own_ids_out(message.encode()).decode(errors="replace")
     schedules: Counter[tuple[str, str]] = Counter()
     activities: list[tuple[str, str]] = []
     wfts = timers = 0
@@ -154,7 +334,7 @@ def summarize_execution(
     for ev in events:
         if ev.event_type == _E.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
             attrs = ev.activity_task_scheduled_event_attributes
-            schedules[(attrs.activity_type.name, _digest(_payloads(attrs.input)))] += 1
+            schedules[(attrs.activity_type.name, input_digest(_payloads(attrs.input)))] += 1
             activities.append((attrs.activity_type.name, attrs.activity_id))
         elif ev.event_type == _E.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
             wfts += 1
@@ -173,6 +353,7 @@ def summarize_execution(
         timers=timers,
         activities=tuple(activities),
         cancel_requested=cancel_requested,
+        key=key,
     )
 
 
@@ -256,16 +437,23 @@ def check_outcome(
         return InvariantVerdict("outcome", "skipped", f"not compared: {lenient}")
     if baseline is None:
         return InvariantVerdict("outcome", "skipped", "no baseline to compare with")
-    expected = baseline.by_id()
+    expected = baseline.by_key()
     problems: list[str] = []
     seen: set[str] = set()
+    matched: set[str] = set()
     for s in summaries:
-        if s.workflow_id in seen:
+        if s.match_key in seen:
             continue  # later runs of a continue-as-new chain
-        seen.add(s.workflow_id)
-        base = expected.get(s.workflow_id)
+        seen.add(s.match_key)
+        key = _baseline_key(s.match_key, expected)
+        base = expected.get(key) if key is not None else None
+        if key is not None:
+            matched.add(key)
         if base is None:
-            problems.append(f"execution {s.workflow_id} ({s.workflow_type}) is not in the baseline")
+            problems.append(
+                f"execution {s.workflow_id} ({s.workflow_type}"
+                + (f", {_describe_key(s.key)}" if s.key else "") + ") is not in the baseline"
+            )
             continue
         if s.close != base.close:
             problems.append(
@@ -274,11 +462,26 @@ def check_outcome(
             )
         elif s.result != base.result:
             problems.append(f"{s.workflow_id} returned a different result than the baseline")
-    missing = sorted(set(expected) - seen)
-    problems.extend(f"baseline execution {m} did not run" for m in missing)
+    missing = sorted(set(expected) - matched)
+    problems.extend(
+        f"baseline execution {expected[m].workflow_id} ({expected[m].workflow_type}"
+        + (f", {_describe_key(m)}" if expected[m].key else "") + ") did not run"
+        for m in missing
+    )
     if problems:
         return InvariantVerdict("outcome", "violation", problems[0], tuple(problems))
     return InvariantVerdict("outcome", "ok", f"same as the baseline ({len(seen)} executions)")
+
+
+def _describe_key(key: str) -> str:
+    """``0:OrderWorkflow#1>ChargeWorkflow#0`` -> readable words for a report."""
+    parts = key.split("@run")[0].split(">")
+    words = []
+    for i, part in enumerate(parts):
+        wf_type, _, n = part.split(":")[-1].partition("#")
+        nth = int(n) + 1 if n.isdigit() else n
+        words.append(f"{wf_type} no. {nth}" + (" started by the scenario" if i == 0 else ""))
+    return ", child of ".join(reversed(words))
 
 
 def check_no_rerun(
@@ -315,9 +518,10 @@ def check_no_rerun(
                             f"{recorded}"
                         )
     if baseline is not None:
-        base = baseline.by_id()
+        base = baseline.by_key()
         for s in summaries:
-            b = base.get(s.workflow_id)
+            found = _baseline_key(s.match_key, base)
+            b = base.get(found) if found is not None else None
             if b is None:
                 continue
             for key, count in s.schedules.items():

@@ -70,7 +70,9 @@ class Point:
         attempt: Activity attempt, for activity points.
         activity_id: Restrict to one activity id (several activities of one type).
         workflow_type: Restrict to executions of this workflow type.
-        workflow_id: Restrict to this workflow id (without the concurrency suffix).
+        workflow_id: Restrict to this workflow id (without the concurrency suffix); ``*``
+            matches any text (points learned from executions whose ids hold a random part,
+            which another run does not repeat: see :func:`id_pattern`).
     """
 
     kind: PointKind
@@ -493,3 +495,26 @@ def instance_id(workflow_id: str, instance: int) -> str:
 def base_workflow_id(workflow_id: str) -> str:
     """A workflow id without its concurrency suffix."""
     return _INSTANCE_RE.sub("", workflow_id)
+
+
+#: The random part of a workflow id: a uuid (with or without dashes) or a hex run of 12+.
+_RANDOM_PART = re.compile(
+    r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+    r"|[0-9a-fA-F]{12,}"
+)
+
+
+def id_pattern(workflow_id: str) -> str:
+    """``workflow_id`` (without its concurrency suffix) with its random parts as ``*``:
+    ``plan-3f2a…-executor-1`` -> ``plan-*-executor-1``, the same in every run."""
+    return _RANDOM_PART.sub("*", base_workflow_id(workflow_id))
+
+
+def workflow_id_matches(pattern: str, workflow_id: str) -> bool:
+    """Whether ``workflow_id`` (concurrency suffix ignored) is what a point's ``workflow_id``
+    names: equal, or matching it where it has ``*``."""
+    base = base_workflow_id(workflow_id)
+    if "*" not in pattern:
+        return pattern == base
+    parts = [re.escape(p) for p in pattern.split("*")]
+    return re.fullmatch(".*".join(parts), base, flags=re.DOTALL) is not None

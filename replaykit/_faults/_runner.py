@@ -49,7 +49,7 @@ from ._invariants import (
     check_retry_policy,
     check_scenario,
     lenient_reason,
-    summarize_execution,
+    summarize_run,
 )
 from ._plan import CancelWorkflow, FaultPlan, instance_id
 from ._pool import WorkerPool, WorkerSpec, WorkerSupply
@@ -376,8 +376,10 @@ async def _run(
     for outcome in outcomes:
         await _terminate_open(client, outcome)
     histories: list[tuple[str, temporalio.api.history.v1.History]] = []
+    per_instance: list[list[tuple[str, temporalio.api.history.v1.History]]] = []
     by_ref: dict[tuple[str, str], temporalio.api.history.v1.History] = {}
     for outcome in outcomes:
+        instance: list[tuple[str, temporalio.api.history.v1.History]] = []
         for ref in outcome.executions:
             history = outcome.histories.get(ref)
             if history is not None and history.events:
@@ -385,8 +387,11 @@ async def _run(
                     # The invariants read values: decode once, as the workflow saw them.
                     history = await decode_history(history, converter)
                 histories.append((ref.workflow_id, history))
+                instance.append((ref.workflow_id, history))
                 by_ref[(ref.workflow_id, ref.run_id)] = history
-    summaries = tuple(summarize_execution(wid, h) for wid, h in histories)
+        per_instance.append(instance)
+    # Matched with the baseline by place in the scenario, not workflow id (ids may be fresh).
+    summaries = summarize_run(per_instance)
     attempts = control.attempts()
     fired = control.fired()
     kill_events = control.events("kill")

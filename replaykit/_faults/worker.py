@@ -45,7 +45,7 @@ from ._plan import (
     Point,
     SignalWorkflow,
     TimeoutActivity,
-    base_workflow_id,
+    workflow_id_matches,
 )
 
 _PID = os.getpid()
@@ -88,7 +88,7 @@ class Injector:
             return False
         if point.workflow_type and point.workflow_type != workflow_type:
             return False
-        if point.workflow_id and point.workflow_id != base_workflow_id(workflow_id):
+        if point.workflow_id and not workflow_id_matches(point.workflow_id, workflow_id):
             return False
         if kind in ("workflow-task", "timer"):
             return point.index == index

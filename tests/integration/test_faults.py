@@ -103,6 +103,32 @@ def test_concurrent_instances_lose_and_double_nothing(server: RunningServer) -> 
         assert attempts and min(attempts) >= 2, (workflow_id, attempts)
 
 
+def test_fresh_uuid_workflow_ids_pass_every_step_and_blind_is_still_caught(
+    server: RunningServer,
+) -> None:
+    # issue 12 item 3: `id=f"order-{uuid.uuid4().hex}"` made every fault run fail `outcome`
+    # (matched by workflow id) and `no-rerun` (activity inputs carry the id).
+    report = explore_every_step(_scenario("order_unique_idempotent"), server=server,
+                                kill="worker", partial_replay=False)
+    assert len(report.runs) == len(report.steps.points) == 11
+    failures = [(r.plan.describe(), [v.message for v in r.violations], r.error)
+                for r in report.runs if not r.ok]
+    assert not failures, failures
+    ids = {e.workflow_id for r in (report.baseline, *report.runs) for e in r.executions}
+    assert len(ids) == 12  # every run had its own workflow id
+    for r in report.runs:
+        assert {v.name: v.verdict for v in r.verdicts}["outcome"] == "ok", r.plan.describe()
+    assert report.exit_code == 0
+    blind = explore_every_step(_scenario("order_unique_blind"), server=server, kill="worker",
+                               partial_replay=False, max_runs=2)
+    caught = [r for r in blind.runs if not r.ok]
+    assert [r.plan.faults[0].at.to_text() for r in caught] == [  # type: ignore[union-attr]
+        "OrderWorkflow/returned:charge@1"]
+    assert {v.name for v in caught[0].violations} == {"exactly-once"}
+    assert "activity `charge` ran its side effect twice" in caught[0].violations[0].message
+    assert blind.exit_code == 1
+
+
 def test_blind_charge_is_caught_exactly_once_named(tmp_path: Path) -> None:
     result = CliRunner().invoke(
         command,

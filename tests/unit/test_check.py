@@ -186,6 +186,15 @@ def test_sharding_splits_without_overlap() -> None:
     assert set.union(*parts) == {str(p) for p in sorted(HISTORIES.rglob("*.json"))}
 
 
+@pytest.mark.parametrize("shard", [(0, 3), (4, 3), (1, 0), (-1, 2), (1.0, 2), (True, 1), [1, 2]])
+def test_a_bad_shard_is_refused_by_the_library_too(shard: object) -> None:
+    # issue 12 item 7: shard=(0, 3) used to check no history at all, and pass
+    from replaykit._errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"1 <= k <= n"):
+        check_histories([HISTORIES], workflows=["core_workflows"], jobs=0, shard=shard)  # type: ignore[arg-type]
+
+
 def test_workflow_raising_during_replay_is_named(tmp_path: Path) -> None:
     mod = mutant(tmp_path, "        return a + b\n", "        raise RuntimeError('boom in replay')\n")
     r = by_name(check(mod), "parent-1")

@@ -231,3 +231,130 @@ def test_shrinking_drops_a_fault_and_simplifies_another_at_once() -> None:
     minimal = asyncio.run(shrink_plan(judge(start), rerun, max_runs=12))
     assert minimal.plan == FaultPlan(
         (KillWorker(Point("activity-returned", activity="charge", attempt=1)),))
+
+
+def test_explore_examples_keeps_only_the_point_kinds_asked_for(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # issue 12 item 7: point_kinds was accepted and then dropped. The fault runs are
+    # stood in for by a fake (this tests which plans are drawn, not what they do).
+    from replaykit._faults import _explore
+    from replaykit._faults._runner import FaultRunResult
+    from replaykit._servers import RunningServer
+
+    plans: list[FaultPlan] = []
+
+    async def fake_run(scenario: object, plan: FaultPlan, **kwargs: object) -> FaultRunResult:
+        plans.append(plan)
+        return FaultRunResult("order", plan, executions=(ORDER,))
+
+    monkeypatch.setattr(_explore, "run_fault_plan_async", fake_run)
+    server = RunningServer.__new__(RunningServer)  # never used by the fake runs
+    from types import SimpleNamespace
+
+    report = _explore.explore_examples(
+        SimpleNamespace(name="order"), examples=8, seed=3, server=server, kinds=("kill-worker",),  # type: ignore[arg-type]
+        point_kinds=["timer", "activity-start"],
+    )
+    kills = [f for p in plans[1:] for f in p.faults]
+    assert kills and all(isinstance(f, KillWorker) for f in kills)
+    assert {f.at.kind for f in kills} <= {"timer", "activity-start"}  # type: ignore[union-attr]
+    assert {p.kind for p in report.steps.points} == {"timer", "activity-start"}
+    with pytest.raises(ConfigError, match="'wft'.*valid: workflow-task"):
+        _explore.explore_examples(object(), examples=1, server=server,  # type: ignore[arg-type]
+                                  point_kinds=["wft"])
+
+
+def _run(wf_type: str, run_id: str, *, parent: str = "", children: tuple[tuple[str, str], ...] = (),
+         result: str | None = None, inputs: tuple[str, ...] = ()) -> object:
+    import json
+
+    from temporalio.api.enums.v1 import EventType
+    from temporalio.api.history.v1 import History
+
+    h = History()
+    e = h.events.add(event_id=1, event_type=EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED)
+    a = e.workflow_execution_started_event_attributes
+    a.workflow_type.name = wf_type
+    a.original_execution_run_id = a.first_execution_run_id = run_id
+    if parent:
+        a.parent_workflow_execution.workflow_id = parent
+    for value in inputs:
+        e = h.events.add(event_id=len(h.events) + 1,
+                         event_type=EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED)
+        s = e.activity_task_scheduled_event_attributes
+        s.activity_type.name = "charge"
+        s.input.payloads.add(data=json.dumps(value).encode())
+    for child_id, child_type in children:
+        e = h.events.add(event_id=len(h.events) + 1,
+                         event_type=EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED)
+        c = e.start_child_workflow_execution_initiated_event_attributes
+        c.workflow_id, c.workflow_type.name = child_id, child_type
+    e = h.events.add(event_id=len(h.events) + 1,
+                     event_type=EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED)
+    if result is not None:
+        e.workflow_execution_completed_event_attributes.result.payloads.add(
+            data=json.dumps(result).encode())
+    return h
+
+
+def _order_run(tag: str, *, swap_children: bool = False) -> list[tuple[str, object]]:
+    # a planner with two executor children whose ids derive from the parent's fresh id; the
+    # children are collected in the opposite order in the second run
+    root = f"plan-{tag}"
+    kids = [(f"{root}-a", "Executor"), (f"{root}-b", "Executor")]
+    runs = [(root, _run("Planner", f"r1-{tag}", children=tuple(kids),
+                        result=f"done {root} {tag}", inputs=(tag,)))]
+    order = list(reversed(kids)) if swap_children else kids
+    runs += [(cid, _run("Executor", f"r-{cid}", parent=root, result=f"{cid} ok"))
+             for cid, _ in order]
+    return runs
+
+
+def test_executions_match_by_place_in_the_scenario_not_workflow_id() -> None:
+    # issue 12 item 3 (no server): fresh uuid ids in every run, values carrying them
+    from replaykit._faults._invariants import Baseline, check_no_rerun, check_outcome, summarize_run
+
+    tag_a, tag_b = "3f2a9c0d41e64b7c8a1d2e3f4a5b6c7d", "9e8d7c6b5a4f43e2b1c0d9e8f7a6b5c4"
+    base = summarize_run([_order_run(tag_a)])  # type: ignore[list-item]
+    run = summarize_run([_order_run(tag_b, swap_children=True)])  # type: ignore[list-item]
+    assert [s.key for s in base] == ["0:Planner#0", "0:Planner#0>Executor#0",
+                                     "0:Planner#0>Executor#1"]
+    assert [s.key for s in run] == ["0:Planner#0", "0:Planner#0>Executor#1",
+                                    "0:Planner#0>Executor#0"]
+    baseline = Baseline(True, "", base)
+    assert check_outcome(run, baseline, lenient=None).verdict == "ok"
+    assert check_no_rerun([], [], run, baseline).verdict == "ok"
+    # a real difference still shows
+    changed = _order_run(tag_b)
+    changed[0] = (changed[0][0], _run("Planner", "r9", children=(
+        (f"plan-{tag_b}-a", "Executor"), (f"plan-{tag_b}-b", "Executor")),
+        result=f"DONE plan-{tag_b} {tag_b}", inputs=(tag_b,)))
+    verdict = check_outcome(summarize_run([changed]), baseline, lenient=None)  # type: ignore[list-item]
+    assert verdict.verdict == "violation" and "different result" in verdict.message
+    # an execution the baseline did not have is named by its place
+    extra = _order_run(tag_b) + [("solo-1234567890ab", _run("Auditor", "r-x"))]
+    verdict = check_outcome(summarize_run([extra]), baseline, lenient=None)  # type: ignore[list-item]
+    assert verdict.verdict == "violation"
+    assert "Auditor no. 1 started by the scenario) is not in the baseline" in verdict.message
+
+
+def test_points_of_executions_with_fresh_ids_match_in_another_run() -> None:
+    # Two executors whose ids carry the planner's fresh uuid: a point scoped to the baseline's
+    # id would never fire in a fault run (every run has other ids) and test nothing.
+    from replaykit._faults._plan import id_pattern, workflow_id_matches
+
+    hexa, hexb = "3f2a9c0d41e64b7c8a1d2e3f4a5b6c7d", "9e8d7c6b5a4f43e2b1c0d9e8f7a6b5c4"
+    runs = [ExecutionSummary(f"plan-{hexa}-{n}", "Executor", "WORKFLOW_EXECUTION_COMPLETED", "",
+                             workflow_tasks=2, activities=(("step", "1"),)) for n in ("a", "b")]
+    scopes = {p.workflow_id for p in learn_steps(runs).points}
+    assert scopes == {"plan-*-a", "plan-*-b"}
+    assert workflow_id_matches("plan-*-a", f"plan-{hexb}-a~3")
+    assert not workflow_id_matches("plan-*-a", f"plan-{hexb}-b")
+    assert workflow_id_matches("order-1", "order-1~2") and not workflow_id_matches("order-1", "order-12")
+    assert id_pattern("order-20240101") == "order-20240101"  # a date is not a random part
+    # roots that differ only in their random part share (deduplicated) points
+    roots = [ExecutionSummary(f"order-{h}", "Order", "WORKFLOW_EXECUTION_COMPLETED", "",
+                              workflow_tasks=1, timers=1) for h in (hexa, hexb)]
+    points = learn_steps(roots).points
+    assert [p.to_text() for p in points] == ["Order/timer:1"] and points[0].workflow_id == "order-*"

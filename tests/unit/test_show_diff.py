@@ -462,3 +462,13 @@ def test_diff_shows_long_texts_around_their_first_difference() -> None:
     assert only.field == "result"
     assert only.diff is not None and only.diff.startswith("result[0]: text changed")
     assert "{+Caveat: verify.+}" in only.diff  # the added words, not both sides' prefix
+
+
+def test_diff_tells_json_false_from_zero() -> None:
+    # issue 12 item 5: Python's False == 0, JSON's false is not 0 (check says so too)
+    result = diff_histories(_build(topic=False), _build(topic=0))
+    assert not result.equivalent and result.exit_code == 1
+    assert [(d.step, d.field) for d in result.differences] == [
+        ("workflow start", "input"), ("activity search", "input"), ("completion", "result"),
+    ]
+    assert diff_histories(_build(topic=True), _build(topic=True)).equivalent

@@ -48,6 +48,13 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "reply_text", "reply_tool_calls", "scripted_openai",
     ),
     "._cassettes": ("cassette", "cassette_path", "is_cassette_miss", "json_body_matcher"),
+    "._faults": (
+        "CancelWorkflow", "ExplorationReport", "FailActivity", "FaultPlan", "FaultRunResult",
+        "KillServer", "KillWorker", "Point", "SignalWorkflow", "TimeoutActivity",
+        "explore_every_step", "explore_examples", "run_fault_plan", "run_fault_plan_async",
+    ),
+    "._rollback": ("RollbackError", "RollbackReport", "prove_rollback", "prove_rollback_async"),
+    "._plugins": ("load_plugins",),
 }
 
 _WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
@@ -107,3 +114,10 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only  # noqa:
     from ._replay import BreakPoint, ReplayOutcome, Stop, parse_break_point, replay_history
     from ._show import ShowReport, render_html, show_history
     from ._strict import suggest_patch_id
+    from ._faults import (
+        CancelWorkflow, ExplorationReport, FailActivity, FaultPlan, FaultRunResult,
+        KillServer, KillWorker, Point, SignalWorkflow, TimeoutActivity, explore_every_step,
+        explore_examples, run_fault_plan, run_fault_plan_async,
+    )
+    from ._rollback import RollbackError, RollbackReport, prove_rollback, prove_rollback_async
+    from ._plugins import load_plugins

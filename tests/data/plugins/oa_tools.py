@@ -12,14 +12,6 @@ from temporalio import activity, workflow
 
 with workflow.unsafe.imports_passed_through():
     from agents import Agent, ModelSettings, Runner, function_tool
-    # The Agents SDK's trace exporter makes its HTTP client lazily, sometimes first inside a
-    # workflow; openai's HTTP stack (httpx2 -> httpcore2 -> truststore) then imports inside
-    # the sandbox, which forbids the platform.system() call truststore makes. Imported here,
-    # it is passed through. (openai < 3 uses httpx, which needs nothing.)
-    try:
-        import httpcore2  # noqa: F401
-    except ImportError:  # pragma: no cover - older openai
-        pass
     from temporalio.openai_agents import workflow as oa_workflow
 
 INSTRUCTIONS = (

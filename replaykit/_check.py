@@ -17,6 +17,7 @@ import os
 import pkgutil
 import queue as queue_mod
 import sys
+import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -250,6 +251,10 @@ def _with_chain_budgets(
     ]
 
 
+#: Held by a replay with plugins for as long as it runs (see :meth:`_Replay.run`).
+_PLUGIN_REPLAYS = threading.Lock()
+
+
 class _Replay:
     """One replayer (and its capturing runner) reused for many histories."""
 
@@ -312,6 +317,19 @@ class _Replay:
                 pending.append((key, compared, started))
                 yield hf.to_workflow_history()
 
+        exclusive = bool(self.plugins)
+        if exclusive:
+            # Plugins may set process-wide state around a replay (the OpenAI Agents plugin's
+            # run context installs a global agent runner and model provider, and restores the
+            # old ones on exit): two such replays at once in one process, e.g. parallel fault
+            # runs checking their histories, would undo each other's. One at a time.
+            got = await asyncio.to_thread(_PLUGIN_REPLAYS.acquire, True, self.options.timeout)
+            if not got:
+                raise ReplaykitError(
+                    f"waited {self.options.timeout:g} s for another replay with plugins in "
+                    "this process to finish (plugins may set process-wide state, so replays "
+                    "with plugins run one at a time)"
+                )
         try:
             async with self.replayer.workflow_replay_iterator(histories()) as results:
                 async for result in results:
@@ -322,6 +340,9 @@ class _Replay:
             if text is None:
                 raise
             raise WorkflowValidationError(text) from err
+        finally:
+            if exclusive:
+                _PLUGIN_REPLAYS.release()
 
     def _judge(
         self, hf: HistoryFile, result: temporalio.worker.WorkflowReplayResult, seconds: float

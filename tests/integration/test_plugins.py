@@ -159,3 +159,33 @@ def test_every_step_crash_on_a_plugin_agent_passes() -> None:
     runs = report["runs"]
     assert len(runs) >= 8, [r["plan"] for r in runs]
     assert all(r["ok"] for r in runs)
+
+
+def test_concurrent_replays_with_plugins_in_one_process_stay_correct(recorded: Path) -> None:
+    # The OpenAI Agents plugin installs a process-wide agent runner around each replay and
+    # restores the previous one when it ends; parallel fault runs check their histories in
+    # threads of one process. Overlapping replays must not undo each other's plugin state.
+    import threading
+
+    from tests.data.plugins.oa_tools import plugin
+
+    results: list[str] = []
+    errors: list[BaseException] = []
+
+    def one() -> None:
+        try:
+            report = check_histories(
+                [recorded / "travel"] * 3, workflows=["tests.data.plugins.oa_tools"],
+                options=CheckOptions(plugins=(plugin,), cache=False), jobs=0,
+            )
+            results.extend(r.status for r in report.results)
+        except BaseException as err:  # noqa: BLE001 - reported below
+            errors.append(err)
+
+    threads = [threading.Thread(target=one) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(300)
+    assert not errors, errors
+    assert results == ["clean"] * 12, results

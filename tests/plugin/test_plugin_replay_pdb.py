@@ -30,13 +30,15 @@ def _project(pytester: pytest.Pytester) -> Path:
         source.replace(old, '_SYSTEM = "You are a careful research assistant.'))
     (pytester.path / "histories").mkdir()
     shutil.copy(HISTORY, pytester.path / "histories" / HISTORY.name)
-    (pytester.path / "pyproject.toml").write_text(textwrap.dedent("""
+    # The changed agent imports the reference agents' activities: they live in the
+    # checkout (the wheel does not install them), so the checkout goes on the path.
+    (pytester.path / "pyproject.toml").write_text(textwrap.dedent(f"""
         [tool.replaykit]
         workflows = ["changed_agent"]
         histories = "histories"
 
         [tool.pytest.ini_options]
-        pythonpath = ["."]
+        pythonpath = [".", "{ROOT}"]
         asyncio_mode = "auto"
         asyncio_default_fixture_loop_scope = "function"
     """))

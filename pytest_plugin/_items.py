@@ -90,6 +90,9 @@ class HistoryBatch:
                 data_converter=self.settings.data_converter,
                 timeout=self.settings.timeout,
                 plugins=self.settings.plugins,
+                allow=self.settings.allow,
+                volatile=self.settings.volatile,
+                fail_on=self.settings.fail_on,
             )
         except ReplaykitError as err:
             for path in paths:

@@ -58,6 +58,10 @@ class Settings:
     data_converter: str | None = None
     timeout: float = DEFAULT_TIMEOUT
     plugins: tuple[Any, ...] = ()
+    #: ``[tool.replaykit]`` check rules, as ``replaykit check`` applies them.
+    allow: tuple[str, ...] = ()
+    volatile: tuple[str, ...] = ()
+    fail_on: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -156,6 +160,9 @@ class SettingsSources:
             data_converter=self.project.data_converter,
             timeout=timeout,
             plugins=tuple(plugins),
+            allow=tuple(self.project.allow),
+            volatile=tuple(self.project.volatile),
+            fail_on=tuple(self.project.fail_on),
         )
 
     @property

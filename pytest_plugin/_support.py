@@ -276,6 +276,9 @@ def check_replays(
     data_converter: str | None = None,
     timeout: float | None = None,
     plugins: Sequence[Any] = (),
+    allow: Sequence[str] = (),
+    volatile: Sequence[str] = (),
+    fail_on: Sequence[str] = (),
 ) -> CheckReport:
     """Replay histories in this process (one replayer for all of them), off the test's loop.
 
@@ -292,8 +295,16 @@ def check_replays(
         raise ConfigError(NO_WORKFLOWS)
     if any(isinstance(w, str) for w in [*workflows, *plugins]):
         ensure_importable(root)
-    options = CheckOptions(strict=strict, data_converter=data_converter, plugins=tuple(plugins),
-                           **({"timeout": timeout} if timeout is not None else {}))
+    import dataclasses
+
+    options = CheckOptions(
+        strict=strict, data_converter=data_converter, plugins=tuple(plugins),
+        allow=tuple(allow), volatile=tuple(volatile),
+    )
+    if timeout is not None:
+        options = dataclasses.replace(options, timeout=timeout)
+    if fail_on:
+        options = dataclasses.replace(options, fail_on=frozenset(fail_on))
     return in_thread(
         lambda: check_histories(list(items), workflows=list(workflows), options=options, jobs=0)
     )
@@ -415,6 +426,9 @@ async def record_handle(
         root=state.settings.root,
         data_converter=state.settings.data_converter,
         plugins=state.settings.plugins,
+        allow=state.settings.allow,
+        volatile=state.settings.volatile,
+        fail_on=state.settings.fail_on,
     )
     text = failure_text(report)
     if text is not None:

@@ -350,6 +350,9 @@ def assert_replays(_replaykit_state: TestState) -> Callable[..., CheckReport]:
                 data_converter=settings.data_converter,
                 timeout=settings.timeout if timeout is None else timeout,
                 plugins=settings.plugins,
+                allow=settings.allow,
+                volatile=settings.volatile,
+                fail_on=settings.fail_on,
             )
         except ReplaykitError as err:
             raise AssertionError(f"replaykit: {err}") from None

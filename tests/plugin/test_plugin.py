@@ -505,3 +505,18 @@ def test_cassette_fixture_records_per_record_mode(pytester: pytest.Pytester) -> 
     pytester._monkeypatch.setenv("PROMPT", "changed prompt")
     result = pytester.runpytest_subprocess()  # a changed prompt is a miss, not a stale answer
     result.assert_outcomes(failed=1)
+
+
+def test_history_items_honour_the_projects_allow_rules(pytester: pytest.Pytester) -> None:
+    # `replaykit check` and `pytest histories/` give the same verdict: both read
+    # [tool.replaykit] allow (and volatile, fail_on).
+    root = _sample(pytester)
+    _record(pytester)
+    _change_activity_argument(root)
+    result = pytester.runpytest("histories/")
+    result.assert_outcomes(failed=1)
+    pyproject = root / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace(
+        'histories = "histories"', 'histories = "histories"\nallow = ["activity:search_web.input"]'))
+    result = pytester.runpytest("histories/")
+    result.assert_outcomes(passed=1)

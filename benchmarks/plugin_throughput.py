@@ -90,15 +90,11 @@ if __name__ == "__main__":
 
 
 def _run(code: str, *args: str) -> dict[str, object]:
-    proc = subprocess.run(
-        [sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
-    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
-    if proc.returncode != 0 or not lines:
-        raise SystemExit(f"benchmark step failed:\n{proc.stdout}\n{proc.stderr[-3000:]}")
-    result: dict[str, object] = json.loads(lines[-1])
-    return result
+    """The JSON line a benchmark step prints in a fresh interpreter (check_throughput's runner)."""
+    from check_throughput import _peak_rss
+
+    result, _rss = _peak_rss(code, *args)
+    return dict(result)
 
 
 def _sources(histories: str | None) -> tuple[list[Path], str, str]:

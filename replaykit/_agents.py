@@ -537,7 +537,9 @@ _PAI_VOLATILE = (
 
 # ----------------------------------------------------------------------------- Strands
 
-_STRANDS_MODEL = frozenset({"invoke_model", "invoke_model_streaming"})
+# Strands and Google ADK both name their model activity `invoke_model`; the input shape
+# (``shape=``) tells them apart.
+_INVOKE_MODEL = frozenset({"invoke_model", "invoke_model_streaming"})
 _STRANDS_KEYS = frozenset({"model_name", "messages", "tool_specs", "system_prompt"})
 
 
@@ -695,18 +697,18 @@ INTEGRATIONS: tuple[Integration, ...] = (
     ),
     Integration(
         name="Strands",
-        activity=lambda t: t in _STRANDS_MODEL,
+        activity=lambda t: t in _INVOKE_MODEL,
         shape=_strands_shape,
-        model_call=lambda t: t in _STRANDS_MODEL,
+        model_call=lambda t: t in _INVOKE_MODEL,
         aspects=_strands_aspects,
         agent=_summary_agent,
         docs="temporalio.strands_agents: invoke_model(_InvokeModelInput)",
     ),
     Integration(
         name="Google ADK",
-        activity=lambda t: t in _STRANDS_MODEL,
+        activity=lambda t: t in _INVOKE_MODEL,
         shape=_adk_shape,
-        model_call=lambda t: t in _STRANDS_MODEL,
+        model_call=lambda t: t in _INVOKE_MODEL,
         aspects=_adk_aspects,
         agent=_summary_agent,
         docs="temporalio.google_adk: invoke_model(LlmRequest)",

@@ -277,15 +277,21 @@ class _Dap:
                            "arguments": arguments}).encode()
         self.sock.sendall(b"Content-Length: %d\r\n\r\n" % len(body) + body)
 
+    def _recv(self) -> bytes:
+        chunk = self.sock.recv(65536)
+        if not chunk:  # the adapter closed the connection: fail, never spin on b""
+            raise AssertionError(f"debug adapter closed the connection; unread: {self.buf!r}")
+        return chunk
+
     def until(self, kind: str, name: str) -> dict[str, Any]:
         """The next message of that kind (``response``/``event``) and command/event name."""
         while True:
             while b"\r\n\r\n" not in self.buf:
-                self.buf += self.sock.recv(65536)
+                self.buf += self._recv()
             head, rest = self.buf.split(b"\r\n\r\n", 1)
             size = int(head.split(b":")[1])
             while len(rest) < size:
-                rest += self.sock.recv(65536)
+                rest += self._recv()
             message: dict[str, Any] = json.loads(rest[:size])
             self.buf = rest[size:]
             if message.get("type") == kind and name in (message.get("command"),

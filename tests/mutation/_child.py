@@ -1,9 +1,10 @@
 """Replay histories against a mutated copy of ``reference_agents`` (run in a subprocess).
 
-Reads ``{"root": ..., "histories": [...], "plugins": [...]}`` on stdin; ``root`` holds the
+Reads ``{"root": ..., "histories": [...], "plugins": [...], "workflows": [...]}`` on stdin; ``root`` holds the
 mutated ``reference_agents`` package and must come first on ``sys.path`` (PYTHONPATH);
 ``plugins`` are ``module:attr`` plugin references every replayer gets (as production workers
-of the agents built on Temporal's AI-framework integrations do). Writes one JSON
+of the agents built on Temporal's AI-framework integrations do); ``workflows`` the modules
+whose workflows are registered (default: the whole ``reference_agents`` package). Writes one JSON
 object on stdout with three verdicts per history:
 
 * ``strict``: replaykit's default check (``CheckOptions(strict=True)``);
@@ -38,11 +39,12 @@ def _main() -> dict[str, Any]:
 
     paths: list[str] = spec["histories"]
     plugins: list[str] = spec.get("plugins", [])
+    modules: list[str] = spec.get("workflows", ["reference_agents"])
     out: dict[str, Any] = {"histories": {p: {} for p in paths}}
     for mode, strict in (("strict", True), ("stock_mode", False)):
         report = check_histories(
             paths,
-            workflows=["reference_agents"],
+            workflows=modules,
             options=CheckOptions(strict=strict, cache=False, plugins=tuple(plugins)),
             jobs=0,
         )
@@ -57,7 +59,7 @@ def _main() -> dict[str, Any]:
                 ],
             }
 
-    workflows = collect_workflows(["reference_agents"])
+    workflows = collect_workflows(modules)
     loaded = {p: load_history(p) for p in paths}
 
     async def stock() -> dict[str, str | None]:

@@ -143,6 +143,27 @@ def histories_for(mutant: Mutant) -> list[Path]:
     return sorted(found)
 
 
+# Reference agents built on an AI framework (OpenAI Agents SDK, LangGraph, Pydantic AI): importing
+# them costs seconds per child process, so a mutant of a plain agent replays without them.
+FRAMEWORK_MODULES = ("openai_agents_agent", "langgraph_agent", "pydantic_ai_agent")
+
+
+def workflow_modules(mutant: Mutant) -> list[str]:
+    """The modules whose workflows the mutant's replays register.
+
+    The whole package for a framework agent (or one replayed with plugins); otherwise every
+    plain reference agent module that defines a workflow, so children and other workflows
+    the histories start are still registered.
+    """
+    if mutant.plugins or Path(mutant.file).stem in FRAMEWORK_MODULES:
+        return ["reference_agents"]
+    return sorted(
+        f"reference_agents.{path.stem}"
+        for path in (REPO / "reference_agents").glob("*.py")
+        if path.stem not in FRAMEWORK_MODULES and "@workflow.defn" in path.read_text()
+    )
+
+
 def run_mutant(
     mutant: Mutant, *, timeout: float = 300.0, extra_path: Sequence[str] = ()
 ) -> Outcome:
@@ -175,7 +196,8 @@ def run_mutant(
             proc = subprocess.run(
                 [sys.executable, str(CHILD)],
                 input=json.dumps({"root": str(root), "histories": [str(p) for p in paths],
-                                  "plugins": list(mutant.plugins)}),
+                                  "plugins": list(mutant.plugins),
+                                  "workflows": workflow_modules(mutant)}),
                 capture_output=True,
                 text=True,
                 cwd=root,

@@ -447,9 +447,13 @@ class RunningServer:
             except ServerError as exc:
                 last_error = exc
                 self._terminate(graceful=False)
-                if not _looks_like_port_clash(self._read_log()) or attempts == 1:
+                if attempts == 1 or not (isinstance(exc, _ExitedWhileStarting)
+                                         or _looks_like_port_clash(self._read_log())):
                     raise
-                # Another process took the port between probing and binding: pick a new one.
+                # Another process took the port between probing and binding (the dev server
+                # binds more ports than the one we pick), or the binary died early on a
+                # loaded machine: start again on a new port; a lasting cause fails each try.
+                logger.warning("%s; starting it again on a new port", exc)
                 port = _free_port()
                 self.address = f"127.0.0.1:{port}"
                 self._argv = _with_port(self._argv, self.kind, port)
@@ -476,7 +480,7 @@ class RunningServer:
             if code is not None:
                 tail = self._read_log().strip().splitlines()[-5:]
                 detail = " | ".join(tail) or "no output"
-                raise ServerError(
+                raise _ExitedWhileStarting(
                     f"{binary} exited with code {code} while starting on {self.address}: {detail}"
                 )
             remaining = deadline - time.monotonic()
@@ -540,6 +544,10 @@ def _spawn(argv: list[str], log_dir: str) -> subprocess.Popen[bytes]:
         return _SPAWNER.spawn(launch)
     except OSError as exc:
         raise ServerError(f"cannot start {argv[0]}: {exc}") from exc
+
+
+class _ExitedWhileStarting(ServerError):
+    """The server process ended before it answered (retried on a new port)."""
 
 
 def _looks_like_port_clash(log: str) -> bool:

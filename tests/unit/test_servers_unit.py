@@ -189,6 +189,25 @@ def test_port_clash_is_retried_on_new_ports(
     assert all("--headless" in line and "--ip 127.0.0.1" in line for line in lines)
 
 
+def test_a_server_that_dies_while_starting_is_started_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A dev server that exits early once (any code, any reason) gets a new port and a new
+    try; the real binary then serves on the second try."""
+    real = find_server_binary("temporal")
+    bin_dir = _fake_interpreter_dir(tmp_path, monkeypatch)
+    calls = tmp_path / "calls"
+    _script(bin_dir / "temporal",
+            f'[ -e {calls} ] || {{ echo "$@" > {calls}; echo "startup failed"; exit 2; }}\n'
+            f'echo "$@" >> {calls}\n'
+            f'exec {real} "$@"')
+    with start_server(parse_server("embedded"), ready_timeout=60) as server:
+        lines = calls.read_text().splitlines()
+        assert len(lines) == 2
+        ports = [line.split("--port ")[1].split()[0] for line in lines]
+        assert ports[0] != ports[1] and server.address.endswith(f":{ports[1]}")
+
+
 def test_embedded_argv_carries_namespace_and_absolute_db(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -11,6 +11,12 @@ Run by ``make wheel-check`` (and so by ``.ci/run``). Steps, each failing loudly:
    subcommand's (and sub-subcommand's) ``--help`` exit 0; ``reference_agents`` is not importable.
 5. One real run: ``replaykit record`` of a tiny scenario on the embedded server, then
    ``replaykit check`` of what it wrote, exit 0.
+6. The ``openai-agents`` extra, as an agent team would use it: ``pip install
+   'replaykit[openai-agents,pytest]'`` into that venv; an OpenAI Agents SDK agent on
+   ``OpenAIAgentsPlugin`` (the SDK's offline ``TestModel``) is recorded with ``--plugin`` and
+   checks clean; its prompt changed mid-sentence fails with the changed words shown, and the
+   stock ``Replayer(plugins=...)`` passes the same change; a pytest run collects the history
+   as a test item through the installed plugin.
 """
 
 from __future__ import annotations
@@ -58,16 +64,112 @@ SCENARIO = textwrap.dedent(
     '''
 )
 
+# A user's OpenAI Agents SDK agent on Temporal's plugin, offline (the SDK's own TestModel).
+AGENT = textwrap.dedent(
+    '''
+    from temporalio import workflow
+
+    with workflow.unsafe.imports_passed_through():
+        from agents import Agent, Runner, function_tool
+
+    INSTRUCTIONS = (
+        "You answer questions about durable execution. Look facts up with the lookup tool "
+        "before answering, and answer in one short sentence."
+    )
+
+
+    @function_tool
+    def lookup(topic: str) -> str:
+        """Facts about a topic."""
+        return f"{topic}: workflows survive crashes by replaying their history"
+
+
+    @workflow.defn
+    class AskAgent:
+        @workflow.run
+        async def run(self, question: str) -> str:
+            agent = Agent(name="Answerer", instructions=INSTRUCTIONS, model="gpt-4o-mini",
+                          tools=[lookup])
+            return str((await Runner.run(agent, input=question)).final_output)
+    '''
+)
+
+AGENT_PLUGINS = textwrap.dedent(
+    '''
+    import json
+
+    from temporalio.openai_agents import OpenAIAgentsPlugin
+    from temporalio.openai_agents.testing import ResponseBuilders, TestModel, TestModelProvider
+
+
+    def _model():
+        def answers(system_instructions, input, *args, **kwargs):
+            done = not isinstance(input, str) and any(
+                (i.get("type") if isinstance(i, dict) else getattr(i, "type", None))
+                == "function_call_output" for i in input)
+            if done:
+                return ResponseBuilders.output_message("Replay rebuilds state from history.")
+            return ResponseBuilders.tool_call(json.dumps({"topic": "replay"}), "lookup")
+
+        class Scripted(TestModel):
+            def __init__(self):
+                super().__init__(lambda: None)
+
+            async def get_response(self, system_instructions, input, *args, **kwargs):
+                return answers(system_instructions, input)
+
+        return TestModelProvider(Scripted())
+
+
+    def openai_agents():
+        return OpenAIAgentsPlugin(model_provider=_model())
+    '''
+)
+
+AGENT_SCENARIO = textwrap.dedent(
+    '''
+    from replaykit import scenario
+
+    from ask_agent import AskAgent
+    import agent_plugins
+
+
+    @scenario(workflows=[AskAgent], plugins=[agent_plugins.openai_agents])
+    async def ask(run):
+        answer = await run.execute(AskAgent.run, "How do workflows survive crashes?", id="ask-1")
+        assert answer == "Replay rebuilds state from history.", answer
+    '''
+)
+
+STOCK_REPLAY = textwrap.dedent(
+    '''
+    import asyncio, sys
+    from temporalio.worker import Replayer
+    from replaykit import load_history
+    from ask_agent import AskAgent
+    import agent_plugins
+
+    async def main():
+        replayer = Replayer(workflows=[AskAgent], plugins=[agent_plugins.openai_agents()])
+        history = load_history(sys.argv[1]).to_workflow_history()
+        result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
+        print("stock:", "fails" if result.replay_failure else "passes")
+
+    asyncio.run(main())
+    '''
+)
+
 
 def step(title: str) -> float:
     print(f"wheel-check: {title}", flush=True)
     return time.monotonic()
 
 
-def run(argv: list[str], *, cwd: Path, env: dict[str, str], timeout: float = 300) -> str:
+def run(argv: list[str], *, cwd: Path, env: dict[str, str], timeout: float = 300,
+        expect: int = 0) -> str:
     proc = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True,
                           timeout=timeout, stdin=subprocess.DEVNULL)
-    if proc.returncode != 0:
+    if proc.returncode != expect:
         sys.exit(
             f"wheel-check: FAILED (exit {proc.returncode}): {' '.join(argv)}\n"
             f"--- stdout\n{proc.stdout[-4000:]}\n--- stderr\n{proc.stderr[-4000:]}"
@@ -185,10 +287,52 @@ def main() -> int:
                   cwd=work, env={**env, "REPLAYKIT_CACHE_DIR": str(tmp / "cache")})
         print(f"  recorded {[str(p) for p in written]}; check: {out.strip().splitlines()[-1]}"
               f" ({time.monotonic() - t:.0f} s)")
+        agent_stage(wheel, py, exe, tmp, env)
         print(f"wheel-check: OK in {time.monotonic() - started:.0f} s", flush=True)
         return 0
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def agent_stage(wheel: Path, py: str, exe: str, tmp: Path, env: dict[str, str]) -> None:
+    """An OpenAI Agents SDK agent, from ``pip install 'replaykit[openai-agents]'`` on."""
+    t = step("the openai-agents extra: record, check, a prompt change, pytest")
+    run([py, "-m", "pip", "install", "--quiet", f"replaykit[openai-agents,pytest] @ {wheel.as_uri()}"],
+        cwd=tmp, env=env, timeout=900)
+    print(f"  installed replaykit[openai-agents,pytest] in {time.monotonic() - t:.0f} s")
+    work = tmp / "agent"
+    work.mkdir()
+    (work / "ask_agent.py").write_text(AGENT)
+    (work / "agent_plugins.py").write_text(AGENT_PLUGINS)
+    (work / "agent_scenarios.py").write_text(AGENT_SCENARIO)
+    (work / "stock_replay.py").write_text(STOCK_REPLAY)
+    agent_env = {**env, "PYTHONPATH": str(work), "OPENAI_API_KEY": "offline",
+                 "REPLAYKIT_CACHE_DIR": str(tmp / "agent-cache")}
+    plugin = ["--plugin", "agent_plugins:openai_agents"]
+    run([exe, "record", "agent_scenarios.py", "--out", "histories", "--server", "embedded"],
+        cwd=work, env=agent_env)
+    history = next((work / "histories").rglob("*.json"))
+    check = [exe, "check", "histories", "--workflows", "ask_agent", "--jobs", "1", *plugin]
+    clean = run(check, cwd=work, env=agent_env)
+    source = work / "ask_agent.py"
+    source.write_text(AGENT.replace("in one short sentence", "in two short sentences"))
+    changed = run(check, cwd=work, env=agent_env, expect=1)
+    if "prompt" not in changed or "two" not in changed:
+        sys.exit(f"wheel-check: FAILED: the prompt change is not explained:\n{changed}")
+    stock = run([py, "stock_replay.py", str(history)], cwd=work, env=agent_env).strip()
+    if stock != "stock: passes":
+        sys.exit(f"wheel-check: FAILED: expected the stock Replayer to pass, got {stock!r}")
+    source.write_text(AGENT)
+    (work / "pyproject.toml").write_text(
+        '[tool.replaykit]\nworkflows = ["ask_agent"]\nhistories = "histories"\n'
+        'plugins = ["agent_plugins:openai_agents"]\n')
+    collected = run([py, "-m", "pytest", "-q", "-p", "no:cacheprovider", "histories"],
+                    cwd=work, env=agent_env)
+    if " passed" not in collected:
+        sys.exit(f"wheel-check: FAILED: pytest did not run the history item:\n{collected}")
+    print(f"  recorded {history.relative_to(work)}; check: {clean.strip().splitlines()[-1]}; "
+          f"prompt change: exit 1 (explained), {stock}; pytest: "
+          f"{collected.strip().splitlines()[-1]} ({time.monotonic() - t:.0f} s)")
 
 
 if __name__ == "__main__":

@@ -510,19 +510,29 @@ async def test_versioned_agent_pre_and_post_patch(
 # --------------------------------------------------------------------------- recorded scenarios
 
 
-async def test_every_scenario_runs_offline_from_its_cassette(
-    env: WorkflowEnvironment, agent_db: Path
-) -> None:
-    """The committed cassettes still match the agents' requests (a changed prompt fails here)."""
+async def test_every_scenario_runs_offline_from_its_cassette(agent_db: Path) -> None:
+    """The committed cassettes still match the agents' requests (a changed prompt fails here).
+
+    Each scenario gets a time-skipping server of its own: the test server skips no time
+    while any activity anywhere on it runs, so what another test left behind (this module
+    shares one server) could hold every later timer here at wall-clock speed (seen once
+    under heavy load: a 1-hour approval timer never fired and the test stalled).
+    """
     from replaykit._scenario import load_scenarios, run_scenario
 
     scenarios = load_scenarios([ROOT / "reference_agents" / "scenarios.py"])
     assert len(scenarios) >= 13
     failures = []
     for scn in scenarios:
-        outcome = await run_scenario(
-            scn, env.client, fetch_histories=False, task_queue=_id(scn.queue)
+        own = await WorkflowEnvironment.start_time_skipping(
+            test_server_existing_path=str(TEST_SERVER) if TEST_SERVER.exists() else None
         )
+        try:
+            outcome = await run_scenario(
+                scn, own.client, fetch_histories=False, task_queue=_id(scn.queue)
+            )
+        finally:
+            await own.shutdown()
         if not outcome.ok:
             err: BaseException | None = outcome.error
             chain = []

@@ -7,13 +7,14 @@ message is the readable report. Nothing here imports ``temporalio`` until a run 
 
 Fault runs need worker processes that a plan may kill, and a server a plan may kill and
 restart: they use one embedded dev server per session with a persistent store (started on first
-use), or the server named by ``--replaykit-server HOST:PORT`` (worker kills only).
+use), or the external cluster the settings resolve to (``--replaykit-server HOST:PORT``, a
+marker, the ``replaykit_server`` ini key, ``$TEMPORAL_ADDRESS`` or ``[tool.replaykit] server``;
+worker kills only), in the resolved namespace.
 """
 
 from __future__ import annotations
 
 import shutil
-import tempfile
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -27,6 +28,8 @@ if TYPE_CHECKING:
     from replaykit._faults._runner import FaultRunResult
     from replaykit._scenario import Scenario
     from replaykit._servers import RunningServer
+
+    from ._settings import Settings
 
 __all__ = ["FAULT_MARKER_KEYS", "replaykit_faults"]
 
@@ -49,39 +52,45 @@ FAULT_MARKER_KEYS = (
 
 
 class _FaultServer:
-    """The session's fault-run server, started on first use and stopped at session end."""
+    """The session's fault-run servers (one per resolved server), started on first use and
+    stopped at session end."""
 
-    def __init__(self, address: str | None, namespace: str | None) -> None:
-        self._address = address
-        self._namespace = namespace
+    def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._running: RunningServer | None = None
-        self._folder: str | None = None
+        self._running: dict[tuple[str | None, str], RunningServer] = {}
+        self._folders: list[str] = []
 
-    def get(self) -> RunningServer:
-        from replaykit._servers import ServerSpec, parse_server, start_server
+    def get(self, settings: Settings) -> RunningServer:
+        """The server fault runs under ``settings`` use: the resolved external cluster, else
+        the embedded server with a persistent store (a plan may kill it)."""
+        from replaykit._server_spec import ServerSpec, parse_server_value
+        from replaykit._servers import start_server
+        from replaykit._settings import fault_server_spec
 
+        resolved = parse_server_value(settings.server, namespace=settings.namespace)
+        external = resolved.kind == "external"
+        key = (resolved.address, resolved.namespace)
         with self._lock:
-            if self._running is None:
-                if self._address:
-                    spec = parse_server(self._address, namespace=self._namespace)
-                else:
-                    self._folder = tempfile.mkdtemp(prefix="replaykit-pytest-faults-")
-                    spec = ServerSpec(
-                        "embedded",
-                        namespace=self._namespace or "default",
-                        db_filename=str(Path(self._folder) / "server.db"),
-                    )
-                self._running = start_server(spec)
-            return self._running
+            running = self._running.get(key)
+            if running is None:
+                spec, folder = fault_server_spec(
+                    resolved if external else ServerSpec("embedded", namespace=resolved.namespace),
+                    kills_server=not external,
+                )
+                if folder is not None:
+                    self._folders.append(folder)
+                running = self._running[key] = start_server(spec)
+            return running
 
     def close(self) -> None:
         with self._lock:
-            if self._running is not None:
-                self._running.stop()
-                self._running = None
-            if self._folder is not None:
-                shutil.rmtree(self._folder, ignore_errors=True)
+            running = list(self._running.values())
+            self._running.clear()
+            folders, self._folders = self._folders, []
+        for server in running:
+            server.stop()
+        for folder in folders:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def _plan_of(value: Any) -> FaultPlan:
@@ -230,15 +239,8 @@ def _marker_options(node: Any) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="session")
-def _replaykit_fault_server(request: pytest.FixtureRequest) -> Iterator[_FaultServer]:
-    from replaykit._servers import parse_server
-
-    value = request.config.getoption("replaykit_server", None)
-    address = None
-    if value:
-        spec = parse_server(value)
-        address = value if spec.kind == "external" else None
-    holder = _FaultServer(address, None)
+def _replaykit_fault_server() -> Iterator[_FaultServer]:
+    holder = _FaultServer()
     try:
         yield holder
     finally:
@@ -261,6 +263,8 @@ def replaykit_faults(
         def test_survives_kills(replaykit_faults):
             replaykit_faults("scenarios.py::order_idempotent")
     """
+    from replaykit._errors import ReplaykitError
+
     defaults: Mapping[str, Any] = _marker_options(request.node)
     root = Path(str(request.config.rootpath))
     settings = request.getfixturevalue("replaykit_settings")
@@ -276,7 +280,11 @@ def replaykit_faults(
         merged.pop("scenario", None)
         plan = plan if plan is not None else merged.pop("plan", None)
         merged.pop("plan", None)
-        return run_faults(_replaykit_fault_server.get(), root, scenario, plan, **merged)
+        try:
+            server = _replaykit_fault_server.get(settings)
+        except ReplaykitError as err:
+            raise AssertionError(f"replaykit_faults: {err}") from None
+        return run_faults(server, root, scenario, plan, **merged)
 
     return run
 

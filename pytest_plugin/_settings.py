@@ -1,13 +1,16 @@
 """Every replaykit value the plugin uses, decided by replaykit's one resolver.
 
-Precedence is flag > marker > ini > ``[tool.replaykit]`` > default, and it is decided by
-:func:`replaykit._config.resolve` alone; this module only gathers the sources. replaykit is
-imported inside functions so that importing the plugin never imports ``temporalio``.
+Precedence is flag > marker > ini > ``$TEMPORAL_ADDRESS`` / ``$TEMPORAL_NAMESPACE`` >
+``[tool.replaykit]`` > default, the order every replaykit command uses too, and it is decided
+by :class:`replaykit._settings.Resolver` alone; this module only gathers the sources. The
+plugin's one different default: the time-skipping test server (the CLI's is embedded).
+replaykit is imported inside functions so that importing the plugin never imports
+``temporalio``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,7 +23,6 @@ if TYPE_CHECKING:
 __all__ = ["MARKER_KEYS", "RECORD_MODES", "Settings", "SettingsSources", "load_sources"]
 
 RECORD_MODES = ("none", "new", "all")
-DEFAULT_SERVER = "timeskip"
 DEFAULT_TIMEOUT = 120.0
 
 #: Keyword arguments ``@pytest.mark.replaykit(...)`` accepts.
@@ -33,7 +35,7 @@ class Settings:
 
     Attributes:
         server: Server spec text: ``embedded``, ``timeskip`` or ``HOST:PORT``.
-        namespace: Namespace from ``[tool.replaykit]`` (None: the server's default).
+        namespace: Namespace (``$TEMPORAL_NAMESPACE`` > ``[tool.replaykit]`` > ``default``).
         record: ``none`` (never write), ``new`` (write missing files) or ``all``.
         strict: Compare every command with its recorded event (else stock checks only).
         workflows: Workflow module names, ``module:Class`` names or classes.
@@ -49,7 +51,7 @@ class Settings:
     """
 
     server: str
-    namespace: str | None
+    namespace: str
     record: str
     strict: bool
     workflows: tuple[Any, ...]
@@ -62,6 +64,9 @@ class Settings:
     allow: tuple[str, ...] = ()
     volatile: tuple[str, ...] = ()
     fail_on: tuple[str, ...] = ()
+    #: Where ``server`` and ``namespace`` came from (``flag``, ``env TEMPORAL_ADDRESS``, ...).
+    server_source: str = "default"
+    namespace_source: str = "default"
 
 
 @dataclass(frozen=True)
@@ -88,7 +93,7 @@ class SettingsSources:
         """
         from replaykit._config import resolve
         from replaykit._errors import ConfigError, ServerError
-        from replaykit._server_spec import parse_server
+        from replaykit._settings import Resolver
 
         marker = dict(marker or {})
         unknown = sorted(set(marker) - set(MARKER_KEYS))
@@ -97,18 +102,18 @@ class SettingsSources:
                 f"@pytest.mark.replaykit got unknown argument(s) {unknown}; "
                 f"valid: {', '.join(MARKER_KEYS)}"
             )
-        server = str(
-            resolve(
-                "server",
-                flag=self.flag_server,
-                marker=marker.get("server"),
-                ini=self.ini_server,
-                project=self.project.server,
-                default=DEFAULT_SERVER,
-            )
+        settings = Resolver(
+            face="pytest",
+            flags={"server": self.flag_server},
+            marker={k: marker.get(k) for k in ("server", "workflows", "plugins")},
+            ini={"server": self.ini_server, "workflows": self.ini_workflows,
+                 "histories": self.ini_histories, "plugins": self.ini_plugins},
+            project=self.project,
         )
+        server = settings.server()
+        namespace = settings.namespace()
         try:
-            parse_server(server, namespace=self.project.namespace)
+            settings.spec()
         except ServerError as err:
             raise ConfigError(f"replaykit server: {err}") from None
         record = resolve("record", flag=self.flag_record, default="none", choices=RECORD_MODES)
@@ -121,26 +126,9 @@ class SettingsSources:
         )
         if not isinstance(strict, bool):
             raise ConfigError(f"strict={strict!r} is not valid; choose from: True, False")
-        workflows = resolve(
-            "workflows",
-            marker=_as_tuple(marker.get("workflows")),
-            ini=self.ini_workflows,
-            project=self.project.workflows,
-            default=(),
-        )
-        plugins = resolve(
-            "plugins",
-            marker=_as_tuple(marker.get("plugins")),
-            ini=self.ini_plugins,
-            project=self.project.plugins,
-            default=(),
-        )
-        histories = resolve(
-            "histories",
-            ini=self.ini_histories,
-            project=tuple(Path(self.project.path(h)) for h in self.project.histories),
-            default=(self.root / "histories",),
-        )
+        workflows = settings.workflows().value
+        plugins = settings.plugins().value
+        histories = settings.histories(default=(str(self.root / "histories"),)).value
         try:
             timeout = float(self.ini_timeout) if self.ini_timeout else DEFAULT_TIMEOUT
         except ValueError:
@@ -150,35 +138,27 @@ class SettingsSources:
                 f"replaykit_timeout={self.ini_timeout!r} is not valid; give seconds (a number > 0)"
             )
         return Settings(
-            server=server,
-            namespace=self.project.namespace,
+            server=server.value,
+            namespace=namespace.value,
             record=str(record),
             strict=strict,
             workflows=tuple(workflows),
             histories=tuple(Path(h).resolve() for h in histories),
             root=self.root,
-            data_converter=self.project.data_converter,
+            data_converter=settings.data_converter().value,
             timeout=timeout,
             plugins=tuple(plugins),
-            allow=tuple(self.project.allow),
-            volatile=tuple(self.project.volatile),
-            fail_on=tuple(self.project.fail_on),
+            allow=settings.allow().value,
+            volatile=settings.volatile().value,
+            fail_on=tuple(sorted(settings.fail_on().value)),
+            server_source=server.source,
+            namespace_source=namespace.source,
         )
 
     @property
     def root(self) -> Path:
         """The pyproject's folder when there is one, else pytest's rootdir."""
         return self.project.root or self.rootpath
-
-
-def _as_tuple(value: Any) -> tuple[Any, ...]:
-    if value is None:
-        return ()
-    if isinstance(value, (str, type)):
-        return (value,)
-    if isinstance(value, Sequence):
-        return tuple(value)
-    return (value,)
 
 
 def load_sources(config: pytest.Config) -> SettingsSources:

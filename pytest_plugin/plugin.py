@@ -3,8 +3,9 @@
 Options (group ``replaykit``): ``--replaykit-server``, ``--replaykit-record``,
 ``--replaykit-strict`` / ``--replaykit-no-strict``, ``--replaykit-pdb``. Ini keys: ``replaykit_workflows``,
 ``replaykit_histories``, ``replaykit_server``, ``replaykit_strict``. ``[tool.replaykit]`` in
-pyproject.toml is honoured. Precedence (flag > marker > ini > pyproject > default) is decided
-by :func:`replaykit._config.resolve` alone.
+pyproject.toml is honoured. Precedence (flag > marker > ini > ``$TEMPORAL_ADDRESS`` /
+``$TEMPORAL_NAMESPACE`` > pyproject > default), the CLI's order, is decided by
+:class:`replaykit._settings.Resolver` alone.
 
 Fixtures: ``temporal_env``, ``temporal_client``, ``replaykit_worker``, ``assert_replays``,
 ``replaykit_histories``, ``record_history``, ``replaykit_settings``, ``replaykit_ledger``,
@@ -61,7 +62,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         metavar="SERVER",
         help="Temporal server for replaykit fixtures: embedded, timeskip or HOST:PORT "
-        "(default: timeskip).",
+        "(default: replaykit_server ini, $TEMPORAL_ADDRESS, [tool.replaykit] server, "
+        "else timeskip).",
     )
     group.addoption(
         "--replaykit-record",
@@ -252,8 +254,8 @@ def _server_or_fail(pool: ServerPool, settings: Settings) -> RunningServer:
 def temporal_env(request: pytest.FixtureRequest, _replaykit_pool: ServerPool) -> RunningServer:
     """The session's Temporal server (a ``replaykit.RunningServer``), started on first use.
 
-    Which server: ``--replaykit-server`` > ``replaykit_server`` ini > ``[tool.replaykit]
-    server`` > ``timeskip``. Under pytest-xdist each worker has its own. It is stopped when
+    Which server: ``--replaykit-server`` > ``replaykit_server`` ini > ``$TEMPORAL_ADDRESS`` >
+    ``[tool.replaykit] server`` > ``timeskip``. Under pytest-xdist each worker has its own. It is stopped when
     the session ends.
     """
     return _server_or_fail(_replaykit_pool, request.config.stash[_SETTINGS_KEY])

@@ -47,6 +47,7 @@ from ._plugins import (
     replayer_plugins,
 )
 from ._runtime import quiet_runtime
+from ._settings import default_fail_on
 from ._strict import compare_run
 from ._versioning import pinned_elsewhere, versioning_view
 
@@ -84,7 +85,7 @@ class CheckOptions:
     """
 
     strict: bool = True
-    fail_on: frozenset[str] = frozenset({"nondeterminism", "drift"})
+    fail_on: frozenset[str] = field(default_factory=default_fail_on)
     allow: tuple[str, ...] = ()
     volatile: tuple[str, ...] = ()
     sandbox: bool = True

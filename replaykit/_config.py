@@ -1,8 +1,9 @@
-"""Configuration: ``[tool.replaykit]`` in pyproject.toml, and the one precedence resolver.
+"""Configuration: reading and validating ``[tool.replaykit]`` in pyproject.toml.
 
-Every surface (CLI flags, pytest flags, markers, ini keys, pyproject) goes through
-:func:`resolve`, so precedence is decided in one place: flag > marker > ini > pyproject >
-default. Bad values fail loudly and list the valid ones.
+Which value of a setting applies (flag > marker > ini > Temporal's environment variables >
+pyproject > the scenario's preference > default) is decided by :mod:`replaykit._settings`
+alone; :func:`resolve` here is a thin shim over :func:`replaykit._settings.pick` for the
+untyped values (paths, output folders). Bad values fail loudly and list the valid ones.
 """
 
 from __future__ import annotations
@@ -148,27 +149,14 @@ def resolve(
     default: Any = None,
     choices: Sequence[str] | None = None,
 ) -> Any:
-    """Pick the first value that is set, in precedence order flag > marker > ini > project.
+    """The value of :func:`replaykit._settings.pick` (same order, same rules), without its source.
 
     Empty strings, empty sequences and None count as "not set".
 
     Raises:
         ConfigError: The chosen value is not one of ``choices``.
     """
-    for source, value in (("flag", flag), ("marker", marker), ("ini", ini), ("pyproject", project)):
-        if value is None or value == "" or (isinstance(value, (list, tuple)) and not value):
-            continue
-        _check_choice(name, value, choices, source)
-        return value
-    return default
+    from ._settings import pick
 
-
-def _check_choice(name: str, value: Any, choices: Sequence[str] | None, source: str) -> None:
-    if choices is None:
-        return
-    values = value if isinstance(value, (list, tuple)) else [value]
-    for v in values:
-        if v not in choices:
-            raise ConfigError(
-                f"{name}={v!r} (from {source}) is not valid; choose from: {', '.join(choices)}"
-            )
+    return pick(name, flag=flag, marker=marker, ini=ini, project=project, default=default,
+                choices=choices).value

@@ -15,9 +15,6 @@ __all__ = ["CheckReport", "Divergence", "HistoryResult", "Kind", "Status"]
 Kind = Literal["nondeterminism", "drift", "option-change"]
 Status = Literal["clean", "divergent", "error", "pinned"]
 
-#: Kinds that fail a check unless allowed; option changes pass unless asked.
-FAILING_KINDS: frozenset[str] = frozenset({"nondeterminism", "drift"})
-
 
 @dataclass(frozen=True)
 class Divergence:

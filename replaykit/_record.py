@@ -148,7 +148,8 @@ def group_by_server(
 ) -> list[tuple[str, list[Scenario]]]:
     """Which server each scenario runs on, grouped in first-seen order.
 
-    An explicit ``override`` (the ``--server`` flag) wins; otherwise a scenario's own
+    ``override`` is the server the settings resolver chose above the scenario's row (a flag,
+    ``$TEMPORAL_ADDRESS`` or ``[tool.replaykit] server``): it wins; otherwise a scenario's own
     preference (``@scenario(server="timeskip")`` for durable timers of hours or days), else
     ``default``.
     """

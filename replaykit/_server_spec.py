@@ -7,13 +7,19 @@ import the SDK. :mod:`replaykit._servers` re-exports everything here.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import Literal
 
 from replaykit._errors import ServerError
 
-__all__ = ["ENV_ADDRESS", "ENV_NAMESPACE", "ServerKind", "ServerSpec", "parse_server"]
+__all__ = [
+    "ENV_ADDRESS",
+    "ENV_NAMESPACE",
+    "ServerKind",
+    "ServerSpec",
+    "parse_server",
+    "parse_server_value",
+]
 
 ServerKind = Literal["embedded", "timeskip", "external"]
 
@@ -80,10 +86,24 @@ def parse_server(
     Raises:
         ServerError: The value is not one of the valid forms, or the options do not fit it.
     """
-    if not value:
-        value = os.environ.get(ENV_ADDRESS) or "embedded"
-    if namespace is None:
-        namespace = os.environ.get(ENV_NAMESPACE) or "default"
+    if not value or namespace is None:
+        # The one resolver decides the fallbacks ($TEMPORAL_ADDRESS / $TEMPORAL_NAMESPACE).
+        from replaykit._settings import Resolver
+
+        resolver = Resolver()
+        value = value or resolver.server().value
+        namespace = resolver.namespace().value if namespace is None else namespace
+    return parse_server_value(value, namespace=namespace, db_filename=db_filename)
+
+
+def parse_server_value(
+    value: str, *, namespace: str, db_filename: str | None = None
+) -> ServerSpec:
+    """:func:`parse_server` of a value and namespace already resolved (no fallbacks).
+
+    Raises:
+        ServerError: The value is not one of the valid forms, or the options do not fit it.
+    """
     text = value.strip()
     lowered = text.lower()
     if lowered == "embedded":

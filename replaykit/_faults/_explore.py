@@ -232,13 +232,9 @@ async def _with_server(
 ) -> tuple[RunningServer, bool]:
     if isinstance(server, RunningServer):
         return server, False
-    spec = server or ServerSpec("embedded")
-    if persistent and spec.kind == "embedded" and spec.db_filename is None:
-        import os
-        import tempfile
+    from .._settings import fault_server_spec
 
-        folder = tempfile.mkdtemp(prefix="replaykit-faults-server-", dir=workdir)
-        spec = replace(spec, db_filename=os.path.join(folder, "server.db"))
+    spec, _ = fault_server_spec(server, kills_server=persistent, workdir=workdir)
     return await start_server_async(spec), True
 
 

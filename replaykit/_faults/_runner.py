@@ -38,6 +38,7 @@ from .._servers import (
     parse_server,
     start_server_async,
 )
+from .._settings import fault_server_spec
 from ._control import Control
 from ._invariants import (
     Baseline,
@@ -259,10 +260,9 @@ async def run_fault_plan_async(
     workdir = Path(tempfile.mkdtemp(prefix="replaykit-faults-"))
     try:
         if not isinstance(server, RunningServer):
-            spec = parse_server(server) if isinstance(server, str) else server or ServerSpec(
-                "embedded")
-            if plan.kills_server and spec.kind == "embedded" and spec.db_filename is None:
-                spec = replace(spec, db_filename=str(workdir / "server.db"))
+            spec, _ = fault_server_spec(parse_server(server) if isinstance(server, str)
+                                        else server, kills_server=plan.kills_server,
+                                        workdir=str(workdir))
             owned = server = await start_server_async(spec)
         if plan.kills_server and (server.kind != "embedded" or server.spec.db_filename is None):
             raise ReplaykitError(

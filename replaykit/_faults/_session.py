@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import shutil
-import tempfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Literal
 
 from .._errors import ReplaykitError
 from .._scenario import Scenario, load_scenarios
 from .._servers import ServerSpec, _run_sync, start_server_async
+from .._settings import fault_server_spec
 from ._explore import (
     ExplorationReport,
     _explore_examples_async,
@@ -98,15 +97,11 @@ async def _run_all(
         or (request.mode == "every-step" and request.kill == "server")
         or (request.mode == "examples" and "kill-server" in request.kinds)
     )
-    spec = request.server
-    folder: str | None = None
-    if needs_store:
-        if spec.kind != "embedded":
-            echo("error: killing the server needs the embedded server (--server embedded)")
-            return 2
-        if spec.db_filename is None:
-            folder = tempfile.mkdtemp(prefix="replaykit-faults-server-")
-            spec = replace(spec, db_filename=os.path.join(folder, "server.db"))
+    try:
+        spec, folder = fault_server_spec(request.server, kills_server=needs_store)
+    except ReplaykitError as err:
+        echo(f"error: {err}")
+        return 2
     try:
         server = await start_server_async(spec)
     except ReplaykitError as err:

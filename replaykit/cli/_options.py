@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, TypeVar
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from replaykit._config import ProjectConfig
 from replaykit._errors import ServerError
-from replaykit._servers import ServerSpec, parse_server
+from replaykit._server_spec import ServerSpec, parse_server_value
+from replaykit._settings import Resolver
 
-__all__ = ["plugin_option", "plugin_refs", "server_options", "server_spec_from_options"]
+if TYPE_CHECKING:
+    from replaykit._scenario import Scenario
+
+__all__ = [
+    "cli_resolver",
+    "plugin_option",
+    "plugin_refs",
+    "server_groups",
+    "server_options",
+    "server_spec_from_options",
+]
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -29,7 +41,8 @@ def server_options(fn: _F) -> _F:
             metavar="embedded|timeskip|HOST:PORT",
             default=None,
             help="Temporal server: the embedded dev server, the time-skipping test server, or "
-            "an existing cluster. Default: $TEMPORAL_ADDRESS if set, else embedded.",
+            "an existing cluster. Default: $TEMPORAL_ADDRESS, else [tool.replaykit] server, "
+            "else the scenario's own server=, else embedded.",
         ),
         click.option(
             "--address",
@@ -43,7 +56,8 @@ def server_options(fn: _F) -> _F:
             "namespace",
             default=None,
             metavar="NS",
-            help="Namespace. Default: $TEMPORAL_NAMESPACE if set, else 'default'.",
+            help="Namespace. Default: $TEMPORAL_NAMESPACE, else [tool.replaykit] namespace, "
+            "else 'default'.",
         ),
         click.option(
             "--db-filename",
@@ -58,14 +72,28 @@ def server_options(fn: _F) -> _F:
     return fn
 
 
+def cli_resolver(project: ProjectConfig | None = None, **flags: Any) -> Resolver:
+    """The settings resolver of a command: its flags (by setting name) and the pyproject."""
+    from replaykit._config import load_project_config
+
+    return Resolver(face="cli", flags=flags,
+                    project=load_project_config() if project is None else project)
+
+
 def server_spec_from_options(
     *,
     server: str | None,
     namespace: str | None,
     db_filename: str | None,
     address: str | None = None,
+    project: ProjectConfig | None = None,
+    scenario: str | None = None,
 ) -> ServerSpec:
     """The :class:`~replaykit._servers.ServerSpec` the server options describe.
+
+    The server and namespace come from :class:`replaykit._settings.Resolver`: flag >
+    ``$TEMPORAL_ADDRESS`` / ``$TEMPORAL_NAMESPACE`` > ``[tool.replaykit]`` > ``scenario`` (the
+    scenario's own preference) > embedded / ``default``.
 
     Raises:
         click.BadParameter: The values do not form a valid spec (click exits with code 2).
@@ -80,16 +108,47 @@ def server_spec_from_options(
                 f"expected HOST:PORT, got {address!r}", param_hint="'--address'"
             )
         server = address
+    resolver = cli_resolver(project, server=server, namespace=namespace)
     try:
-        return parse_server(server, namespace=namespace, db_filename=db_filename)
+        return resolver.spec(scenario=scenario, db_filename=db_filename)
     except ServerError as exc:
         raise click.BadParameter(str(exc), param_hint="'--server'") from None
+
+
+def server_groups(
+    scenarios: Sequence[Scenario],
+    *,
+    server: str | None,
+    namespace: str | None,
+    db_filename: str | None,
+    address: str | None = None,
+    project: ProjectConfig | None = None,
+) -> list[tuple[ServerSpec, list[Scenario]]]:
+    """The scenarios grouped by the server each runs on, with that server's spec.
+
+    A flag, ``$TEMPORAL_ADDRESS`` or ``[tool.replaykit] server`` outranks a scenario's own
+    ``server=`` (so every scenario runs there); otherwise each scenario's preference, else
+    embedded.
+
+    Raises:
+        click.BadParameter: The values do not form a valid spec.
+    """
+    from replaykit._record import group_by_server
+
+    above = cli_resolver(project, server=address or server).server()
+    override = None if above.source == "default" else above.value
+    return [
+        (server_spec_from_options(server=server, address=address, namespace=namespace,
+                                  db_filename=db_filename, project=project, scenario=value),
+         group)
+        for value, group in group_by_server(scenarios, override=override, default=above.value)
+    ]
 
 
 def _server_kind(value: str) -> str | None:
     """The kind a ``--server`` value names, or ``None`` when it is invalid."""
     try:
-        return parse_server(value, namespace="default").kind
+        return parse_server_value(value, namespace="default").kind
     except ServerError:
         return None
 
@@ -110,7 +169,4 @@ def plugin_option(fn: _F) -> _F:
 
 def plugin_refs(flag: tuple[str, ...] | list[str]) -> tuple[str, ...]:
     """The plugin references a command uses: ``--plugin`` flags, else the configuration."""
-    from replaykit._config import load_project_config, resolve
-
-    return tuple(resolve("plugins", flag=list(flag),
-                         project=list(load_project_config().plugins), default=()))
+    return cli_resolver(plugins=tuple(flag)).plugins().value

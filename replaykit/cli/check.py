@@ -9,7 +9,7 @@ import click
 
 from replaykit._budget import BudgetLimits, parse_budget_limits
 from replaykit._check import CheckOptions, check_histories
-from replaykit._config import load_project_config, resolve
+from replaykit._config import load_project_config
 from replaykit._divergence import HistoryResult
 from replaykit._errors import ConfigError, ReplaykitError
 from replaykit._report import (
@@ -19,12 +19,12 @@ from replaykit._report import (
     write_json_report,
     write_junit_xml,
 )
+from replaykit._settings import FAIL_ON_CHOICES
 from replaykit._versioning import parse_deployment_version
-from replaykit.cli._options import plugin_option, plugin_refs
+from replaykit.cli._options import cli_resolver, plugin_option
 from replaykit.cli._progress import Progress
 
-KINDS = ("nondeterminism", "drift", "option-change")
-FAIL_ON = (*KINDS, "budget")
+FAIL_ON = FAIL_ON_CHOICES
 
 
 def _shard(value: str | None) -> tuple[int, int] | None:
@@ -133,35 +133,33 @@ def command(
         sys.path.insert(0, os.getcwd())  # like pytest's rootdir: local workflow modules import
     try:
         config = load_project_config()
-        wf = resolve("workflows", flag=list(workflows), project=list(config.workflows))
+        settings = cli_resolver(
+            config, workflows=workflows, histories=paths, fail_on=fail_on, allow=allow, volatile=volatile,
+            jobs=jobs, data_converter=data_converter, plugins=plugins,
+            deployment_version=deployment_version,
+        )
+        wf = settings.workflows().value
         if not wf:
             raise click.UsageError("no workflows: pass --workflows MODULE or set "
                                    "[tool.replaykit] workflows in pyproject.toml")
-        targets = resolve("paths", flag=list(paths),
-                          project=[config.path(h) for h in config.histories])
+        targets = list(settings.histories().value)
         if not targets:
             raise click.UsageError("no history paths given and no [tool.replaykit] histories")
         options = CheckOptions(
             strict=strict,
-            fail_on=frozenset(resolve("fail_on", flag=list(fail_on),
-                                      project=list(config.fail_on),
-                                      default=["nondeterminism", "drift"], choices=FAIL_ON)),
-            allow=tuple(resolve("allow", flag=list(allow), project=list(config.allow),
-                                default=[])),
-            volatile=tuple(resolve("volatile", flag=list(volatile),
-                                   project=list(config.volatile), default=[])),
+            fail_on=settings.fail_on().value,
+            allow=settings.allow().value,
+            volatile=settings.volatile().value,
             sandbox=not no_sandbox,
             timeout=timeout,
             cache=not no_cache,
-            data_converter=resolve("data_converter", flag=data_converter,
-                                   project=config.data_converter),
-            deployment_version=_version(resolve("deployment_version", flag=deployment_version,
-                                                project=config.deployment_version)),
+            data_converter=settings.data_converter().value,
+            deployment_version=_version(settings.deployment_version().value),
             include_pinned=include_pinned,
             budget=_limits(config.budgets, budget),
-            plugins=plugin_refs(plugins),
+            plugins=settings.plugins().value,
         )
-        jobs_value = resolve("jobs", flag=jobs, project=config.jobs)
+        jobs_value = settings.jobs().value
         progress = Progress(enabled=sys.stderr.isatty() and not os.environ.get("CI"))
 
         def on_result(result: HistoryResult) -> None:

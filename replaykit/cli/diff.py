@@ -8,9 +8,9 @@ import sys
 
 import click
 
-from replaykit._config import load_project_config, resolve
 from replaykit._diff import diff_history_files
 from replaykit._errors import ReplaykitError
+from replaykit.cli._options import cli_resolver
 
 
 @click.command("diff")
@@ -27,8 +27,7 @@ def command(a: str, b: str, as_json: bool, data_converter: str | None) -> None:
     Exit code: 0 equivalent, 1 different, 2 a file could not be read.
     """
     try:
-        converter = resolve("data_converter", flag=data_converter,
-                            project=load_project_config().data_converter)
+        converter = cli_resolver(data_converter=data_converter).data_converter().value
         if converter and os.getcwd() not in sys.path:
             sys.path.insert(0, os.getcwd())  # a local converter module imports
         result = diff_history_files(a, b, data_converter=converter)

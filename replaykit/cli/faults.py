@@ -8,14 +8,14 @@ import sys
 import click
 
 from replaykit._codec import load_data_converter
-from replaykit._config import load_project_config, resolve
+from replaykit._config import load_project_config
 from replaykit._errors import ConfigError, ReplaykitError
 from replaykit._faults._plan import FaultPlan, parse_fault
 from replaykit._faults._session import FaultsRequest, run_faults_request
 from replaykit._plugins import load_plugins
 from replaykit.cli._options import (
+    cli_resolver,
     plugin_option,
-    plugin_refs,
     server_options,
     server_spec_from_options,
 )
@@ -108,9 +108,12 @@ def command(
 
     Exit status: 0 every invariant held, 1 a violation, 2 usage or harness error.
     """
+    config = load_project_config()
     spec = server_spec_from_options(
-        server=server, address=address, namespace=namespace, db_filename=db_filename
+        server=server, address=address, namespace=namespace, db_filename=db_filename,
+        project=config,
     )
+    settings = cli_resolver(config, data_converter=data_converter, plugins=plugins)
     flags = {
         "kill-worker": kill_worker, "kill-server": kill_server, "fail": fail,
         "timeout": timeout, "cancel": cancel, "signal": signal,
@@ -122,13 +125,12 @@ def command(
         raise click.UsageError(str(err)) from None
     plan = plan + FaultPlan(extra)
     try:
-        converter = resolve("data_converter", flag=data_converter,
-                            project=load_project_config().data_converter)
+        converter = settings.data_converter().value
         if converter:
             if os.getcwd() not in sys.path:
                 sys.path.insert(0, os.getcwd())  # a local converter module imports
             load_data_converter(converter)  # a bad reference fails before any run
-        plugin_list = plugin_refs(plugins)
+        plugin_list = settings.plugins().value
         if plugin_list:
             if os.getcwd() not in sys.path:
                 sys.path.insert(0, os.getcwd())

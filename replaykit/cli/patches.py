@@ -6,11 +6,12 @@ import asyncio
 import json
 import os
 import sys
+from typing import Any
 
 import click
 
 from replaykit._check import CheckOptions
-from replaykit._config import load_project_config, resolve
+from replaykit._config import load_project_config
 from replaykit._errors import ReplaykitError
 from replaykit._patches import (
     analyze_patches,
@@ -20,10 +21,12 @@ from replaykit._patches import (
 from replaykit._plugins import load_plugins
 from replaykit._record import RecordedScenario
 from replaykit._scenario import load_scenarios
-from replaykit._servers import ServerSpec, start_server_async
+from replaykit._servers import start_server_async
 from replaykit.cli._options import (
+    cli_resolver,
     plugin_option,
     plugin_refs,
+    server_groups,
     server_options,
     server_spec_from_options,
 )
@@ -114,37 +117,33 @@ def command(
             raise click.UsageError("--generate-old takes scenario files; give no PATHS")
         if not out:
             raise click.UsageError("--generate-old needs --out DIR")
-        spec = server_spec_from_options(
-            server=resolve("server", flag=server, project=config.server),
-            address=address,
-            namespace=namespace or config.namespace,
-            db_filename=db_filename,
-        )
-        _generate(list(generate_old), out, pattern, patch_ids, overwrite, spec,
+        flags: dict[str, Any] = {"server": server, "address": address, "namespace": namespace,
+                                 "db_filename": db_filename, "project": config}
+        server_spec_from_options(**flags)  # validate the flags before running anything
+        _generate(list(generate_old), out, pattern, patch_ids, overwrite, flags,
                   plugin_refs(plugins))
         return
     if out or pattern or patch_ids or overwrite:
         raise click.UsageError("--out, -k, --patch and --overwrite go with --generate-old")
     try:
-        wf = resolve("workflows", flag=list(workflows), project=list(config.workflows))
+        settings = cli_resolver(config, workflows=workflows, histories=paths, plugins=plugins)
+        wf = settings.workflows().value
         if not wf:
             raise click.UsageError(
                 "no workflows: pass --workflows MODULE or set "
                 "[tool.replaykit] workflows in pyproject.toml"
             )
-        targets = resolve(
-            "paths", flag=list(paths), project=[config.path(h) for h in config.histories]
-        )
+        targets = list(settings.histories().value)
         if not targets:
             raise click.UsageError("no history paths given and no [tool.replaykit] histories")
         report = analyze_patches(
             targets,
             workflows=wf,
             workflow_id=workflow_id,
-            options=CheckOptions(sandbox=not no_sandbox, allow=tuple(config.allow),
-                                 volatile=tuple(config.volatile),
-                                 data_converter=config.data_converter,
-                                 plugins=plugin_refs(plugins)),
+            options=CheckOptions(sandbox=not no_sandbox, allow=settings.allow().value,
+                                 volatile=settings.volatile().value,
+                                 data_converter=settings.data_converter().value,
+                                 plugins=settings.plugins().value),
         )
     except ReplaykitError as err:
         raise click.UsageError(str(err)) from None
@@ -162,7 +161,7 @@ def _generate(
     pattern: str | None,
     patch_ids: tuple[str, ...],
     overwrite: bool,
-    spec: ServerSpec,
+    server_flags: dict[str, Any],
     plugins: tuple[str, ...],
 ) -> None:
     try:
@@ -191,19 +190,24 @@ def _generate(
             err = rec.outcome.error
             click.echo(f"         scenario raised {type(err).__name__}: {err}")
 
+    specs = server_groups(scenarios, **server_flags)
+
     async def main() -> bool:
-        async with await start_server_async(spec) as running:
-            client = await running.client()
-            report = await generate_pre_patch_histories(
-                scenarios,
-                client,
-                out_dir=out,
-                patch_ids=list(patch_ids) or None,
-                overwrite=overwrite,
-                on_done=on_done,
-                plugins=plugin_list,
-            )
-            return report.ok
+        ok = True
+        for spec, group in specs:
+            async with await start_server_async(spec) as running:
+                client = await running.client()
+                report = await generate_pre_patch_histories(
+                    group,
+                    client,
+                    out_dir=out,
+                    patch_ids=list(patch_ids) or None,
+                    overwrite=overwrite,
+                    on_done=on_done,
+                    plugins=plugin_list,
+                )
+                ok = ok and report.ok
+        return ok
 
     try:
         ok = asyncio.run(main())

@@ -14,13 +14,14 @@ from replaykit._codec import load_data_converter
 from replaykit._config import load_project_config, resolve
 from replaykit._errors import ReplaykitError
 from replaykit._plugins import load_plugins
-from replaykit._record import RecordedScenario, group_by_server, record_scenarios
+from replaykit._record import RecordedScenario, record_scenarios
 from replaykit._report import display_path
 from replaykit._scenario import load_scenarios
 from replaykit._servers import start_server_async
 from replaykit.cli._options import (
+    cli_resolver,
     plugin_option,
-    plugin_refs,
+    server_groups,
     server_options,
     server_spec_from_options,
 )
@@ -66,11 +67,10 @@ def command(
                       if config.histories else None)
     if not out_dir:
         raise click.UsageError("no --out folder and no [tool.replaykit] histories")
-    override = address or server  # an explicit flag applies to every scenario
-    default = resolve("server", project=config.server, default=None)
     # validate the flags before running anything
     server_spec_from_options(server=server, address=address, namespace=namespace,
-                             db_filename=db_filename)
+                             db_filename=db_filename, project=config)
+    settings = cli_resolver(config, data_converter=data_converter, plugins=plugins)
     sys.path.insert(0, os.getcwd())
     # Activity failures that scenarios provoke on purpose (retries, injected errors) end up
     # in the histories; the SDK's warning-with-traceback for each one is noise here.
@@ -81,15 +81,17 @@ def command(
     warnings.filterwarnings("ignore", message=r"Module .* was imported after initial workflow load")
     try:
         scenarios = load_scenarios(files, pattern=pattern)
-        converter_ref = resolve("data_converter", flag=data_converter,
-                                project=config.data_converter)
+        converter_ref = settings.data_converter().value
         converter = load_data_converter(converter_ref) if converter_ref else None
-        plugin_list = load_plugins(plugin_refs(plugins))
+        plugin_list = load_plugins(settings.plugins().value)
     except ReplaykitError as err:
         raise click.UsageError(str(err)) from None
     if not scenarios:
         raise click.UsageError(f"no scenarios found in {', '.join(files)}"
                                + (f" matching -k {pattern!r}" if pattern else ""))
+
+    groups = server_groups(scenarios, server=server, address=address, namespace=namespace,
+                           db_filename=db_filename, project=config)
 
     def on_done(rec: RecordedScenario) -> None:
         status = "ok    " if rec.ok else "FAILED"
@@ -107,11 +109,7 @@ def command(
 
     async def main() -> bool:
         ok = True
-        groups = group_by_server(scenarios, override=override,
-                                 default=default or _default_server())
-        for server_value, group in groups:
-            spec = server_spec_from_options(server=server_value, namespace=namespace or
-                                            config.namespace, db_filename=db_filename)
+        for spec, group in groups:
             async with await start_server_async(spec) as running:
                 client = await running.client(
                     **({"data_converter": converter} if converter is not None else {}))
@@ -130,6 +128,3 @@ def command(
     sys.stdout.flush()
     raise SystemExit(0 if ok else 1)
 
-
-def _default_server() -> str:
-    return os.environ.get("TEMPORAL_ADDRESS") or "embedded"

@@ -7,9 +7,8 @@ import sys
 
 import click
 
-from replaykit._config import load_project_config, resolve
 from replaykit._errors import ReplaykitError
-from replaykit.cli._options import plugin_option, plugin_refs
+from replaykit.cli._options import cli_resolver, plugin_option
 
 
 def _listen(value: str) -> tuple[str, int]:
@@ -65,8 +64,9 @@ def command(
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())  # as `replaykit check`: local workflow modules import
     try:
-        config = load_project_config()
-        wf = resolve("workflows", flag=list(workflows), project=list(config.workflows))
+        settings = cli_resolver(workflows=workflows, data_converter=data_converter,
+                                plugins=plugins)
+        wf = settings.workflows().value
         if not wf:
             raise click.UsageError("no workflows: pass --workflows MODULE or set "
                                    "[tool.replaykit] workflows in pyproject.toml")
@@ -78,9 +78,8 @@ def command(
         outcome = replay_history(
             history, workflows=wf, points=points, trace=trace, debugger=front,
             sandbox=sandbox, workflow_id=workflow_id, echo=click.echo,
-            plugins=plugin_refs(plugins),
-            data_converter=resolve("data_converter", flag=data_converter,
-                                   project=config.data_converter),
+            plugins=settings.plugins().value,
+            data_converter=settings.data_converter().value,
         )
     except ReplaykitError as err:
         click.echo(f"error: {err}", err=True)

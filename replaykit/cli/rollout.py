@@ -9,11 +9,10 @@ import sys
 import click
 
 from replaykit._check import CheckOptions, check_histories
-from replaykit._config import load_project_config, resolve
 from replaykit._errors import ReplaykitError
 from replaykit._rollout import rollout_report
 from replaykit._versioning import parse_deployment_version
-from replaykit.cli._options import plugin_option, plugin_refs
+from replaykit.cli._options import cli_resolver, plugin_option
 
 
 @click.command("rollout")
@@ -46,30 +45,29 @@ def command(
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
     try:
-        config = load_project_config()
-        wf = resolve("workflows", flag=list(workflows), project=list(config.workflows))
+        settings = cli_resolver(workflows=workflows, histories=paths, jobs=jobs,
+                                deployment_version=deployment_version,
+                                data_converter=data_converter, plugins=plugins)
+        wf = settings.workflows().value
         if not wf:
             raise click.UsageError("no workflows: pass --workflows MODULE")
-        target = resolve("deployment_version", flag=deployment_version,
-                         project=config.deployment_version)
+        target = settings.deployment_version().value
         if not target:
             raise click.UsageError("pass --deployment-version NAME.BUILD_ID (the new build)")
         try:
             target = parse_deployment_version(target)
         except ValueError as err:
             raise click.UsageError(str(err)) from None
-        targets = resolve("paths", flag=list(paths),
-                          project=[config.path(h) for h in config.histories])
+        targets = list(settings.histories().value)
         if not targets:
             raise click.UsageError("no history paths given and no [tool.replaykit] histories")
         options = CheckOptions(
             deployment_version=target,
-            data_converter=resolve("data_converter", flag=data_converter,
-                                   project=config.data_converter),
-            plugins=plugin_refs(plugins),
+            data_converter=settings.data_converter().value,
+            plugins=settings.plugins().value,
         )
         report = check_histories(targets, workflows=wf, options=options,
-                                 jobs=resolve("jobs", flag=jobs, project=config.jobs))
+                                 jobs=settings.jobs().value)
     except ReplaykitError as err:
         raise click.UsageError(str(err)) from None
     rollout = rollout_report(report, target)

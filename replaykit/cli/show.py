@@ -8,10 +8,9 @@ import sys
 import click
 
 from replaykit._codec import foreign_encodings
-from replaykit._config import load_project_config, resolve
 from replaykit._errors import ReplaykitError
 from replaykit._show import show_history
-from replaykit.cli._options import plugin_option, plugin_refs
+from replaykit.cli._options import cli_resolver, plugin_option, plugin_refs
 
 
 @click.command("show")
@@ -58,8 +57,7 @@ def command(
     if workflows and os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())  # as `replaykit check`: local workflow modules import
     try:
-        converter = resolve("data_converter", flag=data_converter,
-                            project=load_project_config().data_converter)
+        converter = cli_resolver(data_converter=data_converter).data_converter().value
         if converter and os.getcwd() not in sys.path:
             sys.path.insert(0, os.getcwd())  # a local converter module imports
         report = show_history(

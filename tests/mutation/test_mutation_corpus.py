@@ -15,7 +15,8 @@ import pytest
 from .corpus import CATEGORIES, MUTANTS
 from .runner import Outcome, describe, run_corpus, score, score_table, validate_corpus
 
-pytestmark = pytest.mark.slow
+# The corpus runs in the first test's fixture: ~5 min on 2 idle cores, far more on a loaded machine.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(2400)]
 
 
 @pytest.fixture(scope="module")

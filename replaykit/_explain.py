@@ -9,6 +9,7 @@ import temporalio.workflow
 from ._capture import RunCapture
 from ._divergence import Divergence
 from ._history import HistoryFile
+from ._patch_markers import history_patch_markers
 from ._strict import event_type_name
 
 __all__ = ["explain_replay_failure"]
@@ -88,8 +89,6 @@ def explain_replay_failure(
 
 
 def _removed_patch(patch_id: str, hf: HistoryFile, text: str) -> Divergence:
-    from ._patches import history_patch_markers
-
     markers, _ = history_patch_markers(hf)
     marker = next((m for m in markers if m.patch_id == patch_id), None)
     where = f" (its marker is event {marker.event_id})" if marker is not None else ""

@@ -55,6 +55,7 @@ from ._history import HistoryFile, find_history_files, load_history
 from ._patch_markers import PATCH_MARKER_NAME, PatchMarker, history_patch_markers
 from ._record import RecordedScenario, write_outcome
 from ._scenario import Scenario, run_scenario
+from ._sdk_compat import PatchCall, hook_workflow_patch
 
 __all__ = [
     "PATCH_MARKER_NAME",
@@ -315,56 +316,34 @@ def _reaches_past(hf: HistoryFile, commands: int) -> bool:
 # What replay says: which patch calls the code makes on each history
 
 
-@dataclass(frozen=True)
-class _PatchCall:
-    workflow_id: str
-    patch_id: str
-    deprecated: bool
-    result: bool
-    replaying: bool
-
-
 _SINK_LOCK = threading.Lock()
-_SINK: list[_PatchCall] | None = None
+_SINK: list[PatchCall] | None = None
 
 
 def _install_patch_hook() -> None:
     """Observe every ``workflow_patch`` call (``patched``/``deprecate_patch``) in this process.
 
-    The SDK gives no hook for patch calls; this wraps the instance method the workflow
-    context calls. It records only while :func:`_observing` is active.
+    The SDK gives no hook for patch calls (:func:`hook_workflow_patch` wraps the instance
+    method the workflow context calls). It records only while :func:`_observing` is active.
     """
-    from temporalio.worker import _workflow_instance as wi
+    if not hook_workflow_patch(_record_patch_call):
+        raise RuntimeError(
+            "this temporalio has no _WorkflowInstanceImpl.workflow_patch to observe patch calls"
+        )
 
-    impl: Any = wi._WorkflowInstanceImpl
-    original = impl.workflow_patch
-    if getattr(original, "_replaykit_patch_hook", False):
-        return
 
-    def workflow_patch(self: Any, id: str, *, deprecated: bool, **kwargs: Any) -> bool:
-        result: bool = original(self, id, deprecated=deprecated, **kwargs)
-        sink = _SINK
-        if sink is not None:
-            call = _PatchCall(
-                workflow_id=self._info.workflow_id,
-                patch_id=id,
-                deprecated=deprecated,
-                result=result,
-                replaying=bool(self._is_replaying),
-            )
-            with _SINK_LOCK:
-                sink.append(call)
-        return result
-
-    workflow_patch._replaykit_patch_hook = True  # type: ignore[attr-defined]
-    impl.workflow_patch = workflow_patch
+def _record_patch_call(call: PatchCall) -> None:
+    sink = _SINK
+    if sink is not None:
+        with _SINK_LOCK:
+            sink.append(call)
 
 
 @contextmanager
-def _observing() -> Iterator[list[_PatchCall]]:
+def _observing() -> Iterator[list[PatchCall]]:
     global _SINK
     _install_patch_hook()
-    calls: list[_PatchCall] = []
+    calls: list[PatchCall] = []
     with _SINK_LOCK:
         if _SINK is not None:
             raise RuntimeError("analyze_patches is already running in this process")
@@ -602,7 +581,7 @@ def analyze_patches(
             )
 
     # Replay everything, observing patch calls; results arrive one history at a time.
-    calls_by_index: list[list[_PatchCall]] = []
+    calls_by_index: list[list[PatchCall]] = []
     results: list[HistoryResult] = []
     with _observing() as calls:
 
@@ -620,7 +599,7 @@ def analyze_patches(
             jobs=0,
             on_result=on_result,
         )
-    result_for: dict[int, tuple[HistoryResult, list[_PatchCall]]] = {}
+    result_for: dict[int, tuple[HistoryResult, list[PatchCall]]] = {}
     unmatched = list(zip(results, calls_by_index, strict=True))
     for index, hf in enumerate(histories):
         for j, (res, hcalls) in enumerate(unmatched):
@@ -666,7 +645,7 @@ def _row(
     a: _Acc,
     histories: Sequence[HistoryFile],
     markers_of: Sequence[dict[str, PatchMarker]],
-    result_for: dict[int, tuple[HistoryResult, list[_PatchCall]]],
+    result_for: dict[int, tuple[HistoryResult, list[PatchCall]]],
 ) -> PatchRow:
     pid = a.patch_id
     kinds = {s.deprecated for s in a.sites} | a.observed_deprecated

@@ -37,7 +37,12 @@ from ._plan import (
     TimeoutActivity,
 )
 from ._pool import WorkerSupply
-from ._runner import FaultRunResult, baseline_of, run_fault_plan_async
+from ._runner import (
+    FaultRunResult,
+    baseline_of,
+    run_fault_plan_async,
+    run_fault_plan_pooled_async,
+)
 from ._steps import ScenarioSteps, learn_steps
 from ._strategies import draw_plans
 
@@ -286,7 +291,7 @@ async def explore_every_step_async(
     # Warm processes shared by every run: only a killed one has to be replaced.
     supply = WorkerSupply(running.address, running.namespace, logs, spare=parallel + 1)
     try:
-        base = await run_fault_plan_async(
+        base = await run_fault_plan_pooled_async(
             scenario, FaultPlan(), server=running, concurrency=concurrency,
             scenario_files=scenario_files, worker_context=worker_context,
             data_converter=data_converter, plugins=plugins, supply=supply,
@@ -304,7 +309,7 @@ async def explore_every_step_async(
 
         async def one(number: int, plan: FaultPlan) -> FaultRunResult:
             async with gate:
-                result = await run_fault_plan_async(
+                result = await run_fault_plan_pooled_async(
                     scenario, plan, server=running, baseline=baseline,
                     concurrency=concurrency, scenario_files=scenario_files,
                     worker_context=worker_context, data_converter=data_converter, plugins=plugins,

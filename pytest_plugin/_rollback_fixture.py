@@ -62,7 +62,7 @@ def prove_or_fail(
             snapshot = load_snapshot(snapshot)
         report = prove_rollback(
             scenario,
-            steps=spec if spec is not None else (steps or ()),
+            spec=spec if spec is not None else (steps or ()),
             snapshot=snapshot,
             raise_on_failure=False,
             **options,

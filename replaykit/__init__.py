@@ -26,16 +26,8 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "._servers": ("RunningServer", "ServerSpec", "parse_server", "start_server",
                   "start_server_async"),
     "._pull": ("PullItem", "PullReport", "pull_histories"),
-    "._effects": (
-        "EffectAttempt", "EffectSlot", "EffectViolation", "EffectsError", "EffectsLedger",
-        "EffectsReport", "idempotent", "verify_effects",
-    ),
-    "._saga": (
-        "SagaError", "SagaReport", "SagaSpec", "SagaStep", "SagaViolation", "load_saga_spec",
-        "verify_saga", "verify_saga_files",
-    ),
     "._patches": (
-        "PatchReport", "PatchRow", "PrePatchReport", "analyze_patches",
+        "PatchReport", "PatchRow", "PatchSite", "PrePatchReport", "analyze_patches",
         "generate_pre_patch_histories", "scan_patch_sites",
     ),
     "._strict": ("suggest_patch_id",),
@@ -48,13 +40,27 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "reply_text", "reply_tool_calls", "scripted_openai",
     ),
     "._cassettes": ("cassette", "cassette_path", "is_cassette_miss", "json_body_matcher"),
-    "._faults": (
-        "CancelWorkflow", "ExplorationReport", "FailActivity", "FaultPlan", "FaultRunResult",
-        "KillServer", "KillWorker", "Point", "SignalWorkflow", "TimeoutActivity",
-        "explore_every_step", "explore_examples", "run_fault_plan", "run_fault_plan_async",
-    ),
-    "._rollback": ("RollbackError", "RollbackReport", "prove_rollback", "prove_rollback_async"),
     "._plugins": ("load_plugins",),
+    # Public submodules: each is the one home of its names, all hoisted here too (a test
+    # keeps these lists equal to the submodules' __all__).
+    ".effects": (
+        "ENV_LEDGER", "EffectAttempt", "EffectSlot", "EffectViolation", "EffectsError",
+        "EffectsLedger", "EffectsReport", "current_slot", "idempotent", "verify_effects",
+    ),
+    ".faults": (
+        "Baseline", "CancelWorkflow", "ExecutionSummary", "ExplorationReport", "FailActivity",
+        "Fault", "FaultPlan", "FaultRunResult", "InvariantVerdict", "KillServer", "KillWorker",
+        "Point", "PrefixResult", "ScenarioSteps", "SignalWorkflow", "TimeoutActivity",
+        "baseline_of", "explore_every_step", "explore_every_step_async", "explore_examples",
+        "learn_steps", "parse_fault", "parse_point", "replay_prefixes", "run_fault_plan",
+        "run_fault_plan_async",
+    ),
+    ".sagas": (
+        "ENV_WORLD", "PHASES", "Leftover", "RollbackError", "RollbackReport", "RollbackRun",
+        "SagaError", "SagaFileResult", "SagaReport", "SagaRunReport", "SagaSpec", "SagaStep",
+        "SagaViolation", "StepOutcome", "load_saga_spec", "prove_rollback",
+        "prove_rollback_async", "verify_saga", "verify_saga_files",
+    ),
 }
 
 _WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
@@ -80,10 +86,6 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only  # noqa:
     from ._check import CheckOptions, check_histories, collect_workflows, replay_one
     from ._diff import HistoryDiff, StepDifference, diff_histories, diff_history_files
     from ._divergence import CheckReport, Divergence, HistoryResult
-    from ._effects import (
-        EffectAttempt, EffectSlot, EffectsError, EffectsLedger, EffectsReport,
-        EffectViolation, idempotent, verify_effects,
-    )
     from ._errors import ConfigError, HistoryError, ReplaykitError, ScenarioError, ServerError
     from ._history import (
         META_KEY, HistoryFile, HistoryMeta, find_history_files, history_from_json,
@@ -95,15 +97,11 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only  # noqa:
         reply_text, reply_tool_calls, scripted_openai,
     )
     from ._patches import (
-        PatchReport, PatchRow, PrePatchReport, analyze_patches,
+        PatchReport, PatchRow, PatchSite, PrePatchReport, analyze_patches,
         generate_pre_patch_histories, scan_patch_sites,
     )
     from ._pull import PullItem, PullReport, pull_histories
     from ._record import RecordReport, record_scenarios
-    from ._saga import (
-        SagaError, SagaReport, SagaSpec, SagaStep, SagaViolation, load_saga_spec,
-        verify_saga, verify_saga_files,
-    )
     from ._scenario import (
         ExecutionRef, Scenario, ScenarioOutcome, ScenarioRun, collect_executions,
         load_scenarios, run_scenario, scenario,
@@ -114,10 +112,21 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only  # noqa:
     from ._replay import BreakPoint, ReplayOutcome, Stop, parse_break_point, replay_history
     from ._show import ShowReport, render_html, show_history
     from ._strict import suggest_patch_id
-    from ._faults import (
-        CancelWorkflow, ExplorationReport, FailActivity, FaultPlan, FaultRunResult,
-        KillServer, KillWorker, Point, SignalWorkflow, TimeoutActivity, explore_every_step,
-        explore_examples, run_fault_plan, run_fault_plan_async,
-    )
-    from ._rollback import RollbackError, RollbackReport, prove_rollback, prove_rollback_async
     from ._plugins import load_plugins
+    from .effects import (
+        ENV_LEDGER, EffectAttempt, EffectSlot, EffectViolation, EffectsError, EffectsLedger,
+        EffectsReport, current_slot, idempotent, verify_effects,
+    )
+    from .faults import (
+        Baseline, CancelWorkflow, ExecutionSummary, ExplorationReport, FailActivity, Fault,
+        FaultPlan, FaultRunResult, InvariantVerdict, KillServer, KillWorker, Point,
+        PrefixResult, ScenarioSteps, SignalWorkflow, TimeoutActivity, baseline_of,
+        explore_every_step, explore_every_step_async, explore_examples, learn_steps,
+        parse_fault, parse_point, replay_prefixes, run_fault_plan, run_fault_plan_async,
+    )
+    from .sagas import (
+        ENV_WORLD, PHASES, Leftover, RollbackError, RollbackReport, RollbackRun, SagaError,
+        SagaFileResult, SagaReport, SagaRunReport, SagaSpec, SagaStep, SagaViolation,
+        StepOutcome, load_saga_spec, prove_rollback, prove_rollback_async, verify_saga,
+        verify_saga_files,
+    )

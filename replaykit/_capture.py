@@ -30,6 +30,7 @@ from temporalio.worker import (
 )
 
 from ._report import display_path
+from ._sdk_compat import hook_add_command, workflow_primary_task, wrap_completion_codec
 
 __all__ = ["CapturedCommand", "CapturingRunner", "RunCapture"]
 
@@ -138,7 +139,7 @@ def _user_frame(
             fallback = (display_path(filename), lineno, func)
     # A task an integration created (LangGraph runs each node in its own task): the user's
     # line is where the workflow's main coroutine waits, e.g. on `await graph.ainvoke(...)`.
-    primary = getattr(instance, "_primary_task", None)
+    primary = workflow_primary_task(instance)
     if primary is not None and primary is not task:
         found = _awaiting_user_frame(primary)
         if found is not None:
@@ -162,28 +163,15 @@ def _awaiting_user_frame(task: Any) -> tuple[str, int, str] | None:
 
 def _install_source_hook() -> bool:
     """Record the user frame each time a workflow instance creates a command."""
-    try:
-        from temporalio.worker import _workflow_instance as wi
+    return hook_add_command("capture-source", _record_source)
 
-        impl = wi._WorkflowInstanceImpl
-        original = impl._add_command
-    except (ImportError, AttributeError):
-        return False
-    if getattr(original, "_replaykit_hooked", False):
-        return True
 
-    def _add_command(self: Any) -> wf_commands.WorkflowCommand:
-        command = original(self)
-        sink = getattr(_local, "sources", None)
-        if sink is not None:
-            # Commands are appended in creation order and never reordered by the SDK, so
-            # the n-th source belongs to the n-th command of the completion.
-            sink.append(_user_frame(sys._getframe(1), self))
-        return command
-
-    _add_command._replaykit_hooked = True  # type: ignore[attr-defined]
-    impl._add_command = _add_command  # type: ignore[method-assign]
-    return True
+def _record_source(instance: Any, command: Any, frame: FrameType | None) -> None:
+    sink = getattr(_local, "sources", None)
+    if sink is not None:
+        # Commands are appended in creation order and never reordered by the SDK, so
+        # the n-th source belongs to the n-th command of the completion.
+        sink.append(_user_frame(frame, instance))
 
 
 _NO_STORE_CONTEXT = StorageDriverStoreContext(target=None)
@@ -328,32 +316,10 @@ def skip_identity_payload_passes() -> bool:
     still gets them. Only check worker processes call this (replaykit owns them); returns
     whether the SDK still has the functions it wraps.
     """
-    import temporalio.bridge.worker as bridge_worker
-    from temporalio.converter._extstore import StorageOperationMetrics
-
-    encode = getattr(bridge_worker, "encode_completion", None)
-    decode = getattr(bridge_worker, "decode_activation", None)
-    if encode is None or decode is None or getattr(encode, "_replaykit", False):
-        return encode is not None and decode is not None
-
     def plain(converter: Any) -> bool:
         return (
             getattr(converter, "payload_codec", True) is None
             and getattr(converter, "external_storage", True) is None
         )
 
-    async def encode_completion(completion: Any, data_converter: Any, *a: Any, **k: Any) -> Any:
-        if plain(data_converter):
-            return StorageOperationMetrics()
-        return await encode(completion, data_converter, *a, **k)
-
-    async def decode_activation(activation: Any, data_converter: Any, *a: Any, **k: Any) -> Any:
-        if plain(data_converter):
-            return StorageOperationMetrics()
-        return await decode(activation, data_converter, *a, **k)
-
-    for fn in (encode_completion, decode_activation):
-        setattr(fn, "_replaykit", True)  # noqa: B010 - a marker on a function object
-    setattr(bridge_worker, "encode_completion", encode_completion)  # noqa: B010
-    setattr(bridge_worker, "decode_activation", decode_activation)  # noqa: B010
-    return True
+    return wrap_completion_codec(plain)

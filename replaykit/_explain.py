@@ -9,20 +9,22 @@ import temporalio.workflow
 from ._capture import RunCapture
 from ._divergence import Divergence
 from ._history import HistoryFile
+from ._patch_markers import history_patch_markers
+from ._sdk_compat import (
+    error_event_id,
+    is_deadlock_text,
+    is_unregistered_workflow_type_text,
+    removed_patch_in_text,
+    strip_sdk_error_codes,
+)
 from ._strict import event_type_name
 
 __all__ = ["explain_replay_failure"]
 
-_EVENT_ID = re.compile(r"(?:event(?:_id)?|HistoryEvent\(id)[:= ]+\s*(\d+)", re.IGNORECASE)
-_TMPRL = re.compile(r"\[(TMPRL\d+)\]\s*")
-_REMOVED_PATCH = re.compile(
-    r"Non-deprecated patch marker encountered for change (.+?), but there is no "
-    r"corresponding change command"
-)
 
 
 def _clean(text: str) -> str:
-    text = _TMPRL.sub("", text)
+    text = strip_sdk_error_codes(text)
     text = re.sub(r"\s+", " ", text).strip()
     return text if len(text) <= 400 else text[:399] + "…"
 
@@ -32,10 +34,7 @@ def explain_replay_failure(
 ) -> Divergence:
     """A divergence for a replay the SDK itself failed, with named causes."""
     text = str(failure)
-    event_id: int | None = None
-    m = _EVENT_ID.search(text)
-    if m:
-        event_id = int(m.group(1))
+    event_id = error_event_id(text)
     event_type = None
     if event_id is not None and 0 < event_id <= len(hf.events):
         event_type = event_type_name(hf.events[event_id - 1].event_type)
@@ -43,9 +42,9 @@ def explain_replay_failure(
     if capture is not None and capture.commands and capture.commands[-1].source:
         file, line, func = capture.commands[-1].source
         source = f"{file}:{line} (in {func})"
-    removed = _REMOVED_PATCH.search(text)
+    removed = removed_patch_in_text(text)
     if removed:
-        return _removed_patch(removed.group(1).strip(), hf, removed.group(0))
+        return _removed_patch(removed[0], hf, removed[1])
     if isinstance(failure, temporalio.workflow.NondeterminismError):
         return Divergence(
             kind="nondeterminism",
@@ -57,8 +56,7 @@ def explain_replay_failure(
             hint="the code issues different commands than the history recorded; guard the "
             "change with `workflow.patched(\"<change-id>\")`",
         )
-    lowered = text.lower()
-    if "not registered" in lowered or "unknown workflow type" in lowered:
+    if is_unregistered_workflow_type_text(text):
         return Divergence(
             kind="nondeterminism",
             cause="unregistered-workflow-type",
@@ -67,7 +65,7 @@ def explain_replay_failure(
             hint="pass the module that defines it with --workflows (or [tool.replaykit] "
             "workflows); a renamed workflow type breaks every running execution",
         )
-    if "deadlock" in lowered or "didn't yield" in lowered:
+    if is_deadlock_text(text):
         return Divergence(
             kind="nondeterminism",
             cause="deadlock",
@@ -88,8 +86,6 @@ def explain_replay_failure(
 
 
 def _removed_patch(patch_id: str, hf: HistoryFile, text: str) -> Divergence:
-    from ._patches import history_patch_markers
-
     markers, _ = history_patch_markers(hf)
     marker = next((m for m in markers if m.patch_id == patch_id), None)
     where = f" (its marker is event {marker.event_id})" if marker is not None else ""

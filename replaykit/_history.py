@@ -32,6 +32,7 @@ from temporalio.api.enums.v1 import EventType
 
 from ._errors import HistoryError
 from ._protojson import Unsupported, fill_message
+from ._sdk_compat import legacy_history_from_json
 
 __all__ = [
     "META_KEY",
@@ -330,10 +331,8 @@ def _normalize_event(index: int, event: object, path: Path | None) -> dict[str, 
 
 
 def _legacy_to_proto3(event: dict[str, Any]) -> dict[str, Any]:
-    from temporalio.client._helpers import _history_from_json
-
     # Reuse the SDK's converter for the legacy enum spellings of a single event.
-    parsed = _history_from_json({"events": [event]})
+    parsed = legacy_history_from_json({"events": [event]})
     converted: dict[str, Any] = google.protobuf.json_format.MessageToDict(parsed)["events"][0]
     return converted
 

@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import ast
 import inspect
-import json
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -53,9 +52,10 @@ from ._check import CheckOptions, check_histories, collect_workflows
 from ._divergence import CheckReport, HistoryResult
 from ._errors import HistoryError
 from ._history import HistoryFile, find_history_files, load_history
-from ._payloads import decode_payload
+from ._patch_markers import PATCH_MARKER_NAME, PatchMarker, history_patch_markers
 from ._record import RecordedScenario, write_outcome
 from ._scenario import Scenario, run_scenario
+from ._sdk_compat import PatchCall, hook_workflow_patch
 
 __all__ = [
     "PATCH_MARKER_NAME",
@@ -71,11 +71,6 @@ __all__ = [
     "history_patch_markers",
     "scan_patch_sites",
 ]
-
-#: The marker name the SDK core writes for ``workflow.patched`` / ``deprecate_patch``.
-PATCH_MARKER_NAME = "core_patch"
-_DETAILS_KEY = "patch-data"
-_CHANGE_VERSION_SA = "TemporalChangeVersion"
 
 CodeState = Literal["patched", "deprecated", "absent"]
 Branch = Literal["marked", "old", "not-reached"]
@@ -300,87 +295,6 @@ def scan_patch_sites(workflows: Sequence[type]) -> list[PatchSite]:
 # What histories say: patch markers
 
 
-@dataclass(frozen=True)
-class PatchMarker:
-    """A patch marker found in a history.
-
-    Attributes:
-        patch_id: The patch id.
-        deprecated: Written by ``deprecate_patch`` (None when only the search attribute
-            upsert names the id, so the flag is unknown).
-        event_id: The MarkerRecorded (or upsert) event.
-    """
-
-    patch_id: str
-    deprecated: bool | None
-    event_id: int
-
-
-def _decode_marker(
-    attrs: temporalio.api.history.v1.MarkerRecordedEventAttributes,
-) -> tuple[str, bool] | None:
-    details = attrs.details
-    if _DETAILS_KEY in details and details[_DETAILS_KEY].payloads:
-        payload = details[_DETAILS_KEY].payloads[0]
-        try:
-            data = json.loads(payload.data)
-        except (ValueError, UnicodeDecodeError):
-            data = decode_payload(payload)
-        if isinstance(data, dict) and isinstance(data.get("id"), str):
-            return data["id"], bool(data.get("deprecated", False))
-        return None
-    # Older cores wrote the id and the flag as raw bytes under separate keys.
-    if "patch_id" in details and details["patch_id"].payloads:
-        try:
-            patch_id = details["patch_id"].payloads[0].data.decode("utf-8")
-        except UnicodeDecodeError:
-            return None
-        dep = details["deprecated"].payloads[0].data if "deprecated" in details else b""
-        return patch_id, bool(dep[:1]) and dep[:1] != b"\x00"
-    return None
-
-
-def history_patch_markers(hf: HistoryFile) -> tuple[list[PatchMarker], list[str]]:
-    """The patch markers of a history, and problems found decoding them.
-
-    Both sources count: ``core_patch`` MarkerRecorded events (id and deprecated flag from
-    the ``patch-data`` payload) and ``TemporalChangeVersion`` upserts (the ids patched so
-    far). An id only the upsert names gets ``deprecated=None``.
-    """
-    markers: dict[str, PatchMarker] = {}
-    problems: list[str] = []
-    upserted: dict[str, int] = {}
-    for ev in hf.events:
-        if ev.event_type == E.EVENT_TYPE_MARKER_RECORDED:
-            attrs = ev.marker_recorded_event_attributes
-            if attrs.marker_name != PATCH_MARKER_NAME:
-                continue
-            decoded = _decode_marker(attrs)
-            if decoded is None:
-                problems.append(f"event {ev.event_id}: patch marker details cannot be decoded")
-                continue
-            patch_id, deprecated = decoded
-            markers.setdefault(patch_id, PatchMarker(patch_id, deprecated, ev.event_id))
-        elif ev.event_type == E.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES:
-            fields = ev.upsert_workflow_search_attributes_event_attributes.search_attributes
-            payload = fields.indexed_fields.get(_CHANGE_VERSION_SA)
-            if payload is None:
-                continue
-            try:
-                ids = json.loads(payload.data)
-            except (ValueError, UnicodeDecodeError):
-                problems.append(f"event {ev.event_id}: {_CHANGE_VERSION_SA} is not JSON")
-                continue
-            if not isinstance(ids, list):
-                ids = [ids]
-            for pid in ids:
-                if isinstance(pid, str):
-                    upserted.setdefault(pid, ev.event_id)
-    for pid, event_id in upserted.items():
-        markers.setdefault(pid, PatchMarker(pid, None, event_id))
-    return sorted(markers.values(), key=lambda m: m.event_id), problems
-
-
 def _commands_before(hf: HistoryFile, event_id: int) -> int:
     return sum(1 for ev in hf.events[: event_id - 1] if ev.event_type in _COMMAND_EVENTS)
 
@@ -402,56 +316,34 @@ def _reaches_past(hf: HistoryFile, commands: int) -> bool:
 # What replay says: which patch calls the code makes on each history
 
 
-@dataclass(frozen=True)
-class _PatchCall:
-    workflow_id: str
-    patch_id: str
-    deprecated: bool
-    result: bool
-    replaying: bool
-
-
 _SINK_LOCK = threading.Lock()
-_SINK: list[_PatchCall] | None = None
+_SINK: list[PatchCall] | None = None
 
 
 def _install_patch_hook() -> None:
     """Observe every ``workflow_patch`` call (``patched``/``deprecate_patch``) in this process.
 
-    The SDK gives no hook for patch calls; this wraps the instance method the workflow
-    context calls. It records only while :func:`_observing` is active.
+    The SDK gives no hook for patch calls (:func:`hook_workflow_patch` wraps the instance
+    method the workflow context calls). It records only while :func:`_observing` is active.
     """
-    from temporalio.worker import _workflow_instance as wi
+    if not hook_workflow_patch(_record_patch_call):
+        raise RuntimeError(
+            "this temporalio has no _WorkflowInstanceImpl.workflow_patch to observe patch calls"
+        )
 
-    impl: Any = wi._WorkflowInstanceImpl
-    original = impl.workflow_patch
-    if getattr(original, "_replaykit_patch_hook", False):
-        return
 
-    def workflow_patch(self: Any, id: str, *, deprecated: bool, **kwargs: Any) -> bool:
-        result: bool = original(self, id, deprecated=deprecated, **kwargs)
-        sink = _SINK
-        if sink is not None:
-            call = _PatchCall(
-                workflow_id=self._info.workflow_id,
-                patch_id=id,
-                deprecated=deprecated,
-                result=result,
-                replaying=bool(self._is_replaying),
-            )
-            with _SINK_LOCK:
-                sink.append(call)
-        return result
-
-    workflow_patch._replaykit_patch_hook = True  # type: ignore[attr-defined]
-    impl.workflow_patch = workflow_patch
+def _record_patch_call(call: PatchCall) -> None:
+    sink = _SINK
+    if sink is not None:
+        with _SINK_LOCK:
+            sink.append(call)
 
 
 @contextmanager
-def _observing() -> Iterator[list[_PatchCall]]:
+def _observing() -> Iterator[list[PatchCall]]:
     global _SINK
     _install_patch_hook()
-    calls: list[_PatchCall] = []
+    calls: list[PatchCall] = []
     with _SINK_LOCK:
         if _SINK is not None:
             raise RuntimeError("analyze_patches is already running in this process")
@@ -689,7 +581,7 @@ def analyze_patches(
             )
 
     # Replay everything, observing patch calls; results arrive one history at a time.
-    calls_by_index: list[list[_PatchCall]] = []
+    calls_by_index: list[list[PatchCall]] = []
     results: list[HistoryResult] = []
     with _observing() as calls:
 
@@ -707,7 +599,7 @@ def analyze_patches(
             jobs=0,
             on_result=on_result,
         )
-    result_for: dict[int, tuple[HistoryResult, list[_PatchCall]]] = {}
+    result_for: dict[int, tuple[HistoryResult, list[PatchCall]]] = {}
     unmatched = list(zip(results, calls_by_index, strict=True))
     for index, hf in enumerate(histories):
         for j, (res, hcalls) in enumerate(unmatched):
@@ -753,7 +645,7 @@ def _row(
     a: _Acc,
     histories: Sequence[HistoryFile],
     markers_of: Sequence[dict[str, PatchMarker]],
-    result_for: dict[int, tuple[HistoryResult, list[_PatchCall]]],
+    result_for: dict[int, tuple[HistoryResult, list[PatchCall]]],
 ) -> PatchRow:
     pid = a.patch_id
     kinds = {s.deprecated for s in a.sites} | a.observed_deprecated

@@ -30,6 +30,7 @@ import temporalio.worker
 
 from ._errors import ConfigError
 from ._imports import resolve_ref
+from ._sdk_compat import is_workflow_validation_error
 
 __all__ = [
     "KNOWN_INTEGRATIONS",
@@ -315,7 +316,7 @@ def describe_validation_error(
 ) -> str | None:
     """A readable account of ``Failed validating workflow X``: what the sandbox rejected,
     where, and which plugin is missing; None when ``err`` is not such an error."""
-    if not (isinstance(err, RuntimeError) and str(err).startswith("Failed validating workflow")):
+    if not is_workflow_validation_error(err):
         return None
     chain: list[BaseException] = []
     cause: BaseException | None = err.__cause__

@@ -45,6 +45,7 @@ from ._divergence import Divergence
 from ._errors import ConfigError, ReplaykitError
 from ._history import HistoryFile, load_history
 from ._report import display_path
+from ._sdk_compat import hook_add_command
 from ._strict import _EVENT_FOR_VARIANT, _ORDERED_EVENTS, _is_core_only_upsert, event_type_name
 
 __all__ = [
@@ -1077,34 +1078,14 @@ def _handles(handler: tuple[str, str], ev: Any) -> bool:
     return False
 
 
-_HOOKED = False
-
-
 def _install_command_hook() -> bool:
-    try:
-        from temporalio.worker import _workflow_instance as wi
+    return hook_add_command("replay-stepper", _step_command)
 
-        impl = wi._WorkflowInstanceImpl
-        original = impl._add_command
-    except (ImportError, AttributeError):
-        return False
-    global _HOOKED
-    if _HOOKED:
-        # Once per process: another wrapper (the capture's source hook) may sit on top of
-        # this one by now, which must not make it wrap twice (every command counted twice).
-        return True
-    _HOOKED = True
 
-    def _add_command(self: Any) -> wf_commands.WorkflowCommand:
-        command = original(self)
-        stepper: _Stepper | None = getattr(_local, "stepper", None)
-        if stepper is not None:
-            stepper.command_created(command, sys._getframe(1))
-        return command
-
-    _add_command._replaykit_hooked = getattr(original, "_replaykit_hooked", False)  # type: ignore[attr-defined]
-    impl._add_command = _add_command  # type: ignore[method-assign]
-    return True
+def _step_command(instance: Any, command: Any, frame: FrameType | None) -> None:
+    stepper: _Stepper | None = getattr(_local, "stepper", None)
+    if stepper is not None and frame is not None:
+        stepper.command_created(command, frame)
 
 
 class _SteppingInstance(temporalio.worker.WorkflowInstance):

@@ -53,9 +53,9 @@ from ._faults._plan import (
     TimeoutActivity,
 )
 from ._faults._pool import WorkerSupply
-from ._faults._runner import FaultRunResult, run_fault_plan_async
+from ._faults._runner import FaultRunResult, run_fault_plan_pooled_async
 from ._imports import resolve_ref
-from ._saga import ActivityRef, SagaReport, SagaSpec, SagaStep, verify_saga
+from ._saga import ActivityRef, SagaReport, SagaSpec, SagaStep, saga_argument, verify_saga
 from ._scenario import Scenario, load_scenarios
 from ._servers import RunningServer, ServerSpec, _run_sync, start_server_async
 
@@ -434,7 +434,7 @@ class RollbackError(ReplaykitError):
 def prove_rollback(
     scenario: Scenario,
     *,
-    steps: SagaSpec | Sequence[SagaStep | tuple[ActivityRef, ActivityRef]],
+    spec: SagaSpec | Sequence[SagaStep | tuple[ActivityRef, ActivityRef]] | None = None,
     snapshot: Snapshot,
     server: RunningServer | ServerSpec | None = None,
     include_cancel: bool = True,
@@ -448,6 +448,7 @@ def prove_rollback(
     scenario_files: Sequence[str] | None = None,
     on_run: Callable[[RollbackRun], None] | None = None,
     raise_on_failure: bool = True,
+    steps: SagaSpec | Sequence[SagaStep | tuple[ActivityRef, ActivityRef]] | None = None,
 ) -> RollbackReport:
     """Fail every forward step (before and after its side effect, and cancel at it) on a real
     server, and check that the world afterwards equals the world before.
@@ -455,7 +456,7 @@ def prove_rollback(
     Args:
         scenario: A scenario loaded from a file (its workers run in subprocesses). It should
             run the saga once and tolerate a rolled-back or cancelled outcome.
-        steps: The saga: a :class:`SagaSpec` or ``(forward, compensation)`` pairs.
+        spec: The saga: a :class:`SagaSpec` or ``(forward, compensation)`` pairs.
         snapshot: Returns the world as a JSON-able mapping, e.g. ``{table: [row, ...]}`` of
             the effects in force. Called before and after each run, in this process.
         server: A running server, or a spec to start one for all runs (default: embedded).
@@ -473,6 +474,7 @@ def prove_rollback(
         scenario_files: Files named in the reproduce commands.
         on_run: Called with each run as it finishes (progress).
         raise_on_failure: Raise :class:`RollbackError` unless the report is ok (default).
+        steps: Deprecated name of ``spec`` (warns).
 
     Returns:
         The report; ``report.ok`` says whether every run left no leftover and no violation.
@@ -481,9 +483,10 @@ def prove_rollback(
         RollbackError: A leftover, violation or harness error (with ``raise_on_failure``).
         ConfigError: A bad saga, phase or step name.
     """
+    saga = saga_argument(spec, steps, where="prove_rollback")
     report = _run_sync(
         lambda: prove_rollback_async(
-            scenario, steps=steps, snapshot=snapshot, server=server,
+            scenario, spec=saga, snapshot=snapshot, server=server,
             include_cancel=include_cancel, phases=phases, only=only, ignore=ignore,
             world_env=world_env, ledger=ledger, worker_context=worker_context, plugins=plugins,
             scenario_files=scenario_files, on_run=on_run, raise_on_failure=False,
@@ -497,7 +500,7 @@ def prove_rollback(
 async def prove_rollback_async(
     scenario: Scenario,
     *,
-    steps: SagaSpec | Sequence[SagaStep | tuple[ActivityRef, ActivityRef]],
+    spec: SagaSpec | Sequence[SagaStep | tuple[ActivityRef, ActivityRef]] | None = None,
     snapshot: Snapshot,
     server: RunningServer | ServerSpec | None = None,
     include_cancel: bool = True,
@@ -511,9 +514,10 @@ async def prove_rollback_async(
     scenario_files: Sequence[str] | None = None,
     on_run: Callable[[RollbackRun], None] | None = None,
     raise_on_failure: bool = True,
+    steps: SagaSpec | Sequence[SagaStep | tuple[ActivityRef, ActivityRef]] | None = None,
 ) -> RollbackReport:
-    """:func:`prove_rollback` for async callers."""
-    saga = _resolve_steps(steps)
+    """:func:`prove_rollback` for async callers (the same parameters)."""
+    saga = saga_argument(spec, steps, where="prove_rollback_async")
     if phases is None:
         phases = PHASES if include_cancel else ("before-effect", "after-effect")
     elif not include_cancel:
@@ -600,7 +604,7 @@ async def _one_run(
     except Exception as err:
         return RollbackRun(probe, "error", error=f"snapshot before the run failed: "
                                                  f"{type(err).__name__}: {err}")
-    result = await run_fault_plan_async(
+    result = await run_fault_plan_pooled_async(
         scn, probe.plan, server=server, worker_context=worker_context, plugins=plugins,
         scenario_files=scenario_files, supply=supply,
     )
@@ -612,7 +616,7 @@ async def _one_run(
         return RollbackRun(probe, "error", fault=result, before=before,
                            error=f"snapshot after the run failed: {type(err).__name__}: {err}")
     sagas = tuple(
-        verify_saga(history, steps=saga, raise_on_failure=False)
+        verify_saga(history, spec=saga, raise_on_failure=False)
         for history in result.histories.values()
     )
     leftovers = tuple(diff_worlds(before, after, ignore=ignore))
@@ -784,7 +788,7 @@ async def _run_all(
     try:
         for scn in scenarios:
             report = await prove_rollback_async(
-                scn, steps=request.spec, snapshot=snapshot, server=server,
+                scn, spec=request.spec, snapshot=snapshot, server=server,
                 phases=request.phases, only=request.only or None, ignore=request.ignore,
                 worker_context=request.worker_context, plugins=request.plugins, scenario_files=list(request.files),
                 on_run=progress, raise_on_failure=False,

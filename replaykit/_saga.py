@@ -23,6 +23,7 @@ event). A step whose visible attempts include a timeout may have applied.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -439,23 +440,39 @@ def _events_of(
     return "", "<history>", history.events
 
 
-def _resolve_steps(
-    steps: Sequence[SagaStep | tuple[ActivityRef, ActivityRef]] | None,
-    spec: SagaSpec | None,
+def saga_argument(
+    spec: SagaSpec | Sequence[SagaStep | tuple[ActivityRef, ActivityRef]] | None,
+    steps: SagaSpec | Sequence[SagaStep | tuple[ActivityRef, ActivityRef]] | None,
+    *,
+    where: str,
 ) -> tuple[SagaStep, ...]:
-    if (steps is None) == (spec is None):
-        raise ConfigError("pass exactly one of steps= or spec=")
-    if spec is not None:
-        return spec.steps
-    assert steps is not None
-    return SagaSpec(steps).steps
+    """The saga's steps from ``spec=``, or from ``steps=``, its deprecated name.
+
+    Every function taking a saga names it ``spec`` (as ``--spec`` on the command line and
+    the pytest fixture do); ``steps=`` still works and warns.
+    """
+    if steps is not None:
+        if spec is not None:
+            raise ConfigError("pass exactly one of spec= or steps= (steps= is the deprecated "
+                              "name of spec=)")
+        warnings.warn(
+            f"{where}(steps=...) is deprecated: pass the same value as spec= (a SagaSpec or "
+            "(forward, compensation) pairs)",
+            DeprecationWarning,
+            stacklevel=3,
+        )
+        spec = steps
+    if spec is None:
+        raise ConfigError(f"{where}: pass the saga as spec= (a SagaSpec or (forward, "
+                          "compensation) pairs)")
+    return spec.steps if isinstance(spec, SagaSpec) else SagaSpec(spec).steps
 
 
 def verify_saga(
     history: HistoryInput,
     *,
-    steps: Sequence[SagaStep | tuple[ActivityRef, ActivityRef]] | None = None,
-    spec: SagaSpec | None = None,
+    spec: SagaSpec | Sequence[SagaStep | tuple[ActivityRef, ActivityRef]] | None = None,
+    steps: SagaSpec | Sequence[SagaStep | tuple[ActivityRef, ActivityRef]] | None = None,
     raise_on_failure: bool = True,
 ) -> SagaReport:
     """Verify a history's saga compensation.
@@ -463,9 +480,9 @@ def verify_saga(
     Args:
         history: A :class:`~replaykit.HistoryFile`, a ``WorkflowHistory``, a ``History``
             proto, or a path to a history file.
-        steps: ``(forward, compensation)`` pairs in forward order (names or activity
-            functions); or pass ``spec``.
-        spec: A declared :class:`SagaSpec`.
+        spec: The saga: a :class:`SagaSpec`, or ``(forward, compensation)`` pairs in
+            forward order (names or activity functions).
+        steps: Deprecated name of ``spec`` (warns).
         raise_on_failure: Raise :class:`SagaError` on any violation (default); False returns
             the report either way.
 
@@ -475,9 +492,9 @@ def verify_saga(
     Raises:
         SagaError: A rule is broken (only with ``raise_on_failure``).
         HistoryError: The history file cannot be read.
-        ConfigError: Neither or both of ``steps`` and ``spec``; a malformed step.
+        ConfigError: Neither or both of ``spec`` and ``steps``; a malformed step.
     """
-    saga_steps = _resolve_steps(steps, spec)
+    saga_steps = saga_argument(spec, steps, where="verify_saga")
     workflow_id, source, events = _events_of(history)
     report = _verify(saga_steps, workflow_id, source, _parse(events))
     if raise_on_failure and not report.ok:

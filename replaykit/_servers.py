@@ -28,7 +28,6 @@ import ctypes
 import logging
 import os
 import queue
-import re
 import shutil
 import signal
 import socket
@@ -49,6 +48,7 @@ import temporalio.client
 import temporalio.service
 
 from replaykit._errors import ServerError
+from replaykit._sdk_compat import bridge_connect_reason
 from replaykit._server_spec import ServerKind, ServerSpec, parse_server
 
 __all__ = [
@@ -695,11 +695,4 @@ async def _check_external(
 
 def _short_reason(exc: BaseException) -> str:
     """The readable part of a bridge connect error (which is a Rust debug dump)."""
-    text = str(exc).split("\n")[0]
-    match = re.search(r'message: "([^"]+)"', text)
-    if match:
-        return match.group(1).lower()
-    for marker in ("dns error", "tcp connect error", "timed out", "invalid uri"):
-        if marker in text.lower():
-            return marker
-    return text[:200]
+    return bridge_connect_reason(str(exc))

@@ -26,7 +26,7 @@ from .._errors import ConfigError
 from .._history import HistoryFile
 from .._scenario import Scenario
 from .._servers import RunningServer, ServerSpec, _run_sync, start_server_async
-from ._invariants import ExecutionSummary, InvariantVerdict
+from ._invariants import InvariantVerdict
 from ._plan import (
     FailActivity,
     Fault,
@@ -35,10 +35,16 @@ from ._plan import (
     KillWorker,
     Point,
     TimeoutActivity,
-    id_pattern,
 )
 from ._pool import WorkerSupply
-from ._runner import FaultRunResult, baseline_of, run_fault_plan_async
+from ._runner import (
+    FaultRunResult,
+    baseline_of,
+    run_fault_plan_async,
+    run_fault_plan_pooled_async,
+)
+from ._steps import ScenarioSteps, learn_steps
+from ._strategies import draw_plans
 
 __all__ = [
     "ExplorationReport",
@@ -58,64 +64,6 @@ KillTarget = Literal["worker", "server"]
 DEFAULT_PARALLEL = 4
 
 _E = EventType
-
-
-@dataclass(frozen=True)
-class ScenarioSteps:
-    """The crash points a scenario's fault-free run went through.
-
-    Attributes:
-        points: Every point, in exploration order (activity-returned first: those find
-            duplicated side effects; then activity starts, timers, workflow tasks).
-        activities: Activity types the scenario ran.
-    """
-
-    points: tuple[Point, ...]
-    activities: tuple[str, ...]
-
-
-def learn_steps(executions: Sequence[ExecutionSummary]) -> ScenarioSteps:
-    """The crash points of a run, from its execution summaries."""
-    type_count: dict[str, int] = {}
-    for ex in executions:
-        type_count[ex.workflow_type] = type_count.get(ex.workflow_type, 0) + 1
-    returned: list[Point] = []
-    starts: list[Point] = []
-    timers: list[Point] = []
-    wfts: list[Point] = []
-    activities: list[str] = []
-    seen_runs: set[str] = set()
-    for ex in executions:
-        if ex.workflow_id in seen_runs:
-            continue  # points count per execution; later continue-as-new runs are not targeted
-        seen_runs.add(ex.workflow_id)
-        # Scoped by id, with the id's random part (a fresh uuid per run) as a wildcard.
-        scope_id = id_pattern(ex.workflow_id) if type_count[ex.workflow_type] > 1 else None
-        per_type: dict[str, int] = {}
-        for act_type, _ in ex.activities:
-            per_type[act_type] = per_type.get(act_type, 0) + 1
-        for act_type, act_id in ex.activities:
-            if act_type not in activities:
-                activities.append(act_type)
-            aid = act_id if per_type[act_type] > 1 else None
-            for kind, out in (("activity-returned", returned), ("activity-start", starts)):
-                out.append(Point(kind, activity=act_type, attempt=1, activity_id=aid,  # type: ignore[arg-type]
-                                 workflow_type=ex.workflow_type, workflow_id=scope_id))
-        timers.extend(
-            Point("timer", index=k, workflow_type=ex.workflow_type, workflow_id=scope_id)
-            for k in range(1, ex.timers + 1)
-        )
-        # The task that closes the execution is no crash point: the run is over once it
-        # reached the server (the scenario stops the workers right then).
-        last = ex.workflow_tasks - (1 if ex.close != "WORKFLOW_EXECUTION_CONTINUED_AS_NEW" and
-                                    ex.close.startswith("WORKFLOW_EXECUTION_") else 0)
-        wfts.extend(
-            Point("workflow-task", index=k, workflow_type=ex.workflow_type, workflow_id=scope_id)
-            for k in range(1, last + 1)
-        )
-    # Executions whose ids differ only in their random part share their points.
-    points = tuple(dict.fromkeys(returned + starts + timers + wfts))
-    return ScenarioSteps(points, tuple(activities))
 
 
 @dataclass(frozen=True)
@@ -339,7 +287,7 @@ async def explore_every_step_async(
     # Warm processes shared by every run: only a killed one has to be replaced.
     supply = WorkerSupply(running.address, running.namespace, logs, spare=parallel + 1)
     try:
-        base = await run_fault_plan_async(
+        base = await run_fault_plan_pooled_async(
             scenario, FaultPlan(), server=running, concurrency=concurrency,
             scenario_files=scenario_files, worker_context=worker_context,
             data_converter=data_converter, plugins=plugins, supply=supply,
@@ -357,7 +305,7 @@ async def explore_every_step_async(
 
         async def one(number: int, plan: FaultPlan) -> FaultRunResult:
             async with gate:
-                result = await run_fault_plan_async(
+                result = await run_fault_plan_pooled_async(
                     scenario, plan, server=running, baseline=baseline,
                     concurrency=concurrency, scenario_files=scenario_files,
                     worker_context=worker_context, data_converter=data_converter, plugins=plugins,
@@ -529,8 +477,6 @@ async def _explore_examples_async(
     data_converter: str | None = None,
     plugins: Sequence[str] = (),
 ) -> ExplorationReport:
-    from ..strategies import draw_plans
-
     _only_kinds(ScenarioSteps((), ()), point_kinds)  # a bad kind fails before any run
     started = time.perf_counter()
     running, owned = await _with_server(server, persistent="kill-server" in kinds)

@@ -56,7 +56,7 @@ from ._plan import CancelWorkflow, FaultPlan, instance_id
 from ._pool import WorkerPool, WorkerSpec, WorkerSupply
 
 __all__ = ["FaultRunResult", "baseline_of", "reproduce_command", "run_fault_plan",
-           "run_fault_plan_async"]
+           "run_fault_plan_async", "run_fault_plan_pooled_async"]
 
 _CLOSED = {
     EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED,
@@ -245,10 +245,34 @@ async def run_fault_plan_async(
     worker_context: str | None = None,
     data_converter: str | None = None,
     plugins: Sequence[str] = (),
+) -> FaultRunResult:
+    """:func:`run_fault_plan` for async callers (the same parameters)."""
+    return await run_fault_plan_pooled_async(
+        scenario, plan, server=server, baseline=baseline, concurrency=concurrency,
+        standby=standby, workflow_task_timeout=workflow_task_timeout, check_replay=check_replay,
+        scenario_files=scenario_files, worker_context=worker_context,
+        data_converter=data_converter, plugins=plugins,
+    )
+
+
+async def run_fault_plan_pooled_async(
+    scenario: Scenario,
+    plan: FaultPlan,
+    *,
+    server: RunningServer | ServerSpec | str | None = None,
+    baseline: Baseline | None = None,
+    concurrency: int = 1,
+    standby: bool = True,
+    workflow_task_timeout: float | None = 2.0,
+    check_replay: bool = True,
+    scenario_files: Sequence[str] | None = None,
+    worker_context: str | None = None,
+    data_converter: str | None = None,
+    plugins: Sequence[str] = (),
     supply: WorkerSupply | None = None,
     first_instance: int = 0,
 ) -> FaultRunResult:
-    """:func:`run_fault_plan` for async callers.
+    """:func:`run_fault_plan_async` on warm workers other runs share (explorations, rollback).
 
     Args:
         supply: Warm worker processes shared by several runs (default: this run's own).

@@ -50,3 +50,195 @@ def test_names_readme_examples_import_from_replaykit_exist() -> None:
         mod = importlib.import_module(module)
         missing += [f"{module}.{n}" for n in names if not hasattr(mod, n)]
     assert missing == []
+
+
+# ---------------------------------------------------------------------------------------
+# The public API itself: every exported name resolves, one name and one home per concept
+
+
+import inspect  # noqa: E402
+import pkgutil  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import warnings  # noqa: E402
+from types import ModuleType  # noqa: E402
+
+import pytest  # noqa: E402
+
+import replaykit  # noqa: E402
+
+
+def _public_modules() -> list[ModuleType]:
+    """Every public submodule of replaykit (the cli package aside: it is the command line)."""
+    names = sorted(m.name for m in pkgutil.iter_modules(replaykit.__path__)
+                   if not m.name.startswith("_") and m.name != "cli")
+    return [importlib.import_module(f"replaykit.{n}") for n in names]
+
+
+def test_the_public_submodules_are_the_ones_documented() -> None:
+    assert [m.__name__ for m in _public_modules()] == [
+        "replaykit.effects", "replaykit.faults", "replaykit.sagas", "replaykit.strategies"]
+
+
+def test_every_name_in_every_public_all_resolves() -> None:
+    missing = [f"replaykit.{n}" for n in replaykit.__all__ if not hasattr(replaykit, n)]
+    for mod in _public_modules():
+        assert hasattr(mod, "__all__"), f"{mod.__name__} has no __all__"
+        missing += [f"{mod.__name__}.{n}" for n in mod.__all__ if not hasattr(mod, n)]
+    assert missing == []
+    assert sorted(dir(replaykit)) == sorted(replaykit.__all__)
+
+
+def _exports() -> list[tuple[str, str, object]]:
+    found = [("replaykit", n, getattr(replaykit, n)) for n in replaykit.__all__]
+    for mod in _public_modules():
+        found += [(mod.__name__, n, getattr(mod, n)) for n in mod.__all__]
+    # Constants (strings, tuples) can be equal by chance; concepts are classes and functions.
+    return [(m, n, o) for m, n, o in found if inspect.isclass(o) or callable(o)]
+
+
+def test_one_name_and_one_public_home_per_concept() -> None:
+    names: dict[int, set[str]] = {}
+    homes: dict[int, set[str]] = {}
+    labels: dict[int, str] = {}
+    for module, name, obj in _exports():
+        names.setdefault(id(obj), set()).add(name)
+        labels[id(obj)] = f"{module}.{name}"
+        if module != "replaykit":
+            homes.setdefault(id(obj), set()).add(module)
+    aliased = {labels[k]: sorted(v) for k, v in names.items() if len(v) > 1}
+    assert aliased == {}, "one object exported under several names"
+    two_homes = {labels[k]: sorted(v) for k, v in homes.items() if len(v) > 1}
+    assert two_homes == {}, "one object exported by several public submodules"
+
+
+def test_top_level_hoists_each_public_submodule_whole_and_from_it() -> None:
+    """A name a public submodule exports is re-exported at the top level from that module,
+    not from the private one behind it: the list is kept once (the effects ledger used to be
+    exported from ``replaykit._effects`` and ``replaykit.effects`` with lists that drifted)."""
+    exports: dict[str, tuple[str, ...]] = replaykit._EXPORTS
+    home_of = {id(getattr(mod, n)): mod.__name__ for mod in _public_modules() for n in mod.__all__
+               if inspect.isclass(getattr(mod, n)) or callable(getattr(mod, n))}
+    wrong = [f"{n} from replaykit{source} (public home: {home_of[id(getattr(replaykit, n))]})"
+             for source, ns in exports.items() if source.startswith("._") for n in ns
+             if id(getattr(replaykit, n)) in home_of]
+    assert wrong == []
+    for source, ns in exports.items():
+        if not source.startswith("._"):
+            mod = importlib.import_module(source, "replaykit")
+            assert sorted(ns) == sorted(mod.__all__), f"replaykit{source}"
+
+
+@pytest.mark.parametrize("name", [
+    "FaultPlan", "Point", "FailActivity", "KillWorker", "KillServer", "TimeoutActivity",
+    "CancelWorkflow", "SignalWorkflow", "run_fault_plan", "explore_every_step",
+    "explore_examples", "verify_saga", "verify_saga_files", "SagaRunReport", "prove_rollback",
+    "EffectsLedger", "idempotent", "start_server", "ServerSpec", "scenario", "load_scenarios",
+    "check_histories", "CheckOptions", "analyze_patches", "scan_patch_sites", "show_history",
+    "diff_histories", "lint_paths",
+])
+def test_each_concept_has_a_public_name(name: str) -> None:
+    obj = getattr(replaykit, name)
+    assert not name.startswith("_") and obj is not None
+
+
+def test_verify_saga_files_returns_a_public_type() -> None:
+    hints = inspect.signature(replaykit.verify_saga_files).return_annotation
+    assert hints in ("SagaRunReport", replaykit.SagaRunReport)
+
+
+def test_import_replaykit_and_its_all_import_no_temporalio() -> None:
+    code = ("import sys, replaykit; assert replaykit.__all__; "
+            "assert 'temporalio' not in sys.modules, 'temporalio imported'")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# ---------------------------------------------------------------------------------------
+# Sync and async twins take the same parameters
+
+
+def _twins() -> list[tuple[str, object, object]]:
+    found = []
+    modules = ["replaykit", *sorted(
+        m.name for m in pkgutil.walk_packages(replaykit.__path__, "replaykit.")
+        if not m.name.startswith("replaykit.cli"))]
+    seen: set[tuple[int, int]] = set()
+    for name in modules:
+        mod = importlib.import_module(name)
+        for attr in ([*replaykit.__all__] if name == "replaykit" else dir(mod)):
+            if not attr.endswith("_async") or attr.startswith("_"):
+                continue
+            twin_async = getattr(mod, attr)
+            twin_sync = getattr(mod, attr[: -len("_async")], None)
+            if twin_sync is None or (id(twin_sync), id(twin_async)) in seen:
+                continue
+            seen.add((id(twin_sync), id(twin_async)))
+            found.append((f"{name}.{attr}", twin_sync, twin_async))
+    return found
+
+
+def test_the_twins_are_found() -> None:
+    found = {label.rpartition(".")[2] for label, _, _ in _twins()}
+    assert {"run_fault_plan_async", "prove_rollback_async", "explore_every_step_async",
+            "start_server_async"} <= found
+
+
+@pytest.mark.parametrize("label,sync,async_", _twins(), ids=lambda v: v if isinstance(v, str)
+                         else "")
+def test_sync_and_async_twins_have_identical_parameters(
+    label: str, sync: object, async_: object
+) -> None:
+    assert inspect.iscoroutinefunction(async_), label
+    s, a = inspect.signature(sync), inspect.signature(async_)  # type: ignore[arg-type]
+    assert list(s.parameters.values()) == list(a.parameters.values()), label
+    assert s.return_annotation == a.return_annotation, label
+
+
+# ---------------------------------------------------------------------------------------
+# The saga is ``spec=`` everywhere; ``steps=`` is its deprecated name
+
+
+STEPS = [("reserve", "release"), ("charge", "refund")]
+
+
+def test_verify_saga_takes_spec_and_warns_on_steps() -> None:
+    from temporalio.api.history.v1 import History
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        by_spec = replaykit.verify_saga(History(), spec=STEPS, raise_on_failure=False)
+        by_spec_obj = replaykit.verify_saga(History(), spec=replaykit.SagaSpec(STEPS),
+                                            raise_on_failure=False)
+    with pytest.warns(DeprecationWarning, match=r"verify_saga\(steps=...\) is deprecated"):
+        by_steps = replaykit.verify_saga(History(), steps=STEPS, raise_on_failure=False)
+    assert by_steps == by_spec == by_spec_obj
+    assert [s.forward for s in by_steps.steps] == ["reserve", "charge"]
+    with pytest.raises(replaykit.ConfigError, match="exactly one"):
+        replaykit.verify_saga(History(), steps=STEPS, spec=STEPS)
+    with pytest.raises(replaykit.ConfigError, match="spec="):
+        replaykit.verify_saga(History())
+
+
+@pytest.mark.parametrize("fn", ["prove_rollback", "prove_rollback_async"])
+def test_prove_rollback_takes_spec_and_warns_on_steps(fn: str) -> None:
+    import asyncio
+
+    def call(**saga: object) -> None:
+        # A step the saga does not have fails before any server starts, naming the saga's
+        # steps: proof the saga arrived.
+        kwargs = dict(snapshot=dict, only=["nope"], **saga)
+        result = getattr(replaykit, fn)(object(), **kwargs)
+        if asyncio.iscoroutine(result):
+            asyncio.run(result)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(replaykit.ConfigError, match=r"saga \(reserve, charge\)"):
+            call(spec=STEPS)
+    with pytest.warns(DeprecationWarning, match=rf"{fn}\(steps=...\) is deprecated"):
+        with pytest.raises(replaykit.ConfigError, match=r"saga \(reserve, charge\)"):
+            call(steps=replaykit.SagaSpec(STEPS))
+    with pytest.raises(replaykit.ConfigError, match="exactly one"):
+        call(spec=STEPS, steps=STEPS)
+    with pytest.raises(replaykit.ConfigError, match="spec="):
+        call()

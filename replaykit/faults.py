@@ -1,0 +1,69 @@
+"""Fault injection, public face of :mod:`replaykit._faults`.
+
+A :class:`FaultPlan` lists faults (:class:`KillWorker`, :class:`KillServer`,
+:class:`FailActivity`, :class:`TimeoutActivity`, :class:`CancelWorkflow`,
+:class:`SignalWorkflow`) at crash :class:`Point` s; :func:`run_fault_plan` runs a scenario
+under one plan on a real server and verifies the invariants, :func:`explore_every_step` kills
+at every step, :func:`explore_examples` draws random plans and shrinks a failing one
+(:mod:`replaykit.strategies` has the Hypothesis strategies). ``replaykit faults`` is the
+command line.
+"""
+
+from replaykit._faults._explore import (
+    ExplorationReport,
+    PrefixResult,
+    explore_every_step,
+    explore_every_step_async,
+    explore_examples,
+    replay_prefixes,
+)
+from replaykit._faults._invariants import Baseline, ExecutionSummary, InvariantVerdict
+from replaykit._faults._plan import (
+    CancelWorkflow,
+    FailActivity,
+    Fault,
+    FaultPlan,
+    KillServer,
+    KillWorker,
+    Point,
+    SignalWorkflow,
+    TimeoutActivity,
+    parse_fault,
+    parse_point,
+)
+from replaykit._faults._runner import (
+    FaultRunResult,
+    baseline_of,
+    run_fault_plan,
+    run_fault_plan_async,
+)
+from replaykit._faults._steps import ScenarioSteps, learn_steps
+
+__all__ = [
+    "Baseline",
+    "CancelWorkflow",
+    "ExecutionSummary",
+    "ExplorationReport",
+    "FailActivity",
+    "Fault",
+    "FaultPlan",
+    "FaultRunResult",
+    "InvariantVerdict",
+    "KillServer",
+    "KillWorker",
+    "Point",
+    "PrefixResult",
+    "ScenarioSteps",
+    "SignalWorkflow",
+    "TimeoutActivity",
+    "baseline_of",
+    "explore_every_step",
+    "explore_every_step_async",
+    "explore_examples",
+    "learn_steps",
+    "parse_fault",
+    "parse_point",
+    "replay_prefixes",
+    "run_fault_plan",
+    "run_fault_plan_async",
+]

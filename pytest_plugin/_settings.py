@@ -91,9 +91,8 @@ class SettingsSources:
         Raises:
             ConfigError: A value is not valid; the message lists the valid ones.
         """
-        from replaykit._config import resolve
         from replaykit._errors import ConfigError, ServerError
-        from replaykit._settings import Resolver
+        from replaykit._settings import Resolver, resolve
 
         marker = dict(marker or {})
         unknown = sorted(set(marker) - set(MARKER_KEYS))

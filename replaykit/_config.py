@@ -2,14 +2,13 @@
 
 Which value of a setting applies (flag > marker > ini > Temporal's environment variables >
 pyproject > the scenario's preference > default) is decided by :mod:`replaykit._settings`
-alone; :func:`resolve` here is a thin shim over :func:`replaykit._settings.pick` for the
-untyped values (paths, output folders). Bad values fail loudly and list the valid ones.
+alone (its :func:`~replaykit._settings.resolve` serves the untyped values: paths, output
+folders). Bad values fail loudly and list the valid ones.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-__all__ = ["ProjectConfig", "find_pyproject", "load_project_config", "resolve"]
+__all__ = ["ProjectConfig", "find_pyproject", "load_project_config"]
 
 _KNOWN_KEYS = {
     "workflows": "list of module names",
@@ -138,25 +137,3 @@ def load_project_config(pyproject: Path | None = None) -> ProjectConfig:
         raw=dict(table),
     )
 
-
-def resolve(
-    name: str,
-    *,
-    flag: Any = None,
-    marker: Any = None,
-    ini: Any = None,
-    project: Any = None,
-    default: Any = None,
-    choices: Sequence[str] | None = None,
-) -> Any:
-    """The value of :func:`replaykit._settings.pick` (same order, same rules), without its source.
-
-    Empty strings, empty sequences and None count as "not set".
-
-    Raises:
-        ConfigError: The chosen value is not one of ``choices``.
-    """
-    from ._settings import pick
-
-    return pick(name, flag=flag, marker=marker, ini=ini, project=project, default=default,
-                choices=choices).value

@@ -17,7 +17,6 @@ __all__ = [
     "ENV_NAMESPACE",
     "ServerKind",
     "ServerSpec",
-    "parse_server",
     "parse_server_value",
 ]
 
@@ -65,41 +64,10 @@ class ServerSpec:
             raise ServerError("the namespace must not be empty")
 
 
-def parse_server(
-    value: str | None,
-    *,
-    namespace: str | None = None,
-    db_filename: str | None = None,
-) -> ServerSpec:
-    """Turn a server spec string into a :class:`ServerSpec`.
-
-    Args:
-        value: ``"embedded"``, ``"timeskip"`` or ``"HOST:PORT"``. ``None`` (or empty) means
-            ``$TEMPORAL_ADDRESS`` when set, else ``"embedded"``.
-        namespace: Namespace; ``None`` means ``$TEMPORAL_NAMESPACE`` when set, else
-            ``"default"``.
-        db_filename: Persistent SQLite store for the embedded server.
-
-    Returns:
-        The spec.
-
-    Raises:
-        ServerError: The value is not one of the valid forms, or the options do not fit it.
-    """
-    if not value or namespace is None:
-        # The one resolver decides the fallbacks ($TEMPORAL_ADDRESS / $TEMPORAL_NAMESPACE).
-        from replaykit._settings import Resolver
-
-        resolver = Resolver()
-        value = value or resolver.server().value
-        namespace = resolver.namespace().value if namespace is None else namespace
-    return parse_server_value(value, namespace=namespace, db_filename=db_filename)
-
-
 def parse_server_value(
     value: str, *, namespace: str, db_filename: str | None = None
 ) -> ServerSpec:
-    """:func:`parse_server` of a value and namespace already resolved (no fallbacks).
+    """:func:`replaykit._settings.parse_server` of a value and namespace already resolved (no fallbacks).
 
     Raises:
         ServerError: The value is not one of the valid forms, or the options do not fit it.

@@ -49,7 +49,8 @@ import temporalio.service
 
 from replaykit._errors import ServerError
 from replaykit._sdk_compat import bridge_connect_reason
-from replaykit._server_spec import ServerKind, ServerSpec, parse_server
+from replaykit._server_spec import ServerKind, ServerSpec
+from replaykit._settings import parse_server
 
 __all__ = [
     "RunningServer",

@@ -36,6 +36,8 @@ from ._errors import ConfigError, ServerError
 from ._server_spec import ENV_ADDRESS, ENV_NAMESPACE, ServerSpec, parse_server_value
 
 __all__ = [
+    "parse_server",
+    "resolve",
     "CLI_DEFAULT_SERVER",
     "DEFAULT_NAMESPACE",
     "ENV_VARS",
@@ -298,3 +300,53 @@ def fault_server_spec(
         return spec, None
     folder = tempfile.mkdtemp(prefix="replaykit-faults-server-", dir=workdir)
     return replace(spec, db_filename=os.path.join(folder, "server.db")), folder
+
+
+def resolve(
+    name: str,
+    *,
+    flag: Any = None,
+    marker: Any = None,
+    ini: Any = None,
+    project: Any = None,
+    default: Any = None,
+    choices: Sequence[str] | None = None,
+) -> Any:
+    """The value of :func:`replaykit._settings.pick` (same order, same rules), without its source.
+
+    Empty strings, empty sequences and None count as "not set".
+
+    Raises:
+        ConfigError: The chosen value is not one of ``choices``.
+    """
+    return pick(name, flag=flag, marker=marker, ini=ini, project=project, default=default,
+                choices=choices).value
+
+
+def parse_server(
+    value: str | None,
+    *,
+    namespace: str | None = None,
+    db_filename: str | None = None,
+) -> ServerSpec:
+    """Turn a server spec string into a :class:`ServerSpec`.
+
+    Args:
+        value: ``"embedded"``, ``"timeskip"`` or ``"HOST:PORT"``. ``None`` (or empty) means
+            ``$TEMPORAL_ADDRESS`` when set, else ``"embedded"``.
+        namespace: Namespace; ``None`` means ``$TEMPORAL_NAMESPACE`` when set, else
+            ``"default"``.
+        db_filename: Persistent SQLite store for the embedded server.
+
+    Returns:
+        The spec.
+
+    Raises:
+        ServerError: The value is not one of the valid forms, or the options do not fit it.
+    """
+    if not value or namespace is None:
+        # The one resolver decides the fallbacks ($TEMPORAL_ADDRESS / $TEMPORAL_NAMESPACE).
+        resolver = Resolver()
+        value = value or resolver.server().value
+        namespace = resolver.namespace().value if namespace is None else namespace
+    return parse_server_value(value, namespace=namespace, db_filename=db_filename)

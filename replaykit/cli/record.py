@@ -11,13 +11,14 @@ import warnings
 import click
 
 from replaykit._codec import load_data_converter
-from replaykit._config import load_project_config, resolve
+from replaykit._config import load_project_config
 from replaykit._errors import ReplaykitError
 from replaykit._plugins import load_plugins
 from replaykit._record import RecordedScenario, record_scenarios
 from replaykit._report import display_path
 from replaykit._scenario import load_scenarios
 from replaykit._servers import start_server_async
+from replaykit._settings import resolve
 from replaykit.cli._options import (
     cli_resolver,
     plugin_option,

@@ -21,13 +21,14 @@ from click.testing import CliRunner
 from replaykit import CheckOptions
 from replaykit._config import ProjectConfig
 from replaykit._errors import ConfigError, ServerError
-from replaykit._server_spec import ServerSpec, parse_server
+from replaykit._server_spec import ServerSpec
 from replaykit._settings import (
     CLI_DEFAULT_SERVER,
     PYTEST_DEFAULT_SERVER,
     Resolver,
     default_fail_on,
     fault_server_spec,
+    parse_server,
 )
 
 pytest_plugins = ["pytester"]

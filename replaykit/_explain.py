@@ -8,8 +8,8 @@ import temporalio.workflow
 
 from ._capture import RunCapture
 from ._divergence import Divergence
+from ._format import event_type_name
 from ._history import HistoryFile
-from ._strict import event_type_name
 
 __all__ = ["explain_replay_failure"]
 

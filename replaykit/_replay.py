@@ -43,9 +43,10 @@ from temporalio.api.enums.v1 import EventType
 from ._capture import _SKIP_DIRS, CapturingRunner, RunCapture
 from ._divergence import Divergence
 from ._errors import ConfigError, ReplaykitError
+from ._format import event_type_name
 from ._history import HistoryFile, load_history
 from ._report import display_path
-from ._strict import _EVENT_FOR_VARIANT, _ORDERED_EVENTS, _is_core_only_upsert, event_type_name
+from ._strict import _EVENT_FOR_VARIANT, _ORDERED_EVENTS, _is_core_only_upsert
 
 __all__ = [
     "BreakPoint",

@@ -24,9 +24,9 @@ from ._budget import BudgetReport, chain_budgets, chain_key, format_budget, meas
 from ._codec import decoded_history_file
 from ._divergence import Divergence, HistoryResult
 from ._errors import ReplaykitError
+from ._format import event_type_name, format_duration
 from ._history import HistoryFile, atomic_write_text, load_history
 from ._payloads import decode_payload, decode_payloads
-from ._strict import event_type_name, format_duration
 from ._versioning import VersioningView, versioning_view
 
 __all__ = [

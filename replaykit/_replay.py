@@ -1368,8 +1368,8 @@ def replay_history(
     )
     from ._runtime import quiet_runtime
     from ._servers import _run_sync
-    from ._show import build_timeline
     from ._strict import compare_run
+    from ._timeline import build_timeline
 
     hf = history if isinstance(history, HistoryFile) else load_history(
         Path(history), workflow_id=workflow_id)

@@ -28,10 +28,11 @@ from temporalio.api.enums.v1 import EventType
 
 from ._agents import find_integration, mask_volatile
 from ._divergence import _jsonable
+from ._format import event_type_name, format_duration
 from ._history import HistoryFile, load_history
 from ._payloads import decode_payload, decode_payloads
-from ._strict import _normalize, _same, event_type_name, format_duration
 from ._textdiff import is_long_text, text_diff
+from ._values import _normalize, _same
 
 __all__ = ["HistoryDiff", "StepDifference", "diff_histories", "diff_history_files"]
 
@@ -598,7 +599,7 @@ def _field_diff(name: str, a: Any, b: Any) -> str:
         return f"{x} -> {y}"
     from deepdiff import DeepDiff
 
-    # Like _strict.value_diff (paths rooted at the field name), but long strings are shown
+    # Like _values.value_diff (paths rooted at the field name), but long strings are shown
     # around their first difference: two long texts clipped from the start look identical.
     lines: list[str] = []
     for change_type, items in DeepDiff(a, b, verbose_level=2, view="tree").items():

@@ -8,6 +8,7 @@ import temporalio.workflow
 
 from ._capture import RunCapture
 from ._divergence import Divergence
+from ._format import event_type_name
 from ._history import HistoryFile
 from ._patch_markers import history_patch_markers
 from ._sdk_compat import (
@@ -17,7 +18,6 @@ from ._sdk_compat import (
     removed_patch_in_text,
     strip_sdk_error_codes,
 )
-from ._strict import event_type_name
 
 __all__ = ["explain_replay_failure"]
 

@@ -43,10 +43,11 @@ from temporalio.api.enums.v1 import EventType
 from ._capture import _SKIP_DIRS, CapturingRunner, RunCapture
 from ._divergence import Divergence
 from ._errors import ConfigError, ReplaykitError
+from ._format import event_type_name
 from ._history import HistoryFile, load_history
 from ._report import display_path
 from ._sdk_compat import hook_add_command
-from ._strict import _EVENT_FOR_VARIANT, _ORDERED_EVENTS, _is_core_only_upsert, event_type_name
+from ._strict import _EVENT_FOR_VARIANT, _ORDERED_EVENTS, _is_core_only_upsert
 
 __all__ = [
     "BreakPoint",
@@ -1348,8 +1349,8 @@ def replay_history(
     )
     from ._runtime import quiet_runtime
     from ._servers import _run_sync
-    from ._show import build_timeline
     from ._strict import compare_run
+    from ._timeline import build_timeline
 
     hf = history if isinstance(history, HistoryFile) else load_history(
         Path(history), workflow_id=workflow_id)

@@ -24,6 +24,9 @@ before the run starts. The scenario and the snapshot function run in this proces
 the scenario hands the location to the activities in the workflow input (the reference payment
 agent's ``Order.db_path``). Do not rely on the worker processes' environment for it: fault runs
 may reuse warm worker processes from earlier runs.
+
+Snapshots are compared by :mod:`._world_diff`; the ``saga prove-rollback`` command's request
+and runner live with the CLI (:mod:`replaykit.cli._prove_rollback`).
 """
 
 from __future__ import annotations
@@ -36,7 +39,6 @@ import shutil
 import sqlite3
 import tempfile
 import time
-from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,15 +58,15 @@ from ._faults._pool import WorkerSupply
 from ._faults._runner import FaultRunResult, run_fault_plan_pooled_async
 from ._imports import resolve_ref
 from ._saga import ActivityRef, SagaReport, SagaSpec, SagaStep, saga_argument, verify_saga
-from ._scenario import Scenario, load_scenarios
+from ._scenario import Scenario
 from ._servers import RunningServer, ServerSpec, _run_sync, start_server_async
+from ._world_diff import Leftover, diff_worlds
 
 __all__ = [
     "ENV_WORLD",
     "PHASES",
     "Leftover",
     "Phase",
-    "ProveRollbackRequest",
     "RollbackError",
     "RollbackProbe",
     "RollbackReport",
@@ -74,7 +76,6 @@ __all__ = [
     "prove_rollback",
     "prove_rollback_async",
     "rollback_probes",
-    "run_prove_rollback_request",
 ]
 
 ENV_WORLD = "REPLAYKIT_WORLD"
@@ -179,88 +180,6 @@ def rollback_probes(
         for phase in PHASES
         if phase in phases
     ]
-
-
-# --------------------------------------------------------------------------- world diff
-
-
-@dataclass(frozen=True)
-class Leftover:
-    """One difference between the world after a run and the world before it.
-
-    Attributes:
-        table: The snapshot key (a table name, usually).
-        change: ``added`` (a row that was not there before: an effect never undone),
-            ``removed`` (a row gone: a deletion never restored) or ``changed`` (a value that
-            is not a list of rows differs).
-        row: The row (``added`` / ``removed``) or the value after the run (``changed``).
-        before: The value before the run (``changed`` only).
-    """
-
-    table: str
-    change: Literal["added", "removed", "changed"]
-    row: Any
-    before: Any = None
-
-    def describe(self) -> str:
-        """``charges row {order_id: 'o-1', amount_cents: 4200, status: 'charged'} left behind``."""
-        if self.change == "added":
-            return f"{self.table} row {_show(self.row)} left behind"
-        if self.change == "removed":
-            return f"{self.table} row {_show(self.row)} gone and never restored"
-        return f"{self.table} is {_show(self.row)}, was {_show(self.before)}"
-
-
-def _canon(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, default=str, separators=(",", ":"))
-
-
-def _show(value: Any) -> str:
-    if isinstance(value, Mapping):
-        return "{" + ", ".join(f"{k}: {_show(v)}" for k, v in value.items()) + "}"
-    if isinstance(value, str):
-        return repr(value)
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_show(v) for v in value) + "]"
-    return json.dumps(value, default=str)
-
-
-def diff_worlds(
-    before: Mapping[str, Any], after: Mapping[str, Any], *, ignore: Sequence[str] = ()
-) -> list[Leftover]:
-    """Every difference between two world snapshots (rows compared as multisets).
-
-    A key whose value is a list is a table: its items are rows, compared regardless of
-    order; any other value is compared as a whole. A key missing on one side counts as an
-    empty table.
-
-    Args:
-        before: The snapshot before the run.
-        after: The snapshot after it.
-        ignore: Keys not compared (expected residue: audit logs, the ledger's own tables).
-    """
-    out: list[Leftover] = []
-    for table in sorted(set(before) | set(after)):
-        if table in ignore:
-            continue
-        old, new = before.get(table, []), after.get(table, [])
-        if isinstance(old, (list, tuple)) and isinstance(new, (list, tuple)):
-            old_keys = Counter(_canon(r) for r in old)
-            new_keys = Counter(_canon(r) for r in new)
-            added, removed = new_keys - old_keys, old_keys - new_keys
-            for row in new:
-                key = _canon(row)
-                if added[key] > 0:
-                    added[key] -= 1
-                    out.append(Leftover(table, "added", row))
-            for row in old:
-                key = _canon(row)
-                if removed[key] > 0:
-                    removed[key] -= 1
-                    out.append(Leftover(table, "removed", row))
-        elif _canon(old) != _canon(new):
-            out.append(Leftover(table, "changed", new, before=old))
-    return out
 
 
 # --------------------------------------------------------------------------- results
@@ -703,7 +622,7 @@ def _has_ledger(path: Path) -> bool:
         conn.close()
 
 
-# --------------------------------------------------------------------------- CLI support
+# --------------------------------------------------------------------- snapshot references
 
 
 def load_snapshot(ref: str) -> Snapshot:
@@ -720,85 +639,3 @@ def load_snapshot(ref: str) -> Snapshot:
         raise ConfigError(f"--snapshot {ref}: not callable")
     fn: Snapshot = target
     return fn
-
-
-@dataclass(frozen=True)
-class ProveRollbackRequest:
-    """Everything ``replaykit saga prove-rollback`` was asked to do.
-
-    Attributes:
-        files: Scenario files (or module names).
-        pattern: ``-k``: scenario name substring or glob.
-        spec: The saga.
-        snapshot_ref: ``MODULE:FUNCTION`` of the snapshot function.
-        server: The server spec.
-        phases: Phases to run.
-        only: Only these forward steps.
-        ignore: Snapshot keys not compared.
-        worker_context: ``MODULE:FUNC`` context the workers run inside.
-        plugins: ``module:attr`` plugin references (see :func:`prove_rollback`).
-        as_json: Print JSON instead of text.
-    """
-
-    files: tuple[str, ...]
-    spec: SagaSpec
-    snapshot_ref: str
-    pattern: str | None = None
-    server: ServerSpec = ServerSpec("embedded")
-    phases: tuple[Phase, ...] = PHASES
-    only: tuple[str, ...] = ()
-    ignore: tuple[str, ...] = ()
-    worker_context: str | None = None
-    plugins: tuple[str, ...] = ()
-    as_json: bool = False
-
-
-def run_prove_rollback_request(request: ProveRollbackRequest, echo: Callable[[str], None]) -> int:
-    """Run what the request asks, print the report through ``echo``, return the exit code.
-
-    Exit codes: 0 the world came back after every fault, 1 a leftover or violation, 2 an
-    input or harness error.
-    """
-    try:
-        snapshot = load_snapshot(request.snapshot_ref)
-        rollback_probes(request.spec, phases=request.phases, only=request.only or None)
-        scenarios = load_scenarios(list(request.files), pattern=request.pattern)
-    except ReplaykitError as err:
-        echo(f"error: {err}")
-        return 2
-    if not scenarios:
-        echo("error: no scenario matched" + (f" -k {request.pattern}" if request.pattern else ""))
-        return 2
-    return _run_sync(lambda: _run_all(request, scenarios, snapshot, echo))
-
-
-async def _run_all(
-    request: ProveRollbackRequest,
-    scenarios: Sequence[Scenario],
-    snapshot: Snapshot,
-    echo: Callable[[str], None],
-) -> int:
-    try:
-        server = await start_server_async(request.server)
-    except ReplaykitError as err:
-        echo(f"error: {err}")
-        return 2
-    reports: list[RollbackReport] = []
-    progress = None if request.as_json else (lambda r: echo(_run_line(r)))
-    try:
-        for scn in scenarios:
-            report = await prove_rollback_async(
-                scn, spec=request.spec, snapshot=snapshot, server=server,
-                phases=request.phases, only=request.only or None, ignore=request.ignore,
-                worker_context=request.worker_context, plugins=request.plugins, scenario_files=list(request.files),
-                on_run=progress, raise_on_failure=False,
-            )
-            reports.append(report)
-            if not request.as_json:
-                echo(report.format())
-    finally:
-        await asyncio.to_thread(server.stop)
-    if request.as_json:
-        echo(json.dumps([r.to_json() for r in reports], indent=2, default=str))
-    codes = [r.exit_code for r in reports]
-    return 2 if 2 in codes else (1 if 1 in codes else 0)

@@ -148,8 +148,9 @@ def prove_rollback(
     Exit status: 0 the world came back every time, 1 a leftover or violation, 2 usage or
     harness error.
     """
-    from replaykit._rollback import PHASES, ProveRollbackRequest, run_prove_rollback_request
+    from replaykit._rollback import PHASES
     from replaykit.cli._options import plugin_refs, server_spec_from_options
+    from replaykit.cli._prove_rollback import ProveRollbackRequest, run_prove_rollback_request
 
     spec = _spec(steps, spec_ref)
     chosen = tuple(p for p in PHASES if p in phases) if phases else PHASES

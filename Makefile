@@ -16,8 +16,11 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/python -m reference_agents.demo
 
+# The slow tests (the mutation corpus, which runs two replay processes of its own, and the
+# wheel build) run after the rest, not beside the timing-sensitive server tests.
 test: $(STAMP)
-	$(BIN)/python -m pytest -n 2 --dist loadfile -q
+	$(BIN)/python -m pytest -n 2 --dist loadfile -q -m "not slow"
+	$(BIN)/python -m pytest -q -m slow
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not integration"

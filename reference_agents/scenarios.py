@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any, TypeVar
 
 from temporalio.client import WorkflowFailureError, WorkflowHandle
 from temporalio.exceptions import CancelledError
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Worker
 
 from reference_agents import (
@@ -59,10 +61,24 @@ async def wait_for_query(
     *,
     timeout: float = 30.0,
 ) -> Any:
-    """Poll a query until ``predicate(result)`` holds (queries need a running worker)."""
+    """Poll a query until ``predicate(result)`` holds (queries need a running worker).
+
+    A query that times out (the run is between workflow tasks, e.g. just continued as new,
+    or the machine is loaded) is asked again until ``timeout``.
+    """
     deadline = asyncio.get_running_loop().time() + timeout
+    value: Any = None
     while True:
-        value = await handle.query(query)
+        try:
+            value = await handle.query(query, rpc_timeout=timedelta(seconds=10))
+        except RPCError as err:
+            if asyncio.get_running_loop().time() > deadline:
+                raise
+            if err.status not in (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED,
+                                  RPCStatusCode.UNAVAILABLE):
+                raise
+            await asyncio.sleep(0.2)
+            continue
         if predicate(value):
             return value
         if asyncio.get_running_loop().time() > deadline:

@@ -64,7 +64,11 @@ def agent_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         os.environ[store.DB_ENV] = saved
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
+# A time-skipping server per test: the test server skips no time while an activity runs
+# anywhere on it, and a query or lock call that times out on a loaded machine can leave its
+# time-skipping lock unbalanced; with one server per module, one test's leftovers stalled
+# every later timer of the module (seen in a CI-like run under heavy load).
+@pytest_asyncio.fixture(loop_scope="module")
 async def env() -> AsyncIterator[WorkflowEnvironment]:
     environment = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(TEST_SERVER) if TEST_SERVER.exists() else None
@@ -75,7 +79,7 @@ async def env() -> AsyncIterator[WorkflowEnvironment]:
         await environment.shutdown()
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
+@pytest_asyncio.fixture(loop_scope="module")
 async def client(env: WorkflowEnvironment, agent_db: Path) -> AsyncIterator[Client]:
     # Default sticky cache: with max_cached_workflows=0, queries to a run that has just continued
     # as new hit "query deadline exceeded" on the time-skipping server (seen while writing these).

@@ -30,7 +30,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "PatchReport", "PatchRow", "PatchSite", "PrePatchReport", "analyze_patches",
         "generate_pre_patch_histories", "scan_patch_sites",
     ),
-    "._strict": ("suggest_patch_id",),
+    "._hints": ("suggest_patch_id",),
     "._show": ("ShowReport", "show_history", "render_html"),
     "._replay": ("BreakPoint", "ReplayOutcome", "Stop", "parse_break_point", "replay_history"),
     "._diff": ("HistoryDiff", "StepDifference", "diff_histories", "diff_history_files"),
@@ -111,7 +111,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only  # noqa:
     )
     from ._replay import BreakPoint, ReplayOutcome, Stop, parse_break_point, replay_history
     from ._show import ShowReport, render_html, show_history
-    from ._strict import suggest_patch_id
+    from ._hints import suggest_patch_id
     from ._plugins import load_plugins
     from .effects import (
         ENV_LEDGER, EffectAttempt, EffectSlot, EffectViolation, EffectsError, EffectsLedger,

@@ -90,7 +90,7 @@ def test_forgetful_variant_leaves_the_charge(server: RunningServer) -> None:
     # Failing dispatch (before its effect) rolls back after the charge applied: the broken
     # rollback skips refund_payment and the charge stays.
     report = prove_rollback(
-        _scenario("forgetful_payment"), steps=SAGA, snapshot=world_snapshot, server=server,
+        _scenario("forgetful_payment"), spec=SAGA, snapshot=world_snapshot, server=server,
         only=["charge_payment", "dispatch_shipment"], phases=["before-effect"],
         raise_on_failure=False,
     )
@@ -111,7 +111,7 @@ def test_forgetful_variant_leaves_the_charge(server: RunningServer) -> None:
     assert not report.ok and report.exit_code == 1
     with pytest.raises(RollbackError, match="charges row"):
         prove_rollback(
-            _scenario("forgetful_payment"), steps=SAGA, snapshot=world_snapshot, server=server,
+            _scenario("forgetful_payment"), spec=SAGA, snapshot=world_snapshot, server=server,
             only=["dispatch_shipment"], phases=["before-effect"],
         )
 

@@ -127,7 +127,7 @@ class Builder:
 
 
 def check(history: History) -> SagaReport:
-    return verify_saga(history, steps=STEPS, raise_on_failure=False)
+    return verify_saga(history, spec=STEPS, raise_on_failure=False)
 
 
 def kinds(report: SagaReport) -> list[str]:

@@ -35,6 +35,19 @@ def _python_files(root: Path) -> Iterator[Path]:
                 yield Path(dirpath) / filename
 
 
+def _ast_parse(data: bytes, filename: str) -> ast.Module:
+    """``ast.parse``, again when CPython < 3.11.8 / 3.12.1 raises its spurious "AST constructor
+    recursion depth mismatch" (its AST depth counter is shared by threads: an import compiling
+    in another thread of the process can trip it; CPython gh-106905)."""
+    for attempt in range(3):
+        try:
+            return ast.parse(data, filename=filename)
+        except SystemError as exc:
+            if "recursion depth mismatch" not in str(exc) or attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
 def _parse(path: Path) -> tuple[str, ast.Module] | str:
     """(source, tree) of a file, or the reason it cannot be checked."""
     try:
@@ -42,7 +55,7 @@ def _parse(path: Path) -> tuple[str, ast.Module] | str:
     except OSError as exc:
         return exc.strerror or str(exc)
     try:
-        tree = ast.parse(data, filename=str(path))
+        tree = _ast_parse(data, str(path))
     except SyntaxError as exc:
         where = f"line {exc.lineno}" if exc.lineno else "unknown line"
         if exc.lineno and exc.offset:

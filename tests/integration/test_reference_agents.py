@@ -232,6 +232,13 @@ async def test_support_memory_survives_continue_as_new(
         await wait_for_query(
             handle, CustomerSupportAgentWorkflow.history, lambda h, n=i: len(h) == 2 * n
         )
+    # `close` must reach the fourth run: the time-skipping test server can drop a signal that
+    # arrives while a run is completing with continue-as-new (a real server would make the
+    # run take it first); seen once as a result() that never came.
+    deadline = asyncio.get_running_loop().time() + 60
+    while len(await _runs(client, wf_id, handle.result_run_id or "")) < 4:
+        assert asyncio.get_running_loop().time() < deadline, "the fourth run never started"
+        await asyncio.sleep(0.1)
     await handle.signal(CustomerSupportAgentWorkflow.close)
     transcript = await handle.result()
     # one turn per run: a continue-as-new after every answer, the last run only sees `close`

@@ -1,0 +1,125 @@
+"""The one sync/async bridge, ``replaykit._sync.run_sync``: where it runs, what it raises."""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import signal
+import threading
+
+import pytest
+
+from replaykit._sync import _run_in_worker, run_sync
+
+_VAR: contextvars.ContextVar[str] = contextvars.ContextVar("_VAR", default="unset")
+
+
+async def _where() -> tuple[int, bool]:
+    return threading.get_ident(), asyncio.get_running_loop().is_running()
+
+
+def test_without_a_running_loop_runs_in_this_thread() -> None:
+    ident, running = run_sync(_where)
+    assert ident == threading.get_ident()
+    assert running
+
+
+def test_inside_a_running_loop_runs_on_a_worker_thread_with_the_callers_context() -> None:
+    async def outer() -> tuple[int, str, asyncio.AbstractEventLoop]:
+        _VAR.set("caller")
+
+        async def inner() -> tuple[int, str, asyncio.AbstractEventLoop]:
+            return threading.get_ident(), _VAR.get(), asyncio.get_running_loop()
+
+        ident, value, loop = run_sync(inner)
+        assert loop is not asyncio.get_running_loop()
+        return ident, value, loop
+
+    ident, value, loop = asyncio.run(outer())
+    assert ident != threading.get_ident()
+    assert value == "caller"
+    assert loop.is_closed()
+
+
+@pytest.mark.parametrize("inside_loop", [False, True])
+def test_exceptions_propagate_unchanged(inside_loop: bool) -> None:
+    boom = ValueError("boom")
+
+    async def fail() -> None:
+        raise boom
+
+    def call() -> None:
+        run_sync(fail)
+
+    if inside_loop:
+        async def outer() -> None:
+            call()
+
+        with pytest.raises(ValueError) as info:
+            asyncio.run(outer())
+    else:
+        with pytest.raises(ValueError) as info:
+            call()
+    assert info.value is boom
+
+
+def test_keyboard_interrupt_raised_by_the_coroutine_reaches_the_caller() -> None:
+    async def interrupted() -> None:
+        raise KeyboardInterrupt
+
+    async def outer() -> None:
+        run_sync(interrupted)
+
+    with pytest.raises(KeyboardInterrupt):
+        asyncio.run(outer())
+
+
+def test_ctrl_c_while_waiting_cancels_the_coroutine_and_waits_for_its_cleanup() -> None:
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("needs the main thread to receive the interrupt")
+    if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        pytest.skip("SIGINT is not Python's default KeyboardInterrupt here")
+    main = threading.get_ident()
+    started = threading.Event()
+    events: list[str] = []
+
+    async def slow() -> None:
+        started.set()
+        try:
+            await asyncio.sleep(30)
+        except asyncio.CancelledError:
+            events.append("cancelled")
+            raise
+        finally:
+            await asyncio.sleep(0.05)  # cleanup that needs the loop
+            events.append("cleaned up")
+
+    def interrupt() -> None:
+        started.wait(10)
+        # A real SIGINT: the main thread is blocked waiting for the worker.
+        signal.pthread_kill(main, signal.SIGINT)
+
+    # The worker path directly: under an outer asyncio.run, that loop's own SIGINT handler
+    # only cancels its (blocked) main task on the first Ctrl-C and raises on the second.
+    threading.Thread(target=interrupt, daemon=True).start()
+    with pytest.raises(KeyboardInterrupt):
+        _run_in_worker(slow, "replaykit-test")
+    assert events == ["cancelled", "cleaned up"]
+
+
+def test_the_factory_is_called_on_the_loop_that_runs_it() -> None:
+    seen: list[asyncio.AbstractEventLoop] = []
+
+    def factory() -> asyncio.Future[int]:
+        loop = asyncio.get_running_loop()
+        seen.append(loop)
+        future: asyncio.Future[int] = loop.create_future()
+        loop.call_soon(future.set_result, 7)
+        return future
+
+    async def outer() -> int:
+        return run_sync(factory)
+
+    assert asyncio.run(outer()) == 7
+    assert run_sync(factory) == 7
+    assert len(seen) == 2

@@ -49,6 +49,7 @@ from ._plugins import (
 from ._runtime import quiet_runtime
 from ._settings import default_fail_on
 from ._strict import compare_run
+from ._sync import run_sync
 from ._versioning import pinned_elsewhere, versioning_view
 
 __all__ = ["CheckOptions", "check_histories", "collect_workflows", "replay_one"]
@@ -624,7 +625,7 @@ def _check_in_process(
                 yield index, hf
 
         try:
-            asyncio.run(_Replay(workflows, options).run(items(), deliver))
+            run_sync(lambda: _Replay(workflows, options).run(items(), deliver))
         except BaseException as err:  # noqa: BLE001 - re-raised by the calling thread
             inbox.put((pipe, -1, err))
         finally:
@@ -785,7 +786,7 @@ def _worker_main(
         )
 
     try:
-        asyncio.run(main())
+        run_sync(main)
     except BaseException as err:  # noqa: BLE001 - reported to the parent, never swallowed
         results.put(("fatal", worker_index, f"check worker failed: {type(err).__name__}: {err}"))
     finally:

@@ -22,6 +22,7 @@ import temporalio.service
 from ._errors import ConfigError, ServerError
 from ._history import make_meta, write_history
 from ._servers import ServerSpec, start_server_async
+from ._sync import run_sync
 
 __all__ = [
     "PullItem",
@@ -307,4 +308,4 @@ def run_pull(
                 progress=progress,
             )
 
-    return asyncio.run(main())
+    return run_sync(main)

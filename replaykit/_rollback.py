@@ -59,7 +59,8 @@ from ._faults._runner import FaultRunResult, run_fault_plan_pooled_async
 from ._imports import resolve_ref
 from ._saga import ActivityRef, SagaReport, SagaSpec, SagaStep, saga_argument, verify_saga
 from ._scenario import Scenario
-from ._servers import RunningServer, ServerSpec, _run_sync, start_server_async
+from ._servers import RunningServer, ServerSpec, start_server_async
+from ._sync import run_sync
 from ._world_diff import Leftover, diff_worlds
 
 __all__ = [
@@ -403,7 +404,7 @@ def prove_rollback(
         ConfigError: A bad saga, phase or step name.
     """
     saga = saga_argument(spec, steps, where="prove_rollback")
-    report = _run_sync(
+    report = run_sync(
         lambda: prove_rollback_async(
             scenario, spec=saga, snapshot=snapshot, server=server,
             include_cancel=include_cancel, phases=phases, only=only, ignore=ignore,

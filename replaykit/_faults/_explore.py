@@ -25,7 +25,8 @@ from .._check import CheckOptions, check_histories
 from .._errors import ConfigError
 from .._history import HistoryFile
 from .._scenario import Scenario
-from .._servers import RunningServer, ServerSpec, _run_sync, start_server_async
+from .._servers import RunningServer, ServerSpec, start_server_async
+from .._sync import run_sync
 from ._invariants import InvariantVerdict
 from ._plan import (
     FailActivity,
@@ -248,7 +249,7 @@ def explore_every_step(
     Returns:
         The report; ``report.exit_code`` is what the CLI exits with.
     """
-    return _run_sync(
+    return run_sync(
         lambda: explore_every_step_async(
             scenario, server=server, kill=kill, max_runs=max_runs, concurrency=concurrency,
             partial_replay=partial_replay, scenario_files=scenario_files, on_run=on_run,
@@ -450,7 +451,7 @@ def explore_examples(
     Returns:
         The report; ``report.minimal`` is the shrunk failing run, if any.
     """
-    return _run_sync(
+    return run_sync(
         lambda: _explore_examples_async(
             scenario, examples=examples, seed=seed, server=server, max_faults=max_faults,
             kinds=kinds, shrink_runs=shrink_runs, concurrency=concurrency,

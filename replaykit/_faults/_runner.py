@@ -34,11 +34,11 @@ from .._scenario import Scenario, ScenarioOutcome, run_scenario
 from .._servers import (
     RunningServer,
     ServerSpec,
-    _run_sync,
     parse_server,
     start_server_async,
 )
 from .._settings import fault_server_spec
+from .._sync import run_sync
 from ._control import Control
 from ._invariants import (
     Baseline,
@@ -214,7 +214,7 @@ def run_fault_plan(
     Returns:
         The result; ``result.ok`` says whether every invariant held.
     """
-    return _run_sync(
+    return run_sync(
         lambda: run_fault_plan_async(
             scenario,
             plan,

@@ -34,6 +34,7 @@ from before the patch did.
 from __future__ import annotations
 
 import ast
+import asyncio
 import inspect
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -56,6 +57,8 @@ from ._patch_markers import PATCH_MARKER_NAME, PatchMarker, history_patch_marker
 from ._record import RecordedScenario, write_outcome
 from ._scenario import Scenario, run_scenario
 from ._sdk_compat import PatchCall, hook_workflow_patch
+from ._server_spec import ServerSpec
+from ._servers import start_server_async
 
 __all__ = [
     "PATCH_MARKER_NAME",
@@ -67,6 +70,8 @@ __all__ = [
     "PrePatchReport",
     "analyze_patches",
     "format_patch_report",
+    "generate_pre_patch_groups",
+    "generate_pre_patch_groups_async",
     "generate_pre_patch_histories",
     "history_patch_markers",
     "scan_patch_sites",
@@ -879,6 +884,44 @@ async def generate_pre_patch_histories(
         if on_done is not None:
             on_done(recorded, ids)
     return PrePatchReport(tuple(done), tuple(deactivated))
+
+
+async def generate_pre_patch_groups_async(
+    groups: Sequence[tuple[ServerSpec, Sequence[Scenario]]],
+    *,
+    out_dir: Path | str,
+    patch_ids: Sequence[str] | None = None,
+    overwrite: bool = False,
+    on_done: Callable[[RecordedScenario, tuple[str, ...]], None] | None = None,
+    plugins: Sequence[Any] = (),
+) -> PrePatchReport:
+    """Start each group's server in turn and generate its scenarios' old-branch histories.
+
+    ``groups`` are ``(server spec, scenarios)`` pairs (the CLI's ``server_groups``); the other
+    arguments are :func:`generate_pre_patch_histories`'.
+
+    Raises:
+        ReplaykitError: A server does not start or cannot be reached.
+    """
+    done: list[RecordedScenario] = []
+    deactivated: list[tuple[str, tuple[str, ...]]] = []
+    for spec, group in groups:
+        async with await start_server_async(spec) as running:
+            client = await running.client()
+            report = await generate_pre_patch_histories(
+                group, client, out_dir=out_dir, patch_ids=patch_ids, overwrite=overwrite,
+                on_done=on_done, plugins=plugins,
+            )
+            done.extend(report.scenarios)
+            deactivated.extend(report.deactivated)
+    return PrePatchReport(tuple(done), tuple(deactivated))
+
+
+def generate_pre_patch_groups(
+    groups: Sequence[tuple[ServerSpec, Sequence[Scenario]]], **kwargs: Any
+) -> PrePatchReport:
+    """:func:`generate_pre_patch_groups_async` from synchronous code (a fresh event loop)."""
+    return asyncio.run(generate_pre_patch_groups_async(groups, **kwargs))
 
 
 # ---------------------------------------------------------------------------------------

@@ -229,7 +229,7 @@ def _invoke(command: str, tmp_path: Path, extra: list[str]) -> str:
 
 
 _CONNECTING = ["record", "patches", "faults", "pull", "saga"]
-_SCENARIO_COMMANDS = {"record", "patches"}  # where a scenario's own server= applies
+_SCENARIO_COMMANDS = {"record", "patches", "faults"}  # where a scenario's own server= applies
 
 
 @pytest.fixture

@@ -224,10 +224,18 @@ async def record_groups_async(
 
 def record_groups(
     groups: Sequence[tuple[ServerSpec, Sequence[Scenario]]],
-    **kwargs: Any,
+    *,
+    out_dir: Path | str,
+    overwrite: bool = False,
+    converter: Any = None,
+    plugins: Sequence[Any] = (),
+    on_done: Callable[[RecordedScenario], None] | None = None,
+    on_server: Callable[[RunningServer, int], None] | None = None,
 ) -> RecordReport:
     """:func:`record_groups_async` from synchronous code (a fresh event loop)."""
-    return asyncio.run(record_groups_async(groups, **kwargs))
+    return asyncio.run(record_groups_async(
+        groups, out_dir=out_dir, overwrite=overwrite, converter=converter, plugins=plugins,
+        on_done=on_done, on_server=on_server))
 
 
 def group_by_server(

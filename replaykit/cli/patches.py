@@ -12,12 +12,10 @@ import click
 from replaykit._check import CheckOptions
 from replaykit._config import load_project_config
 from replaykit._errors import ReplaykitError
-from replaykit._patches import (
-    analyze_patches,
-    format_patch_report,
-    generate_pre_patch_groups,
-)
+from replaykit._patch_text import format_patch_report
+from replaykit._patches import analyze_patches
 from replaykit._plugins import load_plugins
+from replaykit._prepatch import generate_pre_patch_groups
 from replaykit._record import RecordedScenario
 from replaykit._scenario import load_scenarios
 from replaykit.cli._options import (

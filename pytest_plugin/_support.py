@@ -11,7 +11,6 @@ import asyncio
 import concurrent.futures
 import hashlib
 import inspect
-import re
 import sys
 import threading
 from collections.abc import Callable, Iterable, Sequence
@@ -39,7 +38,6 @@ __all__ = [
 ]
 
 _T = TypeVar("_T")
-_UNSAFE = re.compile(r"[^A-Za-z0-9._=-]+")
 
 NO_WORKFLOWS = (
     "replaykit has no workflows to replay with: pass workflows=[...], or set "
@@ -59,8 +57,10 @@ def in_thread(fn: Callable[[], _T]) -> _T:
 
 
 def safe_name(text: str) -> str:
-    """A file-name-safe form of a test name or workflow id."""
-    return _UNSAFE.sub("_", text).strip("._") or "_"
+    """A file-name-safe form of a test name or workflow id (the library's one rule)."""
+    from replaykit._record import safe_name as library_safe_name
+
+    return library_safe_name(text)
 
 
 # --------------------------------------------------------------------------- servers
@@ -388,9 +388,8 @@ async def record_handle(
         pytest.fail.Exception: Mode ``none`` and there is no recording yet.
     """
     import pytest
-    import temporalio.api.history.v1
 
-    from replaykit._history import make_meta, write_history
+    from replaykit._record import write_handle_history
 
     path = history_path_for(state, name=name, index=len(state.recorded) + 1)
     if path in state.recorded:
@@ -398,19 +397,10 @@ async def record_handle(
     state.recorded.append(path)
     mode = state.settings.record
     if mode == "all" or (mode == "new" and not path.exists()):
-        history = await handle.fetch_history()
-        proto = temporalio.api.history.v1.History(events=history.events)
-        started = proto.events[0].workflow_execution_started_event_attributes
-        meta = make_meta(
-            workflow_id=handle.id,
-            run_id=started.original_execution_run_id or handle.run_id,
-            workflow_type=started.workflow_type.name,
-            task_queue=started.task_queue.name,
-            namespace=handle._client.namespace,
-            scenario=state.nodeid,
-        )
+        # The handle's own namespace (its client's), from the public API.
+        namespace = (await handle.describe()).namespace
         # write_history is atomic (temp file + rename): xdist workers never see half files.
-        write_history(path, proto, meta=meta)
+        await write_handle_history(handle, path, namespace=namespace, scenario=state.nodeid)
     elif not path.exists():
         pytest.fail(
             f"no recorded history at {path} (--replaykit-record={mode}); record it with "

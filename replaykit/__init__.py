@@ -26,10 +26,9 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "._servers": ("RunningServer", "ServerSpec", "parse_server", "start_server",
                   "start_server_async"),
     "._pull": ("PullItem", "PullReport", "pull_histories"),
-    "._patches": (
-        "PatchReport", "PatchRow", "PatchSite", "PrePatchReport", "analyze_patches",
-        "generate_pre_patch_histories", "scan_patch_sites",
-    ),
+    "._patches": ("PatchReport", "PatchRow", "analyze_patches"),
+    "._patch_scan": ("PatchSite", "scan_patch_sites"),
+    "._prepatch": ("PrePatchReport", "generate_pre_patch_histories"),
     "._hints": ("suggest_patch_id",),
     "._show": ("ShowReport", "show_history", "render_html"),
     "._replay": ("BreakPoint", "ReplayOutcome", "Stop", "parse_break_point", "replay_history"),
@@ -96,10 +95,9 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only  # noqa:
         ChatReply, ChatRequest, Rule, ScriptedEndpoint, ToolCallReply, reply_error,
         reply_text, reply_tool_calls, scripted_openai,
     )
-    from ._patches import (
-        PatchReport, PatchRow, PatchSite, PrePatchReport, analyze_patches,
-        generate_pre_patch_histories, scan_patch_sites,
-    )
+    from ._patch_scan import PatchSite, scan_patch_sites
+    from ._patches import PatchReport, PatchRow, analyze_patches
+    from ._prepatch import PrePatchReport, generate_pre_patch_histories
     from ._pull import PullItem, PullReport, pull_histories
     from ._record import RecordReport, record_scenarios
     from ._scenario import (

@@ -1,4 +1,4 @@
-"""The ``workflow.patched()`` lifecycle: which patch ids histories still need, and old branches.
+"""The ``workflow.patched()`` lifecycle: which patch ids histories still need.
 
 A patch goes through three code states: ``patched`` (``if workflow.patched(id): new else: old``),
 ``deprecated`` (``workflow.deprecate_patch(id)`` followed by the new code only) and ``absent``
@@ -26,50 +26,38 @@ How a history is classified for a patch id ``P`` of workflow type ``T``:
   new branch). It needs neither branch.
 
 Old-branch histories can be produced from the *current* code with
-:func:`generate_pre_patch_histories`: a worker whose ``patch_activation_callback`` returns
+:func:`replaykit._prepatch.generate_pre_patch_histories`: a worker whose ``patch_activation_callback`` returns
 False makes ``workflow.patched()`` take the old branch and write no marker, exactly what code
 from before the patch did.
+
+This module is the analysis (:func:`analyze_patches` and its report). Its inputs come from
+:mod:`replaykit._patch_scan` (the code), :mod:`replaykit._patch_markers` (the histories) and
+:mod:`replaykit._patch_hook` (replay); :mod:`replaykit._patch_text` prints the report.
 """
 
 from __future__ import annotations
 
-import ast
-import inspect
-import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import temporalio.api.history.v1
-import temporalio.client
-import temporalio.worker
-import temporalio.workflow
 from temporalio.api.enums.v1 import EventType
 
 from ._check import CheckOptions, check_histories, collect_workflows
 from ._divergence import CheckReport, HistoryResult
 from ._errors import HistoryError
 from ._history import HistoryFile, find_history_files, load_history
-from ._patch_markers import PATCH_MARKER_NAME, PatchMarker, history_patch_markers
-from ._record import RecordedScenario, write_outcome
-from ._scenario import Scenario, run_scenario
-from ._sdk_compat import PatchCall, hook_workflow_patch
+from ._patch_hook import drain, observing
+from ._patch_markers import PatchMarker, history_patch_markers
+from ._patch_scan import PatchSite, scan_patch_sites, workflow_type_name
+from ._sdk_compat import PatchCall
 
 __all__ = [
-    "PATCH_MARKER_NAME",
     "HistoryPatchState",
-    "PatchMarker",
     "PatchReport",
     "PatchRow",
-    "PatchSite",
-    "PrePatchReport",
     "analyze_patches",
-    "format_patch_report",
-    "generate_pre_patch_histories",
-    "history_patch_markers",
-    "scan_patch_sites",
 ]
 
 CodeState = Literal["patched", "deprecated", "absent"]
@@ -96,203 +84,7 @@ _COMMAND_EVENTS = frozenset(
 
 
 # ---------------------------------------------------------------------------------------
-# What the code says: an AST scan of the workflow classes' modules
-
-
-@dataclass(frozen=True)
-class PatchSite:
-    """One ``workflow.patched(...)`` / ``workflow.deprecate_patch(...)`` call in the code.
-
-    Attributes:
-        patch_id: The id, or None when it is not a string constant (see ``expression``).
-        deprecated: True for ``deprecate_patch``.
-        file: The source file.
-        line: The line of the call.
-        workflow_types: Workflow types whose code contains it (the enclosing class; for a
-            module-level helper function, every workflow class of that module).
-        expression: The id argument's source text when it is not a constant.
-    """
-
-    patch_id: str | None
-    deprecated: bool
-    file: str
-    line: int
-    workflow_types: tuple[str, ...]
-    expression: str | None = None
-
-    @property
-    def location(self) -> str:
-        """``file:line``."""
-        return f"{self.file}:{self.line}"
-
-
-def _workflow_type(cls: type) -> str:
-    defn = temporalio.workflow._Definition.from_class(cls)
-    return (defn.name if defn is not None and defn.name else None) or cls.__name__
-
-
-def _display(path: str) -> str:
-    import os
-
-    try:
-        rel = os.path.relpath(path)
-    except ValueError:
-        return path
-    return path if rel.startswith("..") else rel
-
-
-class _Scanner(ast.NodeVisitor):
-    """Find patch calls, resolving ids given as module- or class-level string constants."""
-
-    def __init__(self, tree: ast.Module, file: str, classes: dict[str, str]) -> None:
-        self.file = file
-        self.classes = classes  # class qualname -> workflow type
-        self.sites: list[PatchSite] = []
-        self.module_consts = _string_constants(tree.body)
-        self.bare_names: dict[str, bool] = {}  # local name -> deprecated?
-        self.workflow_aliases: set[str] = {"workflow"}
-        for node in ast.walk(tree):
-            if isinstance(node, ast.ImportFrom) and node.module == "temporalio.workflow":
-                for alias in node.names:
-                    if alias.name in ("patched", "deprecate_patch"):
-                        self.bare_names[alias.asname or alias.name] = (
-                            alias.name == "deprecate_patch"
-                        )
-            elif isinstance(node, ast.ImportFrom) and node.module == "temporalio":
-                for alias in node.names:
-                    if alias.name == "workflow":
-                        self.workflow_aliases.add(alias.asname or "workflow")
-            elif isinstance(node, ast.Import):
-                for alias in node.names:
-                    if alias.name == "temporalio.workflow" and alias.asname:
-                        self.workflow_aliases.add(alias.asname)
-        self._class_stack: list[str] = []
-        self._class_consts: list[dict[str, str]] = []
-
-    def visit_ClassDef(self, node: ast.ClassDef) -> None:  # noqa: N802 - ast API
-        self._class_stack.append(node.name)
-        self._class_consts.append(_string_constants(node.body))
-        self.generic_visit(node)
-        self._class_consts.pop()
-        self._class_stack.pop()
-
-    def _kind(self, func: ast.expr) -> bool | None:
-        """True for deprecate_patch, False for patched, None for anything else."""
-        if isinstance(func, ast.Attribute) and func.attr in ("patched", "deprecate_patch"):
-            base = func.value
-            if isinstance(base, ast.Name) and base.id in self.workflow_aliases:
-                return func.attr == "deprecate_patch"
-            if isinstance(base, ast.Attribute) and base.attr == "workflow":
-                return func.attr == "deprecate_patch"
-            return None
-        if isinstance(func, ast.Name) and func.id in self.bare_names:
-            return self.bare_names[func.id]
-        return None
-
-    def visit_Call(self, node: ast.Call) -> None:  # noqa: N802 - ast API
-        kind = self._kind(node.func)
-        if kind is not None:
-            arg: ast.expr | None = node.args[0] if node.args else None
-            for kw in node.keywords:
-                if kw.arg == "id":
-                    arg = kw.value
-            patch_id = self._resolve(arg)
-            qual = ".".join(self._class_stack)
-            if qual in self.classes:
-                types: tuple[str, ...] = (self.classes[qual],)
-            elif self._class_stack:
-                # A call in a non-workflow class: attribute it to the outermost workflow
-                # class around it, else to every workflow class of the module.
-                outer = [q for q in self.classes if qual.startswith(q + ".")]
-                types = (self.classes[outer[0]],) if outer else tuple(self.classes.values())
-            else:
-                types = tuple(self.classes.values())
-            self.sites.append(
-                PatchSite(
-                    patch_id=patch_id,
-                    deprecated=kind,
-                    file=_display(self.file),
-                    line=node.lineno,
-                    workflow_types=tuple(dict.fromkeys(types)),
-                    expression=None if patch_id is not None else _unparse(arg),
-                )
-            )
-        self.generic_visit(node)
-
-    def _resolve(self, arg: ast.expr | None) -> str | None:
-        if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
-            return arg.value
-        if isinstance(arg, ast.Name):
-            for scope in reversed(self._class_consts):
-                if arg.id in scope:
-                    return scope[arg.id]
-            return self.module_consts.get(arg.id)
-        if (
-            isinstance(arg, ast.Attribute)
-            and isinstance(arg.value, ast.Name)
-            and arg.value.id in ("self", "cls", *self._class_stack)
-        ):
-            for scope in reversed(self._class_consts):
-                if arg.attr in scope:
-                    return scope[arg.attr]
-        return None
-
-
-def _unparse(node: ast.expr | None) -> str:
-    return ast.unparse(node) if node is not None else "<no argument>"
-
-
-def _string_constants(body: Iterable[ast.stmt]) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for stmt in body:
-        value: ast.expr | None = None
-        targets: list[ast.expr] = []
-        if isinstance(stmt, ast.Assign):
-            value, targets = stmt.value, list(stmt.targets)
-        elif isinstance(stmt, ast.AnnAssign) and stmt.value is not None:
-            value, targets = stmt.value, [stmt.target]
-        if isinstance(value, ast.Constant) and isinstance(value.value, str):
-            for t in targets:
-                if isinstance(t, ast.Name):
-                    out[t.id] = value.value
-    return out
-
-
-def scan_patch_sites(workflows: Sequence[type]) -> list[PatchSite]:
-    """Every patch call in the modules that define the given workflow classes.
-
-    The scan is static (``ast``): calls written as ``workflow.patched("id")``,
-    ``temporalio.workflow.patched(...)``, a bare ``patched(...)`` imported from
-    ``temporalio.workflow``, and the ``deprecate_patch`` forms; ids given as string literals
-    or module/class-level string constants are resolved. Other ids are reported with
-    ``patch_id=None`` and their source text.
-
-    Args:
-        workflows: ``@workflow.defn`` classes.
-    """
-    by_file: dict[str, dict[str, str]] = {}
-    for cls in workflows:
-        try:
-            file = inspect.getsourcefile(cls)
-        except TypeError:
-            file = None
-        if file is None:
-            continue
-        by_file.setdefault(file, {})[cls.__qualname__] = _workflow_type(cls)
-    sites: list[PatchSite] = []
-    for file, classes in by_file.items():
-        try:
-            tree = ast.parse(Path(file).read_text(encoding="utf-8"), filename=file)
-        except (OSError, SyntaxError, UnicodeDecodeError):
-            continue
-        scanner = _Scanner(tree, file, classes)
-        scanner.visit(tree)
-        sites.extend(scanner.sites)
-    return sites
-
-
-# ---------------------------------------------------------------------------------------
-# What histories say: patch markers
+# What histories say: where the patch is evaluated (the position rule)
 
 
 def _commands_before(hf: HistoryFile, event_id: int) -> int:
@@ -310,49 +102,6 @@ def _reaches_past(hf: HistoryFile, commands: int) -> bool:
     return any(
         ev.event_type == E.EVENT_TYPE_WORKFLOW_TASK_COMPLETED for ev in hf.events[start + 1 :]
     )
-
-
-# ---------------------------------------------------------------------------------------
-# What replay says: which patch calls the code makes on each history
-
-
-_SINK_LOCK = threading.Lock()
-_SINK: list[PatchCall] | None = None
-
-
-def _install_patch_hook() -> None:
-    """Observe every ``workflow_patch`` call (``patched``/``deprecate_patch``) in this process.
-
-    The SDK gives no hook for patch calls (:func:`hook_workflow_patch` wraps the instance
-    method the workflow context calls). It records only while :func:`_observing` is active.
-    """
-    if not hook_workflow_patch(_record_patch_call):
-        raise RuntimeError(
-            "this temporalio has no _WorkflowInstanceImpl.workflow_patch to observe patch calls"
-        )
-
-
-def _record_patch_call(call: PatchCall) -> None:
-    sink = _SINK
-    if sink is not None:
-        with _SINK_LOCK:
-            sink.append(call)
-
-
-@contextmanager
-def _observing() -> Iterator[list[PatchCall]]:
-    global _SINK
-    _install_patch_hook()
-    calls: list[PatchCall] = []
-    with _SINK_LOCK:
-        if _SINK is not None:
-            raise RuntimeError("analyze_patches is already running in this process")
-        _SINK = calls
-    try:
-        yield calls
-    finally:
-        with _SINK_LOCK:
-            _SINK = None
 
 
 # ---------------------------------------------------------------------------------------
@@ -544,7 +293,7 @@ def analyze_patches(
         ConfigError: A workflow module cannot be imported.
     """
     classes = collect_workflows(workflows)
-    known_types = {_workflow_type(c) for c in classes}
+    known_types = {workflow_type_name(c) for c in classes}
     errors: list[str] = []
     warnings: list[str] = []
     loaded: list[HistoryFile] = []
@@ -583,12 +332,10 @@ def analyze_patches(
     # Replay everything, observing patch calls; results arrive one history at a time.
     calls_by_index: list[list[PatchCall]] = []
     results: list[HistoryResult] = []
-    with _observing() as calls:
+    with observing() as calls:
 
         def on_result(result: HistoryResult) -> None:
-            with _SINK_LOCK:
-                taken = list(calls)
-                calls.clear()
+            taken = drain(calls)
             results.append(result)
             calls_by_index.append(taken)
 
@@ -791,170 +538,3 @@ def _verdict(
             )
         return "remove", "only deprecated markers remain: the deprecate_patch() call can go"
     return "removed", "no code evaluates it and every history that carries it replays"
-
-
-# ---------------------------------------------------------------------------------------
-# Pre-patch histories from current code
-
-
-@dataclass(frozen=True)
-class PrePatchReport:
-    """What :func:`generate_pre_patch_histories` produced.
-
-    Attributes:
-        scenarios: Each scenario's outcome and the files written for it.
-        deactivated: Per scenario, the patch ids the code asked about and was told "no".
-    """
-
-    scenarios: tuple[RecordedScenario, ...]
-    deactivated: tuple[tuple[str, tuple[str, ...]], ...]
-
-    @property
-    def ok(self) -> bool:
-        """True when every scenario passed."""
-        return all(s.ok for s in self.scenarios)
-
-    @property
-    def files(self) -> list[Path]:
-        """Every history file written."""
-        return [f for s in self.scenarios for f in s.files]
-
-
-async def generate_pre_patch_histories(
-    scenarios: Sequence[Scenario],
-    client: temporalio.client.Client,
-    *,
-    out_dir: Path | str,
-    patch_ids: Sequence[str] | None = None,
-    overwrite: bool = False,
-    on_done: Callable[[RecordedScenario, tuple[str, ...]], None] | None = None,
-    plugins: Sequence[Any] = (),
-) -> PrePatchReport:
-    """Record old-branch histories by running scenarios with every patch held off.
-
-    The worker's (experimental) ``patch_activation_callback`` answers False for new patch
-    calls, so ``workflow.patched(id)`` returns False and writes no marker: the executions run
-    the old branch exactly as code from before the patch did. ``deprecate_patch`` ignores the
-    callback (its old branch is gone), so deprecated patches still take the new branch.
-
-    Files go to ``<out_dir>/<scenario>/<workflow id>[.runN].json``; their metadata's ``extra``
-    says ``pre_patch: true`` and lists the ids held off.
-
-    Args:
-        scenarios: What to run.
-        client: A connected client.
-        out_dir: Destination folder (keep it apart from the post-patch recordings).
-        patch_ids: Hold off only these ids (default: every patch).
-        overwrite: Replace existing files (otherwise they are kept and reported).
-        on_done: Called after each scenario with its result and the ids held off.
-        plugins: Plugins for every scenario, after each scenario's own.
-    """
-    wanted = set(patch_ids) if patch_ids is not None else None
-    done: list[RecordedScenario] = []
-    deactivated: list[tuple[str, tuple[str, ...]]] = []
-    for scn in scenarios:
-        held: dict[str, None] = {}
-        lock = threading.Lock()
-
-        def hold_off(
-            input: temporalio.worker.PatchActivationInput,
-            held: dict[str, None] = held,
-            lock: threading.Lock = lock,
-        ) -> bool:
-            if wanted is not None and input.patch_id not in wanted:
-                return True
-            with lock:
-                held[input.patch_id] = None
-            return False
-
-        outcome = await run_scenario(scn, client, patch_activation_callback=hold_off,
-                                     plugins=plugins)
-        ids = tuple(held)
-        recorded = write_outcome(
-            scn, outcome, out_dir, namespace=client.namespace, overwrite=overwrite,
-            extra={"pre_patch": True, "patches_held_off": list(ids)},
-        )
-        done.append(recorded)
-        deactivated.append((scn.name, ids))
-        if on_done is not None:
-            on_done(recorded, ids)
-    return PrePatchReport(tuple(done), tuple(deactivated))
-
-
-# ---------------------------------------------------------------------------------------
-# Text output
-
-
-_VERDICT_LABEL = {
-    "keep": "KEEP",
-    "deprecate": "DEPRECATE OK",
-    "keep-deprecated": "KEEP DEPRECATED",
-    "remove": "REMOVE OK",
-    "removed": "REMOVED OK",
-    "unsafe": "UNSAFE",
-}
-
-
-def format_patch_report(report: PatchReport, *, details: bool = True) -> str:
-    """The readable table ``replaykit patches`` prints, one row per patch id.
-
-    Args:
-        report: What :func:`analyze_patches` returned.
-        details: Also list, under each row, the histories that need a branch or fail.
-    """
-    header = (
-        "PATCH",
-        "TYPES",
-        "CODE",
-        "MARKER",
-        "OLD BRANCH",
-        "FAILING",
-        "DEPRECATE",
-        "REMOVE",
-        "VERDICT",
-    )
-    table: list[tuple[str, ...]] = [header]
-    for r in report.rows:
-        marker = f"{len(r.with_marker)}"
-        if r.with_marker and len(r.active_markers) != len(r.with_marker):
-            marker += f" ({len(r.with_marker) - len(r.active_markers)} deprecated)"
-        table.append(
-            (
-                r.patch_id,
-                ",".join(r.workflow_types),
-                r.code_state,
-                marker,
-                str(len(r.old_branch)),
-                str(len(r.failing)),
-                "yes" if r.deprecate_safe else "no",
-                "yes" if r.remove_safe else "no",
-                _VERDICT_LABEL[r.verdict],
-            )
-        )
-    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
-    lines: list[str] = []
-    for n, row in enumerate(table):
-        lines.append("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip())
-        if n == 0:
-            continue
-        r = report.rows[n - 1]
-        where = f" [{', '.join(r.sites)}]" if r.sites else ""
-        lines.append(f"    reason: {r.reason}{where}")
-        if details:
-            for h in r.histories:
-                if h.branch == "old" or not h.replays and h.branch != "not-reached":
-                    status = "replays" if h.replays else f"FAILS {h.problem or ''}".rstrip()
-                    label = "old branch" if h.branch == "old" else "marker"
-                    lines.append(f"      {label:<10} {h.path}: {status}")
-    if not report.rows:
-        lines.append("no patch ids found in the code or in the histories")
-    for w in report.warnings:
-        lines.append(f"warning: {w}")
-    for e in report.errors:
-        lines.append(f"error: {e}")
-    summary = (
-        f"{len(report.rows)} patch id(s), {len(report.check.results)} histories replayed; "
-        f"{len(report.unsafe)} unsafe"
-    )
-    lines.append(summary)
-    return "\n".join(lines)

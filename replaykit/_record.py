@@ -1,37 +1,51 @@
-"""Recording: run scenarios on a real server and save every execution's history."""
+"""Recording: run scenarios on a real server and save every execution's history.
+
+The library side of ``replaykit record`` (servers started per group, clients, files) and of
+the pytest plugin's ``record_history`` (:func:`write_handle_history`); the one file-name rule
+(:func:`safe_name`, :func:`history_file_name`) lives here.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import temporalio.api.history.v1
 import temporalio.client
 
 from ._history import make_meta, write_history
 from ._scenario import ExecutionRef, Scenario, ScenarioOutcome, run_scenario
+from ._server_spec import ServerSpec
+from ._servers import RunningServer, start_server_async
 
 __all__ = [
     "RecordReport",
     "RecordedScenario",
     "group_by_server",
     "history_file_name",
+    "record_groups",
+    "record_groups_async",
     "record_scenarios",
+    "safe_name",
+    "write_handle_history",
     "write_outcome",
 ]
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._=-]+")
 
 
-def _safe(text: str) -> str:
+def safe_name(text: str) -> str:
+    """A file-name-safe form of a scenario or test name or a workflow id (the one rule)."""
     return _UNSAFE.sub("_", text).strip("._") or "_"
 
 
 def history_file_name(ref: ExecutionRef, run_index: int) -> str:
     """``<workflow id>.json`` for a first run, ``<workflow id>.run<N>.json`` for later runs."""
-    stem = _safe(ref.workflow_id)
+    stem = safe_name(ref.workflow_id)
     return f"{stem}.json" if run_index == 1 else f"{stem}.run{run_index}.json"
 
 
@@ -122,7 +136,7 @@ def write_outcome(
     run_index: dict[str, int] = {}
     for ref in outcome.executions:
         run_index[ref.workflow_id] = run_index.get(ref.workflow_id, 0) + 1
-        target = out / _safe(scn.name) / history_file_name(ref, run_index[ref.workflow_id])
+        target = out / safe_name(scn.name) / history_file_name(ref, run_index[ref.workflow_id])
         if target.exists() and not overwrite:
             skipped.append(target)
             continue
@@ -141,6 +155,87 @@ def write_outcome(
         )
         files.append(write_history(target, history, meta=meta))
     return RecordedScenario(outcome, tuple(files), tuple(skipped))
+
+
+async def write_handle_history(
+    handle: temporalio.client.WorkflowHandle[Any, Any],
+    path: Path | str,
+    *,
+    namespace: str,
+    scenario: str,
+) -> Path:
+    """Fetch a handle's history and write it to ``path`` with replaykit metadata.
+
+    The metadata names the handle's workflow id, the first run id of its chain (else the
+    handle's run id), the workflow type and task queue from the started event, ``namespace``
+    (the client's, given explicitly) and ``scenario``. The write is atomic (temp file + rename).
+    """
+    history = await handle.fetch_history()
+    proto = temporalio.api.history.v1.History(events=history.events)
+    started = proto.events[0].workflow_execution_started_event_attributes
+    meta = make_meta(
+        workflow_id=handle.id,
+        run_id=started.original_execution_run_id or handle.run_id,
+        workflow_type=started.workflow_type.name,
+        task_queue=started.task_queue.name,
+        namespace=namespace,
+        scenario=scenario,
+    )
+    return write_history(path, proto, meta=meta)
+
+
+async def record_groups_async(
+    groups: Sequence[tuple[ServerSpec, Sequence[Scenario]]],
+    *,
+    out_dir: Path | str,
+    overwrite: bool = False,
+    converter: Any = None,
+    plugins: Sequence[Any] = (),
+    on_done: Callable[[RecordedScenario], None] | None = None,
+    on_server: Callable[[RunningServer, int], None] | None = None,
+) -> RecordReport:
+    """Start each group's server in turn and record its scenarios there.
+
+    Args:
+        groups: ``(server spec, scenarios)`` pairs, e.g. from the CLI's ``server_groups``.
+        out_dir: Destination folder.
+        overwrite: Replace existing files.
+        converter: The DataConverter for the client (None: the SDK default).
+        plugins: Plugins for every scenario, after each scenario's own.
+        on_done: Called after each scenario.
+        on_server: Called once a group's server is up, with it and the group's size.
+
+    Raises:
+        ReplaykitError: A server does not start or cannot be reached.
+    """
+    done: list[RecordedScenario] = []
+    for spec, group in groups:
+        async with await start_server_async(spec) as running:
+            client = await running.client(
+                **({"data_converter": converter} if converter is not None else {}))
+            if on_server is not None:
+                on_server(running, len(group))
+            report = await record_scenarios(group, client, out_dir=out_dir,
+                                            overwrite=overwrite, on_done=on_done,
+                                            plugins=plugins)
+            done.extend(report.scenarios)
+    return RecordReport(tuple(done))
+
+
+def record_groups(
+    groups: Sequence[tuple[ServerSpec, Sequence[Scenario]]],
+    *,
+    out_dir: Path | str,
+    overwrite: bool = False,
+    converter: Any = None,
+    plugins: Sequence[Any] = (),
+    on_done: Callable[[RecordedScenario], None] | None = None,
+    on_server: Callable[[RunningServer, int], None] | None = None,
+) -> RecordReport:
+    """:func:`record_groups_async` from synchronous code (a fresh event loop)."""
+    return asyncio.run(record_groups_async(
+        groups, out_dir=out_dir, overwrite=overwrite, converter=converter, plugins=plugins,
+        on_done=on_done, on_server=on_server))
 
 
 def group_by_server(

@@ -11,7 +11,7 @@ The order is the same for every setting and every face, highest first:
    ``TEMPORAL_NAMESPACE`` (namespace); no other setting reads the environment
 5. ``pyproject`` ``[tool.replaykit]``
 6. ``scenario``  the scenario's own preference (``@scenario(server="timeskip")``), where a
-   command runs scenarios (``record``, ``patches --generate-old``)
+   command runs scenarios (``record``, ``patches --generate-old``, ``faults``)
 7. ``default``   the face's default
 
 Only the defaults differ per face: the CLI starts the embedded dev server (what a
@@ -49,10 +49,12 @@ __all__ = [
     "Resolver",
     "default_fail_on",
     "fault_server_spec",
+    "scenario_server_groups",
     "pick",
 ]
 
 T = TypeVar("T")
+_S = TypeVar("_S")
 Face = Literal["cli", "pytest"]
 
 CLI_DEFAULT_SERVER = "embedded"
@@ -300,6 +302,26 @@ def fault_server_spec(
         return spec, None
     folder = tempfile.mkdtemp(prefix="replaykit-faults-server-", dir=workdir)
     return replace(spec, db_filename=os.path.join(folder, "server.db")), folder
+
+
+def scenario_server_groups(
+    scenarios: Sequence[_S], resolver: Resolver, *, db_filename: str | None = None
+) -> list[tuple[ServerSpec, list[_S]]]:
+    """The scenarios grouped by the server spec each runs on, in first-seen order.
+
+    Each scenario's server is ``resolver.spec(scenario=<its server= preference>)``: a flag,
+    ``$TEMPORAL_ADDRESS`` or ``[tool.replaykit] server`` outranks the scenario's own
+    ``server=``, which outranks the default. ``scenarios`` are objects with a ``server``
+    attribute (:class:`replaykit._scenario.Scenario`; this module imports no temporalio).
+
+    Raises:
+        ServerError: A resolved server or namespace is not valid (the message names sources).
+    """
+    groups: dict[ServerSpec, list[_S]] = {}
+    for scn in scenarios:
+        spec = resolver.spec(scenario=getattr(scn, "server", None), db_filename=db_filename)
+        groups.setdefault(spec, []).append(scn)
+    return list(groups.items())
 
 
 def resolve(

@@ -11,8 +11,8 @@ from typing import Literal
 
 from .._errors import ReplaykitError
 from .._scenario import Scenario, load_scenarios
-from .._servers import ServerSpec, _run_sync, start_server_async
-from .._settings import fault_server_spec
+from .._servers import RunningServer, ServerSpec, _run_sync, start_server_async
+from .._settings import Resolver, fault_server_spec, scenario_server_groups
 from ._explore import (
     ExplorationReport,
     _explore_examples_async,
@@ -43,7 +43,11 @@ class FaultsRequest:
         kinds: Fault kinds random plans draw from.
         concurrency: Scenario instances run at once.
         partial_replay: Replay history prefixes before the real kills (every-step mode).
-        server: The server spec.
+        server: The server spec (every scenario's, unless ``resolver`` is given; its
+            ``db_filename`` applies either way).
+        resolver: The settings resolver of the run: when given, each scenario runs on the
+            server it picks for that scenario (flag > env > ``[tool.replaykit]`` > the
+            scenario's own ``server=`` > default), as ``replaykit record`` does.
         as_json: Print JSON instead of text.
         point_kinds: Every-step mode: only these point kinds.
         worker_context: ``MODULE:FUNC`` context the workers run inside.
@@ -65,6 +69,7 @@ class FaultsRequest:
     concurrency: int = 1
     partial_replay: bool = True
     server: ServerSpec = ServerSpec("embedded")
+    resolver: Resolver | None = None
     as_json: bool = False
     point_kinds: tuple[str, ...] | None = None
     worker_context: str | None = None
@@ -98,76 +103,98 @@ async def _run_all(
         or (request.mode == "examples" and "kill-server" in request.kinds)
     )
     try:
-        spec, folder = fault_server_spec(request.server, kills_server=needs_store)
-    except ReplaykitError as err:
-        echo(f"error: {err}")
-        return 2
-    try:
-        server = await start_server_async(spec)
+        if request.resolver is None:
+            groups: list[tuple[ServerSpec, list[Scenario]]] = [(request.server, list(scenarios))]
+        else:
+            groups = scenario_server_groups(scenarios, request.resolver,
+                                            db_filename=request.server.db_filename)
     except ReplaykitError as err:
         echo(f"error: {err}")
         return 2
     codes: list[int] = []
     payload: list[object] = []
-    files = list(request.files)
-    progress = None if request.as_json else (lambda r: echo(_one_line(r)))
-    try:
-        for scn in scenarios:
-            if request.mode == "every-step":
-                report = await explore_every_step_async(
-                    scn, server=server, kill=request.kill, max_runs=request.max_runs,
-                    concurrency=request.concurrency, partial_replay=request.partial_replay,
-                    scenario_files=files, on_run=progress,
-                    point_kinds=request.point_kinds, worker_context=request.worker_context,
-                    data_converter=request.data_converter, plugins=request.plugins, parallel=request.parallel,
-                )
-                codes.append(report.exit_code)
-                payload.append(exploration_to_json(report))
-                if not request.as_json:
-                    echo(format_exploration(report))
-            elif request.mode == "examples":
-                report = await _explore_examples_async(
-                    scn, examples=request.examples, seed=request.seed, server=server,
-                    max_faults=request.max_faults, kinds=request.kinds, shrink_runs=12,
-                    concurrency=request.concurrency, scenario_files=files, on_run=progress,
-                    worker_context=request.worker_context,
-                    data_converter=request.data_converter, plugins=request.plugins,
-                )
-                codes.append(report.exit_code)
-                payload.append(exploration_to_json(report))
-                if not request.as_json:
-                    echo(format_exploration(report))
-            else:
-                base = await run_fault_plan_async(
-                    scn, FaultPlan(), server=server, concurrency=request.concurrency,
-                    scenario_files=files, worker_context=request.worker_context,
-                    data_converter=request.data_converter, plugins=request.plugins,
-                )
-                results = [base]
-                if request.plan.faults and base.error is None:
-                    results.append(
-                        await run_fault_plan_async(
-                            scn, request.plan, server=server, baseline=baseline_of(base),
-                            concurrency=request.concurrency, scenario_files=files,
-                            worker_context=request.worker_context,
-                            data_converter=request.data_converter, plugins=request.plugins,
-                        )
-                    )
-                payload.append([result_to_json(r) for r in results])
-                for r in results:
-                    if not request.as_json:
-                        echo(format_result(r, header=_header(r)))
-                if any(r.error for r in results):
-                    codes.append(2)
-                else:
-                    codes.append(0 if all(r.ok for r in results) else 1)
-    finally:
-        await asyncio.to_thread(server.stop)
-        if folder is not None:
-            shutil.rmtree(folder, ignore_errors=True)
+    for group_spec, group in groups:
+        try:
+            spec, folder = fault_server_spec(group_spec, kills_server=needs_store)
+        except ReplaykitError as err:
+            echo(f"error: {err}")
+            return 2
+        try:
+            server = await start_server_async(spec)
+        except ReplaykitError as err:
+            echo(f"error: {err}")
+            return 2
+        try:
+            await _run_group(request, group, server, echo, codes, payload)
+        finally:
+            await asyncio.to_thread(server.stop)
+            if folder is not None:
+                shutil.rmtree(folder, ignore_errors=True)
     if request.as_json:
         echo(json.dumps(payload, indent=2))
     return 2 if 2 in codes else (1 if 1 in codes else 0)
+
+
+async def _run_group(
+    request: FaultsRequest,
+    scenarios: Sequence[Scenario],
+    server: RunningServer,
+    echo: Callable[[str], None],
+    codes: list[int],
+    payload: list[object],
+) -> None:
+    """Run the request's mode for each scenario on one server; append codes and payloads."""
+    files = list(request.files)
+    progress = None if request.as_json else (lambda r: echo(_one_line(r)))
+    for scn in scenarios:
+        if request.mode == "every-step":
+            report = await explore_every_step_async(
+                scn, server=server, kill=request.kill, max_runs=request.max_runs,
+                concurrency=request.concurrency, partial_replay=request.partial_replay,
+                scenario_files=files, on_run=progress,
+                point_kinds=request.point_kinds, worker_context=request.worker_context,
+                data_converter=request.data_converter, plugins=request.plugins, parallel=request.parallel,
+            )
+            codes.append(report.exit_code)
+            payload.append(exploration_to_json(report))
+            if not request.as_json:
+                echo(format_exploration(report))
+        elif request.mode == "examples":
+            report = await _explore_examples_async(
+                scn, examples=request.examples, seed=request.seed, server=server,
+                max_faults=request.max_faults, kinds=request.kinds, shrink_runs=12,
+                concurrency=request.concurrency, scenario_files=files, on_run=progress,
+                worker_context=request.worker_context,
+                data_converter=request.data_converter, plugins=request.plugins,
+            )
+            codes.append(report.exit_code)
+            payload.append(exploration_to_json(report))
+            if not request.as_json:
+                echo(format_exploration(report))
+        else:
+            base = await run_fault_plan_async(
+                scn, FaultPlan(), server=server, concurrency=request.concurrency,
+                scenario_files=files, worker_context=request.worker_context,
+                data_converter=request.data_converter, plugins=request.plugins,
+            )
+            results = [base]
+            if request.plan.faults and base.error is None:
+                results.append(
+                    await run_fault_plan_async(
+                        scn, request.plan, server=server, baseline=baseline_of(base),
+                        concurrency=request.concurrency, scenario_files=files,
+                        worker_context=request.worker_context,
+                        data_converter=request.data_converter, plugins=request.plugins,
+                    )
+                )
+            payload.append([result_to_json(r) for r in results])
+            for r in results:
+                if not request.as_json:
+                    echo(format_result(r, header=_header(r)))
+            if any(r.error for r in results):
+                codes.append(2)
+            else:
+                codes.append(0 if all(r.ok for r in results) else 1)
 
 
 def _header(r: FaultRunResult) -> str:

@@ -155,6 +155,8 @@ def command(
         parallel=parallel,
         partial_replay=not no_partial_replay,
         server=spec,
+        # each scenario's own server= counts below the flag, env and [tool.replaykit]
+        resolver=cli_resolver(config, server=address or server, namespace=namespace),
         as_json=as_json,
         point_kinds=tuple(k.strip() for k in point_kinds.split(",")) if point_kinds else None,
         worker_context=worker_context,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import sys
@@ -13,15 +12,12 @@ import click
 from replaykit._check import CheckOptions
 from replaykit._config import load_project_config
 from replaykit._errors import ReplaykitError
-from replaykit._patches import (
-    analyze_patches,
-    format_patch_report,
-    generate_pre_patch_histories,
-)
+from replaykit._patch_text import format_patch_report
+from replaykit._patches import analyze_patches
 from replaykit._plugins import load_plugins
+from replaykit._prepatch import generate_pre_patch_groups
 from replaykit._record import RecordedScenario
 from replaykit._scenario import load_scenarios
-from replaykit._servers import start_server_async
 from replaykit.cli._options import (
     cli_resolver,
     plugin_option,
@@ -192,25 +188,10 @@ def _generate(
 
     specs = server_groups(scenarios, **server_flags)
 
-    async def main() -> bool:
-        ok = True
-        for spec, group in specs:
-            async with await start_server_async(spec) as running:
-                client = await running.client()
-                report = await generate_pre_patch_histories(
-                    group,
-                    client,
-                    out_dir=out,
-                    patch_ids=list(patch_ids) or None,
-                    overwrite=overwrite,
-                    on_done=on_done,
-                    plugins=plugin_list,
-                )
-                ok = ok and report.ok
-        return ok
-
     try:
-        ok = asyncio.run(main())
+        ok = generate_pre_patch_groups(specs, out_dir=out, patch_ids=list(patch_ids) or None,
+                                       overwrite=overwrite, on_done=on_done,
+                                       plugins=plugin_list).ok
     except ReplaykitError as err:
         raise click.UsageError(str(err)) from None
     sys.stdout.flush()

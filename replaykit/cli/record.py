@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import sys
@@ -14,10 +13,10 @@ from replaykit._codec import load_data_converter
 from replaykit._config import load_project_config
 from replaykit._errors import ReplaykitError
 from replaykit._plugins import load_plugins
-from replaykit._record import RecordedScenario, record_scenarios
+from replaykit._record import RecordedScenario, record_groups
 from replaykit._report import display_path
 from replaykit._scenario import load_scenarios
-from replaykit._servers import start_server_async
+from replaykit._servers import RunningServer
 from replaykit._settings import resolve
 from replaykit.cli._options import (
     cli_resolver,
@@ -108,22 +107,13 @@ def command(
             if rec.outcome.hint:
                 click.echo(f"         hint: {rec.outcome.hint}")
 
-    async def main() -> bool:
-        ok = True
-        for spec, group in groups:
-            async with await start_server_async(spec) as running:
-                client = await running.client(
-                    **({"data_converter": converter} if converter is not None else {}))
-                click.echo(f"recording {len(group)} scenario(s) on {running.kind} server "
-                           f"{running.address} (namespace {running.namespace})")
-                report = await record_scenarios(group, client, out_dir=out_dir,
-                                                overwrite=overwrite, on_done=on_done,
-                                                plugins=plugin_list)
-                ok = ok and report.ok
-        return ok
+    def on_server(running: RunningServer, count: int) -> None:
+        click.echo(f"recording {count} scenario(s) on {running.kind} server "
+                   f"{running.address} (namespace {running.namespace})")
 
     try:
-        ok = asyncio.run(main())
+        ok = record_groups(groups, out_dir=out_dir, overwrite=overwrite, converter=converter,
+                           plugins=plugin_list, on_done=on_done, on_server=on_server).ok
     except ReplaykitError as err:
         raise click.UsageError(str(err)) from None
     sys.stdout.flush()

@@ -19,12 +19,9 @@ from click.testing import CliRunner
 
 from replaykit._check import check_histories
 from replaykit._history import load_history
-from replaykit._patches import (
-    PrePatchReport,
-    analyze_patches,
-    generate_pre_patch_histories,
-    history_patch_markers,
-)
+from replaykit._patch_markers import history_patch_markers
+from replaykit._patches import analyze_patches
+from replaykit._prepatch import PrePatchReport, generate_pre_patch_histories
 from replaykit._record import RecordReport, record_scenarios
 from replaykit._scenario import load_scenarios
 from replaykit._servers import RunningServer, parse_server, start_server

@@ -25,13 +25,10 @@ from temporalio.api.enums.v1 import EventType
 from replaykit._capture import CapturedCommand
 from replaykit._check import check_histories
 from replaykit._history import HistoryFile, load_history
-from replaykit._patches import (
-    PatchReport,
-    analyze_patches,
-    format_patch_report,
-    history_patch_markers,
-    scan_patch_sites,
-)
+from replaykit._patch_markers import history_patch_markers
+from replaykit._patch_scan import scan_patch_sites
+from replaykit._patch_text import format_patch_report
+from replaykit._patches import PatchReport, analyze_patches
 from replaykit._strict import _patch_hint, suggest_patch_id
 from replaykit.cli.patches import command as patches_command
 

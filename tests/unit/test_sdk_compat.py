@@ -205,9 +205,9 @@ def test_workflow_patch_hook_sees_the_patch_call_and_instance_info(module_dir: P
     sys.path.insert(0, str(DATA / "patches"))
     calls: list[_sdk_compat.PatchCall] = []
     try:
-        from replaykit import _patches
+        from replaykit import _patch_hook
 
-        with _patches._observing() as sink:
+        with _patch_hook.observing() as sink:
             cls = importlib.import_module("patch_demo_v2").PatchDemoWorkflow
             failure = replay(cls, PATCHED)
             calls = list(sink)

@@ -229,7 +229,7 @@ def _invoke(command: str, tmp_path: Path, extra: list[str]) -> str:
 
 
 _CONNECTING = ["record", "patches", "faults", "pull", "saga"]
-_SCENARIO_COMMANDS = {"record", "patches"}  # where a scenario's own server= applies
+_SCENARIO_COMMANDS = {"record", "patches", "faults"}  # where a scenario's own server= applies
 
 
 @pytest.fixture
@@ -464,3 +464,23 @@ def test_the_config_docstring_points_at_the_one_resolver() -> None:
     doc = replaykit._config.__doc__ or ""
     assert "replaykit._settings" in doc
     assert "precedence is decided in one place" not in doc
+
+
+def test_scenario_server_groups_follow_the_resolver_per_scenario() -> None:
+    from types import SimpleNamespace
+
+    from replaykit._settings import scenario_server_groups
+
+    a, b, c = (SimpleNamespace(name=n, server=s) for n, s in
+               (("a", "timeskip"), ("b", None), ("c", "timeskip")))
+    groups = scenario_server_groups([a, b, c], Resolver(env={}), db_filename="s.db")
+    assert [(spec.kind, [s.name for s in group]) for spec, group in groups] == [
+        ("timeskip", ["a", "c"]), ("embedded", ["b"])]
+    assert groups[1][0].db_filename == "s.db"
+    # a flag (or env, or [tool.replaykit] server) outranks every scenario's own server=
+    flagged = scenario_server_groups([a, b, c], Resolver(flags={"server": "embedded"}, env={}))
+    assert [(spec.kind, len(group)) for spec, group in flagged] == [("embedded", 3)]
+    env = scenario_server_groups([a, b], Resolver(env={"TEMPORAL_ADDRESS": "h:7"}))
+    assert [(spec.address, len(group)) for spec, group in env] == [("h:7", 2)]
+    with pytest.raises(ServerError, match="from scenario"):
+        scenario_server_groups([SimpleNamespace(name="x", server="nope")], Resolver(env={}))

@@ -222,10 +222,10 @@ def decoded_history_file(hf: Any, ref: str | None) -> Any:
     if not has_codec(converter):
         return hf
     from ._errors import HistoryError
-    from ._servers import _run_sync
+    from ._sync import run_sync
 
     try:
-        decoded = _run_sync(lambda: decode_history(hf.history, converter))
+        decoded = run_sync(lambda: decode_history(hf.history, converter))
     except ValueError as err:
         raise HistoryError(hf.path, str(err)) from None
     return dataclasses.replace(hf, history=decoded)

@@ -8,7 +8,6 @@ too (``replaykit patches --generate-old``).
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from ._record import RecordedScenario, write_outcome
 from ._scenario import Scenario, run_scenario
 from ._server_spec import ServerSpec
 from ._servers import start_server_async
+from ._sync import run_sync
 
 __all__ = [
     "PrePatchReport",
@@ -155,7 +155,7 @@ def generate_pre_patch_groups(
     on_done: Callable[[RecordedScenario, tuple[str, ...]], None] | None = None,
     plugins: Sequence[Any] = (),
 ) -> PrePatchReport:
-    """:func:`generate_pre_patch_groups_async` from synchronous code (a fresh event loop)."""
-    return asyncio.run(generate_pre_patch_groups_async(
+    """:func:`generate_pre_patch_groups_async` from sync code (via ``run_sync``)."""
+    return run_sync(lambda: generate_pre_patch_groups_async(
         groups, out_dir=out_dir, patch_ids=patch_ids, overwrite=overwrite, on_done=on_done,
         plugins=plugins))

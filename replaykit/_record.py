@@ -7,7 +7,6 @@ the pytest plugin's ``record_history`` (:func:`write_handle_history`); the one f
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from ._history import make_meta, write_history
 from ._scenario import ExecutionRef, Scenario, ScenarioOutcome, run_scenario
 from ._server_spec import ServerSpec
 from ._servers import RunningServer, start_server_async
+from ._sync import run_sync
 
 __all__ = [
     "RecordReport",
@@ -232,8 +232,8 @@ def record_groups(
     on_done: Callable[[RecordedScenario], None] | None = None,
     on_server: Callable[[RunningServer, int], None] | None = None,
 ) -> RecordReport:
-    """:func:`record_groups_async` from synchronous code (a fresh event loop)."""
-    return asyncio.run(record_groups_async(
+    """:func:`record_groups_async` from sync code (via ``run_sync``)."""
+    return run_sync(lambda: record_groups_async(
         groups, out_dir=out_dir, overwrite=overwrite, converter=converter, plugins=plugins,
         on_done=on_done, on_server=on_server))
 

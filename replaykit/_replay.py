@@ -1348,8 +1348,8 @@ def replay_history(
         replayer_plugins,
     )
     from ._runtime import quiet_runtime
-    from ._servers import _run_sync
     from ._strict import compare_run
+    from ._sync import run_sync
     from ._timeline import build_timeline
 
     hf = history if isinstance(history, HistoryFile) else load_history(
@@ -1421,7 +1421,7 @@ def replay_history(
                                               raise_on_replay_failure=False)
 
     try:
-        result_ = _run_sync(run)
+        result_ = run_sync(run)
     except RuntimeError as err:
         text = describe_validation_error(err, workflows=classes, plugins=loaded)
         if text is None:

@@ -313,13 +313,19 @@ def scenario_server_groups(
     ``$TEMPORAL_ADDRESS`` or ``[tool.replaykit] server`` outranks the scenario's own
     ``server=``, which outranks the default. ``scenarios`` are objects with a ``server``
     attribute (:class:`replaykit._scenario.Scenario`; this module imports no temporalio).
+    ``db_filename`` (the persistent store server kills need) goes to the embedded servers.
 
     Raises:
         ServerError: A resolved server or namespace is not valid (the message names sources).
     """
     groups: dict[ServerSpec, list[_S]] = {}
     for scn in scenarios:
-        spec = resolver.spec(scenario=getattr(scn, "server", None), db_filename=db_filename)
+        preference = getattr(scn, "server", None)
+        spec = resolver.spec(scenario=preference)
+        if db_filename and spec.kind == "embedded":
+            # the store applies to the embedded servers only; a scenario on the
+            # time-skipping server keeps its own in-memory one
+            spec = resolver.spec(scenario=preference, db_filename=db_filename)
         groups.setdefault(spec, []).append(scn)
     return list(groups.items())
 

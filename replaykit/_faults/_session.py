@@ -11,8 +11,9 @@ from typing import Literal
 
 from .._errors import ReplaykitError
 from .._scenario import Scenario, load_scenarios
-from .._servers import RunningServer, ServerSpec, _run_sync, start_server_async
+from .._servers import RunningServer, ServerSpec, start_server_async
 from .._settings import Resolver, fault_server_spec, scenario_server_groups
+from .._sync import run_sync
 from ._explore import (
     ExplorationReport,
     _explore_examples_async,
@@ -91,7 +92,7 @@ def run_faults_request(request: FaultsRequest, echo: Callable[[str], None]) -> i
     if not scenarios:
         echo("error: no scenario matched" + (f" -k {request.pattern}" if request.pattern else ""))
         return 2
-    return _run_sync(lambda: _run_all(request, scenarios, echo))
+    return run_sync(lambda: _run_all(request, scenarios, echo))
 
 
 async def _run_all(

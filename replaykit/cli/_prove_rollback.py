@@ -25,7 +25,8 @@ from replaykit._rollback import (
 )
 from replaykit._saga import SagaSpec
 from replaykit._scenario import Scenario, load_scenarios
-from replaykit._servers import ServerSpec, _run_sync, start_server_async
+from replaykit._servers import ServerSpec, start_server_async
+from replaykit._sync import run_sync
 
 __all__ = ["ProveRollbackRequest", "run_prove_rollback_request"]
 
@@ -77,7 +78,7 @@ def run_prove_rollback_request(request: ProveRollbackRequest, echo: Callable[[st
     if not scenarios:
         echo("error: no scenario matched" + (f" -k {request.pattern}" if request.pattern else ""))
         return 2
-    return _run_sync(lambda: _run_all(request, scenarios, snapshot, echo))
+    return run_sync(lambda: _run_all(request, scenarios, snapshot, echo))
 
 
 async def _run_all(

@@ -50,9 +50,14 @@ def run_sync(factory: Callable[[], Awaitable[_T]], *, thread_name: str = "replay
     """
     try:
         asyncio.get_running_loop()
+        running = True
     except RuntimeError:
-        return asyncio.run(_await(factory))
-    return _run_in_worker(factory, thread_name)
+        running = False
+    if running:
+        return _run_in_worker(factory, thread_name)
+    # outside the except block, so what the run raises does not carry the probe's
+    # "no running event loop" as its __context__ (root-cause reports walk that chain)
+    return asyncio.run(_await(factory))
 
 
 async def _await(factory: Callable[[], Awaitable[_T]]) -> _T:

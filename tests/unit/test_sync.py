@@ -61,6 +61,8 @@ def test_exceptions_propagate_unchanged(inside_loop: bool) -> None:
         with pytest.raises(ValueError) as info:
             call()
     assert info.value is boom
+    # the bridge adds nothing to the chain (root-cause reports walk __context__)
+    assert boom.__context__ is None and boom.__cause__ is None
 
 
 def test_keyboard_interrupt_raised_by_the_coroutine_reaches_the_caller() -> None:

@@ -17,7 +17,7 @@ from typing import Any
 import temporalio.client
 import temporalio.worker
 
-from ._record import RecordedScenario, write_outcome
+from ._record import RecordedScenario, RecordReport, write_outcome
 from ._scenario import Scenario, run_scenario
 from ._server_spec import ServerSpec
 from ._servers import start_server_async
@@ -32,26 +32,13 @@ __all__ = [
 
 
 @dataclass(frozen=True)
-class PrePatchReport:
-    """What :func:`generate_pre_patch_histories` produced.
-
-    Attributes:
-        scenarios: Each scenario's outcome and the files written for it.
-        deactivated: Per scenario, the patch ids the code asked about and was told "no".
+class PrePatchReport(RecordReport):
+    """What :func:`generate_pre_patch_histories` produced: a record report (``scenarios``,
+    ``ok``, ``files``) plus, per scenario, the patch ids the code asked about and was told
+    "no" (``deactivated``).
     """
 
-    scenarios: tuple[RecordedScenario, ...]
     deactivated: tuple[tuple[str, tuple[str, ...]], ...]
-
-    @property
-    def ok(self) -> bool:
-        """True when every scenario passed."""
-        return all(s.ok for s in self.scenarios)
-
-    @property
-    def files(self) -> list[Path]:
-        """Every history file written."""
-        return [f for s in self.scenarios for f in s.files]
 
 
 async def generate_pre_patch_histories(

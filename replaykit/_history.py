@@ -19,6 +19,7 @@ import re
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ import temporalio.service
 from temporalio.api.enums.v1 import EventType
 
 from ._errors import HistoryError
+from ._events import HistoryView
 from ._protojson import Unsupported, fill_message
 from ._sdk_compat import legacy_history_from_json
 
@@ -120,6 +122,11 @@ class HistoryFile:
     def events(self) -> Sequence[temporalio.api.history.v1.HistoryEvent]:
         """The history's events, in order."""
         return self.history.events
+
+    @cached_property
+    def view(self) -> HistoryView:
+        """The typed view of the events (steps, tasks, markers), built once and kept."""
+        return HistoryView(self.history.events)
 
     @property
     def run_id(self) -> str | None:

@@ -355,7 +355,7 @@ class _Replay:
         divergences: list[Divergence] = []
         if self.options.strict and capture is not None:
             divergences = compare_run(
-                hf.events, capture, task_queue=hf.task_queue, replay_failed=failure is not None,
+                hf.view, capture, task_queue=hf.task_queue, replay_failed=failure is not None,
                 converter=self.converter, volatile=self.options.volatile,
             )
         stock = None

@@ -20,6 +20,7 @@ from google.protobuf.duration_pb2 import Duration
 from ._agents import VolatileRule, explain_model_call, find_integration, mask_volatile
 from ._capture import CapturedCommand
 from ._divergence import Divergence, Kind
+from ._events import CHANGE_VERSION_SEARCH_ATTRIBUTE
 from ._format import _source, event_type_name, format_duration
 from ._hints import _agent_hint, _default_hint, _patch_hint
 from ._payloads import Converter, decode_payload, decode_payloads
@@ -28,7 +29,7 @@ from ._values import _clip, _normalize, _payloads_equal, _same, value_diff
 
 HistoryEvent = temporalio.api.history.v1.HistoryEvent
 
-_CHANGE_VERSION_SA = "TemporalChangeVersion"
+_CHANGE_VERSION_SA = CHANGE_VERSION_SEARCH_ATTRIBUTE
 
 
 @dataclass

@@ -43,11 +43,12 @@ from temporalio.api.enums.v1 import EventType
 from ._capture import _SKIP_DIRS, CapturingRunner, RunCapture
 from ._divergence import Divergence
 from ._errors import ConfigError, ReplaykitError
+from ._events import COMMAND_EVENT_FOR_VARIANT as _EVENT_FOR_VARIANT
+from ._events import PATCH_MARKER_NAME
 from ._format import event_type_name
 from ._history import HistoryFile, load_history
 from ._report import display_path
 from ._sdk_compat import hook_add_command
-from ._strict import _EVENT_FOR_VARIANT, _ORDERED_EVENTS, _is_core_only_upsert
 
 __all__ = [
     "BreakPoint",
@@ -63,32 +64,6 @@ __all__ = [
 
 E = EventType
 
-_LA_MARKER = "core_local_activity"
-_PATCH_MARKER = "core_patch"
-
-#: Events some workflow code consumes when the activation that delivers them runs.
-_CONSUMED = frozenset({
-    E.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED,
-    E.EVENT_TYPE_ACTIVITY_TASK_COMPLETED,
-    E.EVENT_TYPE_ACTIVITY_TASK_FAILED,
-    E.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT,
-    E.EVENT_TYPE_ACTIVITY_TASK_CANCELED,
-    E.EVENT_TYPE_TIMER_FIRED,
-    E.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED,
-    E.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED,
-    E.EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED,
-    E.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_STARTED,
-    E.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_COMPLETED,
-    E.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_FAILED,
-    E.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_CANCELED,
-    E.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_TIMED_OUT,
-    E.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_TERMINATED,
-    E.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_FAILED,
-    E.EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_SIGNALED,
-    E.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED,
-    E.EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_CANCEL_REQUESTED,
-    E.EVENT_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED,
-})
 _TASK_EVENTS = frozenset({
     E.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED,
     E.EVENT_TYPE_WORKFLOW_TASK_STARTED,
@@ -161,101 +136,44 @@ def parse_break_point(text: str) -> BreakPoint:
 
 
 class _Index:
-    """What a history says about where each event comes from or goes to."""
+    """Where each event of a history comes from or goes to, for the replay's stepper.
+
+    The references (steps, workflow tasks, deliveries) are the event model's
+    (:class:`~replaykit._events.HistoryView`); this adds the positions the stepper counts:
+    each command event's place among the commands, each local-activity and patch marker's
+    place among its kind.
+    """
 
     def __init__(self, hf: HistoryFile) -> None:
-        events = list(hf.events)
-        self.events = events
-        self.by_id = {ev.event_id: ev for ev in events}
-        self.ordered = [
-            ev for ev in events
-            if ev.event_type in _ORDERED_EVENTS
-            and not (ev.event_type == E.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES
-                     and _is_core_only_upsert(ev))
-        ]
-        self.ordered_index = {ev.event_id: i for i, ev in enumerate(self.ordered)}
-        markers = [ev for ev in events if ev.event_type == E.EVENT_TYPE_MARKER_RECORDED]
-        self.local_markers = [
-            ev.event_id for ev in markers
-            if ev.marker_recorded_event_attributes.marker_name == _LA_MARKER
-        ]
-        self.patch_markers = [
-            ev.event_id for ev in markers
-            if ev.marker_recorded_event_attributes.marker_name == _PATCH_MARKER
-        ]
-        # Workflow tasks the replay runs: started events followed by a completed one (or the
-        # last one, still pending). Their ids are the activations' history_length.
-        self.tasks: list[int] = []
-        for prev, ev in zip(events, events[1:], strict=False):
-            if (prev.event_type == E.EVENT_TYPE_WORKFLOW_TASK_STARTED
-                    and ev.event_type == E.EVENT_TYPE_WORKFLOW_TASK_COMPLETED):
-                self.tasks.append(prev.event_id)
-        if events and events[-1].event_type == E.EVENT_TYPE_WORKFLOW_TASK_STARTED:
-            self.tasks.append(events[-1].event_id)
+        view = hf.view
+        self.view = view
+        self.events = view.events
+        self.by_id = view.by_id
+        self.ordered = view.command_events
+        self.ordered_index = view.command_index
+        self.local_markers = [ev.event_id for ev in view.local_markers]
+        self.patch_markers = [ev.event_id for ev in view.markers(PATCH_MARKER_NAME)]
+        # Workflow tasks the replay runs; their ids are the activations' history_length.
+        self.tasks = view.tasks
         #: Consumed events delivered in each task, in history order.
-        self.delivered: dict[int, list[int]] = {}
-        for ev in events:
-            if ev.event_type == E.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
-                # The request came with the task whose completion accepted it (the request
-                # itself is a message, not an event).
-                task = next((t for t in reversed(self.tasks) if t < ev.event_id), None)
-                if task is not None:
-                    self.delivered.setdefault(task, []).append(ev.event_id)
-            elif ev.event_type in _CONSUMED:
-                task = self.task_after(ev.event_id)
-                if task is not None:
-                    self.delivered.setdefault(task, []).append(ev.event_id)
-
-    def task_after(self, event_id: int) -> int | None:
-        """The first replayed workflow task started after ``event_id``."""
-        return next((t for t in self.tasks if t > event_id), None)
-
-    def task_of(self, event_id: int) -> int | None:
-        """The workflow task a task event (scheduled/started/completed/failed) belongs to."""
-        ev = self.by_id[event_id]
-        if ev.event_type == E.EVENT_TYPE_WORKFLOW_TASK_STARTED and event_id in self.tasks:
-            return event_id
-        if ev.event_type == E.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
-            return next((t for t in reversed(self.tasks) if t < event_id), None)
-        return self.task_after(event_id)
-
-    def task_of_command(self, event_id: int) -> int | None:
-        """The workflow task whose completion recorded a command event."""
-        ev = self.by_id[event_id]
-        name = ev.WhichOneof("attributes")
-        completed = int(getattr(getattr(ev, name), "workflow_task_completed_event_id", 0)) if name else 0
-        if not completed:
-            return None
-        return next((t for t in reversed(self.tasks) if t < completed), None)
+        self.delivered = view.delivered
+        self.task_after = view.task_after
+        self.task_of = view.task_of
+        self.task_of_command = view.task_of_command
 
     # -- what occurs (for errors) ---------------------------------------------------------
 
     def activities(self) -> dict[str, list[int]]:
-        out: dict[str, list[int]] = {}
-        for ev in self.events:
-            if ev.event_type == E.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
-                name = ev.activity_task_scheduled_event_attributes.activity_type.name
-                out.setdefault(name, []).append(ev.event_id)
-        return out
+        return self.view.names("activity")
 
     def timers(self) -> list[int]:
-        return [ev.event_id for ev in self.events if ev.event_type == E.EVENT_TYPE_TIMER_STARTED]
+        return [t.event_id for t in self.view.timers]
 
     def signals(self) -> dict[str, list[int]]:
-        out: dict[str, list[int]] = {}
-        for ev in self.events:
-            if ev.event_type == E.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
-                name = ev.workflow_execution_signaled_event_attributes.signal_name
-                out.setdefault(name, []).append(ev.event_id)
-        return out
+        return self.view.names("signal")
 
     def children(self) -> dict[str, list[int]]:
-        out: dict[str, list[int]] = {}
-        for ev in self.events:
-            if ev.event_type == E.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED:
-                a = ev.start_child_workflow_execution_initiated_event_attributes
-                out.setdefault(a.workflow_type.name, []).append(ev.event_id)
-        return out
+        return self.view.names("child")
 
     def describe_points(self) -> str:
         """The points that occur, for an error message."""
@@ -1431,7 +1349,7 @@ def replay_history(
     failure = result_.replay_failure
     divergences: list[Divergence] = []
     if run_capture is not None:
-        divergences = compare_run(decoded.events, run_capture, task_queue=hf.task_queue,
+        divergences = compare_run(decoded.view, run_capture, task_queue=hf.task_queue,
                                   replay_failed=failure is not None)
     error = None
     if failure is not None:

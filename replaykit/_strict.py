@@ -20,8 +20,9 @@ from temporalio.api.enums.v1 import EventType
 
 from ._agents import parse_volatile_rules
 from ._capture import CapturedCommand, RunCapture
-from ._comparers import _CHANGE_VERSION_SA, _COMPARERS, _Ctx
+from ._comparers import _COMPARERS, _Ctx
 from ._divergence import Divergence
+from ._events import COMMAND_EVENT_FOR_VARIANT, HistoryView, view_of
 from ._format import _describe_command, _describe_event, event_type_name, format_duration
 from ._hints import _patch_hint as _patch_hint
 from ._hints import suggest_patch_id
@@ -37,51 +38,12 @@ E = EventType
 HistoryEvent = temporalio.api.history.v1.HistoryEvent
 
 
-# Recorded events that a lang command produces, and which command variant produces each.
-_EVENT_FOR_VARIANT: dict[str, tuple[int, ...]] = {
-    "schedule_activity": (E.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED,),
-    "start_timer": (E.EVENT_TYPE_TIMER_STARTED,),
-    "cancel_timer": (E.EVENT_TYPE_TIMER_CANCELED,),
-    "request_cancel_activity": (E.EVENT_TYPE_ACTIVITY_TASK_CANCEL_REQUESTED,),
-    "start_child_workflow_execution": (E.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED,),
-    "cancel_child_workflow_execution": (
-        E.EVENT_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED,
-    ),
-    "request_cancel_external_workflow_execution": (
-        E.EVENT_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED,
-    ),
-    "signal_external_workflow_execution": (
-        E.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED,
-    ),
-    "upsert_workflow_search_attributes": (E.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES,),
-    "modify_workflow_properties": (E.EVENT_TYPE_WORKFLOW_PROPERTIES_MODIFIED,),
-    "complete_workflow_execution": (E.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED,),
-    "fail_workflow_execution": (E.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED,),
-    "cancel_workflow_execution": (E.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED,),
-    "continue_as_new_workflow_execution": (E.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW,),
-}
-_ORDERED_EVENTS = frozenset(t for ts in _EVENT_FOR_VARIANT.values() for t in ts)
-_LA_MARKER = "core_local_activity"
-
-
-def _is_core_only_upsert(ev: HistoryEvent) -> bool:
-    fields = ev.upsert_workflow_search_attributes_event_attributes.search_attributes.indexed_fields
-    return set(fields) <= {_CHANGE_VERSION_SA}
-
-
-def _pending_task_at_end(events: Sequence[HistoryEvent]) -> bool:
-    """True when the last workflow task was scheduled/started but never completed."""
-    for ev in reversed(events):
-        t = ev.event_type
-        if t == E.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
-            return False
-        if t in (E.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, E.EVENT_TYPE_WORKFLOW_TASK_STARTED):
-            return True
-    return False
+# Which command variant produces which recorded events: the event model's table.
+_EVENT_FOR_VARIANT = COMMAND_EVENT_FOR_VARIANT
 
 
 def compare_run(
-    events: Sequence[HistoryEvent],
+    events: Sequence[HistoryEvent] | HistoryView,
     capture: RunCapture,
     *,
     task_queue: str,
@@ -92,7 +54,7 @@ def compare_run(
     """Compare what the code commanded during replay with the recorded events.
 
     Args:
-        events: The recorded history.
+        events: The recorded history (its events, or its :class:`HistoryView`).
         capture: The commands captured while replaying it.
         task_queue: The workflow's own task queue (an empty command queue means this one).
         replay_failed: The replay itself failed; then a shortfall of commands is a
@@ -105,16 +67,17 @@ def compare_run(
     Returns:
         Divergences in history order (the first is the one to explain).
     """
+    view = view_of(events)
     ctx = _Ctx(
         out=[],
         workflow_task_queue=task_queue,
         replay_task_queue=capture.task_queue,
         workflow_type=capture.workflow_type,
-        events=events,
+        events=view.events,
         volatile=parse_volatile_rules(volatile),
         converter=converter,
     )
-    pending_end = _pending_task_at_end(events)
+    pending_end = view.pending_task_at_end
     commands = [
         c for c in capture.commands
         if c.variant in _EVENT_FOR_VARIANT
@@ -125,20 +88,10 @@ def compare_run(
         if c.variant in _EVENT_FOR_VARIANT
         and pending_end and c.activation == capture.last_real_activation
     ]
-    recorded = [
-        ev for ev in events
-        if ev.event_type in _ORDERED_EVENTS
-        and not (ev.event_type == E.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES
-                 and _is_core_only_upsert(ev))
-    ]
+    recorded = view.command_events
     # The workflow task started event that precedes each completed one (its id is what the
     # SDK reports as an activation's history_length).
-    started_of = {
-        ev.event_id: prev.event_id
-        for prev, ev in zip(events, events[1:], strict=False)
-        if ev.event_type == E.EVENT_TYPE_WORKFLOW_TASK_COMPLETED
-        and prev.event_type == E.EVENT_TYPE_WORKFLOW_TASK_STARTED
-    }
+    started_of = view.started_of_completed
     for i in range(max(len(commands), len(recorded))):
         cmd = commands[i] if i < len(commands) else None
         ev = recorded[i] if i < len(recorded) else None
@@ -188,14 +141,14 @@ def compare_run(
                 recorded=_describe_event(ev),
             )
             break
-    _compare_local_activities(ctx, events, capture)
+    _compare_local_activities(ctx, view, capture)
     for name in dict.fromkeys(capture.unhandled_signals):
         ctx.add(
             "drift",
             "signal-dropped",
             f"recorded signal {name!r} has no handler in the current code: it is dropped "
             "(a renamed or removed signal handler)",
-            event=_first_signal(events, name),
+            event=view.first_signal(name),
             cmd=None,
             subject=f"signal {name}",
             hint="keep a handler for the old signal name (or a dynamic handler) while "
@@ -255,25 +208,9 @@ def _compare_task(
     )
 
 
-def _first_signal(events: Sequence[HistoryEvent], name: str) -> HistoryEvent | None:
-    for ev in events:
-        if (
-            ev.event_type == E.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED
-            and ev.workflow_execution_signaled_event_attributes.signal_name == name
-        ):
-            return ev
-    return None
-
-
-def _compare_local_activities(
-    ctx: _Ctx, events: Sequence[HistoryEvent], capture: RunCapture
-) -> None:
+def _compare_local_activities(ctx: _Ctx, view: HistoryView, capture: RunCapture) -> None:
     """Local activity types in marker order (their inputs are not in the history)."""
-    markers = [
-        ev for ev in events
-        if ev.event_type == E.EVENT_TYPE_MARKER_RECORDED
-        and ev.marker_recorded_event_attributes.marker_name == _LA_MARKER
-    ]
+    markers = view.local_markers
     cmds = [c for c in capture.commands if c.variant == "schedule_local_activity"]
     seen_seq: set[int] = set()
     unique: list[CapturedCommand] = []

@@ -549,7 +549,7 @@ class HistoryView:
 
     def step(self, origin: int) -> ActivityStep | TimerStep | ChildStep | ExternalStep | UpdateStep | None:
         """The step whose first event (scheduled, started, initiated, accepted) is ``origin``."""
-        return self._steps.by_origin.get(origin)  # type: ignore[no-any-return]
+        return self._steps.by_origin.get(origin)
 
     def activity(self, scheduled_event_id: int) -> ActivityStep | None:
         found = self.step(scheduled_event_id)

@@ -25,7 +25,6 @@ from ._sync import run_sync
 __all__ = [
     "RecordReport",
     "RecordedScenario",
-    "group_by_server",
     "history_file_name",
     "record_groups",
     "record_groups_async",
@@ -237,18 +236,3 @@ def record_groups(
         groups, out_dir=out_dir, overwrite=overwrite, converter=converter, plugins=plugins,
         on_done=on_done, on_server=on_server))
 
-
-def group_by_server(
-    scenarios: Sequence[Scenario], *, override: str | None, default: str
-) -> list[tuple[str, list[Scenario]]]:
-    """Which server each scenario runs on, grouped in first-seen order.
-
-    ``override`` is the server the settings resolver chose above the scenario's row (a flag,
-    ``$TEMPORAL_ADDRESS`` or ``[tool.replaykit] server``): it wins; otherwise a scenario's own
-    preference (``@scenario(server="timeskip")`` for durable timers of hours or days), else
-    ``default``.
-    """
-    groups: dict[str, list[Scenario]] = {}
-    for scn in scenarios:
-        groups.setdefault(override or scn.server or default, []).append(scn)
-    return list(groups.items())

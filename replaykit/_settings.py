@@ -313,18 +313,25 @@ def scenario_server_groups(
     ``$TEMPORAL_ADDRESS`` or ``[tool.replaykit] server`` outranks the scenario's own
     ``server=``, which outranks the default. ``scenarios`` are objects with a ``server``
     attribute (:class:`replaykit._scenario.Scenario`; this module imports no temporalio).
-    ``db_filename`` (the persistent store server kills need) goes to the embedded servers.
+
+    ``db_filename`` (a persistent store: ``--db-filename``, or the one server kills need)
+    goes to every scenario when the server was chosen above the scenarios (a flag, the
+    environment or the pyproject: a store on a server that cannot have one is an error),
+    and only to the embedded servers when each scenario's own preference chose: a scenario
+    on the time-skipping server keeps its in-memory store. ``record``, ``patches
+    --generate-old`` and ``faults`` all group through here.
 
     Raises:
-        ServerError: A resolved server or namespace is not valid (the message names sources).
+        ServerError: A resolved server or namespace is not valid (the message names sources),
+            or a store was given with a server chosen above the scenarios that is not the
+            embedded one.
     """
+    chosen_above = resolver.server().source not in ("default",)
     groups: dict[ServerSpec, list[_S]] = {}
     for scn in scenarios:
         preference = getattr(scn, "server", None)
         spec = resolver.spec(scenario=preference)
-        if db_filename and spec.kind == "embedded":
-            # the store applies to the embedded servers only; a scenario on the
-            # time-skipping server keeps its own in-memory one
+        if db_filename and (chosen_above or spec.kind == "embedded"):
             spec = resolver.spec(scenario=preference, db_filename=db_filename)
         groups.setdefault(spec, []).append(scn)
     return list(groups.items())

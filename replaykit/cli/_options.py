@@ -10,7 +10,7 @@ import click
 from replaykit._config import ProjectConfig
 from replaykit._errors import ServerError
 from replaykit._server_spec import ServerSpec, parse_server_value
-from replaykit._settings import Resolver
+from replaykit._settings import Resolver, scenario_server_groups
 
 if TYPE_CHECKING:
     from replaykit._scenario import Scenario
@@ -98,17 +98,7 @@ def server_spec_from_options(
     Raises:
         click.BadParameter: The values do not form a valid spec (click exits with code 2).
     """
-    if address is not None:
-        if server is not None and server != address:
-            raise click.BadParameter(
-                "give either --server or --address, not both", param_hint="'--address'"
-            )
-        if _server_kind(address) != "external":
-            raise click.BadParameter(
-                f"expected HOST:PORT, got {address!r}", param_hint="'--address'"
-            )
-        server = address
-    resolver = cli_resolver(project, server=server, namespace=namespace)
+    resolver = cli_resolver(project, server=_server_flag(server, address), namespace=namespace)
     try:
         return resolver.spec(scenario=scenario, db_filename=db_filename)
     except ServerError as exc:
@@ -126,23 +116,35 @@ def server_groups(
 ) -> list[tuple[ServerSpec, list[Scenario]]]:
     """The scenarios grouped by the server each runs on, with that server's spec.
 
-    A flag, ``$TEMPORAL_ADDRESS`` or ``[tool.replaykit] server`` outranks a scenario's own
-    ``server=`` (so every scenario runs there); otherwise each scenario's preference, else
-    embedded.
+    The rule is :func:`replaykit._settings.scenario_server_groups` (the one ``faults`` uses):
+    a flag, ``$TEMPORAL_ADDRESS`` or ``[tool.replaykit] server`` outranks a scenario's own
+    ``server=``; otherwise each scenario's preference, else embedded.
 
     Raises:
         click.BadParameter: The values do not form a valid spec.
     """
-    from replaykit._record import group_by_server
+    resolver = cli_resolver(project, server=_server_flag(server, address), namespace=namespace)
+    try:
+        return scenario_server_groups(scenarios, resolver, db_filename=db_filename)
+    except ServerError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--server'") from None
 
-    above = cli_resolver(project, server=address or server).server()
-    override = None if above.source == "default" else above.value
-    return [
-        (server_spec_from_options(server=server, address=address, namespace=namespace,
-                                  db_filename=db_filename, project=project, scenario=value),
-         group)
-        for value, group in group_by_server(scenarios, override=override, default=above.value)
-    ]
+
+def _server_flag(server: str | None, address: str | None) -> str | None:
+    """The server the ``--server`` / ``--address`` flags name (None: neither).
+
+    Raises:
+        click.BadParameter: Both are given and differ, or ``--address`` is not HOST:PORT.
+    """
+    if address is None:
+        return server
+    if server is not None and server != address:
+        raise click.BadParameter(
+            "give either --server or --address, not both", param_hint="'--address'"
+        )
+    if _server_kind(address) != "external":
+        raise click.BadParameter(f"expected HOST:PORT, got {address!r}", param_hint="'--address'")
+    return address
 
 
 def _server_kind(value: str) -> str | None:

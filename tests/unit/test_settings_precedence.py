@@ -484,3 +484,43 @@ def test_scenario_server_groups_follow_the_resolver_per_scenario() -> None:
     assert [(spec.address, len(group)) for spec, group in env] == [("h:7", 2)]
     with pytest.raises(ServerError, match="from scenario"):
         scenario_server_groups([SimpleNamespace(name="x", server="nope")], Resolver(env={}))
+
+
+def test_a_store_goes_where_the_server_was_chosen_and_record_and_faults_group_alike(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """One grouping rule: ``record``/``patches`` (through the CLI's ``server_groups``) and
+    ``faults`` (through ``scenario_server_groups``) agree, also on ``--db-filename``."""
+    from types import SimpleNamespace
+
+    import click
+
+    from replaykit._settings import scenario_server_groups
+    from replaykit.cli._options import server_groups
+
+    monkeypatch.delenv("TEMPORAL_ADDRESS", raising=False)
+    monkeypatch.delenv("TEMPORAL_NAMESPACE", raising=False)
+    a, b = SimpleNamespace(name="a", server="timeskip"), SimpleNamespace(name="b", server=None)
+    project = ProjectConfig()
+    # Chosen per scenario: the store goes to the embedded group only.
+    for server in (None, "embedded"):
+        cli = server_groups([a, b], server=server, namespace=None, db_filename="s.db",
+                            project=project)
+        lib = scenario_server_groups(
+            [a, b], Resolver(flags={"server": server}, env={}, project=project),
+            db_filename="s.db")
+        assert cli == lib
+    per_scenario = server_groups([a, b], server=None, namespace=None, db_filename="s.db",
+                                 project=project)
+    assert [(spec.kind, spec.db_filename) for spec, _ in per_scenario] == [
+        ("timeskip", None), ("embedded", "s.db")]
+    # Chosen above the scenarios, a store on a server that cannot have one is an error.
+    with pytest.raises(ServerError, match="embedded"):
+        scenario_server_groups([a], Resolver(flags={"server": "timeskip"}, env={}),
+                               db_filename="s.db")
+    with pytest.raises(click.BadParameter, match="embedded"):
+        server_groups([a], server="timeskip", namespace=None, db_filename="s.db",
+                      project=project)
+    with pytest.raises(click.BadParameter, match="not both"):
+        server_groups([a], server="embedded", address="h:1", namespace=None, db_filename=None,
+                      project=project)

@@ -740,6 +740,35 @@ class HistoryView:
                 out.setdefault(task, []).append(ev.event_id)
         return out
 
+    # -- lookups by kind and type (show, patches) -----------------------------------------
+
+    def timer(self, started_event_id: int) -> TimerStep | None:
+        """The timer whose TimerStarted event is ``started_event_id``."""
+        found = self.step(started_event_id)
+        return found if isinstance(found, TimerStep) else None
+
+    def child(self, initiated_event_id: int) -> ChildStep | None:
+        """The child whose StartChildWorkflowExecutionInitiated event is ``initiated_event_id``."""
+        found = self.step(initiated_event_id)
+        return found if isinstance(found, ChildStep) else None
+
+    @cached_property
+    def _ids_by_types(self) -> dict[frozenset[int], tuple[int, ...]]:
+        return {}
+
+    def ids_of_type(self, *types: int) -> tuple[int, ...]:
+        """Ids of the events of these types, in history order.
+
+        Kept per set of types: counting the events of a kind before some event (a bisect
+        of these ids) costs O(log n) after the first call, not a walk.
+        """
+        key = frozenset(types)
+        found = self._ids_by_types.get(key)
+        if found is None:
+            found = tuple(ev.event_id for ev in self.events if ev.event_type in key)
+            self._ids_by_types[key] = found
+        return found
+
 
 def view_of(history: Any) -> HistoryView:
     """The view of a ``HistoryFile`` (kept on it), ``WorkflowHistory``, ``History`` proto,

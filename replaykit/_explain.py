@@ -35,9 +35,8 @@ def explain_replay_failure(
     """A divergence for a replay the SDK itself failed, with named causes."""
     text = str(failure)
     event_id = error_event_id(text)
-    event_type = None
-    if event_id is not None and 0 < event_id <= len(hf.events):
-        event_type = event_type_name(hf.events[event_id - 1].event_type)
+    event = hf.view.by_id.get(event_id) if event_id is not None else None
+    event_type = event_type_name(event.event_type) if event is not None else None
     source = None
     if capture is not None and capture.commands and capture.commands[-1].source:
         file, line, func = capture.commands[-1].source

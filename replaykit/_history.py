@@ -149,8 +149,8 @@ class HistoryFile:
 
     @property
     def is_closed(self) -> bool:
-        """Whether the last event closes the execution."""
-        return self.history.events[-1].event_type in _CLOSE_EVENTS
+        """Whether the last event closes the execution (one of ``_events.CLOSE_KINDS``)."""
+        return self.view.completion is not None
 
     @property
     def display_name(self) -> str:
@@ -160,18 +160,6 @@ class HistoryFile:
     def to_workflow_history(self) -> temporalio.client.WorkflowHistory:
         """The stock SDK's view of this history, ready for ``Replayer``."""
         return temporalio.client.WorkflowHistory(self.workflow_id, list(self.history.events))
-
-
-_CLOSE_EVENTS = frozenset(
-    {
-        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED,
-        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED,
-        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT,
-        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED,
-        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED,
-        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW,
-    }
-)
 
 
 def find_history_files(paths: Iterable[Path | str]) -> list[Path]:

@@ -37,6 +37,7 @@ This module is the analysis (:func:`analyze_patches` and its report). Its inputs
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -87,21 +88,28 @@ _COMMAND_EVENTS = frozenset(
 # What histories say: where the patch is evaluated (the position rule)
 
 
+def _command_ids(hf: HistoryFile) -> tuple[int, ...]:
+    """Ids of the events counted as commands, in order (kept on the history's view)."""
+    return hf.view.ids_of_type(*_COMMAND_EVENTS)
+
+
 def _commands_before(hf: HistoryFile, event_id: int) -> int:
-    return sum(1 for ev in hf.events[: event_id - 1] if ev.event_type in _COMMAND_EVENTS)
+    return bisect_left(_command_ids(hf), event_id)
 
 
 def _reaches_past(hf: HistoryFile, commands: int) -> bool:
     """The execution issued ``commands`` commands and then completed another workflow task."""
-    start = 0  # index of the event after which a workflow task must have completed
+    if not hf.events:
+        return False
+    # the event after which a workflow task must have completed
+    after = hf.events[0].event_id
     if commands > 0:
-        command_indexes = [i for i, ev in enumerate(hf.events) if ev.event_type in _COMMAND_EVENTS]
-        if len(command_indexes) < commands:
+        command_ids = _command_ids(hf)
+        if len(command_ids) < commands:
             return False
-        start = command_indexes[commands - 1]
-    return any(
-        ev.event_type == E.EVENT_TYPE_WORKFLOW_TASK_COMPLETED for ev in hf.events[start + 1 :]
-    )
+        after = command_ids[commands - 1]
+    completed = hf.view.ids_of_type(E.EVENT_TYPE_WORKFLOW_TASK_COMPLETED)
+    return bool(completed) and completed[-1] > after
 
 
 # ---------------------------------------------------------------------------------------

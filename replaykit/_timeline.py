@@ -19,6 +19,7 @@ import temporalio.api.history.v1
 from temporalio.api.enums.v1 import EventType, RetryState
 
 from ._divergence import Divergence, HistoryResult
+from ._events import HistoryView
 from ._format import event_type_name, format_duration
 from ._history import HistoryFile
 from ._payloads import decode_payload, decode_payloads
@@ -186,33 +187,25 @@ def _category(ev: HistoryEvent) -> str:
     return "other"
 
 
-class _Index:
-    """What later events refer back to: scheduled activities, timers, children."""
-
-    def __init__(self, events: Sequence[HistoryEvent]) -> None:
-        self.activity: dict[int, str] = {}
-        self.timer: dict[int, str] = {}
-        self.child: dict[int, str] = {}
-        self.task_attempt: dict[int, int] = {}
-        for ev in events:
-            t = ev.event_type
-            if t == E.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED:
-                self.task_attempt[ev.event_id] = ev.workflow_task_scheduled_event_attributes.attempt
-            elif t == E.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
-                self.activity[ev.event_id] = (
-                    ev.activity_task_scheduled_event_attributes.activity_type.name
-                )
-            elif t == E.EVENT_TYPE_TIMER_STARTED:
-                a = ev.timer_started_event_attributes
-                self.timer[ev.event_id] = (
-                    f"timer {a.timer_id} ({format_duration(a.start_to_fire_timeout)})"
-                )
-            elif t == E.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED:
-                a2 = ev.start_child_workflow_execution_initiated_event_attributes
-                self.child[ev.event_id] = f"{a2.workflow_type.name} (id {a2.workflow_id})"
+def _activity_name(view: HistoryView, scheduled_event_id: int) -> str:
+    step = view.activity(scheduled_event_id)
+    return step.name if step is not None else "?"
 
 
-def _summary(ev: HistoryEvent, idx: _Index) -> str:
+def _timer_label(view: HistoryView, started_event_id: int, timer_id: str) -> str:
+    step = view.timer(started_event_id)
+    if step is None:
+        return "timer " + timer_id
+    timeout = step.started.timer_started_event_attributes.start_to_fire_timeout
+    return f"timer {step.timer_id} ({format_duration(timeout)})"
+
+
+def _child_label(view: HistoryView, initiated_event_id: int, fallback: str) -> str:
+    step = view.child(initiated_event_id)
+    return f"{step.workflow_type} (id {step.workflow_id})" if step is not None else fallback
+
+
+def _summary(ev: HistoryEvent, view: HistoryView) -> str:
     t = ev.event_type
     if t == E.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
         a = ev.workflow_execution_started_event_attributes
@@ -224,7 +217,7 @@ def _summary(ev: HistoryEvent, idx: _Index) -> str:
         return text
     if t == E.EVENT_TYPE_WORKFLOW_TASK_STARTED:
         # The started event has no attempt of its own: it is the scheduled task's attempt.
-        attempt = idx.task_attempt.get(
+        attempt = view.task_attempts.get(
             ev.workflow_task_started_event_attributes.scheduled_event_id, 1
         )
         return f"attempt {attempt}" if attempt > 1 else ""
@@ -240,41 +233,40 @@ def _summary(ev: HistoryEvent, idx: _Index) -> str:
         return f"{s.activity_type.name}({_preview(s.input.payloads)}) [id {s.activity_id}]"
     if t == E.EVENT_TYPE_ACTIVITY_TASK_STARTED:
         st = ev.activity_task_started_event_attributes
-        name = idx.activity.get(st.scheduled_event_id, "?")
-        text = f"{name} attempt {st.attempt}"
+        text = f"{_activity_name(view, st.scheduled_event_id)} attempt {st.attempt}"
         if st.HasField("last_failure"):
             text += f", last failure: {_failure_text(st.last_failure)}"
         return text
     if t == E.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
         c = ev.activity_task_completed_event_attributes
-        return f"{idx.activity.get(c.scheduled_event_id, '?')} -> {_preview(c.result.payloads)}"
+        return f"{_activity_name(view, c.scheduled_event_id)} -> {_preview(c.result.payloads)}"
     if t == E.EVENT_TYPE_ACTIVITY_TASK_FAILED:
         fa = ev.activity_task_failed_event_attributes
         return (
-            f"{idx.activity.get(fa.scheduled_event_id, '?')} failed: {_failure_text(fa.failure)}"
+            f"{_activity_name(view, fa.scheduled_event_id)} failed: {_failure_text(fa.failure)}"
             f"{_retry_state(fa.retry_state)}"
         )
     if t == E.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT:
         to = ev.activity_task_timed_out_event_attributes
         return (
-            f"{idx.activity.get(to.scheduled_event_id, '?')} timed out: "
+            f"{_activity_name(view, to.scheduled_event_id)} timed out: "
             f"{_failure_text(to.failure)}{_retry_state(to.retry_state)}"
         )
     if t == E.EVENT_TYPE_ACTIVITY_TASK_CANCEL_REQUESTED:
         cr = ev.activity_task_cancel_requested_event_attributes
-        return f"{idx.activity.get(cr.scheduled_event_id, '?')} cancel requested"
+        return f"{_activity_name(view, cr.scheduled_event_id)} cancel requested"
     if t == E.EVENT_TYPE_ACTIVITY_TASK_CANCELED:
         ca = ev.activity_task_canceled_event_attributes
-        return f"{idx.activity.get(ca.scheduled_event_id, '?')} canceled"
+        return f"{_activity_name(view, ca.scheduled_event_id)} canceled"
     if t == E.EVENT_TYPE_TIMER_STARTED:
         ts = ev.timer_started_event_attributes
         return f"timer {ts.timer_id}: {format_duration(ts.start_to_fire_timeout)}"
     if t == E.EVENT_TYPE_TIMER_FIRED:
         tf = ev.timer_fired_event_attributes
-        return f"{idx.timer.get(tf.started_event_id, 'timer ' + tf.timer_id)} fired"
+        return f"{_timer_label(view, tf.started_event_id, tf.timer_id)} fired"
     if t == E.EVENT_TYPE_TIMER_CANCELED:
         tc = ev.timer_canceled_event_attributes
-        return f"{idx.timer.get(tc.started_event_id, 'timer ' + tc.timer_id)} canceled"
+        return f"{_timer_label(view, tc.started_event_id, tc.timer_id)} canceled"
     if t == E.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
         sg = ev.workflow_execution_signaled_event_attributes
         return f"signal {sg.signal_name}({_preview(sg.input.payloads)})"
@@ -292,12 +284,12 @@ def _summary(ev: HistoryEvent, idx: _Index) -> str:
         return f"{cs.workflow_type.name} (id {cs.workflow_execution.workflow_id})"
     if t == E.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_COMPLETED:
         cc = ev.child_workflow_execution_completed_event_attributes
-        child = idx.child.get(cc.initiated_event_id, cc.workflow_type.name)
+        child = _child_label(view, cc.initiated_event_id, cc.workflow_type.name)
         return f"{child} -> {_preview(cc.result.payloads)}"
     if t == E.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_FAILED:
         cf = ev.child_workflow_execution_failed_event_attributes
         return (
-            f"{idx.child.get(cf.initiated_event_id, cf.workflow_type.name)} failed: "
+            f"{_child_label(view, cf.initiated_event_id, cf.workflow_type.name)} failed: "
             f"{_failure_text(cf.failure)}"
         )
     if t == E.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_FAILED:
@@ -310,7 +302,7 @@ def _summary(ev: HistoryEvent, idx: _Index) -> str:
     ):
         which = ev.WhichOneof("attributes") or ""
         initiated = int(getattr(getattr(ev, which), "initiated_event_id", 0))
-        return idx.child.get(initiated, "")
+        return _child_label(view, initiated, "")
     if t == E.EVENT_TYPE_MARKER_RECORDED:
         return _marker_summary(ev)
     if t == E.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES:
@@ -385,7 +377,7 @@ def _marker_summary(ev: HistoryEvent) -> str:
 def build_timeline(history: HistoryFile) -> list[TimelineEvent]:
     """Every event of ``history`` with its offset, category and decoded summary."""
     events = history.events
-    idx = _Index(events)
+    view = history.view
     start = events[0].event_time.ToNanoseconds() if events else 0
     out: list[TimelineEvent] = []
     for ev in events:
@@ -397,7 +389,7 @@ def build_timeline(history: HistoryFile) -> list[TimelineEvent]:
                 time=ev.event_time.ToJsonString() if ev.HasField("event_time") else "",
                 event_type=type_name,
                 category=_category(ev),
-                summary=_summary(ev, idx),
+                summary=_summary(ev, view),
                 attributes=_attributes(ev),
                 failed=type_name.endswith(_FAILED_WORDS)
                 or (

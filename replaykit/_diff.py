@@ -28,6 +28,7 @@ from temporalio.api.enums.v1 import EventType
 
 from ._agents import find_integration, mask_volatile
 from ._divergence import _jsonable
+from ._events import ActivityStep, ChildStep, ExternalStep, HistoryView, TimerStep, UpdateStep
 from ._format import event_type_name, format_duration
 from ._history import HistoryFile, load_history
 from ._payloads import decode_payload, decode_payloads
@@ -208,87 +209,53 @@ def _drop_none(values: dict[str, Any]) -> dict[str, Any]:
 
 
 class _Outcomes:
-    """How each scheduled activity / timer / child / external request ended."""
+    """How each scheduled activity / timer / child / external request / update ended."""
 
-    def __init__(self, events: Sequence[HistoryEvent]) -> None:
-        self.by_origin: dict[int, dict[str, Any]] = {}
-        self.update_outcome: dict[int, dict[str, Any]] = {}
-        for ev in events:
-            which = ev.WhichOneof("attributes") or ""
-            attrs = getattr(ev, which, None) if which else None
-            t = ev.event_type
-            name = event_type_name(t)
-            if t == E.EVENT_TYPE_ACTIVITY_TASK_STARTED:
-                st = ev.activity_task_started_event_attributes
-                self._set(st.scheduled_event_id, attempts=st.attempt)
-            elif t == E.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
-                c = ev.activity_task_completed_event_attributes
-                self._set(
-                    c.scheduled_event_id, outcome="completed", result=_values(c.result.payloads)
-                )
-            elif t in (E.EVENT_TYPE_ACTIVITY_TASK_FAILED, E.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT):
-                self._set(
-                    attrs.scheduled_event_id,  # type: ignore[union-attr]
-                    outcome="failed" if t == E.EVENT_TYPE_ACTIVITY_TASK_FAILED else "timed out",
-                    failure=_failure(attrs.failure),  # type: ignore[union-attr]
-                )
-            elif t == E.EVENT_TYPE_ACTIVITY_TASK_CANCELED:
-                self._set(
-                    ev.activity_task_canceled_event_attributes.scheduled_event_id,
-                    outcome="canceled",
-                )
-            elif t in (E.EVENT_TYPE_TIMER_FIRED, E.EVENT_TYPE_TIMER_CANCELED):
-                self._set(
-                    attrs.started_event_id,  # type: ignore[union-attr]
-                    outcome="fired" if t == E.EVENT_TYPE_TIMER_FIRED else "canceled",
-                )
-            elif t == E.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_COMPLETED:
-                cc = ev.child_workflow_execution_completed_event_attributes
-                self._set(
-                    cc.initiated_event_id, outcome="completed", result=_values(cc.result.payloads)
-                )
-            elif t == E.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_FAILED:
-                cf = ev.child_workflow_execution_failed_event_attributes
-                self._set(cf.initiated_event_id, outcome="failed", failure=_failure(cf.failure))
-            elif (
-                name.startswith("ChildWorkflowExecution")
-                and name != "ChildWorkflowExecutionStarted"
-            ):
-                # canceled / timed out / terminated: the event type is the outcome
-                self._set(
-                    attrs.initiated_event_id,  # type: ignore[union-attr]
-                    outcome=name.removeprefix("ChildWorkflowExecution").lower(),
-                )
-            elif t == E.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_FAILED:
-                sf = ev.start_child_workflow_execution_failed_event_attributes
-                self._set(sf.initiated_event_id, outcome="start failed")
-            elif t in (
-                E.EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_SIGNALED,
-                E.EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_CANCEL_REQUESTED,
-            ):
-                self._set(attrs.initiated_event_id, outcome="delivered")  # type: ignore[union-attr]
-            elif t in (
-                E.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED,
-                E.EVENT_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED,
-            ):
-                self._set(attrs.initiated_event_id, outcome="failed")  # type: ignore[union-attr]
-            elif t == E.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED:
-                uc = ev.workflow_execution_update_completed_event_attributes
-                if uc.outcome.HasField("failure"):
-                    out: dict[str, Any] = {
-                        "outcome": "failed",
-                        "failure": _failure(uc.outcome.failure),
-                    }
-                else:
-                    out = {"outcome": "completed", "result": _values(uc.outcome.success.payloads)}
-                self.update_outcome[uc.accepted_event_id] = out
-
-    def _set(self, origin: int, **values: Any) -> None:
-        self.by_origin.setdefault(origin, {}).update(values)
+    def __init__(self, view: HistoryView) -> None:
+        self.view = view
 
     def of(self, origin: int) -> dict[str, Any]:
-        found = self.by_origin.get(origin, {})
-        return {"outcome": "pending", **found} if "outcome" not in found else dict(found)
+        """The outcome fields of the step that ``origin`` (its first event) began."""
+        step = self.view.step(origin)
+        if isinstance(step, ActivityStep):
+            attempts = {} if step.attempt is None else {"attempts": step.attempt}
+            if step.closed is None:
+                return {"outcome": "pending", **attempts}
+            out: dict[str, Any] = {**attempts, "outcome": _ACTIVITY_OUTCOME[step.outcome]}
+            if step.outcome == "completed":
+                out["result"] = _values(step.result)
+            elif step.failure is not None:
+                out["failure"] = _failure(step.failure)
+            return out
+        if isinstance(step, ChildStep):
+            out = {"outcome": step.outcome}
+            closed = step.closed
+            if step.outcome == "completed" and closed is not None:
+                out["result"] = _values(
+                    closed.child_workflow_execution_completed_event_attributes.result.payloads
+                )
+            elif step.outcome == "failed" and closed is not None:
+                out["failure"] = _failure(
+                    closed.child_workflow_execution_failed_event_attributes.failure
+                )
+            return out
+        if isinstance(step, (TimerStep, ExternalStep)):
+            return {"outcome": step.outcome}
+        return {"outcome": "pending"}
+
+    def of_update(self, accepted: int) -> dict[str, Any]:
+        """How the update accepted at event ``accepted`` ended."""
+        step = self.view.step(accepted)
+        if not isinstance(step, UpdateStep) or step.completed is None:
+            return {"outcome": "pending"}
+        if step.failure is not None:
+            return {"outcome": "failed", "failure": _failure(step.failure)}
+        outcome = step.completed.workflow_execution_update_completed_event_attributes.outcome
+        return {"outcome": "completed", "result": _values(outcome.success.payloads)}
+
+
+_ACTIVITY_OUTCOME = {"completed": "completed", "failed": "failed", "timed_out": "timed out",
+                     "canceled": "canceled"}
 
 
 #: Shorter workflow ids are not replaced inside values: they would match ordinary text.
@@ -315,7 +282,7 @@ class _Steps:
         self.history = history
         self.wf_id = history.workflow_id
         self.queue = history.task_queue
-        self.outcomes = _Outcomes(history.events)
+        self.outcomes = _Outcomes(history.view)
         self.commands: list[_Step] = []
         self.received: list[_Step] = []
         for ev in history.events:
@@ -501,7 +468,7 @@ class _Steps:
                     eid,
                     {
                         "input": _values(req.input.args.payloads),
-                        **self.outcomes.update_outcome.get(eid, {"outcome": "pending"}),
+                        **self.outcomes.of_update(eid),
                     },
                 )
             )

@@ -36,6 +36,7 @@ import temporalio.client
 from temporalio.api.enums.v1 import EventType, TimeoutType
 
 from replaykit._errors import ConfigError, HistoryError, ReplaykitError
+from replaykit._events import HistoryView, view_of
 from replaykit._history import HistoryFile, find_history_files, load_history
 from replaykit._imports import resolve_ref
 
@@ -301,15 +302,6 @@ def _has_timeout(failure: temporalio.api.failure.v1.Failure) -> bool:
     return False
 
 
-_CLOSE = {
-    _ET.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED: "completed",
-    _ET.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED: "failed",
-    _ET.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED: "canceled",
-    _ET.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED: "terminated",
-    _ET.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT: "timed out",
-    _ET.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW: "continued as new",
-}
-
 _CHILD_TROUBLE = {
     _ET.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_FAILED: "failed",
     _ET.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_TIMED_OUT: "timed out",
@@ -326,101 +318,54 @@ class _Parsed:
     closed_as: str = "open"
 
 
-def _parse(events: Sequence[temporalio.api.history.v1.HistoryEvent]) -> _Parsed:
-    parsed = _Parsed()
-    by_sched: dict[int, _Run] = {}
-    started: dict[int, temporalio.api.history.v1.HistoryEvent] = {}
-    for ev in events:
-        et = ev.event_type
-        if et == _ET.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
-            attrs = ev.activity_task_scheduled_event_attributes
-            run = _Run(activity_type=attrs.activity_type.name, scheduled=ev.event_id)
-            by_sched[ev.event_id] = run
-            parsed.runs.append(run)
-        elif et == _ET.EVENT_TYPE_ACTIVITY_TASK_STARTED:
-            s_attrs = ev.activity_task_started_event_attributes
-            started[ev.event_id] = ev
-            run_opt = by_sched.get(s_attrs.scheduled_event_id)
-            if run_opt is not None:
-                run_opt.started_event = ev.event_id
-                run_opt.attempt = s_attrs.attempt
-                if s_attrs.HasField("last_failure") and _has_timeout(s_attrs.last_failure):
-                    run_opt.timeout_seen = True
-        elif et == _ET.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
-            _close_run(by_sched, ev.activity_task_completed_event_attributes, ev, "completed")
-        elif et == _ET.EVENT_TYPE_ACTIVITY_TASK_FAILED:
-            f_attrs = ev.activity_task_failed_event_attributes
-            run_opt = _close_run(by_sched, f_attrs, ev, "failed")
-            if run_opt is not None:
-                run_opt.failure = _failure_text(f_attrs.failure)
-                run_opt.timeout_seen = run_opt.timeout_seen or _has_timeout(f_attrs.failure)
-                parsed.triggers.append(
-                    (
-                        ev.event_id,
-                        f"activity `{run_opt.activity_type}` failed at event {ev.event_id}",
-                    )
-                )
-        elif et == _ET.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT:
-            t_attrs = ev.activity_task_timed_out_event_attributes
-            run_opt = _close_run(by_sched, t_attrs, ev, "timed_out")
-            if run_opt is not None:
-                run_opt.timeout_seen = True
-                run_opt.timeout_type = t_attrs.failure.timeout_failure_info.timeout_type
-                parsed.triggers.append(
-                    (
-                        ev.event_id,
-                        f"activity `{run_opt.activity_type}` timed out at event {ev.event_id}",
-                    )
-                )
-        elif et == _ET.EVENT_TYPE_ACTIVITY_TASK_CANCEL_REQUESTED:
-            c_attrs = ev.activity_task_cancel_requested_event_attributes
-            run_opt = by_sched.get(c_attrs.scheduled_event_id)
-            if run_opt is not None:
-                run_opt.cancel_requested = ev.event_id
-                parsed.triggers.append(
-                    (
-                        ev.event_id,
-                        f"cancellation of activity `{run_opt.activity_type}` "
-                        f"at event {ev.event_id}",
-                    )
-                )
-        elif et == _ET.EVENT_TYPE_ACTIVITY_TASK_CANCELED:
-            _close_run(by_sched, ev.activity_task_canceled_event_attributes, ev, "canceled")
-        elif et == _ET.EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED:
+def _parse(view: HistoryView) -> _Parsed:
+    parsed = _Parsed(closed_as=view.closed_as)
+    for step in view.activities:
+        run = _Run(
+            activity_type=step.name,
+            scheduled=step.event_id,
+            outcome=step.outcome,
+            outcome_event=step.closed.event_id if step.closed is not None else None,
+            attempt=step.attempt,
+            started_event=step.started_event_id,
+        )
+        last_failure = step.last_failure
+        if last_failure is not None and _has_timeout(last_failure):
+            run.timeout_seen = True
+        if run.attempt is None and run.started_event is not None:
+            # The closing event names a started event that names another activity.
+            sev = view.by_id.get(run.started_event)
+            if sev is not None and sev.event_type == _ET.EVENT_TYPE_ACTIVITY_TASK_STARTED:
+                run.attempt = sev.activity_task_started_event_attributes.attempt
+        failure = step.failure
+        if run.outcome == "failed" and failure is not None:
+            run.failure = _failure_text(failure)
+            run.timeout_seen = run.timeout_seen or _has_timeout(failure)
+            parsed.triggers.append(
+                (run.end, f"activity `{run.activity_type}` failed at event {run.end}")
+            )
+        elif run.outcome == "timed_out" and failure is not None:
+            run.timeout_seen = True
+            run.timeout_type = failure.timeout_failure_info.timeout_type
+            parsed.triggers.append(
+                (run.end, f"activity `{run.activity_type}` timed out at event {run.end}")
+            )
+        if step.cancel_requested is not None:
+            run.cancel_requested = eid = step.cancel_requested.event_id
+            parsed.triggers.append(
+                (eid, f"cancellation of activity `{run.activity_type}` at event {eid}")
+            )
+        parsed.runs.append(run)
+    for ev in view.of_type(_ET.EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED, *_CHILD_TROUBLE):
+        if ev.event_type in _CHILD_TROUBLE:
+            what = f"child workflow {_CHILD_TROUBLE[ev.event_type]}"
+        else:
             if parsed.cancel_requested is None:
                 parsed.cancel_requested = ev.event_id
-            parsed.triggers.append((ev.event_id, f"cancel requested at event {ev.event_id}"))
-        elif et in _CHILD_TROUBLE:
-            parsed.triggers.append(
-                (ev.event_id, f"child workflow {_CHILD_TROUBLE[et]} at event {ev.event_id}")
-            )
-        elif et in _CLOSE:
-            parsed.closed_as = _CLOSE[et]
-    # Completed/failed/canceled events name their started event; fill attempts from it.
-    for run in parsed.runs:
-        if run.started_event is not None and run.attempt is None:
-            sev = started.get(run.started_event)
-            if sev is not None:
-                run.attempt = sev.activity_task_started_event_attributes.attempt
+            what = "cancel requested"
+        parsed.triggers.append((ev.event_id, f"{what} at event {ev.event_id}"))
     parsed.triggers.sort()
     return parsed
-
-
-def _close_run(
-    by_sched: dict[int, _Run],
-    attrs: Any,
-    ev: temporalio.api.history.v1.HistoryEvent,
-    outcome: Literal["completed", "failed", "timed_out", "canceled"],
-) -> _Run | None:
-    run = by_sched.get(int(attrs.scheduled_event_id))
-    if run is None:
-        return None
-    run.outcome = outcome
-    run.outcome_event = ev.event_id
-    started_id = int(attrs.started_event_id)
-    if started_id:
-        run.started_event = started_id
-    return run
 
 
 HistoryInput = (
@@ -428,16 +373,14 @@ HistoryInput = (
 )
 
 
-def _events_of(
-    history: HistoryInput,
-) -> tuple[str, str, Sequence[temporalio.api.history.v1.HistoryEvent]]:
+def _events_of(history: HistoryInput) -> tuple[str, str, HistoryView]:
     if isinstance(history, (str, Path)):
         history = load_history(history)
     if isinstance(history, HistoryFile):
-        return history.workflow_id, history.display_name, history.events
+        return history.workflow_id, history.display_name, history.view
     if isinstance(history, temporalio.client.WorkflowHistory):
-        return history.workflow_id, history.workflow_id, history.events
-    return "", "<history>", history.events
+        return history.workflow_id, history.workflow_id, view_of(history)
+    return "", "<history>", view_of(history)
 
 
 def saga_argument(
@@ -495,8 +438,8 @@ def verify_saga(
         ConfigError: Neither or both of ``spec`` and ``steps``; a malformed step.
     """
     saga_steps = saga_argument(spec, steps, where="verify_saga")
-    workflow_id, source, events = _events_of(history)
-    report = _verify(saga_steps, workflow_id, source, _parse(events))
+    workflow_id, source, view = _events_of(history)
+    report = _verify(saga_steps, workflow_id, source, _parse(view))
     if raise_on_failure and not report.ok:
         raise SagaError(report)
     return report

@@ -31,6 +31,7 @@ import temporalio.workflow
 from temporalio.api.enums.v1 import EventType
 
 from ._errors import ScenarioError
+from ._events import view_of
 
 __all__ = [
     "ExecutionRef",
@@ -524,20 +525,19 @@ async def collect_executions(
         handle = client.get_workflow_handle(workflow_id, run_id=run_id)
         history = await handle.fetch_history()
         proto = temporalio.api.history.v1.History(events=history.events)
-        wf_type = ""
-        if proto.events:
-            wf_type = proto.events[0].workflow_execution_started_event_attributes.workflow_type.name
+        view = view_of(proto)
+        wf_type = view.started_attrs.workflow_type.name if proto.events else ""
         ref = ExecutionRef(workflow_id, run_id, wf_type, parent)
         out.append(ref)
         if histories is not None:
             histories[ref] = proto
-        for ev in proto.events:
-            if ev.event_type == _CHILD_STARTED:
-                ex = ev.child_workflow_execution_started_event_attributes.workflow_execution
-                queue.append((ex.workflow_id, ex.run_id, workflow_id))
-            elif ev.event_type == _CAN:
-                new_run = ev.workflow_execution_continued_as_new_event_attributes.new_execution_run_id
-                queue.append((workflow_id, new_run, parent))
+        # Children in the order they started, then the next run of a continue-as-new.
+        for ev in view.of_type(_CHILD_STARTED):
+            ex = ev.child_workflow_execution_started_event_attributes.workflow_execution
+            queue.append((ex.workflow_id, ex.run_id, workflow_id))
+        if view.completion is not None and view.completion.event.event_type == _CAN:
+            can = view.completion.event.workflow_execution_continued_as_new_event_attributes
+            queue.append((workflow_id, can.new_execution_run_id, parent))
     return out
 
 

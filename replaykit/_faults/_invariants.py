@@ -38,6 +38,7 @@ from typing import Any, Literal
 import temporalio.api.history.v1
 from temporalio.api.enums.v1 import EventType
 
+from .._events import ActivityStep, HistoryView, view_of
 from ._control import AttemptRecord
 from ._plan import (
     CancelWorkflow,
@@ -162,7 +163,6 @@ _TOKEN_RE = re.compile(
     rb"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
     rb"|[0-9a-fA-F]{12,}"
 )
-_CHILD_INITIATED = _E.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED
 
 
 def _run_ids(started: Any) -> set[str]:
@@ -188,17 +188,15 @@ def execution_keys(
         initiated: dict[str, list[tuple[str, str]]] = {}
         for wid, history in executions:
             children = initiated.setdefault(wid, [])
-            for ev in history.events:
-                if ev.event_type == _CHILD_INITIATED:
-                    a = ev.start_child_workflow_execution_initiated_event_attributes
-                    if (a.workflow_id, a.workflow_type.name) not in children:
-                        children.append((a.workflow_id, a.workflow_type.name))
+            for child in view_of(history).children:
+                if (child.workflow_id, child.workflow_type) not in children:
+                    children.append((child.workflow_id, child.workflow_type))
         first_key: dict[str, str] = {}
         runs: Counter[str] = Counter()
         counts: Counter[tuple[str, str]] = Counter()
         keys: list[str] = []
         for wid, history in executions:
-            started = history.events[0].workflow_execution_started_event_attributes
+            started = view_of(history).started_attrs
             wf_type = started.workflow_type.name
             if wid in first_key:  # a later run of the same workflow id (continue-as-new)
                 runs[wid] += 1
@@ -309,8 +307,9 @@ def summarize_execution(
             (see :class:`IdScrubber`); default: only this execution's run ids and
             concurrency suffix are taken out of its result.
     """
-    events = history.events
-    wf_type = events[0].workflow_execution_started_event_attributes.workflow_type.name
+    view = view_of(history)
+    events = view.events
+    wf_type = view.started_attrs.workflow_type.name
     last = events[-1]
     close = EventType.Name(last.event_type).removeprefix("EVENT_TYPE_")
 
@@ -327,32 +326,18 @@ def summarize_execution(
     elif last.event_type == _E.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED:
         message = last.workflow_execution_failed_event_attributes.failure.message
         result = own_ids_out(message.encode()).decode(errors="replace")
-    schedules: Counter[tuple[str, str]] = Counter()
-    activities: list[tuple[str, str]] = []
-    wfts = timers = 0
-    cancel_requested: int | None = None
-    for ev in events:
-        if ev.event_type == _E.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
-            attrs = ev.activity_task_scheduled_event_attributes
-            schedules[(attrs.activity_type.name, input_digest(_payloads(attrs.input)))] += 1
-            activities.append((attrs.activity_type.name, attrs.activity_id))
-        elif ev.event_type == _E.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
-            wfts += 1
-        elif ev.event_type == _E.EVENT_TYPE_TIMER_STARTED:
-            timers += 1
-        elif (ev.event_type == _E.EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED
-              and cancel_requested is None):
-            cancel_requested = ev.event_id
+    schedules = Counter((a.name, input_digest(_payloads(a.attrs.input))) for a in view.activities)
+    cancels = view.of_type(_E.EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED)
     return ExecutionSummary(
         workflow_id=base_workflow_id(workflow_id),
         workflow_type=wf_type,
         close=close,
         result=result,
         schedules=dict(schedules),
-        workflow_tasks=wfts,
-        timers=timers,
-        activities=tuple(activities),
-        cancel_requested=cancel_requested,
+        workflow_tasks=len(view.of_type(_E.EVENT_TYPE_WORKFLOW_TASK_COMPLETED)),
+        timers=len(view.timers),
+        activities=tuple((a.name, a.activity_id) for a in view.activities),
+        cancel_requested=cancels[0].event_id if cancels else None,
         key=key,
     )
 
@@ -367,21 +352,15 @@ def failures_reaching_workflow(
     faulted = {f.activity for f in plan.faults if isinstance(f, (FailActivity, TimeoutActivity))}
     out: list[str] = []
     for _, history in histories:
-        scheduled: dict[int, str] = {}
-        for ev in history.events:
-            if ev.event_type == _E.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
-                scheduled[ev.event_id] = ev.activity_task_scheduled_event_attributes.activity_type.name
-            elif ev.event_type == _E.EVENT_TYPE_ACTIVITY_TASK_FAILED:
-                name = scheduled.get(ev.activity_task_failed_event_attributes.scheduled_event_id, "")
-                if name in faulted:
-                    out.append(name)
-            elif ev.event_type == _E.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT:
-                name = scheduled.get(
-                    ev.activity_task_timed_out_event_attributes.scheduled_event_id, ""
-                )
-                if name in faulted:
-                    out.append(name)
+        closed = _closed(view_of(history), "failed", "timed_out")
+        out.extend(step.name for step in closed if step.name in faulted)
     return out
+
+
+def _closed(view: HistoryView, *outcomes: str) -> list[ActivityStep]:
+    """The activities that ended so, in the order of their close events."""
+    steps = [a for a in view.activities if a.closed is not None and a.outcome in outcomes]
+    return sorted(steps, key=lambda a: a.closed.event_id if a.closed is not None else 0)
 
 
 def check_scenario(
@@ -496,27 +475,18 @@ def check_no_rerun(
     for att in attempts:
         by_run.setdefault((att.run_id, att.activity_id), []).append(att)
     for _, history in histories:
-        run_id = history.events[0].workflow_execution_started_event_attributes.original_execution_run_id
-        scheduled: dict[int, tuple[str, str]] = {}
-        started_attempt: dict[int, int] = {}
-        for ev in history.events:
-            if ev.event_type == _E.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
-                a = ev.activity_task_scheduled_event_attributes
-                scheduled[ev.event_id] = (a.activity_type.name, a.activity_id)
-            elif ev.event_type == _E.EVENT_TYPE_ACTIVITY_TASK_STARTED:
-                a2 = ev.activity_task_started_event_attributes
-                started_attempt[a2.scheduled_event_id] = a2.attempt
-            elif ev.event_type == _E.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
-                sched = ev.activity_task_completed_event_attributes.scheduled_event_id
-                act_type, act_id = scheduled.get(sched, ("?", "?"))
-                recorded = started_attempt.get(sched, 1)
-                for att in by_run.get((run_id, act_id), []):
-                    if att.attempt > recorded:
-                        problems.append(
-                            f"activity `{act_type}` (id {act_id}) ran again as attempt "
-                            f"{att.attempt} after the server recorded its completion by attempt "
-                            f"{recorded}"
-                        )
+        view = view_of(history)
+        run_id = view.started_attrs.original_execution_run_id
+        for step in _closed(view, "completed"):
+            act_type, act_id = step.name, step.activity_id
+            recorded = step.attempt if step.attempt is not None else 1
+            for att in by_run.get((run_id, act_id), []):
+                if att.attempt > recorded:
+                    problems.append(
+                        f"activity `{act_type}` (id {act_id}) ran again as attempt "
+                        f"{att.attempt} after the server recorded its completion by attempt "
+                        f"{recorded}"
+                    )
     if baseline is not None:
         base = baseline.by_key()
         for s in summaries:
@@ -585,28 +555,18 @@ def check_retry_policy(
         by_run.setdefault((att.run_id, att.activity_id), []).append(att)
     checked = 0
     for _, history in histories:
-        run_id = history.events[0].workflow_execution_started_event_attributes.original_execution_run_id
-        scheduled: dict[int, tuple[str, str, _Policy, bytes]] = {}
+        view = view_of(history)
+        run_id = view.started_attrs.original_execution_run_id
+        scheduled = {
+            a.event_id: (a.name, a.activity_id, _policy(a.attrs), _payloads(a.attrs.input))
+            for a in view.activities
+        }
         failed_nonretryable: list[tuple[str, bytes, str, int]] = []
-        for ev in history.events:
-            if ev.event_type == _E.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
-                a = ev.activity_task_scheduled_event_attributes
-                name = a.activity_type.name
-                input_bytes = _payloads(a.input)
-                for prev_name, prev_input, err_type, prev_event in failed_nonretryable:
-                    if prev_name == name and prev_input == input_bytes:
-                        problems.append(
-                            f"non-retryable error {err_type} of activity `{name}` was retried by "
-                            f"the workflow: scheduled again with the same input at event "
-                            f"{ev.event_id} after the failure at event {prev_event}"
-                        )
-                scheduled[ev.event_id] = (name, a.activity_id, _policy(a), input_bytes)
-            elif ev.event_type == _E.EVENT_TYPE_ACTIVITY_TASK_FAILED:
+        for step in _closed(view, "failed"):
+            if step.closed is not None:
+                ev = step.closed
                 f = ev.activity_task_failed_event_attributes
-                entry = scheduled.get(f.scheduled_event_id)
-                if entry is None:
-                    continue
-                name, _, pol, input_bytes = entry
+                name, _, pol, input_bytes = scheduled[step.event_id]
                 failure = f.failure
                 while failure.HasField("cause") and not failure.HasField("application_failure_info"):
                     failure = failure.cause
@@ -618,6 +578,15 @@ def check_retry_policy(
                     or f.retry_state == _RETRY_STATE_NON_RETRYABLE
                 ):
                     failed_nonretryable.append((name, input_bytes, err_type, ev.event_id))
+        # The workflow scheduled again what failed for good before (failures in close order).
+        for sched_id, (name, _, _, input_bytes) in scheduled.items():
+            for prev_name, prev_input, err_type, prev_event in failed_nonretryable:
+                if prev_event < sched_id and prev_name == name and prev_input == input_bytes:
+                    problems.append(
+                        f"non-retryable error {err_type} of activity `{name}` was retried by "
+                        f"the workflow: scheduled again with the same input at event "
+                        f"{sched_id} after the failure at event {prev_event}"
+                    )
         for _sched_id, (name, act_id, pol, _) in scheduled.items():
             runs = sorted(by_run.get((run_id, act_id), []), key=lambda r: (r.attempt, r.id))
             if not runs:

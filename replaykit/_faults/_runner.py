@@ -24,11 +24,11 @@ from typing import Any
 
 import temporalio.api.history.v1
 import temporalio.client
-from temporalio.api.enums.v1 import EventType
 
 from .._check import CheckOptions, check_histories
 from .._codec import decode_history, has_codec, load_data_converter
 from .._errors import ReplaykitError
+from .._events import view_of
 from .._history import HistoryFile, make_meta
 from .._scenario import Scenario, ScenarioOutcome, run_scenario
 from .._servers import (
@@ -57,16 +57,6 @@ from ._pool import WorkerPool, WorkerSpec, WorkerSupply
 
 __all__ = ["FaultRunResult", "baseline_of", "reproduce_command", "run_fault_plan",
            "run_fault_plan_async", "run_fault_plan_pooled_async"]
-
-_CLOSED = {
-    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED,
-    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED,
-    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT,
-    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED,
-    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED,
-    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW,
-}
-
 
 @dataclass(frozen=True)
 class FaultRunResult:
@@ -477,7 +467,7 @@ async def _terminate_open(client: temporalio.client.Client, outcome: ScenarioOut
     """Terminate executions the scenario left running, so the next run can reuse the ids."""
     for ref in outcome.executions:
         history = outcome.histories.get(ref)
-        if history is not None and history.events and history.events[-1].event_type in _CLOSED:
+        if history is not None and view_of(history).completion is not None:
             continue
         with contextlib.suppress(Exception):
             await client.get_workflow_handle(ref.workflow_id, run_id=ref.run_id).terminate(
@@ -506,7 +496,7 @@ def _check_replay(
             history=h,
             meta=make_meta(
                 workflow_id=wid, run_id=None,
-                workflow_type=h.events[0].workflow_execution_started_event_attributes.workflow_type.name,
+                workflow_type=view_of(h).started_attrs.workflow_type.name,
                 task_queue=None, namespace=namespace, scenario=scn.name,
             ),
         )

@@ -36,6 +36,7 @@ import temporalio.client
 from temporalio.api.enums.v1 import EventType, TimeoutType
 
 from replaykit._errors import ConfigError, HistoryError, ReplaykitError
+from replaykit._failures import FailureView
 from replaykit._history import HistoryFile, find_history_files, load_history
 from replaykit._imports import resolve_ref
 
@@ -284,21 +285,11 @@ class _Run:
 
 
 def _failure_text(failure: temporalio.api.failure.v1.Failure) -> str:
-    message = failure.message or "(no message)"
-    if failure.HasField("application_failure_info") and failure.application_failure_info.type:
-        return f"{failure.application_failure_info.type}: {message}"
-    return message
+    return FailureView.of(failure).headline()
 
 
 def _has_timeout(failure: temporalio.api.failure.v1.Failure) -> bool:
-    node: temporalio.api.failure.v1.Failure | None = failure
-    depth = 0
-    while node is not None and depth < 20:
-        if node.HasField("timeout_failure_info"):
-            return True
-        node = node.cause if node.HasField("cause") else None
-        depth += 1
-    return False
+    return FailureView.of(failure).has_timeout(within=20)
 
 
 _CLOSE = {
@@ -365,7 +356,7 @@ def _parse(events: Sequence[temporalio.api.history.v1.HistoryEvent]) -> _Parsed:
             run_opt = _close_run(by_sched, t_attrs, ev, "timed_out")
             if run_opt is not None:
                 run_opt.timeout_seen = True
-                run_opt.timeout_type = t_attrs.failure.timeout_failure_info.timeout_type
+                run_opt.timeout_type = FailureView.of(t_attrs.failure).timeout_type
                 parsed.triggers.append(
                     (
                         ev.event_id,

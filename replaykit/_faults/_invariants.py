@@ -38,6 +38,7 @@ from typing import Any, Literal
 import temporalio.api.history.v1
 from temporalio.api.enums.v1 import EventType
 
+from .._failures import FailureView
 from ._control import AttemptRecord
 from ._plan import (
     CancelWorkflow,
@@ -607,13 +608,10 @@ def check_retry_policy(
                 if entry is None:
                     continue
                 name, _, pol, input_bytes = entry
-                failure = f.failure
-                while failure.HasField("cause") and not failure.HasField("application_failure_info"):
-                    failure = failure.cause
-                info = failure.application_failure_info
-                err_type = info.type or "error"
+                app = FailureView.of(f.failure).first_application()
+                err_type = (app.app_type if app is not None else "") or "error"
                 if (
-                    info.non_retryable
+                    (app is not None and app.non_retryable)
                     or err_type in pol.non_retryable
                     or f.retry_state == _RETRY_STATE_NON_RETRYABLE
                 ):

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import temporalio.api.common.v1
-import temporalio.api.failure.v1
 import temporalio.api.history.v1
 from google.protobuf.duration_pb2 import Duration
 
@@ -21,6 +20,7 @@ from ._agents import VolatileRule, explain_model_call, find_integration, mask_vo
 from ._capture import CapturedCommand
 from ._divergence import Divergence, Kind
 from ._events import CHANGE_VERSION_SEARCH_ATTRIBUTE
+from ._failures import FailureView
 from ._format import _source, event_type_name, format_duration
 from ._hints import _agent_hint, _default_hint, _patch_hint
 from ._payloads import Converter, decode_payload, decode_payloads
@@ -626,18 +626,9 @@ def _compare_complete(ctx: _Ctx, ev: HistoryEvent, cmd: CapturedCommand) -> bool
     return True
 
 
-def _failure_view(f: temporalio.api.failure.v1.Failure) -> dict[str, Any]:
-    info = f.application_failure_info if f.HasField("application_failure_info") else None
-    return {
-        "message": f.message,
-        "type": info.type if info is not None else f.WhichOneof("failure_info"),
-        "non_retryable": info.non_retryable if info is not None else None,
-    }
-
-
 def _compare_fail(ctx: _Ctx, ev: HistoryEvent, cmd: CapturedCommand) -> bool:
-    rec = _failure_view(ev.workflow_execution_failed_event_attributes.failure)
-    cur = _failure_view(cmd.command.fail_workflow_execution.failure)
+    rec = FailureView.of(ev.workflow_execution_failed_event_attributes.failure).comparable()
+    cur = FailureView.of(cmd.command.fail_workflow_execution.failure).comparable()
     if rec != cur:
         ctx.add(
             "drift",

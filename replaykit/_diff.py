@@ -29,6 +29,7 @@ from temporalio.api.enums.v1 import EventType
 from ._agents import find_integration, mask_volatile
 from ._divergence import _jsonable
 from ._events import ActivityStep, ChildStep, ExternalStep, HistoryView, TimerStep, UpdateStep
+from ._failures import FailureView
 from ._format import event_type_name, format_duration
 from ._history import HistoryFile, load_history
 from ._payloads import decode_payload, decode_payloads
@@ -187,17 +188,7 @@ def _seconds(d: Duration) -> str | None:
 
 def _failure(f: temporalio.api.failure.v1.Failure) -> dict[str, Any]:
     """Message, type and cause chain; stack traces and encoded attributes are noise."""
-    out: dict[str, Any] = {"message": f.message}
-    if f.HasField("application_failure_info"):
-        info = f.application_failure_info
-        out["type"] = info.type
-        if info.non_retryable:
-            out["non_retryable"] = True
-    else:
-        out["type"] = f.WhichOneof("failure_info")
-    if f.HasField("cause"):
-        out["cause"] = _failure(f.cause)
-    return out
+    return FailureView.of(f).as_tree()
 
 
 def _fields(fields: Mapping[str, temporalio.api.common.v1.Payload]) -> dict[str, Any]:

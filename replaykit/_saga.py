@@ -37,6 +37,7 @@ from temporalio.api.enums.v1 import EventType, TimeoutType
 
 from replaykit._errors import ConfigError, HistoryError, ReplaykitError
 from replaykit._events import HistoryView, view_of
+from replaykit._failures import FailureView
 from replaykit._history import HistoryFile, find_history_files, load_history
 from replaykit._imports import resolve_ref
 
@@ -285,21 +286,11 @@ class _Run:
 
 
 def _failure_text(failure: temporalio.api.failure.v1.Failure) -> str:
-    message = failure.message or "(no message)"
-    if failure.HasField("application_failure_info") and failure.application_failure_info.type:
-        return f"{failure.application_failure_info.type}: {message}"
-    return message
+    return FailureView.of(failure).headline()
 
 
 def _has_timeout(failure: temporalio.api.failure.v1.Failure) -> bool:
-    node: temporalio.api.failure.v1.Failure | None = failure
-    depth = 0
-    while node is not None and depth < 20:
-        if node.HasField("timeout_failure_info"):
-            return True
-        node = node.cause if node.HasField("cause") else None
-        depth += 1
-    return False
+    return FailureView.of(failure).has_timeout(within=20)
 
 
 _CHILD_TROUBLE = {
@@ -346,7 +337,7 @@ def _parse(view: HistoryView) -> _Parsed:
             )
         elif run.outcome == "timed_out" and failure is not None:
             run.timeout_seen = True
-            run.timeout_type = failure.timeout_failure_info.timeout_type
+            run.timeout_type = FailureView.of(failure).timeout_type
             parsed.triggers.append(
                 (run.end, f"activity `{run.activity_type}` timed out at event {run.end}")
             )

@@ -20,6 +20,7 @@ from temporalio.api.enums.v1 import EventType, RetryState
 
 from ._divergence import Divergence, HistoryResult
 from ._events import HistoryView
+from ._failures import FailureView
 from ._format import event_type_name, format_duration
 from ._history import HistoryFile
 from ._payloads import decode_payload, decode_payloads
@@ -92,19 +93,7 @@ def _preview(payloads: Sequence[temporalio.api.common.v1.Payload]) -> str:
 
 
 def _failure_text(f: temporalio.api.failure.v1.Failure) -> str:
-    parts: list[str] = []
-    cur: temporalio.api.failure.v1.Failure | None = f
-    depth = 0
-    while cur is not None and depth < 4:
-        kind = (
-            cur.application_failure_info.type
-            if cur.HasField("application_failure_info") and cur.application_failure_info.type
-            else ""
-        )
-        parts.append(f"{kind}: {cur.message}" if kind else cur.message)
-        cur = cur.cause if cur.HasField("cause") else None
-        depth += 1
-    return _clip(" ← ".join(p for p in parts if p) or "(no message)", 120)
+    return _clip(FailureView.of(f).chain_text(levels=4), 120)
 
 
 def _retry_state(value: int) -> str:

@@ -39,6 +39,7 @@ import temporalio.api.history.v1
 from temporalio.api.enums.v1 import EventType
 
 from .._events import ActivityStep, HistoryView, view_of
+from .._failures import FailureView
 from ._control import AttemptRecord
 from ._plan import (
     CancelWorkflow,
@@ -567,13 +568,10 @@ def check_retry_policy(
                 ev = step.closed
                 f = ev.activity_task_failed_event_attributes
                 name, _, pol, input_bytes = scheduled[step.event_id]
-                failure = f.failure
-                while failure.HasField("cause") and not failure.HasField("application_failure_info"):
-                    failure = failure.cause
-                info = failure.application_failure_info
-                err_type = info.type or "error"
+                app = FailureView.of(f.failure).first_application()
+                err_type = (app.app_type if app is not None else "") or "error"
                 if (
-                    info.non_retryable
+                    (app is not None and app.non_retryable)
                     or err_type in pol.non_retryable
                     or f.retry_state == _RETRY_STATE_NON_RETRYABLE
                 ):

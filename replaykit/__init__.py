@@ -48,8 +48,9 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     ),
     ".faults": (
         "Baseline", "CancelWorkflow", "ExecutionSummary", "ExplorationReport", "FailActivity",
-        "Fault", "FaultPlan", "FaultRunResult", "InvariantVerdict", "KillServer", "KillWorker",
-        "Point", "PrefixResult", "ScenarioSteps", "SignalWorkflow", "TimeoutActivity",
+        "Fault", "FaultPlan", "FaultRunOptions", "FaultRunResult", "InvariantVerdict",
+        "KillServer", "KillWorker", "Point", "PrefixResult", "ScenarioSteps", "SignalWorkflow",
+        "TimeoutActivity",
         "baseline_of", "explore_every_step", "explore_every_step_async", "explore_examples",
         "learn_steps", "parse_fault", "parse_point", "replay_prefixes", "run_fault_plan",
         "run_fault_plan_async",
@@ -117,7 +118,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only  # noqa:
     )
     from .faults import (
         Baseline, CancelWorkflow, ExecutionSummary, ExplorationReport, FailActivity, Fault,
-        FaultPlan, FaultRunResult, InvariantVerdict, KillServer, KillWorker, Point,
+        FaultPlan, FaultRunOptions, FaultRunResult, InvariantVerdict, KillServer, KillWorker, Point,
         PrefixResult, ScenarioSteps, SignalWorkflow, TimeoutActivity, baseline_of,
         explore_every_step, explore_every_step_async, explore_examples, learn_steps,
         parse_fault, parse_point, replay_prefixes, run_fault_plan, run_fault_plan_async,

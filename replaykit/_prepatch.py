@@ -21,7 +21,7 @@ from ._record import RecordedScenario, RecordReport, write_outcome
 from ._scenario import Scenario, run_scenario
 from ._server_spec import ServerSpec
 from ._servers import start_server_async
-from ._sync import run_sync
+from ._sync import sync_twin
 
 __all__ = [
     "PrePatchReport",
@@ -133,16 +133,7 @@ async def generate_pre_patch_groups_async(
     return PrePatchReport(tuple(done), tuple(deactivated))
 
 
-def generate_pre_patch_groups(
-    groups: Sequence[tuple[ServerSpec, Sequence[Scenario]]],
-    *,
-    out_dir: Path | str,
-    patch_ids: Sequence[str] | None = None,
-    overwrite: bool = False,
-    on_done: Callable[[RecordedScenario, tuple[str, ...]], None] | None = None,
-    plugins: Sequence[Any] = (),
-) -> PrePatchReport:
-    """:func:`generate_pre_patch_groups_async` from sync code (via ``run_sync``)."""
-    return run_sync(lambda: generate_pre_patch_groups_async(
-        groups, out_dir=out_dir, patch_ids=patch_ids, overwrite=overwrite, on_done=on_done,
-        plugins=plugins))
+generate_pre_patch_groups = sync_twin(
+    generate_pre_patch_groups_async,
+    doc=":func:`generate_pre_patch_groups_async` from sync code (via ``run_sync``).",
+)

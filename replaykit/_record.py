@@ -20,7 +20,7 @@ from ._history import make_meta, write_history
 from ._scenario import ExecutionRef, Scenario, ScenarioOutcome, run_scenario
 from ._server_spec import ServerSpec
 from ._servers import RunningServer, start_server_async
-from ._sync import run_sync
+from ._sync import sync_twin
 
 __all__ = [
     "RecordReport",
@@ -221,18 +221,7 @@ async def record_groups_async(
     return RecordReport(tuple(done))
 
 
-def record_groups(
-    groups: Sequence[tuple[ServerSpec, Sequence[Scenario]]],
-    *,
-    out_dir: Path | str,
-    overwrite: bool = False,
-    converter: Any = None,
-    plugins: Sequence[Any] = (),
-    on_done: Callable[[RecordedScenario], None] | None = None,
-    on_server: Callable[[RunningServer, int], None] | None = None,
-) -> RecordReport:
-    """:func:`record_groups_async` from sync code (via ``run_sync``)."""
-    return run_sync(lambda: record_groups_async(
-        groups, out_dir=out_dir, overwrite=overwrite, converter=converter, plugins=plugins,
-        on_done=on_done, on_server=on_server))
+record_groups = sync_twin(
+    record_groups_async, doc=":func:`record_groups_async` from sync code (via ``run_sync``)."
+)
 

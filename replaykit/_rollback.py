@@ -46,6 +46,7 @@ from typing import Any, Literal
 
 from ._errors import ConfigError, ReplaykitError
 from ._faults._invariants import InvariantVerdict
+from ._faults._options import NOT_GIVEN, FaultRunOptions, resolve_options
 from ._faults._plan import (
     CancelWorkflow,
     FailActivity,
@@ -59,7 +60,7 @@ from ._faults._runner import FaultRunResult, run_fault_plan_pooled_async
 from ._imports import resolve_ref
 from ._saga import ActivityRef, SagaReport, SagaSpec, SagaStep, saga_argument, verify_saga
 from ._scenario import Scenario
-from ._servers import RunningServer, ServerSpec, start_server_async
+from ._servers import RunningServer, ServerSpec, parse_server, start_server_async
 from ._sync import run_sync
 from ._world_diff import Leftover, diff_worlds
 
@@ -351,21 +352,40 @@ class RollbackError(ReplaykitError):
 # --------------------------------------------------------------------------- running
 
 
+def _rollback_options(
+    options: FaultRunOptions | None, params: Mapping[str, Any], where: str
+) -> FaultRunOptions:
+    """The fault-run options of every prove-rollback run.
+
+    Raises:
+        ConfigError: A baseline in the options.
+        TypeError: See :meth:`~replaykit.faults.FaultRunOptions.merge`.
+    """
+    opts = resolve_options(options, params)
+    if opts.baseline is not None:
+        raise ConfigError(
+            f"{where}: options.baseline is not used: a rolled-back run is compared with the "
+            "world before it, not with a fault-free run"
+        )
+    return opts
+
+
 def prove_rollback(
     scenario: Scenario,
     *,
+    options: FaultRunOptions | None = None,
     spec: SagaSpec | Sequence[SagaStep | tuple[ActivityRef, ActivityRef]] | None = None,
     snapshot: Snapshot,
-    server: RunningServer | ServerSpec | None = None,
+    server: RunningServer | ServerSpec | str | None = NOT_GIVEN.server,
     include_cancel: bool = True,
     phases: Sequence[Phase] | None = None,
     only: Sequence[str] | None = None,
     ignore: Sequence[str] = (),
     world_env: str | None = ENV_WORLD,
     ledger: str | os.PathLike[str] | None = None,
-    worker_context: str | None = None,
-    plugins: Sequence[str] = (),
-    scenario_files: Sequence[str] | None = None,
+    worker_context: str | None = NOT_GIVEN.worker_context,
+    plugins: Sequence[str] = NOT_GIVEN.plugins,
+    scenario_files: Sequence[str] | None = NOT_GIVEN.scenario_files,
     on_run: Callable[[RollbackRun], None] | None = None,
     raise_on_failure: bool = True,
     steps: SagaSpec | Sequence[SagaStep | tuple[ActivityRef, ActivityRef]] | None = None,
@@ -377,9 +397,14 @@ def prove_rollback(
         scenario: A scenario loaded from a file (its workers run in subprocesses). It should
             run the saga once and tolerate a rolled-back or cancelled outcome.
         spec: The saga: a :class:`SagaSpec` or ``(forward, compensation)`` pairs.
+        options: The fault-run options of every run (:class:`~replaykit.faults.FaultRunOptions`,
+            no ``baseline``: a rolled-back run is not compared with a fault-free one). Its
+            server (default: embedded) is started once for all runs.
         snapshot: Returns the world as a JSON-able mapping, e.g. ``{table: [row, ...]}`` of
             the effects in force. Called before and after each run, in this process.
-        server: A running server, or a spec to start one for all runs (default: embedded).
+        server: A running server, or a spec to start one for all runs (an option, as
+            ``worker_context``, ``plugins`` and ``scenario_files`` are: merged into
+            ``options`` by :meth:`~replaykit.faults.FaultRunOptions.merge`).
         include_cancel: Also cancel the workflow at each step.
         phases: The phases to run (default: all three, or two without ``include_cancel``).
         only: Only probe these forward steps.
@@ -401,15 +426,16 @@ def prove_rollback(
 
     Raises:
         RollbackError: A leftover, violation or harness error (with ``raise_on_failure``).
-        ConfigError: A bad saga, phase or step name.
+        ConfigError: A bad saga, phase or step name, or a baseline in ``options``.
+        TypeError: An option given both in ``options`` and as a keyword, with two values.
     """
+    opts = _rollback_options(options, locals(), "prove_rollback")
     saga = saga_argument(spec, steps, where="prove_rollback")
     report = run_sync(
         lambda: prove_rollback_async(
-            scenario, spec=saga, snapshot=snapshot, server=server,
+            scenario, options=opts, spec=saga, snapshot=snapshot,
             include_cancel=include_cancel, phases=phases, only=only, ignore=ignore,
-            world_env=world_env, ledger=ledger, worker_context=worker_context, plugins=plugins,
-            scenario_files=scenario_files, on_run=on_run, raise_on_failure=False,
+            world_env=world_env, ledger=ledger, on_run=on_run, raise_on_failure=False,
         )
     )
     if raise_on_failure and not report.ok:
@@ -420,23 +446,25 @@ def prove_rollback(
 async def prove_rollback_async(
     scenario: Scenario,
     *,
+    options: FaultRunOptions | None = None,
     spec: SagaSpec | Sequence[SagaStep | tuple[ActivityRef, ActivityRef]] | None = None,
     snapshot: Snapshot,
-    server: RunningServer | ServerSpec | None = None,
+    server: RunningServer | ServerSpec | str | None = NOT_GIVEN.server,
     include_cancel: bool = True,
     phases: Sequence[Phase] | None = None,
     only: Sequence[str] | None = None,
     ignore: Sequence[str] = (),
     world_env: str | None = ENV_WORLD,
     ledger: str | os.PathLike[str] | None = None,
-    worker_context: str | None = None,
-    plugins: Sequence[str] = (),
-    scenario_files: Sequence[str] | None = None,
+    worker_context: str | None = NOT_GIVEN.worker_context,
+    plugins: Sequence[str] = NOT_GIVEN.plugins,
+    scenario_files: Sequence[str] | None = NOT_GIVEN.scenario_files,
     on_run: Callable[[RollbackRun], None] | None = None,
     raise_on_failure: bool = True,
     steps: SagaSpec | Sequence[SagaStep | tuple[ActivityRef, ActivityRef]] | None = None,
 ) -> RollbackReport:
     """:func:`prove_rollback` for async callers (the same parameters)."""
+    opts = _rollback_options(options, locals(), "prove_rollback_async")
     saga = saga_argument(spec, steps, where="prove_rollback_async")
     if phases is None:
         phases = PHASES if include_cancel else ("before-effect", "after-effect")
@@ -449,18 +477,22 @@ async def prove_rollback_async(
     runs: list[RollbackRun] = []
     supply: WorkerSupply | None = None
     try:
-        if not isinstance(server, RunningServer):
-            owned = server = await start_server_async(server or ServerSpec("embedded"))
+        running = opts.server
+        if not isinstance(running, RunningServer):
+            owned = running = await start_server_async(
+                parse_server(running) if isinstance(running, str)
+                else (running or ServerSpec("embedded"))
+            )
+        opts = opts.replace(server=running)
         # Warm worker processes shared by the runs: only the ones a probe kills are replaced.
-        supply = WorkerSupply(server.address, server.namespace, str(folder), spare=2)
+        supply = WorkerSupply(running.address, running.namespace, str(folder), spare=2)
         for number, probe in enumerate(probes):
             world = folder / f"world-{number}.sqlite3"
             with _env(world_env, str(world)):
                 run = await _one_run(
-                    scenario, probe, saga, snapshot, server,
+                    scenario, probe, saga, snapshot, opts,
                     ignore=ignore,
                     ledger=Path(ledger) if ledger else (world if world_env else None),
-                    worker_context=worker_context, plugins=plugins, scenario_files=scenario_files,
                     supply=supply,
                 )
             runs.append(run)
@@ -510,13 +542,10 @@ async def _one_run(
     probe: RollbackProbe,
     saga: tuple[SagaStep, ...],
     snapshot: Snapshot,
-    server: RunningServer,
+    opts: FaultRunOptions,
     *,
     ignore: Sequence[str],
     ledger: Path | None,
-    worker_context: str | None,
-    plugins: Sequence[str],
-    scenario_files: Sequence[str] | None,
     supply: WorkerSupply,
 ) -> RollbackRun:
     try:
@@ -524,10 +553,7 @@ async def _one_run(
     except Exception as err:
         return RollbackRun(probe, "error", error=f"snapshot before the run failed: "
                                                  f"{type(err).__name__}: {err}")
-    result = await run_fault_plan_pooled_async(
-        scn, probe.plan, server=server, worker_context=worker_context, plugins=plugins,
-        scenario_files=scenario_files, supply=supply,
-    )
+    result = await run_fault_plan_pooled_async(scn, probe.plan, options=opts, supply=supply)
     if result.error is not None:
         return RollbackRun(probe, "error", fault=result, before=before, error=result.error)
     try:

@@ -26,13 +26,15 @@ import asyncio
 import concurrent.futures
 import contextlib
 import contextvars
+import functools
 import threading
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import ParamSpec, TypeVar
 
-__all__ = ["run_sync"]
+__all__ = ["run_sync", "sync_twin"]
 
 _T = TypeVar("_T")
+_P = ParamSpec("_P")
 
 
 def run_sync(factory: Callable[[], Awaitable[_T]], *, thread_name: str = "replaykit-sync") -> _T:
@@ -58,6 +60,29 @@ def run_sync(factory: Callable[[], Awaitable[_T]], *, thread_name: str = "replay
     # outside the except block, so what the run raises does not carry the probe's
     # "no running event loop" as its __context__ (root-cause reports walk that chain)
     return asyncio.run(_await(factory))
+
+
+def sync_twin(async_fn: Callable[_P, Awaitable[_T]], *, doc: str) -> Callable[_P, _T]:
+    """The sync twin of ``async_fn``: its parameters (its signature is ``async_fn``'s, so the
+    two cannot drift), each call run through :func:`run_sync`.
+
+    Args:
+        async_fn: The async implementation, named ``NAME_async``.
+        doc: The twin's docstring.
+
+    Returns:
+        ``NAME``: calls ``async_fn`` with the same arguments and returns what it returned.
+    """
+
+    @functools.wraps(async_fn)
+    def twin(*args: _P.args, **kwargs: _P.kwargs) -> _T:
+        return run_sync(lambda: async_fn(*args, **kwargs))
+
+    name = async_fn.__name__.removesuffix("_async")
+    twin.__name__ = name
+    twin.__qualname__ = async_fn.__qualname__.removesuffix("_async")
+    twin.__doc__ = doc
+    return twin
 
 
 async def _await(factory: Callable[[], Awaitable[_T]]) -> _T:

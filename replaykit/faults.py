@@ -5,8 +5,9 @@ A :class:`FaultPlan` lists faults (:class:`KillWorker`, :class:`KillServer`,
 :class:`SignalWorkflow`) at crash :class:`Point` s; :func:`run_fault_plan` runs a scenario
 under one plan on a real server and verifies the invariants, :func:`explore_every_step` kills
 at every step, :func:`explore_examples` draws random plans and shrinks a failing one
-(:mod:`replaykit.strategies` has the Hypothesis strategies). ``replaykit faults`` is the
-command line.
+(:mod:`replaykit.strategies` has the Hypothesis strategies). :class:`FaultRunOptions` holds
+the options they (and :func:`replaykit.sagas.prove_rollback`) share, passed as ``options=``.
+``replaykit faults`` is the command line.
 """
 
 from replaykit._faults._explore import (
@@ -18,6 +19,7 @@ from replaykit._faults._explore import (
     replay_prefixes,
 )
 from replaykit._faults._invariants import Baseline, ExecutionSummary, InvariantVerdict
+from replaykit._faults._options import FaultRunOptions
 from replaykit._faults._plan import (
     CancelWorkflow,
     FailActivity,
@@ -47,6 +49,7 @@ __all__ = [
     "FailActivity",
     "Fault",
     "FaultPlan",
+    "FaultRunOptions",
     "FaultRunResult",
     "InvariantVerdict",
     "KillServer",

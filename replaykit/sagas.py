@@ -3,7 +3,9 @@
 :func:`verify_saga` checks one history's compensations against a :class:`SagaSpec`
 (:func:`verify_saga_files` every history file of folders, returning a
 :class:`SagaRunReport`); :func:`prove_rollback` fails every forward step on a real server
-and compares the world before and after each run. Each takes the saga as ``spec=``.
+and compares the world before and after each run. Each takes the saga as ``spec=``; the
+fault-run options prove-rollback shares with the fault runs are
+:class:`replaykit.faults.FaultRunOptions` (``options=``).
 """
 
 from replaykit._rollback import (

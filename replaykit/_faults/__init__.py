@@ -14,6 +14,7 @@ from ._explore import (
     replay_prefixes,
 )
 from ._invariants import Baseline, ExecutionSummary, InvariantVerdict
+from ._options import FaultRunOptions
 from ._plan import (
     CancelWorkflow,
     FailActivity,
@@ -39,6 +40,7 @@ __all__ = [
     "FailActivity",
     "Fault",
     "FaultPlan",
+    "FaultRunOptions",
     "FaultRunResult",
     "InvariantVerdict",
     "KillServer",

@@ -14,9 +14,9 @@ import functools
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import Any, Literal
 
 import temporalio.api.history.v1
 from temporalio.api.enums.v1 import EventType
@@ -28,6 +28,7 @@ from .._scenario import Scenario
 from .._servers import RunningServer, ServerSpec, start_server_async
 from .._sync import run_sync
 from ._invariants import InvariantVerdict
+from ._options import NOT_GIVEN, FaultRunOptions, resolve_options
 from ._plan import (
     FailActivity,
     Fault,
@@ -177,14 +178,34 @@ def every_step_plans(steps: ScenarioSteps, *, kill: KillTarget = "worker") -> li
 
 
 async def _with_server(
-    server: RunningServer | ServerSpec | None, *, persistent: bool, workdir: str | None = None
+    server: RunningServer | ServerSpec | str | None, *, persistent: bool,
+    workdir: str | None = None,
 ) -> tuple[RunningServer, bool]:
     if isinstance(server, RunningServer):
         return server, False
-    from .._settings import fault_server_spec
+    from .._settings import fault_server_spec, parse_server
 
-    spec, _ = fault_server_spec(server, kills_server=persistent, workdir=workdir)
+    spec, _ = fault_server_spec(parse_server(server) if isinstance(server, str) else server,
+                                kills_server=persistent, workdir=workdir)
     return await start_server_async(spec), True
+
+
+def _exploration_options(
+    options: FaultRunOptions | None, params: Mapping[str, Any], where: str
+) -> FaultRunOptions:
+    """The run options of an exploration (which learns its baseline from its own first run).
+
+    Raises:
+        ConfigError: A baseline in the options.
+        TypeError: See :meth:`FaultRunOptions.merge`.
+    """
+    opts = resolve_options(options, params)
+    if opts.baseline is not None:
+        raise ConfigError(
+            f"{where}: options.baseline is not used: an exploration compares every fault run "
+            "with its own fault-free first run"
+        )
+    return opts
 
 
 POINT_KINDS = ("workflow-task", "timer", "activity-start", "activity-returned")
@@ -212,49 +233,52 @@ def _only_kinds(steps: ScenarioSteps, point_kinds: Sequence[str] | None) -> Scen
 def explore_every_step(
     scenario: Scenario,
     *,
-    server: RunningServer | ServerSpec | None = None,
+    options: FaultRunOptions | None = None,
+    server: RunningServer | ServerSpec | str | None = NOT_GIVEN.server,
     kill: KillTarget = "worker",
     max_runs: int | None = None,
-    concurrency: int = 1,
+    concurrency: int = NOT_GIVEN.concurrency,
     partial_replay: bool = True,
-    scenario_files: Sequence[str] | None = None,
+    scenario_files: Sequence[str] | None = NOT_GIVEN.scenario_files,
     on_run: Callable[[FaultRunResult], None] | None = None,
     point_kinds: Sequence[str] | None = None,
-    worker_context: str | None = None,
-    data_converter: str | None = None,
-    plugins: Sequence[str] = (),
+    worker_context: str | None = NOT_GIVEN.worker_context,
+    data_converter: str | None = NOT_GIVEN.data_converter,
+    plugins: Sequence[str] = NOT_GIVEN.plugins,
     parallel: int | None = None,
 ) -> ExplorationReport:
     """Kill the worker (or the server) at every step of the scenario, one run per point.
 
     Args:
         scenario: The scenario (loaded from a file).
-        server: A running server or a spec (default: an embedded server, persistent when
-            ``kill="server"``), shared by every run.
+        options: The run options of every run (:class:`FaultRunOptions`; no ``baseline``:
+            the fault-free first run is the baseline). Its server (default: an embedded
+            server, persistent when ``kill="server"``) is shared by every run.
+        server, concurrency, scenario_files, worker_context, data_converter, plugins: Those
+            options as keywords, merged into ``options`` (:meth:`FaultRunOptions.merge`).
         kill: ``worker`` or ``server``.
         max_runs: Budget of fault runs (the baseline does not count).
-        concurrency: Scenario instances per run.
         partial_replay: Replay every history prefix first.
-        scenario_files: Files named in reproduce commands.
         on_run: Called after each run (progress output).
         point_kinds: Only these point kinds (``workflow-task``, ``timer``, ``activity-start``,
             ``activity-returned``); default all.
-        worker_context: See :func:`run_fault_plan`.
-        data_converter: See :func:`run_fault_plan`.
-        plugins: See :func:`run_fault_plan`.
         parallel: Fault runs at once on the shared server (each with its own task queue,
             workflow ids and worker processes). Default: 4 for worker kills (runs mostly wait
             for timeouts), 1 for server kills (a server kill hits every run).
 
     Returns:
         The report; ``report.exit_code`` is what the CLI exits with.
+
+    Raises:
+        TypeError: An option given both in ``options`` and as a keyword, with two values.
+        ConfigError: A baseline in ``options``, or an unknown point kind.
     """
+    opts = _exploration_options(options, locals(), "explore_every_step")
     return run_sync(
         lambda: explore_every_step_async(
-            scenario, server=server, kill=kill, max_runs=max_runs, concurrency=concurrency,
-            partial_replay=partial_replay, scenario_files=scenario_files, on_run=on_run,
-            point_kinds=point_kinds, worker_context=worker_context,
-            data_converter=data_converter, plugins=plugins, parallel=parallel,
+            scenario, options=opts, kill=kill, max_runs=max_runs,
+            partial_replay=partial_replay, on_run=on_run, point_kinds=point_kinds,
+            parallel=parallel,
         )
     )
 
@@ -262,20 +286,22 @@ def explore_every_step(
 async def explore_every_step_async(
     scenario: Scenario,
     *,
-    server: RunningServer | ServerSpec | None = None,
+    options: FaultRunOptions | None = None,
+    server: RunningServer | ServerSpec | str | None = NOT_GIVEN.server,
     kill: KillTarget = "worker",
     max_runs: int | None = None,
-    concurrency: int = 1,
+    concurrency: int = NOT_GIVEN.concurrency,
     partial_replay: bool = True,
-    scenario_files: Sequence[str] | None = None,
+    scenario_files: Sequence[str] | None = NOT_GIVEN.scenario_files,
     on_run: Callable[[FaultRunResult], None] | None = None,
     point_kinds: Sequence[str] | None = None,
-    worker_context: str | None = None,
-    data_converter: str | None = None,
-    plugins: Sequence[str] = (),
+    worker_context: str | None = NOT_GIVEN.worker_context,
+    data_converter: str | None = NOT_GIVEN.data_converter,
+    plugins: Sequence[str] = NOT_GIVEN.plugins,
     parallel: int | None = None,
 ) -> ExplorationReport:
     """:func:`explore_every_step` for async callers."""
+    opts = _exploration_options(options, locals(), "explore_every_step_async")
     started = time.perf_counter()
     _only_kinds(ScenarioSteps((), ()), point_kinds)  # a bad kind fails before any run
     if parallel is None:
@@ -283,16 +309,14 @@ async def explore_every_step_async(
     if kill == "server":
         parallel = 1  # a server kill interrupts every run on that server
     parallel = max(1, parallel)
-    running, owned = await _with_server(server, persistent=kill == "server")
+    running, owned = await _with_server(opts.server, persistent=kill == "server")
     logs = tempfile.mkdtemp(prefix="replaykit-faults-workers-")
     # Warm processes shared by every run: only a killed one has to be replaced.
     supply = WorkerSupply(running.address, running.namespace, logs, spare=parallel + 1)
     try:
-        base = await run_fault_plan_pooled_async(
-            scenario, FaultPlan(), server=running, concurrency=concurrency,
-            scenario_files=scenario_files, worker_context=worker_context,
-            data_converter=data_converter, plugins=plugins, supply=supply,
-        )
+        opts = opts.replace(server=running)
+        base = await run_fault_plan_pooled_async(scenario, FaultPlan(), options=opts,
+                                                 supply=supply)
         if on_run is not None:
             on_run(base)
         steps = _only_kinds(learn_steps(base.executions), point_kinds)
@@ -301,18 +325,15 @@ async def explore_every_step_async(
                                      seconds=time.perf_counter() - started)
         plans = every_step_plans(steps, kill=kill)
         budget = len(plans) if max_runs is None else max(0, max_runs)
-        baseline = baseline_of(base)
+        against = opts.replace(baseline=baseline_of(base))
         gate = asyncio.Semaphore(parallel)
 
         async def one(number: int, plan: FaultPlan) -> FaultRunResult:
             async with gate:
                 result = await run_fault_plan_pooled_async(
-                    scenario, plan, server=running, baseline=baseline,
-                    concurrency=concurrency, scenario_files=scenario_files,
-                    worker_context=worker_context, data_converter=data_converter, plugins=plugins,
-                    supply=supply,
+                    scenario, plan, options=against, supply=supply,
                     # Runs share the server at once: each gets its own workflow ids.
-                    first_instance=1 + number * concurrency,
+                    first_instance=1 + number * against.concurrency,
                 )
             if on_run is not None:
                 on_run(result)
@@ -326,7 +347,8 @@ async def explore_every_step_async(
             ]
             # Replays in a thread while the first fault runs wait for their workers.
             prefixes = await asyncio.to_thread(
-                functools.partial(replay_prefixes, plugins=plugins), scenario, first_instance
+                functools.partial(replay_prefixes, plugins=opts.plugins), scenario,
+                first_instance,
             )
         runs = list(await fault_runs)
         return ExplorationReport(
@@ -432,31 +454,35 @@ def _same_failure(a: FaultRunResult, b: FaultRunResult) -> bool:
 def explore_examples(
     scenario: Scenario,
     *,
+    options: FaultRunOptions | None = None,
     examples: int,
     seed: int = 0,
-    server: RunningServer | ServerSpec | None = None,
+    server: RunningServer | ServerSpec | str | None = NOT_GIVEN.server,
     max_faults: int = 2,
     kinds: Sequence[str] = ("kill-worker", "fail-activity"),
     shrink_runs: int = 12,
-    concurrency: int = 1,
-    scenario_files: Sequence[str] | None = None,
+    concurrency: int = NOT_GIVEN.concurrency,
+    scenario_files: Sequence[str] | None = NOT_GIVEN.scenario_files,
     on_run: Callable[[FaultRunResult], None] | None = None,
     point_kinds: Sequence[str] | None = None,
-    worker_context: str | None = None,
-    data_converter: str | None = None,
-    plugins: Sequence[str] = (),
+    worker_context: str | None = NOT_GIVEN.worker_context,
+    data_converter: str | None = NOT_GIVEN.data_converter,
+    plugins: Sequence[str] = NOT_GIVEN.plugins,
 ) -> ExplorationReport:
     """Property-based: run ``examples`` random plans (Hypothesis, seeded); shrink a failure.
+
+    ``options`` (:class:`FaultRunOptions`, no ``baseline``) and the option keywords
+    (``server``, ``concurrency``, ``scenario_files``, ``worker_context``,
+    ``data_converter``, ``plugins``) are those of :func:`explore_every_step`.
 
     Returns:
         The report; ``report.minimal`` is the shrunk failing run, if any.
     """
+    opts = _exploration_options(options, locals(), "explore_examples")
     return run_sync(
         lambda: _explore_examples_async(
-            scenario, examples=examples, seed=seed, server=server, max_faults=max_faults,
-            kinds=kinds, shrink_runs=shrink_runs, concurrency=concurrency,
-            scenario_files=scenario_files, on_run=on_run, point_kinds=point_kinds,
-            worker_context=worker_context, data_converter=data_converter, plugins=plugins,
+            scenario, options=opts, examples=examples, seed=seed, max_faults=max_faults,
+            kinds=kinds, shrink_runs=shrink_runs, on_run=on_run, point_kinds=point_kinds,
         )
     )
 
@@ -464,43 +490,39 @@ def explore_examples(
 async def _explore_examples_async(
     scenario: Scenario,
     *,
+    options: FaultRunOptions | None = None,
     examples: int,
-    seed: int,
-    server: RunningServer | ServerSpec | None,
-    max_faults: int,
-    kinds: Sequence[str],
-    shrink_runs: int,
-    concurrency: int,
-    scenario_files: Sequence[str] | None,
-    on_run: Callable[[FaultRunResult], None] | None,
+    seed: int = 0,
+    server: RunningServer | ServerSpec | str | None = NOT_GIVEN.server,
+    max_faults: int = 2,
+    kinds: Sequence[str] = ("kill-worker", "fail-activity"),
+    shrink_runs: int = 12,
+    concurrency: int = NOT_GIVEN.concurrency,
+    scenario_files: Sequence[str] | None = NOT_GIVEN.scenario_files,
+    on_run: Callable[[FaultRunResult], None] | None = None,
     point_kinds: Sequence[str] | None = None,
-    worker_context: str | None = None,
-    data_converter: str | None = None,
-    plugins: Sequence[str] = (),
+    worker_context: str | None = NOT_GIVEN.worker_context,
+    data_converter: str | None = NOT_GIVEN.data_converter,
+    plugins: Sequence[str] = NOT_GIVEN.plugins,
 ) -> ExplorationReport:
+    """:func:`explore_examples` for async callers (the same parameters)."""
+    opts = _exploration_options(options, locals(), "explore_examples")
     _only_kinds(ScenarioSteps((), ()), point_kinds)  # a bad kind fails before any run
     started = time.perf_counter()
-    running, owned = await _with_server(server, persistent="kill-server" in kinds)
+    running, owned = await _with_server(opts.server, persistent="kill-server" in kinds)
     try:
-        base = await run_fault_plan_async(
-            scenario, FaultPlan(), server=running, concurrency=concurrency,
-            scenario_files=scenario_files, worker_context=worker_context,
-            data_converter=data_converter, plugins=plugins,
-        )
+        opts = opts.replace(server=running)
+        base = await run_fault_plan_async(scenario, FaultPlan(), options=opts)
         if on_run is not None:
             on_run(base)
         steps = _only_kinds(learn_steps(base.executions), point_kinds)
         if base.error or not base.ok:
             return ExplorationReport(scenario.name, base, steps,
                                      seconds=time.perf_counter() - started)
-        baseline = baseline_of(base)
+        against = opts.replace(baseline=baseline_of(base))
 
         async def rerun(plan: FaultPlan) -> FaultRunResult:
-            result = await run_fault_plan_async(
-                scenario, plan, server=running, baseline=baseline, concurrency=concurrency,
-                scenario_files=scenario_files, worker_context=worker_context,
-                data_converter=data_converter, plugins=plugins,
-            )
+            result = await run_fault_plan_async(scenario, plan, options=against)
             if on_run is not None:
                 on_run(result)
             return result
@@ -520,8 +542,6 @@ async def _explore_examples_async(
         )
     finally:
         if owned:
-            import asyncio
-
             await asyncio.to_thread(running.stop)
 
 

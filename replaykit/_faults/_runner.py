@@ -52,6 +52,7 @@ from ._invariants import (
     lenient_reason,
     summarize_run,
 )
+from ._options import NOT_GIVEN, FaultRunOptions, resolve_options
 from ._plan import CancelWorkflow, FaultPlan, instance_id
 from ._pool import WorkerPool, WorkerSpec, WorkerSupply
 
@@ -167,98 +168,76 @@ def run_fault_plan(
     scenario: Scenario,
     plan: FaultPlan,
     *,
-    server: RunningServer | ServerSpec | str | None = None,
-    baseline: Baseline | None = None,
-    concurrency: int = 1,
-    standby: bool = True,
-    workflow_task_timeout: float | None = 2.0,
-    check_replay: bool = True,
-    scenario_files: Sequence[str] | None = None,
-    worker_context: str | None = None,
-    data_converter: str | None = None,
-    plugins: Sequence[str] = (),
+    options: FaultRunOptions | None = None,
+    server: RunningServer | ServerSpec | str | None = NOT_GIVEN.server,
+    baseline: Baseline | None = NOT_GIVEN.baseline,
+    concurrency: int = NOT_GIVEN.concurrency,
+    standby: bool = NOT_GIVEN.standby,
+    workflow_task_timeout: float | None = NOT_GIVEN.workflow_task_timeout,
+    check_replay: bool = NOT_GIVEN.check_replay,
+    scenario_files: Sequence[str] | None = NOT_GIVEN.scenario_files,
+    worker_context: str | None = NOT_GIVEN.worker_context,
+    data_converter: str | None = NOT_GIVEN.data_converter,
+    plugins: Sequence[str] = NOT_GIVEN.plugins,
 ) -> FaultRunResult:
     """Run ``scenario`` under ``plan`` on a real server with worker subprocesses and verify.
 
     Args:
         scenario: The scenario (loaded from a file: the workers import it by file and name).
         plan: What to inject (an empty plan is a fault-free baseline run).
-        server: A running server, or a spec to start one for this run (a
-            :class:`ServerSpec` or ``"embedded"``/``"timeskip"``/``"HOST:PORT"``; default:
-            embedded, with a temporary persistent store when the plan kills the server).
-        baseline: The fault-free run's :func:`baseline_of`, for the outcome and re-run checks.
-        concurrency: Scenario instances run at once (workflow ids get ``~N`` suffixes).
-        standby: Keep a warm standby worker for fast failover.
-        workflow_task_timeout: Seconds; applied to workflows the scenario starts without one.
-        check_replay: Replay every history strictly afterwards.
-        scenario_files: Files named in the reproduce command (default: the scenario's file).
-        data_converter: ``module:attr`` of the DataConverter or PayloadCodec the scenario's
-            client and the workers use (encrypted payloads); histories are decoded with it
-            before the invariants read them.
-        worker_context: ``MODULE:FUNC``; the workers call it with the scenario name and run
-            inside the context manager it returns (e.g. an LLM cassette).
-        plugins: ``module:attr`` references of Temporal plugins for the scenario's client,
-            every worker process (standbys included) and the replay checks, after the
-            scenario's own ``plugins=``.
+        options: The run options (:class:`FaultRunOptions`: server, baseline, concurrency,
+            standby, workflow task timeout, replay check, scenario files, worker context,
+            data converter, plugins; each documented there).
+        server, baseline, concurrency, standby, workflow_task_timeout, check_replay,
+        scenario_files, worker_context, data_converter, plugins: The same options as
+            keywords, merged into ``options`` (:meth:`FaultRunOptions.merge`).
 
     Returns:
         The result; ``result.ok`` says whether every invariant held.
+
+    Raises:
+        TypeError: An option given both in ``options`` and as a keyword, with two values.
     """
-    return run_sync(
-        lambda: run_fault_plan_async(
-            scenario,
-            plan,
-            server=server,
-            baseline=baseline,
-            concurrency=concurrency,
-            standby=standby,
-            workflow_task_timeout=workflow_task_timeout,
-            check_replay=check_replay,
-            scenario_files=scenario_files,
-            worker_context=worker_context,
-            data_converter=data_converter, plugins=plugins,
-        )
-    )
+    opts = resolve_options(options, locals())
+    return run_sync(lambda: run_fault_plan_async(scenario, plan, options=opts))
 
 
 async def run_fault_plan_async(
     scenario: Scenario,
     plan: FaultPlan,
     *,
-    server: RunningServer | ServerSpec | str | None = None,
-    baseline: Baseline | None = None,
-    concurrency: int = 1,
-    standby: bool = True,
-    workflow_task_timeout: float | None = 2.0,
-    check_replay: bool = True,
-    scenario_files: Sequence[str] | None = None,
-    worker_context: str | None = None,
-    data_converter: str | None = None,
-    plugins: Sequence[str] = (),
+    options: FaultRunOptions | None = None,
+    server: RunningServer | ServerSpec | str | None = NOT_GIVEN.server,
+    baseline: Baseline | None = NOT_GIVEN.baseline,
+    concurrency: int = NOT_GIVEN.concurrency,
+    standby: bool = NOT_GIVEN.standby,
+    workflow_task_timeout: float | None = NOT_GIVEN.workflow_task_timeout,
+    check_replay: bool = NOT_GIVEN.check_replay,
+    scenario_files: Sequence[str] | None = NOT_GIVEN.scenario_files,
+    worker_context: str | None = NOT_GIVEN.worker_context,
+    data_converter: str | None = NOT_GIVEN.data_converter,
+    plugins: Sequence[str] = NOT_GIVEN.plugins,
 ) -> FaultRunResult:
     """:func:`run_fault_plan` for async callers (the same parameters)."""
-    return await run_fault_plan_pooled_async(
-        scenario, plan, server=server, baseline=baseline, concurrency=concurrency,
-        standby=standby, workflow_task_timeout=workflow_task_timeout, check_replay=check_replay,
-        scenario_files=scenario_files, worker_context=worker_context,
-        data_converter=data_converter, plugins=plugins,
-    )
+    opts = resolve_options(options, locals())
+    return await run_fault_plan_pooled_async(scenario, plan, options=opts)
 
 
 async def run_fault_plan_pooled_async(
     scenario: Scenario,
     plan: FaultPlan,
     *,
-    server: RunningServer | ServerSpec | str | None = None,
-    baseline: Baseline | None = None,
-    concurrency: int = 1,
-    standby: bool = True,
-    workflow_task_timeout: float | None = 2.0,
-    check_replay: bool = True,
-    scenario_files: Sequence[str] | None = None,
-    worker_context: str | None = None,
-    data_converter: str | None = None,
-    plugins: Sequence[str] = (),
+    options: FaultRunOptions | None = None,
+    server: RunningServer | ServerSpec | str | None = NOT_GIVEN.server,
+    baseline: Baseline | None = NOT_GIVEN.baseline,
+    concurrency: int = NOT_GIVEN.concurrency,
+    standby: bool = NOT_GIVEN.standby,
+    workflow_task_timeout: float | None = NOT_GIVEN.workflow_task_timeout,
+    check_replay: bool = NOT_GIVEN.check_replay,
+    scenario_files: Sequence[str] | None = NOT_GIVEN.scenario_files,
+    worker_context: str | None = NOT_GIVEN.worker_context,
+    data_converter: str | None = NOT_GIVEN.data_converter,
+    plugins: Sequence[str] = NOT_GIVEN.plugins,
     supply: WorkerSupply | None = None,
     first_instance: int = 0,
 ) -> FaultRunResult:
@@ -269,27 +248,24 @@ async def run_fault_plan_pooled_async(
         first_instance: Instance number of the first scenario instance; workflow ids get a
             ``~N`` suffix for N > 0, so runs sharing a server at once do not collide.
     """
-    reproduce = reproduce_command(scenario, plan, files=scenario_files)
+    opts = resolve_options(options, locals())
+    reproduce = reproduce_command(scenario, plan, files=opts.scenario_files)
     owned: RunningServer | None = None
     workdir = Path(tempfile.mkdtemp(prefix="replaykit-faults-"))
     try:
-        if not isinstance(server, RunningServer):
-            spec, _ = fault_server_spec(parse_server(server) if isinstance(server, str)
-                                        else server, kills_server=plan.kills_server,
+        running = opts.server
+        if not isinstance(running, RunningServer):
+            spec, _ = fault_server_spec(parse_server(running) if isinstance(running, str)
+                                        else running, kills_server=plan.kills_server,
                                         workdir=str(workdir))
-            owned = server = await start_server_async(spec)
-        if plan.kills_server and (server.kind != "embedded" or server.spec.db_filename is None):
+            owned = running = await start_server_async(spec)
+        if plan.kills_server and (running.kind != "embedded" or running.spec.db_filename is None):
             raise ReplaykitError(
                 "a server-kill plan needs the embedded server with a persistent store "
                 "(--db-filename)"
             )
         result = await _run(
-            scenario, plan, server, workdir,
-            baseline=baseline, concurrency=concurrency, standby=standby,
-            task_timeout=workflow_task_timeout, check_replay=check_replay,
-            worker_context=worker_context, data_converter=data_converter, plugins=plugins,
-            supply=supply,
-            first_instance=first_instance,
+            scenario, plan, running, workdir, opts, supply=supply, first_instance=first_instance,
         )
         return replace(result, reproduce=reproduce)
     except (ReplaykitError, OSError, asyncio.TimeoutError) as err:
@@ -332,15 +308,8 @@ async def _run(
     plan: FaultPlan,
     server: RunningServer,
     workdir: Path,
+    opts: FaultRunOptions,
     *,
-    baseline: Baseline | None,
-    concurrency: int,
-    standby: bool,
-    task_timeout: float | None,
-    check_replay: bool,
-    worker_context: str | None,
-    data_converter: str | None,
-    plugins: Sequence[str],
     supply: WorkerSupply | None,
     first_instance: int,
 ) -> FaultRunResult:
@@ -357,19 +326,20 @@ async def _run(
             address=server.address, namespace=server.namespace,
             scenario_file=scn.module_path, scenario=scn.name, task_queue=queue,
             control=str(control_path), log_dir=str(workdir), ledger=str(ledger_path),
-            worker_context=worker_context, data_converter=data_converter,
-            plugins=tuple(plugins),
+            worker_context=opts.worker_context, data_converter=opts.data_converter,
+            plugins=opts.plugins,
         ),
-        standby=standby,
+        standby=opts.standby,
         supply=supply,
     )
-    converter = load_data_converter(data_converter) if data_converter else None
+    converter = load_data_converter(opts.data_converter) if opts.data_converter else None
     client = await server.client(**({"data_converter": converter} if converter else {}))
     handled: list[str] = []
     requests = asyncio.create_task(_serve_requests(control, server, client, handled))
     outcomes: list[ScenarioOutcome] = []
     try:
         await pool.start()
+        task_timeout = opts.workflow_task_timeout
         tweak_timeout = timedelta(seconds=task_timeout) if task_timeout else None
 
         async def one(instance: int) -> ScenarioOutcome:
@@ -379,9 +349,9 @@ async def _run(
             ]
             inst_client = temporalio.client.Client(**config)
             return await run_scenario(scn, inst_client, with_worker=False, task_queue=queue,
-                                      plugins=plugins)
+                                      plugins=opts.plugins)
 
-        outcomes = list(await asyncio.gather(*(one(i) for i in range(concurrency))))
+        outcomes = list(await asyncio.gather(*(one(i) for i in range(opts.concurrency))))
     finally:
         requests.cancel()
         with contextlib.suppress(BaseException):
@@ -420,10 +390,11 @@ async def _run(
         if isinstance(plan.faults[f.fault], CancelWorkflow)
     })
     verdicts.append(check_scenario([o.error for o in outcomes], lenient=lenient))
+    baseline = opts.baseline
     verdicts.append(check_outcome(summaries, baseline, lenient=lenient, cancelled=cancelled))
-    if check_replay:
+    if opts.check_replay:
         verdicts.append(await asyncio.to_thread(_check_replay, scn, histories, client.namespace,
-                                                plugins))
+                                                opts.plugins))
     verdicts.append(check_no_rerun(histories, attempts, summaries, baseline if not lenient else None))
     verdicts.append(check_retry_policy(histories, attempts))
     verdicts.append(check_exactly_once(ledger_report, plan, attempts))

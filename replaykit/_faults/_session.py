@@ -20,6 +20,7 @@ from ._explore import (
     explore_every_step_async,
     prefix_verdict,
 )
+from ._options import FaultRunOptions
 from ._plan import FaultPlan
 from ._report import format_result, result_to_json
 from ._runner import FaultRunResult, baseline_of, run_fault_plan_async
@@ -145,16 +146,18 @@ async def _run_group(
     payload: list[object],
 ) -> None:
     """Run the request's mode for each scenario on one server; append codes and payloads."""
-    files = list(request.files)
+    opts = FaultRunOptions(
+        server=server, concurrency=request.concurrency, scenario_files=request.files,
+        worker_context=request.worker_context, data_converter=request.data_converter,
+        plugins=request.plugins,
+    )
     progress = None if request.as_json else (lambda r: echo(_one_line(r)))
     for scn in scenarios:
         if request.mode == "every-step":
             report = await explore_every_step_async(
-                scn, server=server, kill=request.kill, max_runs=request.max_runs,
-                concurrency=request.concurrency, partial_replay=request.partial_replay,
-                scenario_files=files, on_run=progress,
-                point_kinds=request.point_kinds, worker_context=request.worker_context,
-                data_converter=request.data_converter, plugins=request.plugins, parallel=request.parallel,
+                scn, options=opts, kill=request.kill, max_runs=request.max_runs,
+                partial_replay=request.partial_replay, on_run=progress,
+                point_kinds=request.point_kinds, parallel=request.parallel,
             )
             codes.append(report.exit_code)
             payload.append(exploration_to_json(report))
@@ -162,30 +165,21 @@ async def _run_group(
                 echo(format_exploration(report))
         elif request.mode == "examples":
             report = await _explore_examples_async(
-                scn, examples=request.examples, seed=request.seed, server=server,
+                scn, options=opts, examples=request.examples, seed=request.seed,
                 max_faults=request.max_faults, kinds=request.kinds, shrink_runs=12,
-                concurrency=request.concurrency, scenario_files=files, on_run=progress,
-                worker_context=request.worker_context,
-                data_converter=request.data_converter, plugins=request.plugins,
+                on_run=progress,
             )
             codes.append(report.exit_code)
             payload.append(exploration_to_json(report))
             if not request.as_json:
                 echo(format_exploration(report))
         else:
-            base = await run_fault_plan_async(
-                scn, FaultPlan(), server=server, concurrency=request.concurrency,
-                scenario_files=files, worker_context=request.worker_context,
-                data_converter=request.data_converter, plugins=request.plugins,
-            )
+            base = await run_fault_plan_async(scn, FaultPlan(), options=opts)
             results = [base]
             if request.plan.faults and base.error is None:
                 results.append(
                     await run_fault_plan_async(
-                        scn, request.plan, server=server, baseline=baseline_of(base),
-                        concurrency=request.concurrency, scenario_files=files,
-                        worker_context=request.worker_context,
-                        data_converter=request.data_converter, plugins=request.plugins,
+                        scn, request.plan, options=opts.replace(baseline=baseline_of(base)),
                     )
                 )
             payload.append([result_to_json(r) for r in results])

@@ -242,3 +242,99 @@ def test_prove_rollback_takes_spec_and_warns_on_steps(fn: str) -> None:
         call(spec=STEPS, steps=STEPS)
     with pytest.raises(replaykit.ConfigError, match="spec="):
         call()
+
+
+# ---------------------------------------------------------------------------------------
+# Fault runs, explorations and prove-rollback take the shared run options as ``options=``
+# (replaykit.faults.FaultRunOptions); the options each also takes as keywords are merged in
+# one place, so one dropped from a twin or left out of the merge fails here.
+
+
+import dataclasses  # noqa: E402
+
+
+def _option_takers() -> dict[str, tuple[object, frozenset[str]]]:
+    from replaykit._faults import _explore, _runner
+
+    every = frozenset(f.name for f in dataclasses.fields(replaykit.FaultRunOptions))
+    explore = frozenset({"server", "concurrency", "scenario_files", "worker_context",
+                         "data_converter", "plugins"})
+    rollback = frozenset({"server", "worker_context", "plugins", "scenario_files"})
+    return {
+        "run_fault_plan": (replaykit.run_fault_plan, every),
+        "run_fault_plan_async": (replaykit.run_fault_plan_async, every),
+        "run_fault_plan_pooled_async": (_runner.run_fault_plan_pooled_async, every),
+        "explore_every_step": (replaykit.explore_every_step, explore),
+        "explore_every_step_async": (replaykit.explore_every_step_async, explore),
+        "explore_examples": (replaykit.explore_examples, explore),
+        "_explore_examples_async": (_explore._explore_examples_async, explore),
+        "prove_rollback": (replaykit.prove_rollback, rollback),
+        "prove_rollback_async": (replaykit.prove_rollback_async, rollback),
+    }
+
+
+def test_explore_examples_and_its_async_twin_have_identical_parameters() -> None:
+    from replaykit._faults import _explore
+
+    s = inspect.signature(replaykit.explore_examples)
+    a = inspect.signature(_explore._explore_examples_async)
+    assert list(s.parameters.values()) == list(a.parameters.values())
+
+
+@pytest.mark.parametrize("name", sorted(_option_takers()))
+def test_each_fault_function_takes_options_and_its_option_keywords(name: str) -> None:
+    from replaykit._faults._options import NOT_GIVEN
+
+    fn, keywords = _option_takers()[name]
+    params = inspect.signature(fn).parameters  # type: ignore[arg-type]
+    options = params["options"]
+    assert options.kind is inspect.Parameter.KEYWORD_ONLY and options.default is None
+    assert options.annotation == "FaultRunOptions | None"
+    fields = {f.name for f in dataclasses.fields(replaykit.FaultRunOptions)}
+    assert {p for p in params if p in fields} == keywords
+    for keyword in keywords:
+        # the not-given marker: merge tells the keywords the caller gave from the defaults
+        assert params[keyword].default is getattr(NOT_GIVEN, keyword), (name, keyword)
+        assert params[keyword].kind is inspect.Parameter.KEYWORD_ONLY
+
+
+def _two_values(field: str) -> tuple[object, object]:
+    baseline = replaykit.Baseline(scenario_ok=True, scenario_result="a", executions=())
+    return {
+        "server": (replaykit.ServerSpec("timeskip"), "embedded"),
+        "baseline": (baseline, replaykit.Baseline(True, "b", ())),
+        "concurrency": (3, 2),
+        "standby": (False, True),
+        "workflow_task_timeout": (5.0, None),
+        "check_replay": (False, True),
+        "scenario_files": (("a.py",), ["b.py"]),
+        "worker_context": ("m:a", "m:b"),
+        "data_converter": ("m:a", "m:b"),
+        "plugins": (("m:a",), ["m:b"]),
+    }[field]
+
+
+@pytest.mark.parametrize("name,field", [
+    (name, field) for name, (_, keywords) in sorted(_option_takers().items())
+    for field in sorted(keywords)
+])
+def test_each_option_keyword_reaches_the_merge(name: str, field: str) -> None:
+    # A keyword that disagrees with options= fails before any server starts, naming itself:
+    # proof that the function merges that keyword (and not only accepts it).
+    import asyncio
+
+    fn, _ = _option_takers()[name]
+    in_options, as_keyword = _two_values(field)
+    kwargs: dict[str, object] = {field: as_keyword,
+                                 "options": replaykit.FaultRunOptions(**{field: in_options})}
+    args: tuple[object, ...] = (object(),)
+    if "fault_plan" in name:
+        args += (replaykit.FaultPlan(),)
+    if "examples" in name:
+        kwargs["examples"] = 1
+    if "rollback" in name:
+        kwargs.update(spec=STEPS, snapshot=dict)
+    with pytest.raises(TypeError, match=rf"^{field}=.* conflicts with options\.{field}="):
+        result = fn(*args, **kwargs)  # type: ignore[operator]
+        if asyncio.iscoroutine(result):
+            asyncio.run(result)

@@ -125,3 +125,42 @@ def test_the_factory_is_called_on_the_loop_that_runs_it() -> None:
     assert asyncio.run(outer()) == 7
     assert run_sync(factory) == 7
     assert len(seen) == 2
+
+
+def test_sync_twin_takes_the_async_functions_parameters_and_runs_it() -> None:
+    import inspect
+
+    from replaykit._sync import sync_twin
+
+    seen: list[tuple[object, ...]] = []
+
+    async def scale_async(value: int, *, by: int = 2, note: str | None = None) -> int:
+        seen.append((value, by, note, threading.current_thread().name))
+        if value < 0:
+            raise ValueError("negative")
+        return value * by
+
+    scale = sync_twin(scale_async, doc="scale_async from sync code.")
+    assert scale(3) == 6 and scale(3, by=5, note="x") == 15
+    assert seen == [(3, 2, None, threading.current_thread().name),
+                    (3, 5, "x", threading.current_thread().name)]
+    assert inspect.signature(scale) == inspect.signature(scale_async)
+    assert not inspect.iscoroutinefunction(scale)
+    assert (scale.__name__, scale.__doc__) == ("scale", "scale_async from sync code.")
+    assert scale.__qualname__.endswith(".scale")
+    with pytest.raises(ValueError, match="negative"):
+        scale(-1)
+    with pytest.raises(TypeError):
+        scale(1, bye=3)  # type: ignore[call-arg]
+
+
+def test_the_record_and_pre_patch_group_runners_are_sync_twins() -> None:
+    import inspect
+
+    from replaykit._prepatch import generate_pre_patch_groups, generate_pre_patch_groups_async
+    from replaykit._record import record_groups, record_groups_async
+
+    for sync, async_ in [(record_groups, record_groups_async),
+                         (generate_pre_patch_groups, generate_pre_patch_groups_async)]:
+        assert inspect.unwrap(sync) is async_
+        assert inspect.signature(sync) == inspect.signature(async_)

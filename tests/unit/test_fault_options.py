@@ -1,0 +1,213 @@
+"""FaultRunOptions: the options every fault run shares, and how the functions take them.
+
+No server: a conflict or a bad option fails before any run starts, and the sync twins are
+checked by standing in for the async twin they call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import inspect
+from collections.abc import Callable
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from replaykit import ConfigError
+from replaykit._faults import _explore, _runner
+from replaykit._faults._invariants import Baseline
+from replaykit._faults._options import NOT_GIVEN, resolve_options
+from replaykit._faults._plan import FaultPlan
+from replaykit.faults import FaultRunOptions
+
+TODAY = {  # the defaults run_fault_plan had before the options object
+    "server": None, "baseline": None, "concurrency": 1, "standby": True,
+    "workflow_task_timeout": 2.0, "check_replay": True, "scenario_files": None,
+    "worker_context": None, "data_converter": None, "plugins": (),
+}
+
+
+def test_the_fields_and_defaults_are_todays() -> None:
+    opts = FaultRunOptions()
+    assert {f.name: getattr(opts, f.name) for f in dataclasses.fields(opts)} == TODAY
+
+
+def test_the_keyword_defaults_read_as_the_options_defaults() -> None:
+    params = inspect.signature(_runner.run_fault_plan).parameters
+    for name, default in TODAY.items():
+        assert repr(params[name].default) == repr(default), name
+    assert str(params["concurrency"]) == "concurrency: 'int' = 1"
+
+
+def test_frozen_and_keyword_only() -> None:
+    opts = FaultRunOptions(concurrency=2)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        opts.concurrency = 3  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        FaultRunOptions("embedded")  # type: ignore[misc]
+    assert hash(opts) == hash(FaultRunOptions(concurrency=2))
+
+
+def test_sequences_are_kept_as_tuples() -> None:
+    opts = FaultRunOptions(plugins=["a:b"], scenario_files=["s.py"])  # type: ignore[arg-type]
+    assert opts.plugins == ("a:b",) and opts.scenario_files == ("s.py",)
+    assert opts == FaultRunOptions(plugins=("a:b",), scenario_files=("s.py",))
+
+
+def test_replace_changes_the_named_options_only() -> None:
+    opts = FaultRunOptions(concurrency=2, plugins=("a:b",))
+    assert opts.replace(standby=False) == FaultRunOptions(concurrency=2, plugins=("a:b",),
+                                                          standby=False)
+    assert opts.concurrency == 2 and opts.standby is True
+    with pytest.raises(TypeError, match="'nope' is not an option"):
+        opts.replace(nope=1)
+
+
+def test_merge_without_options_makes_them_from_the_keywords() -> None:
+    assert FaultRunOptions.merge(None) == FaultRunOptions()
+    assert FaultRunOptions.merge(None, concurrency=3, plugins=["p:q"]) == FaultRunOptions(
+        concurrency=3, plugins=("p:q",))
+
+
+def test_merge_keeps_the_options_the_keywords_do_not_give() -> None:
+    opts = FaultRunOptions(concurrency=3, worker_context="m:ctx")
+    assert FaultRunOptions.merge(opts) is opts
+    assert FaultRunOptions.merge(opts, concurrency=NOT_GIVEN.concurrency) is opts
+    # a keyword fills an option the options leave at its default ...
+    assert FaultRunOptions.merge(opts, standby=False, plugins=("p:q",)) == FaultRunOptions(
+        concurrency=3, worker_context="m:ctx", standby=False, plugins=("p:q",))
+    # ... and may repeat one they set to the same value (sequences compared as tuples)
+    assert FaultRunOptions.merge(opts, concurrency=3) == opts
+    files = FaultRunOptions(scenario_files=("a.py",))
+    assert FaultRunOptions.merge(files, scenario_files=["a.py"]) == files
+
+
+def test_merge_of_a_keyword_against_another_value_names_it() -> None:
+    opts = FaultRunOptions(concurrency=3, standby=False, plugins=("a:b",))
+    with pytest.raises(TypeError, match=r"concurrency=2 conflicts with options.concurrency=3"):
+        FaultRunOptions.merge(opts, concurrency=2)
+    # an explicit keyword equal to the default still conflicts with a value options set
+    with pytest.raises(TypeError, match=r"^standby=True conflicts with options.standby=False"):
+        FaultRunOptions.merge(opts, standby=True)
+    with pytest.raises(TypeError, match=r"^plugins=\('c:d',\) conflicts"):
+        FaultRunOptions.merge(opts, plugins=["c:d"])
+
+
+def test_merge_rejects_an_unknown_option() -> None:
+    with pytest.raises(TypeError, match=r"'concurency' is not an option \(options: server, "):
+        FaultRunOptions.merge(None, concurency=2)
+    with pytest.raises(TypeError, match="'kill', 'seed' are not options"):
+        FaultRunOptions.merge(FaultRunOptions(), kill="server", seed=1)
+    with pytest.raises(TypeError):
+        FaultRunOptions(concurency=2)  # type: ignore[call-arg]
+    with pytest.raises(AttributeError, match="no option 'concurency'"):
+        NOT_GIVEN.concurency  # type: ignore[attr-defined]  # noqa: B018
+
+
+def test_resolve_options_takes_the_options_among_a_functions_parameters() -> None:
+    params = {"scenario": object(), "kill": "worker", "concurrency": 2,
+              "plugins": NOT_GIVEN.plugins, "options": None}
+    assert resolve_options(None, params) == FaultRunOptions(concurrency=2)
+
+
+# --------------------------------------------------------------------------- the functions
+
+RESULT = SimpleNamespace(ok=True)  # what the stand-in async twins return
+
+
+def _capture(monkeypatch: pytest.MonkeyPatch, module: object, name: str) -> list[dict[str, Any]]:
+    calls: list[dict[str, Any]] = []
+
+    async def fake(*args: object, **kwargs: Any) -> object:
+        calls.append({"args": args, **kwargs})
+        return RESULT
+
+    monkeypatch.setattr(module, name, fake)
+    return calls
+
+
+def test_run_fault_plan_hands_its_options_to_the_async_twin(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls = _capture(monkeypatch, _runner, "run_fault_plan_async")
+    scn, plan = object(), FaultPlan()
+    given = FaultRunOptions(concurrency=3, standby=False, plugins=("a:b",))
+    assert _runner.run_fault_plan(scn, plan, options=given) is RESULT  # type: ignore[arg-type]
+    assert _runner.run_fault_plan(scn, plan, options=given,  # type: ignore[arg-type]
+                                  worker_context="m:ctx", check_replay=False) is RESULT
+    assert _runner.run_fault_plan(scn, plan, server="timeskip",  # type: ignore[arg-type]
+                                  workflow_task_timeout=None) is RESULT
+    assert [c["args"] for c in calls] == [(scn, plan)] * 3
+    assert [set(c) for c in calls] == [{"args", "options"}] * 3  # nothing else re-listed
+    assert calls[0]["options"] is given
+    assert calls[1]["options"] == given.replace(worker_context="m:ctx", check_replay=False)
+    assert calls[2]["options"] == FaultRunOptions(server="timeskip", workflow_task_timeout=None)
+
+
+def test_run_fault_plan_async_hands_its_options_to_the_pooled_run(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls = _capture(monkeypatch, _runner, "run_fault_plan_pooled_async")
+    scn, plan = object(), FaultPlan()
+    asyncio.run(_runner.run_fault_plan_async(scn, plan, concurrency=2,  # type: ignore[arg-type]
+                                             options=FaultRunOptions(data_converter="m:dc")))
+    assert calls == [{"args": (scn, plan),
+                      "options": FaultRunOptions(concurrency=2, data_converter="m:dc")}]
+
+
+def test_the_explorations_and_rollback_sync_twins_hand_their_options_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from replaykit import _rollback
+
+    every = _capture(monkeypatch, _explore, "explore_every_step_async")
+    examples = _capture(monkeypatch, _explore, "_explore_examples_async")
+    rollback = _capture(monkeypatch, _rollback, "prove_rollback_async")
+    given = FaultRunOptions(concurrency=2, standby=False)
+    scn = object()
+    _explore.explore_every_step(scn, options=given, plugins=["p:q"],  # type: ignore[arg-type]
+                                kill="server", max_runs=3, point_kinds=["timer"], parallel=2)
+    _explore.explore_examples(scn, options=given, examples=5, seed=7,  # type: ignore[arg-type]
+                              worker_context="m:ctx", point_kinds=["timer"])
+    report = _rollback.prove_rollback(scn, options=given, spec=[("a", "b")],  # type: ignore[arg-type]
+                                      snapshot=dict, scenario_files=["s.py"], only=["a"])
+    assert report is RESULT
+    assert every == [{"args": (scn,), "options": given.replace(plugins=("p:q",)),
+                      "kill": "server", "max_runs": 3, "partial_replay": True, "on_run": None,
+                      "point_kinds": ["timer"], "parallel": 2}]
+    assert examples == [{"args": (scn,), "options": given.replace(worker_context="m:ctx"),
+                         "examples": 5, "seed": 7, "max_faults": 2,
+                         "kinds": ("kill-worker", "fail-activity"), "shrink_runs": 12,
+                         "on_run": None, "point_kinds": ["timer"]}]
+    assert len(rollback) == 1
+    assert rollback[0]["options"] == given.replace(scenario_files=("s.py",))
+    assert rollback[0]["only"] == ["a"] and rollback[0]["raise_on_failure"] is False
+
+
+@pytest.mark.parametrize("call", [
+    lambda opts: _explore.explore_every_step(object(), options=opts),  # type: ignore[arg-type]
+    lambda opts: _explore.explore_examples(object(), examples=1,  # type: ignore[arg-type]
+                                           options=opts),
+    lambda opts: asyncio.run(_explore.explore_every_step_async(
+        object(), options=opts)),  # type: ignore[arg-type]
+])
+def test_an_exploration_refuses_a_baseline_it_would_not_use(
+    call: Callable[[FaultRunOptions], object],
+) -> None:
+    baseline = Baseline(scenario_ok=True, scenario_result="", executions=())
+    with pytest.raises(ConfigError, match="options.baseline is not used"):
+        call(FaultRunOptions(baseline=baseline))
+
+
+@pytest.mark.parametrize("fn", ["prove_rollback", "prove_rollback_async"])
+def test_prove_rollback_refuses_a_baseline(fn: str) -> None:
+    import replaykit
+
+    baseline = Baseline(scenario_ok=True, scenario_result="", executions=())
+    with pytest.raises(ConfigError, match=rf"{fn}: options.baseline is not used"):
+        result = getattr(replaykit, fn)(object(), spec=[("a", "b")], snapshot=dict,
+                                        options=FaultRunOptions(baseline=baseline))
+        if asyncio.iscoroutine(result):
+            asyncio.run(result)

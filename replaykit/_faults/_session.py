@@ -51,7 +51,7 @@ class FaultsRequest:
             server it picks for that scenario (flag > env > ``[tool.replaykit]`` > the
             scenario's own ``server=`` > default), as ``replaykit record`` does.
         as_json: Print JSON instead of text.
-        point_kinds: Every-step mode: only these point kinds.
+        point_kinds: Every-step and examples modes: only these point kinds.
         worker_context: ``MODULE:FUNC`` context the workers run inside.
         data_converter: ``module:attr`` of the DataConverter or PayloadCodec to run with.
         plugins: ``module:attr`` references of Temporal plugins, after each scenario's own.
@@ -167,7 +167,7 @@ async def _run_group(
             report = await _explore_examples_async(
                 scn, options=opts, examples=request.examples, seed=request.seed,
                 max_faults=request.max_faults, kinds=request.kinds, shrink_runs=12,
-                on_run=progress,
+                on_run=progress, point_kinds=request.point_kinds,
             )
             codes.append(report.exit_code)
             payload.append(exploration_to_json(report))

@@ -61,7 +61,7 @@ _FAULT_OPTIONS = ("kill_worker", "kill_server", "fail", "timeout", "cancel", "si
 @click.option("--no-partial-replay", is_flag=True,
               help="Skip replaying history prefixes before the real kills.")
 @click.option("--points", "point_kinds", default=None,
-              help="--crash every-step: only these point kinds (comma-separated: "
+              help="--crash every-step and --examples: only these point kinds (comma-separated: "
               "workflow-task, timer, activity-start, activity-returned).")
 @click.option("--worker-context", default=None, metavar="MODULE:FUNC",
               help="Workers run inside FUNC(scenario_name), a context manager "

@@ -211,3 +211,28 @@ def test_prove_rollback_refuses_a_baseline(fn: str) -> None:
                                         options=FaultRunOptions(baseline=baseline))
         if asyncio.iscoroutine(result):
             asyncio.run(result)
+
+
+def test_the_cli_examples_mode_passes_the_point_kinds_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``replaykit faults --examples --points …`` narrows the kill points (as the README says)."""
+    import asyncio
+    from types import SimpleNamespace
+
+    from replaykit._faults import _session
+
+    seen: dict[str, object] = {}
+
+    class _Stop(Exception):
+        pass
+
+    async def fake_examples(scn: object, **kwargs: object) -> None:
+        seen.update(kwargs)
+        raise _Stop
+
+    monkeypatch.setattr(_session, "_explore_examples_async", fake_examples)
+    request = _session.FaultsRequest(files=("s.py",), mode="examples",
+                                     point_kinds=("timer", "activity-start"))
+    with pytest.raises(_Stop):
+        asyncio.run(_session._run_group(request, [SimpleNamespace(name="s")],
+                                        SimpleNamespace(), lambda _: None, [], []))
+    assert seen["point_kinds"] == ("timer", "activity-start")

@@ -52,6 +52,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "KillServer", "KillWorker", "Point", "PrefixResult", "ScenarioSteps", "SignalWorkflow",
         "TimeoutActivity",
         "baseline_of", "explore_every_step", "explore_every_step_async", "explore_examples",
+        "explore_examples_async",
         "learn_steps", "parse_fault", "parse_point", "replay_prefixes", "run_fault_plan",
         "run_fault_plan_async",
     ),
@@ -120,7 +121,8 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only  # noqa:
         Baseline, CancelWorkflow, ExecutionSummary, ExplorationReport, FailActivity, Fault,
         FaultPlan, FaultRunOptions, FaultRunResult, InvariantVerdict, KillServer, KillWorker, Point,
         PrefixResult, ScenarioSteps, SignalWorkflow, TimeoutActivity, baseline_of,
-        explore_every_step, explore_every_step_async, explore_examples, learn_steps,
+        explore_every_step, explore_every_step_async, explore_examples, explore_examples_async,
+        learn_steps,
         parse_fault, parse_point, replay_prefixes, run_fault_plan, run_fault_plan_async,
     )
     from .sagas import (

@@ -16,6 +16,7 @@ from replaykit._faults._explore import (
     explore_every_step,
     explore_every_step_async,
     explore_examples,
+    explore_examples_async,
     replay_prefixes,
 )
 from replaykit._faults._invariants import Baseline, ExecutionSummary, InvariantVerdict
@@ -63,6 +64,7 @@ __all__ = [
     "explore_every_step",
     "explore_every_step_async",
     "explore_examples",
+    "explore_examples_async",
     "learn_steps",
     "parse_fault",
     "parse_point",

@@ -26,7 +26,7 @@ from .._errors import ConfigError
 from .._history import HistoryFile
 from .._scenario import Scenario
 from .._servers import RunningServer, ServerSpec, start_server_async
-from .._sync import run_sync
+from .._sync import sync_twin
 from ._invariants import InvariantVerdict
 from ._options import NOT_GIVEN, FaultRunOptions, resolve_options
 from ._plan import (
@@ -230,59 +230,6 @@ def _only_kinds(steps: ScenarioSteps, point_kinds: Sequence[str] | None) -> Scen
     return ScenarioSteps(tuple(p for p in steps.points if p.kind in point_kinds), steps.activities)
 
 
-def explore_every_step(
-    scenario: Scenario,
-    *,
-    options: FaultRunOptions | None = None,
-    server: RunningServer | ServerSpec | str | None = NOT_GIVEN.server,
-    kill: KillTarget = "worker",
-    max_runs: int | None = None,
-    concurrency: int = NOT_GIVEN.concurrency,
-    partial_replay: bool = True,
-    scenario_files: Sequence[str] | None = NOT_GIVEN.scenario_files,
-    on_run: Callable[[FaultRunResult], None] | None = None,
-    point_kinds: Sequence[str] | None = None,
-    worker_context: str | None = NOT_GIVEN.worker_context,
-    data_converter: str | None = NOT_GIVEN.data_converter,
-    plugins: Sequence[str] = NOT_GIVEN.plugins,
-    parallel: int | None = None,
-) -> ExplorationReport:
-    """Kill the worker (or the server) at every step of the scenario, one run per point.
-
-    Args:
-        scenario: The scenario (loaded from a file).
-        options: The run options of every run (:class:`FaultRunOptions`; no ``baseline``:
-            the fault-free first run is the baseline). Its server (default: an embedded
-            server, persistent when ``kill="server"``) is shared by every run.
-        server, concurrency, scenario_files, worker_context, data_converter, plugins: Those
-            options as keywords, merged into ``options`` (:meth:`FaultRunOptions.merge`).
-        kill: ``worker`` or ``server``.
-        max_runs: Budget of fault runs (the baseline does not count).
-        partial_replay: Replay every history prefix first.
-        on_run: Called after each run (progress output).
-        point_kinds: Only these point kinds (``workflow-task``, ``timer``, ``activity-start``,
-            ``activity-returned``); default all.
-        parallel: Fault runs at once on the shared server (each with its own task queue,
-            workflow ids and worker processes). Default: 4 for worker kills (runs mostly wait
-            for timeouts), 1 for server kills (a server kill hits every run).
-
-    Returns:
-        The report; ``report.exit_code`` is what the CLI exits with.
-
-    Raises:
-        TypeError: An option given both in ``options`` and as a keyword, with two values.
-        ConfigError: A baseline in ``options``, or an unknown point kind.
-    """
-    opts = _exploration_options(options, locals(), "explore_every_step")
-    return run_sync(
-        lambda: explore_every_step_async(
-            scenario, options=opts, kill=kill, max_runs=max_runs,
-            partial_replay=partial_replay, on_run=on_run, point_kinds=point_kinds,
-            parallel=parallel,
-        )
-    )
-
-
 async def explore_every_step_async(
     scenario: Scenario,
     *,
@@ -301,7 +248,7 @@ async def explore_every_step_async(
     parallel: int | None = None,
 ) -> ExplorationReport:
     """:func:`explore_every_step` for async callers."""
-    opts = _exploration_options(options, locals(), "explore_every_step_async")
+    opts = _exploration_options(options, locals(), "explore_every_step")
     started = time.perf_counter()
     _only_kinds(ScenarioSteps((), ()), point_kinds)  # a bad kind fails before any run
     if parallel is None:
@@ -365,6 +312,35 @@ async def explore_every_step_async(
         shutil.rmtree(logs, ignore_errors=True)
         if owned:
             await asyncio.to_thread(running.stop)
+
+
+explore_every_step = sync_twin(explore_every_step_async, doc="""\
+    Kill the worker (or the server) at every step of the scenario, one run per point.
+
+    Args:
+        scenario: The scenario (loaded from a file).
+        options: The run options of every run (:class:`FaultRunOptions`; no ``baseline``:
+            the fault-free first run is the baseline). Its server (default: an embedded
+            server, persistent when ``kill="server"``) is shared by every run.
+        server, concurrency, scenario_files, worker_context, data_converter, plugins: Those
+            options as keywords, merged into ``options`` (:meth:`FaultRunOptions.merge`).
+        kill: ``worker`` or ``server``.
+        max_runs: Budget of fault runs (the baseline does not count).
+        partial_replay: Replay every history prefix first.
+        on_run: Called after each run (progress output).
+        point_kinds: Only these point kinds (``workflow-task``, ``timer``, ``activity-start``,
+            ``activity-returned``); default all.
+        parallel: Fault runs at once on the shared server (each with its own task queue,
+            workflow ids and worker processes). Default: 4 for worker kills (runs mostly wait
+            for timeouts), 1 for server kills (a server kill hits every run).
+
+    Returns:
+        The report; ``report.exit_code`` is what the CLI exits with.
+
+    Raises:
+        TypeError: An option given both in ``options`` and as a keyword, with two values.
+        ConfigError: A baseline in ``options``, or an unknown point kind.
+""")
 
 
 # --------------------------------------------------------------------------- property-based
@@ -451,43 +427,7 @@ def _same_failure(a: FaultRunResult, b: FaultRunResult) -> bool:
     return bool(names_a & names_b)
 
 
-def explore_examples(
-    scenario: Scenario,
-    *,
-    options: FaultRunOptions | None = None,
-    examples: int,
-    seed: int = 0,
-    server: RunningServer | ServerSpec | str | None = NOT_GIVEN.server,
-    max_faults: int = 2,
-    kinds: Sequence[str] = ("kill-worker", "fail-activity"),
-    shrink_runs: int = 12,
-    concurrency: int = NOT_GIVEN.concurrency,
-    scenario_files: Sequence[str] | None = NOT_GIVEN.scenario_files,
-    on_run: Callable[[FaultRunResult], None] | None = None,
-    point_kinds: Sequence[str] | None = None,
-    worker_context: str | None = NOT_GIVEN.worker_context,
-    data_converter: str | None = NOT_GIVEN.data_converter,
-    plugins: Sequence[str] = NOT_GIVEN.plugins,
-) -> ExplorationReport:
-    """Property-based: run ``examples`` random plans (Hypothesis, seeded); shrink a failure.
-
-    ``options`` (:class:`FaultRunOptions`, no ``baseline``) and the option keywords
-    (``server``, ``concurrency``, ``scenario_files``, ``worker_context``,
-    ``data_converter``, ``plugins``) are those of :func:`explore_every_step`.
-
-    Returns:
-        The report; ``report.minimal`` is the shrunk failing run, if any.
-    """
-    opts = _exploration_options(options, locals(), "explore_examples")
-    return run_sync(
-        lambda: _explore_examples_async(
-            scenario, options=opts, examples=examples, seed=seed, max_faults=max_faults,
-            kinds=kinds, shrink_runs=shrink_runs, on_run=on_run, point_kinds=point_kinds,
-        )
-    )
-
-
-async def _explore_examples_async(
+async def explore_examples_async(
     scenario: Scenario,
     *,
     options: FaultRunOptions | None = None,
@@ -543,6 +483,18 @@ async def _explore_examples_async(
     finally:
         if owned:
             await asyncio.to_thread(running.stop)
+
+
+explore_examples = sync_twin(explore_examples_async, doc="""\
+    Property-based: run ``examples`` random plans (Hypothesis, seeded); shrink a failure.
+
+    ``options`` (:class:`FaultRunOptions`, no ``baseline``) and the option keywords
+    (``server``, ``concurrency``, ``scenario_files``, ``worker_context``,
+    ``data_converter``, ``plugins``) are those of :func:`explore_every_step`.
+
+    Returns:
+        The report; ``report.minimal`` is the shrunk failing run, if any.
+""")
 
 
 def prefix_verdict(prefixes: Sequence[PrefixResult]) -> InvariantVerdict:

@@ -38,7 +38,7 @@ from .._servers import (
     start_server_async,
 )
 from .._settings import fault_server_spec
-from .._sync import run_sync
+from .._sync import sync_twin
 from ._control import Control
 from ._invariants import (
     Baseline,
@@ -164,44 +164,6 @@ class _StartTweaksOutbound(temporalio.client.OutboundInterceptor):
         return await super().start_workflow(input)
 
 
-def run_fault_plan(
-    scenario: Scenario,
-    plan: FaultPlan,
-    *,
-    options: FaultRunOptions | None = None,
-    server: RunningServer | ServerSpec | str | None = NOT_GIVEN.server,
-    baseline: Baseline | None = NOT_GIVEN.baseline,
-    concurrency: int = NOT_GIVEN.concurrency,
-    standby: bool = NOT_GIVEN.standby,
-    workflow_task_timeout: float | None = NOT_GIVEN.workflow_task_timeout,
-    check_replay: bool = NOT_GIVEN.check_replay,
-    scenario_files: Sequence[str] | None = NOT_GIVEN.scenario_files,
-    worker_context: str | None = NOT_GIVEN.worker_context,
-    data_converter: str | None = NOT_GIVEN.data_converter,
-    plugins: Sequence[str] = NOT_GIVEN.plugins,
-) -> FaultRunResult:
-    """Run ``scenario`` under ``plan`` on a real server with worker subprocesses and verify.
-
-    Args:
-        scenario: The scenario (loaded from a file: the workers import it by file and name).
-        plan: What to inject (an empty plan is a fault-free baseline run).
-        options: The run options (:class:`FaultRunOptions`: server, baseline, concurrency,
-            standby, workflow task timeout, replay check, scenario files, worker context,
-            data converter, plugins; each documented there).
-        server, baseline, concurrency, standby, workflow_task_timeout, check_replay,
-        scenario_files, worker_context, data_converter, plugins: The same options as
-            keywords, merged into ``options`` (:meth:`FaultRunOptions.merge`).
-
-    Returns:
-        The result; ``result.ok`` says whether every invariant held.
-
-    Raises:
-        TypeError: An option given both in ``options`` and as a keyword, with two values.
-    """
-    opts = resolve_options(options, locals())
-    return run_sync(lambda: run_fault_plan_async(scenario, plan, options=opts))
-
-
 async def run_fault_plan_async(
     scenario: Scenario,
     plan: FaultPlan,
@@ -221,6 +183,27 @@ async def run_fault_plan_async(
     """:func:`run_fault_plan` for async callers (the same parameters)."""
     opts = resolve_options(options, locals())
     return await run_fault_plan_pooled_async(scenario, plan, options=opts)
+
+
+run_fault_plan = sync_twin(run_fault_plan_async, doc="""\
+    Run ``scenario`` under ``plan`` on a real server with worker subprocesses and verify.
+
+    Args:
+        scenario: The scenario (loaded from a file: the workers import it by file and name).
+        plan: What to inject (an empty plan is a fault-free baseline run).
+        options: The run options (:class:`FaultRunOptions`: server, baseline, concurrency,
+            standby, workflow task timeout, replay check, scenario files, worker context,
+            data converter, plugins; each documented there).
+        server, baseline, concurrency, standby, workflow_task_timeout, check_replay,
+        scenario_files, worker_context, data_converter, plugins: The same options as
+            keywords, merged into ``options`` (:meth:`FaultRunOptions.merge`).
+
+    Returns:
+        The result; ``result.ok`` says whether every invariant held.
+
+    Raises:
+        TypeError: An option given both in ``options`` and as a keyword, with two values.
+""")
 
 
 async def run_fault_plan_pooled_async(

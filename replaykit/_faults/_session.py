@@ -16,8 +16,8 @@ from .._settings import Resolver, fault_server_spec, scenario_server_groups
 from .._sync import run_sync
 from ._explore import (
     ExplorationReport,
-    _explore_examples_async,
     explore_every_step_async,
+    explore_examples_async,
     prefix_verdict,
 )
 from ._options import FaultRunOptions
@@ -164,7 +164,7 @@ async def _run_group(
             if not request.as_json:
                 echo(format_exploration(report))
         elif request.mode == "examples":
-            report = await _explore_examples_async(
+            report = await explore_examples_async(
                 scn, options=opts, examples=request.examples, seed=request.seed,
                 max_faults=request.max_faults, kinds=request.kinds, shrink_runs=12,
                 on_run=progress, point_kinds=request.point_kinds,

@@ -128,10 +128,15 @@ def _capture(monkeypatch: pytest.MonkeyPatch, module: object, name: str) -> list
     return calls
 
 
-def test_run_fault_plan_hands_its_options_to_the_async_twin(
+def test_run_fault_plan_is_its_async_twin_run_sync_and_merges_alike(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    calls = _capture(monkeypatch, _runner, "run_fault_plan_async")
+    """The sync twin is generated from the async one (``sync_twin``): same parameters by
+    construction, and its options reach the run merged the same way."""
+    assert inspect.signature(_runner.run_fault_plan) == inspect.signature(
+        _runner.run_fault_plan_async)
+    assert "Run ``scenario`` under ``plan``" in (inspect.getdoc(_runner.run_fault_plan) or "")
+    calls = _capture(monkeypatch, _runner, "run_fault_plan_pooled_async")
     scn, plan = object(), FaultPlan()
     given = FaultRunOptions(concurrency=3, standby=False, plugins=("a:b",))
     assert _runner.run_fault_plan(scn, plan, options=given) is RESULT  # type: ignore[arg-type]
@@ -162,25 +167,35 @@ def test_the_explorations_and_rollback_sync_twins_hand_their_options_on(
 ) -> None:
     from replaykit import _rollback
 
-    every = _capture(monkeypatch, _explore, "explore_every_step_async")
-    examples = _capture(monkeypatch, _explore, "_explore_examples_async")
+    # The exploration twins are generated from their async twins: the same parameters, and
+    # the same merge (standing in for it shows what each call resolved).
+    for sync, coro in ((_explore.explore_every_step, _explore.explore_every_step_async),
+                       (_explore.explore_examples, _explore.explore_examples_async)):
+        assert inspect.signature(sync) == inspect.signature(coro)
+    resolved: list[FaultRunOptions] = []
+    real = _explore._exploration_options
+
+    class _Stop(Exception):
+        pass
+
+    def stand_in(options: Any, params: Any, where: str) -> FaultRunOptions:
+        resolved.append(real(options, params, where))
+        raise _Stop
+
+    monkeypatch.setattr(_explore, "_exploration_options", stand_in)
     rollback = _capture(monkeypatch, _rollback, "prove_rollback_async")
     given = FaultRunOptions(concurrency=2, standby=False)
     scn = object()
-    _explore.explore_every_step(scn, options=given, plugins=["p:q"],  # type: ignore[arg-type]
-                                kill="server", max_runs=3, point_kinds=["timer"], parallel=2)
-    _explore.explore_examples(scn, options=given, examples=5, seed=7,  # type: ignore[arg-type]
-                              worker_context="m:ctx", point_kinds=["timer"])
+    with pytest.raises(_Stop):
+        _explore.explore_every_step(scn, options=given, plugins=["p:q"],  # type: ignore[arg-type]
+                                    kill="server", max_runs=3, point_kinds=["timer"], parallel=2)
+    with pytest.raises(_Stop):
+        _explore.explore_examples(scn, options=given, examples=5,  # type: ignore[arg-type]
+                                  seed=7, worker_context="m:ctx", point_kinds=["timer"])
     report = _rollback.prove_rollback(scn, options=given, spec=[("a", "b")],  # type: ignore[arg-type]
                                       snapshot=dict, scenario_files=["s.py"], only=["a"])
     assert report is RESULT
-    assert every == [{"args": (scn,), "options": given.replace(plugins=("p:q",)),
-                      "kill": "server", "max_runs": 3, "partial_replay": True, "on_run": None,
-                      "point_kinds": ["timer"], "parallel": 2}]
-    assert examples == [{"args": (scn,), "options": given.replace(worker_context="m:ctx"),
-                         "examples": 5, "seed": 7, "max_faults": 2,
-                         "kinds": ("kill-worker", "fail-activity"), "shrink_runs": 12,
-                         "on_run": None, "point_kinds": ["timer"]}]
+    assert resolved == [given.replace(plugins=("p:q",)), given.replace(worker_context="m:ctx")]
     assert len(rollback) == 1
     assert rollback[0]["options"] == given.replace(scenario_files=("s.py",))
     assert rollback[0]["only"] == ["a"] and rollback[0]["raise_on_failure"] is False
@@ -229,7 +244,7 @@ def test_the_cli_examples_mode_passes_the_point_kinds_on(monkeypatch: pytest.Mon
         seen.update(kwargs)
         raise _Stop
 
-    monkeypatch.setattr(_session, "_explore_examples_async", fake_examples)
+    monkeypatch.setattr(_session, "explore_examples_async", fake_examples)
     request = _session.FaultsRequest(files=("s.py",), mode="examples",
                                      point_kinds=("timer", "activity-start"))
     with pytest.raises(_Stop):

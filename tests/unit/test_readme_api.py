@@ -254,7 +254,7 @@ import dataclasses  # noqa: E402
 
 
 def _option_takers() -> dict[str, tuple[object, frozenset[str]]]:
-    from replaykit._faults import _explore, _runner
+    from replaykit._faults import _runner
 
     every = frozenset(f.name for f in dataclasses.fields(replaykit.FaultRunOptions))
     explore = frozenset({"server", "concurrency", "scenario_files", "worker_context",
@@ -267,17 +267,16 @@ def _option_takers() -> dict[str, tuple[object, frozenset[str]]]:
         "explore_every_step": (replaykit.explore_every_step, explore),
         "explore_every_step_async": (replaykit.explore_every_step_async, explore),
         "explore_examples": (replaykit.explore_examples, explore),
-        "_explore_examples_async": (_explore._explore_examples_async, explore),
+        "explore_examples_async": (replaykit.explore_examples_async, explore),
         "prove_rollback": (replaykit.prove_rollback, rollback),
         "prove_rollback_async": (replaykit.prove_rollback_async, rollback),
     }
 
 
 def test_explore_examples_and_its_async_twin_have_identical_parameters() -> None:
-    from replaykit._faults import _explore
 
     s = inspect.signature(replaykit.explore_examples)
-    a = inspect.signature(_explore._explore_examples_async)
+    a = inspect.signature(replaykit.explore_examples_async)
     assert list(s.parameters.values()) == list(a.parameters.values())
 
 

@@ -28,7 +28,15 @@ from temporalio.api.enums.v1 import EventType
 
 from ._agents import find_integration, mask_volatile
 from ._divergence import _jsonable
-from ._events import ActivityStep, ChildStep, ExternalStep, HistoryView, TimerStep, UpdateStep
+from ._events import (
+    CLOSE_KINDS,
+    ActivityStep,
+    ChildStep,
+    ExternalStep,
+    HistoryView,
+    TimerStep,
+    UpdateStep,
+)
 from ._failures import FailureView
 from ._format import event_type_name, format_duration
 from ._history import HistoryFile, load_history
@@ -529,16 +537,7 @@ class _Steps:
         return _Step(("close",), "completion", ev.event_id, fields, primary=("outcome",))
 
 
-_CLOSE = frozenset(
-    {
-        E.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED,
-        E.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED,
-        E.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT,
-        E.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED,
-        E.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED,
-        E.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW,
-    }
-)
+_CLOSE = frozenset(CLOSE_KINDS)
 
 
 # ------------------------------------------------------------------------------- comparing

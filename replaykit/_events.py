@@ -412,6 +412,7 @@ class HistoryView:
 
     def __init__(self, events: Sequence[HistoryEvent]) -> None:
         self.events: Sequence[HistoryEvent] = events
+        self._ids_by_types: dict[frozenset[int], tuple[int, ...]] = {}
 
     # -- lookups ------------------------------------------------------------------------
 
@@ -751,10 +752,6 @@ class HistoryView:
         """The child whose StartChildWorkflowExecutionInitiated event is ``initiated_event_id``."""
         found = self.step(initiated_event_id)
         return found if isinstance(found, ChildStep) else None
-
-    @cached_property
-    def _ids_by_types(self) -> dict[frozenset[int], tuple[int, ...]]:
-        return {}
 
     def ids_of_type(self, *types: int) -> tuple[int, ...]:
         """Ids of the events of these types, in history order.

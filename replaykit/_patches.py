@@ -48,6 +48,7 @@ from temporalio.api.enums.v1 import EventType
 from ._check import CheckOptions, check_histories, collect_workflows
 from ._divergence import CheckReport, HistoryResult
 from ._errors import HistoryError
+from ._events import COMMAND_EVENTS
 from ._history import HistoryFile, find_history_files, load_history
 from ._patch_hook import drain, observing
 from ._patch_markers import PatchMarker, history_patch_markers
@@ -66,22 +67,9 @@ Branch = Literal["marked", "old", "not-reached"]
 Verdict = Literal["keep", "deprecate", "keep-deprecated", "remove", "removed", "unsafe"]
 
 E = EventType
-_COMMAND_EVENTS = frozenset(
-    {
-        E.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED,
-        E.EVENT_TYPE_TIMER_STARTED,
-        E.EVENT_TYPE_TIMER_CANCELED,
-        E.EVENT_TYPE_ACTIVITY_TASK_CANCEL_REQUESTED,
-        E.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED,
-        E.EVENT_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED,
-        E.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED,
-        E.EVENT_TYPE_WORKFLOW_PROPERTIES_MODIFIED,
-        E.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED,
-        E.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED,
-        E.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED,
-        E.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW,
-    }
-)
+# The commands the position rule counts: the event model's command events, search-attribute
+# upserts left out (``workflow.patched`` itself writes one).
+_COMMAND_EVENTS = COMMAND_EVENTS - {E.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES}
 
 
 # ---------------------------------------------------------------------------------------

@@ -43,8 +43,7 @@ from temporalio.api.enums.v1 import EventType
 from ._capture import _SKIP_DIRS, CapturingRunner, RunCapture
 from ._divergence import Divergence
 from ._errors import ConfigError, ReplaykitError
-from ._events import COMMAND_EVENT_FOR_VARIANT as _EVENT_FOR_VARIANT
-from ._events import PATCH_MARKER_NAME
+from ._events import COMMAND_EVENT_FOR_VARIANT, PATCH_MARKER_NAME
 from ._format import event_type_name
 from ._history import HistoryFile, load_history
 from ._report import display_path
@@ -893,7 +892,7 @@ class _Stepper:
     def _command_filled(self, command: wf_commands.WorkflowCommand, sdk_frame: FrameType) -> None:
         variant = command.WhichOneof("variant") or ""
         user = _user_frame(sdk_frame.f_back, self._boundary)
-        if variant in _EVENT_FOR_VARIANT:
+        if variant in COMMAND_EVENT_FOR_VARIANT:
             kind, key, where = "ordered", self.ordered, "commands"
             self.ordered += 1
         elif variant == "schedule_local_activity":
@@ -931,7 +930,7 @@ class _Stepper:
         if labels and user is not None:
             event_id = self.targets.event_of.get((where, key))
             if kind == "ordered" and event_id is not None and self.index.by_id[
-                    event_id].event_type not in _EVENT_FOR_VARIANT[variant]:
+                    event_id].event_type not in COMMAND_EVENT_FOR_VARIANT[variant]:
                 # The code now issues something else here: only the divergence point is
                 # about that; the others never come (reported as missed).
                 labels = [x for x in labels if x == "divergence"]

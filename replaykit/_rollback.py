@@ -361,13 +361,8 @@ def _rollback_options(
         ConfigError: A baseline in the options.
         TypeError: See :meth:`~replaykit.faults.FaultRunOptions.merge`.
     """
-    opts = resolve_options(options, params)
-    if opts.baseline is not None:
-        raise ConfigError(
-            f"{where}: options.baseline is not used: a rolled-back run is compared with the "
-            "world before it, not with a fault-free run"
-        )
-    return opts
+    return resolve_options(options, params, where=where, baseline_unused=(
+        "a rolled-back run is compared with the world before it, not with a fault-free run"))
 
 
 def prove_rollback(

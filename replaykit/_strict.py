@@ -38,10 +38,6 @@ E = EventType
 HistoryEvent = temporalio.api.history.v1.HistoryEvent
 
 
-# Which command variant produces which recorded events: the event model's table.
-_EVENT_FOR_VARIANT = COMMAND_EVENT_FOR_VARIANT
-
-
 def compare_run(
     events: Sequence[HistoryEvent] | HistoryView,
     capture: RunCapture,
@@ -80,12 +76,12 @@ def compare_run(
     pending_end = view.pending_task_at_end
     commands = [
         c for c in capture.commands
-        if c.variant in _EVENT_FOR_VARIANT
+        if c.variant in COMMAND_EVENT_FOR_VARIANT
         and not (pending_end and c.activation == capture.last_real_activation)
     ]
     trailing = [
         c for c in capture.commands
-        if c.variant in _EVENT_FOR_VARIANT
+        if c.variant in COMMAND_EVENT_FOR_VARIANT
         and pending_end and c.activation == capture.last_real_activation
     ]
     recorded = view.command_events
@@ -96,7 +92,7 @@ def compare_run(
         cmd = commands[i] if i < len(commands) else None
         ev = recorded[i] if i < len(recorded) else None
         if cmd is not None and ev is not None:
-            if ev.event_type not in _EVENT_FOR_VARIANT[cmd.variant]:
+            if ev.event_type not in COMMAND_EVENT_FOR_VARIANT[cmd.variant]:
                 ctx.add(
                     "nondeterminism",
                     "command-mismatch",

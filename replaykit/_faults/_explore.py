@@ -199,13 +199,8 @@ def _exploration_options(
         ConfigError: A baseline in the options.
         TypeError: See :meth:`FaultRunOptions.merge`.
     """
-    opts = resolve_options(options, params)
-    if opts.baseline is not None:
-        raise ConfigError(
-            f"{where}: options.baseline is not used: an exploration compares every fault run "
-            "with its own fault-free first run"
-        )
-    return opts
+    return resolve_options(options, params, where=where, baseline_unused=(
+        "an exploration compares every fault run with its own fault-free first run"))
 
 
 POINT_KINDS = ("workflow-task", "timer", "activity-start", "activity-returned")

@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
+from .._errors import ConfigError
 from .._servers import RunningServer, ServerSpec
 from ._invariants import Baseline
 
@@ -172,10 +173,25 @@ _MARKERS = {name: _NotGiven(name, default) for name, default in _DEFAULTS.items(
 NOT_GIVEN = cast(FaultRunOptions, _NotGivenOptions())
 
 
-def resolve_options(options: FaultRunOptions | None, params: Mapping[str, Any]) -> FaultRunOptions:
+def resolve_options(
+    options: FaultRunOptions | None,
+    params: Mapping[str, Any],
+    *,
+    where: str = "",
+    baseline_unused: str | None = None,
+) -> FaultRunOptions:
     """:meth:`FaultRunOptions.merge` of the option keywords among a function's parameters.
 
     ``params`` is the calling function's ``locals()`` on entry: whichever options it takes as
     keywords are merged, so a keyword in its signature cannot be left out of the merge.
+    ``baseline_unused`` is why the function ``where`` has no use for a baseline (explorations
+    and prove-rollback compare with something else): one given is then refused.
+
+    Raises:
+        TypeError: See :meth:`FaultRunOptions.merge`.
+        ConfigError: A baseline given to a function that has no use for it.
     """
-    return FaultRunOptions.merge(options, **{k: v for k, v in params.items() if k in _FIELDS})
+    opts = FaultRunOptions.merge(options, **{k: v for k, v in params.items() if k in _FIELDS})
+    if baseline_unused is not None and opts.baseline is not None:
+        raise ConfigError(f"{where}: options.baseline is not used: {baseline_unused}")
+    return opts

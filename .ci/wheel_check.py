@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 ALLOWED_TOP_LEVEL = {"replaykit", "replaykit_pytest"}
 
 SCENARIO = textwrap.dedent(
-    '''
+    """
     from datetime import timedelta
 
     from temporalio import activity, workflow
@@ -61,7 +61,7 @@ SCENARIO = textwrap.dedent(
     @scenario(workflows=[SmokeWorkflow], activities=[greet])
     async def smoke(run):
         assert await run.execute(SmokeWorkflow.run, "wheel", id="smoke-1") == "hello wheel"
-    '''
+    """
 )
 
 # A user's OpenAI Agents SDK agent on Temporal's plugin, offline (the SDK's own TestModel).
@@ -95,7 +95,7 @@ AGENT = textwrap.dedent(
 )
 
 AGENT_PLUGINS = textwrap.dedent(
-    '''
+    """
     import json
 
     from temporalio.openai_agents import OpenAIAgentsPlugin
@@ -123,11 +123,11 @@ AGENT_PLUGINS = textwrap.dedent(
 
     def openai_agents():
         return OpenAIAgentsPlugin(model_provider=_model())
-    '''
+    """
 )
 
 AGENT_SCENARIO = textwrap.dedent(
-    '''
+    """
     from replaykit import scenario
 
     from ask_agent import AskAgent
@@ -138,11 +138,11 @@ AGENT_SCENARIO = textwrap.dedent(
     async def ask(run):
         answer = await run.execute(AskAgent.run, "How do workflows survive crashes?", id="ask-1")
         assert answer == "Replay rebuilds state from history.", answer
-    '''
+    """
 )
 
 STOCK_REPLAY = textwrap.dedent(
-    '''
+    """
     import asyncio, sys
     from temporalio.worker import Replayer
     from replaykit import load_history
@@ -156,7 +156,7 @@ STOCK_REPLAY = textwrap.dedent(
         print("stock:", "fails" if result.replay_failure else "passes")
 
     asyncio.run(main())
-    '''
+    """
 )
 
 
@@ -165,10 +165,18 @@ def step(title: str) -> float:
     return time.monotonic()
 
 
-def run(argv: list[str], *, cwd: Path, env: dict[str, str], timeout: float = 300,
-        expect: int = 0) -> str:
-    proc = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True,
-                          timeout=timeout, stdin=subprocess.DEVNULL)
+def run(
+    argv: list[str], *, cwd: Path, env: dict[str, str], timeout: float = 300, expect: int = 0
+) -> str:
+    proc = subprocess.run(
+        argv,
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
     if proc.returncode != expect:
         sys.exit(
             f"wheel-check: FAILED (exit {proc.returncode}): {' '.join(argv)}\n"
@@ -182,7 +190,8 @@ def wheel_top_level(wheel: Path) -> set[str]:
         record = next(n for n in zf.namelist() if n.endswith(".dist-info/RECORD"))
         names = [line.split(",", 1)[0] for line in zf.read(record).decode().splitlines()]
     return {
-        n.split("/", 1)[0] for n in names
+        n.split("/", 1)[0]
+        for n in names
         if n and not n.split("/", 1)[0].endswith((".dist-info", ".data"))
     }
 
@@ -198,8 +207,11 @@ def missing_packages(wheel: Path) -> list[str]:
 
 
 def clean_env(venv: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("PYTHONPATH", "VIRTUAL_ENV", "PYTHONHOME", "REPLAYKIT_CACHE_DIR")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("PYTHONPATH", "VIRTUAL_ENV", "PYTHONHOME", "REPLAYKIT_CACHE_DIR")
+    }
     env["PATH"] = f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}"
     env["VIRTUAL_ENV"] = str(venv)
     return env
@@ -216,12 +228,26 @@ def main() -> int:
         src.mkdir()
         for name in ("pyproject.toml", "README.md"):
             shutil.copy2(ROOT / name, src / name)
-        for name in ("replaykit", "pytest_plugin"):
-            shutil.copytree(ROOT / name, src / name,
-                            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        for name in ("replaykit", "replaykit_pytest"):
+            shutil.copytree(
+                ROOT / name, src / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
+            )
         dist = tmp / "dist"
-        run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", str(src),
-             "-w", str(dist)], cwd=tmp, env=dict(os.environ))
+        run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "wheel",
+                "--no-deps",
+                "--quiet",
+                str(src),
+                "-w",
+                str(dist),
+            ],
+            cwd=tmp,
+            env=dict(os.environ),
+        )
         wheels = list(dist.glob("replaykit-*.whl"))
         if len(wheels) != 1:
             sys.exit(f"wheel-check: FAILED: expected one replaykit wheel, found {wheels}")
@@ -230,8 +256,10 @@ def main() -> int:
 
         top = wheel_top_level(wheel)
         if top - ALLOWED_TOP_LEVEL:
-            sys.exit(f"wheel-check: FAILED: the wheel installs top-level {sorted(top - ALLOWED_TOP_LEVEL)}"
-                     f" besides {sorted(ALLOWED_TOP_LEVEL)}")
+            sys.exit(
+                f"wheel-check: FAILED: the wheel installs top-level {sorted(top - ALLOWED_TOP_LEVEL)}"
+                f" besides {sorted(ALLOWED_TOP_LEVEL)}"
+            )
         missing = missing_packages(wheel)
         if missing:
             sys.exit(f"wheel-check: FAILED: the wheel lacks {missing}")
@@ -249,8 +277,12 @@ def main() -> int:
         work.mkdir()
         exe = str(venv / "bin" / "replaykit")
         t = step("--help of every subcommand, from outside the checkout")
-        listing = run([py, "-c", textwrap.dedent(
-            """
+        listing = run(
+            [
+                py,
+                "-c",
+                textwrap.dedent(
+                    """
             import json, click
             from replaykit.cli import main, _COMMANDS
             out = []
@@ -261,32 +293,54 @@ def main() -> int:
                 if isinstance(cmd, click.Group):
                     out.extend([name, sub] for sub in sorted(cmd.list_commands(ctx)))
             print(json.dumps(out))
-            """)], cwd=work, env=env)
+            """
+                ),
+            ],
+            cwd=work,
+            env=env,
+        )
         commands = json.loads(listing)
         run([exe, "--help"], cwd=work, env=env)
         run([exe, "--version"], cwd=work, env=env)
         for argv in commands:
             run([exe, *argv, "--help"], cwd=work, env=env)
-        print(f"  {len(commands) + 1} help texts in {time.monotonic() - t:.0f} s: "
-              f"{', '.join(' '.join(c) for c in commands)}")
-        probe = run([py, "-c", "import importlib.util as u; "
-                     "print(u.find_spec('reference_agents') is None, u.find_spec('openai') is None)"],
-                    cwd=work, env=env).split()
+        print(
+            f"  {len(commands) + 1} help texts in {time.monotonic() - t:.0f} s: "
+            f"{', '.join(' '.join(c) for c in commands)}"
+        )
+        probe = run(
+            [
+                py,
+                "-c",
+                "import importlib.util as u; "
+                "print(u.find_spec('reference_agents') is None, u.find_spec('openai') is None)",
+            ],
+            cwd=work,
+            env=env,
+        ).split()
         if probe[0] != "True":
             sys.exit("wheel-check: FAILED: `reference_agents` is importable from the install")
         print(f"  reference_agents not installed; openai not installed: {probe[1]}")
 
         t = step("record -> check on the embedded server")
         (work / "smoke_scenarios.py").write_text(SCENARIO)
-        run([exe, "record", "smoke_scenarios.py", "--out", "histories", "--server", "embedded"],
-            cwd=work, env=env)
+        run(
+            [exe, "record", "smoke_scenarios.py", "--out", "histories", "--server", "embedded"],
+            cwd=work,
+            env=env,
+        )
         written = sorted(p.relative_to(work) for p in (work / "histories").rglob("*.json"))
         if not written:
             sys.exit("wheel-check: FAILED: record wrote no history")
-        out = run([exe, "check", "histories", "--workflows", "smoke_scenarios", "--jobs", "1"],
-                  cwd=work, env={**env, "REPLAYKIT_CACHE_DIR": str(tmp / "cache")})
-        print(f"  recorded {[str(p) for p in written]}; check: {out.strip().splitlines()[-1]}"
-              f" ({time.monotonic() - t:.0f} s)")
+        out = run(
+            [exe, "check", "histories", "--workflows", "smoke_scenarios", "--jobs", "1"],
+            cwd=work,
+            env={**env, "REPLAYKIT_CACHE_DIR": str(tmp / "cache")},
+        )
+        print(
+            f"  recorded {[str(p) for p in written]}; check: {out.strip().splitlines()[-1]}"
+            f" ({time.monotonic() - t:.0f} s)"
+        )
         agent_stage(wheel, py, exe, tmp, env)
         print(f"wheel-check: OK in {time.monotonic() - started:.0f} s", flush=True)
         return 0
@@ -297,8 +351,19 @@ def main() -> int:
 def agent_stage(wheel: Path, py: str, exe: str, tmp: Path, env: dict[str, str]) -> None:
     """An OpenAI Agents SDK agent, from ``pip install 'replaykit[openai-agents]'`` on."""
     t = step("the openai-agents extra: record, check, a prompt change, pytest")
-    run([py, "-m", "pip", "install", "--quiet", f"replaykit[openai-agents,pytest] @ {wheel.as_uri()}"],
-        cwd=tmp, env=env, timeout=900)
+    run(
+        [
+            py,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            f"replaykit[openai-agents,pytest] @ {wheel.as_uri()}",
+        ],
+        cwd=tmp,
+        env=env,
+        timeout=900,
+    )
     print(f"  installed replaykit[openai-agents,pytest] in {time.monotonic() - t:.0f} s")
     work = tmp / "agent"
     work.mkdir()
@@ -306,11 +371,18 @@ def agent_stage(wheel: Path, py: str, exe: str, tmp: Path, env: dict[str, str]) 
     (work / "agent_plugins.py").write_text(AGENT_PLUGINS)
     (work / "agent_scenarios.py").write_text(AGENT_SCENARIO)
     (work / "stock_replay.py").write_text(STOCK_REPLAY)
-    agent_env = {**env, "PYTHONPATH": str(work), "OPENAI_API_KEY": "offline",
-                 "REPLAYKIT_CACHE_DIR": str(tmp / "agent-cache")}
+    agent_env = {
+        **env,
+        "PYTHONPATH": str(work),
+        "OPENAI_API_KEY": "offline",
+        "REPLAYKIT_CACHE_DIR": str(tmp / "agent-cache"),
+    }
     plugin = ["--plugin", "agent_plugins:openai_agents"]
-    run([exe, "record", "agent_scenarios.py", "--out", "histories", "--server", "embedded"],
-        cwd=work, env=agent_env)
+    run(
+        [exe, "record", "agent_scenarios.py", "--out", "histories", "--server", "embedded"],
+        cwd=work,
+        env=agent_env,
+    )
     history = next((work / "histories").rglob("*.json"))
     check = [exe, "check", "histories", "--workflows", "ask_agent", "--jobs", "1", *plugin]
     clean = run(check, cwd=work, env=agent_env)
@@ -325,14 +397,18 @@ def agent_stage(wheel: Path, py: str, exe: str, tmp: Path, env: dict[str, str]) 
     source.write_text(AGENT)
     (work / "pyproject.toml").write_text(
         '[tool.replaykit]\nworkflows = ["ask_agent"]\nhistories = "histories"\n'
-        'plugins = ["agent_plugins:openai_agents"]\n')
-    collected = run([py, "-m", "pytest", "-q", "-p", "no:cacheprovider", "histories"],
-                    cwd=work, env=agent_env)
+        'plugins = ["agent_plugins:openai_agents"]\n'
+    )
+    collected = run(
+        [py, "-m", "pytest", "-q", "-p", "no:cacheprovider", "histories"], cwd=work, env=agent_env
+    )
     if " passed" not in collected:
         sys.exit(f"wheel-check: FAILED: pytest did not run the history item:\n{collected}")
-    print(f"  recorded {history.relative_to(work)}; check: {clean.strip().splitlines()[-1]}; "
-          f"prompt change: exit 1 (explained), {stock}; pytest: "
-          f"{collected.strip().splitlines()[-1]} ({time.monotonic() - t:.0f} s)")
+    print(
+        f"  recorded {history.relative_to(work)}; check: {clean.strip().splitlines()[-1]}; "
+        f"prompt change: exit 1 (explained), {stock}; pytest: "
+        f"{collected.strip().splitlines()[-1]} ({time.monotonic() - t:.0f} s)"
+    )
 
 
 if __name__ == "__main__":

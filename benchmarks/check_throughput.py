@@ -88,8 +88,12 @@ if __name__ == "__main__":
 def _peak_rss(code: str, *args: str) -> tuple[dict[str, float], float]:
     """Run code in a fresh interpreter; return its JSON line and the child's peak RSS (MiB)."""
     proc = subprocess.Popen(
-        [sys.executable, "-c", code, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+        [sys.executable, "-c", code, *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     _, status, usage = os.wait4(proc.pid, 0)
     out = proc.stdout.read() if proc.stdout else ""
@@ -111,36 +115,49 @@ def throughput(count: int, modules: str) -> None:
         corpus = work / "corpus"
         make_corpus(sources, corpus, count)
         events = sum(len(json.loads(p.read_text())["events"]) for p in corpus.glob("*.json"))
-        print(f"corpus: {count} histories, {events / count:.0f} events each on average, "
-              f"{os.cpu_count()} cores")
+        print(
+            f"corpus: {count} histories, {events / count:.0f} events each on average, "
+            f"{os.cpu_count()} cores"
+        )
         cache = str(work / "cache")
         stock, _ = _peak_rss(STOCK, str(corpus), modules)
         base = count / stock["seconds"]
         print(f"  stock Replayer, sandboxed, 1 process      {base:7.1f} histories/s   1.00x")
 
-        def rk(label: str, jobs: int, strict: bool, sandbox: bool, use_cache: bool,
-               cache_dir: str) -> float:
-            res, _ = _peak_rss(REPLAYKIT, str(corpus), modules, str(jobs), "1" if strict else "0",
-                               "1" if sandbox else "0", "1" if use_cache else "0", cache_dir)
+        def rk(
+            label: str, jobs: int, strict: bool, sandbox: bool, use_cache: bool, cache_dir: str
+        ) -> float:
+            res, _ = _peak_rss(
+                REPLAYKIT,
+                str(corpus),
+                modules,
+                str(jobs),
+                "1" if strict else "0",
+                "1" if sandbox else "0",
+                "1" if use_cache else "0",
+                cache_dir,
+            )
             assert res["clean"] == count, res
             rate = count / res["seconds"]
             print(f"  {label:42s} {rate:7.1f} histories/s  {rate / base:5.2f}x")
             return rate
 
         rk("replaykit check (default), cold cache", os.cpu_count() or 1, True, True, True, cache)
-        warm = rk("replaykit check (default), warm cache", os.cpu_count() or 1, True, True, True,
-                  cache)
+        warm = rk(
+            "replaykit check (default), warm cache", os.cpu_count() or 1, True, True, True, cache
+        )
         strict1 = rk("replaykit 1 process, strict, warm cache", 0, True, True, True, cache)
         plain1 = rk("replaykit 1 process, not strict, warm cache", 0, False, True, True, cache)
-        ceiling = rk("replaykit --no-sandbox (ceiling), warm", os.cpu_count() or 1, True, False,
-                     True, cache)
+        ceiling = rk(
+            "replaykit --no-sandbox (ceiling), warm", os.cpu_count() or 1, True, False, True, cache
+        )
         print(f"  strict comparison overhead (1 process): {100 * (plain1 / strict1 - 1):+.1f}%")
         print(f"  default vs unsandboxed ceiling: {warm / ceiling:.0%}")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
-LONG_WORKFLOW = r'''
+LONG_WORKFLOW = r"""
 from datetime import timedelta
 from temporalio import activity, workflow
 
@@ -161,12 +178,12 @@ class LongHistory:
                 for i in range(per_batch)))
             total += sum(results)
         return total
-'''
+"""
 
 RECORD_LONG = r"""
 import asyncio, sys
 from replaykit import parse_server, start_server_async, write_history
-from replaykit._history import make_meta
+from replaykit.history._files import make_meta
 from temporalio.worker import Worker
 import long_history as m
 
@@ -198,8 +215,11 @@ def long_history(target_events: int) -> None:
         batches = max(1, target_events // 610)  # 200 activities x 3 events + 4 task events
         t = time.perf_counter()
         proc = subprocess.run(
-            [sys.executable, "-c", RECORD_LONG, str(path), str(batches)], cwd=OUT,
-            capture_output=True, text=True, env={**os.environ, "PYTHONPATH": f"{ROOT}:{OUT}"},
+            [sys.executable, "-c", RECORD_LONG, str(path), str(batches)],
+            cwd=OUT,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PYTHONPATH": f"{ROOT}:{OUT}"},
         )
         if proc.returncode != 0:
             raise SystemExit(f"recording the long history failed:\n{proc.stderr[-2000:]}")
@@ -211,22 +231,32 @@ def long_history(target_events: int) -> None:
     shutil.copy(path, single / path.name)
     env_path = f"{ROOT}:{OUT}"
     os.environ["PYTHONPATH"] = env_path
-    stock, stock_rss = _peak_rss(STOCK.replace("from pathlib import Path",
-                                               f"from pathlib import Path; sys.path.insert(0, {str(OUT)!r})"),
-                                 str(single), "long_history")
+    stock, stock_rss = _peak_rss(
+        STOCK.replace(
+            "from pathlib import Path",
+            f"from pathlib import Path; sys.path.insert(0, {str(OUT)!r})",
+        ),
+        str(single),
+        "long_history",
+    )
     cache = tempfile.mkdtemp(prefix="rk-bench-cache-")
     args = (str(single), "long_history", "0", "1", "1", "1", cache)
-    code = REPLAYKIT.replace("import json, sys, time",
-                             f"import json, sys, time; sys.path.insert(0, {str(OUT)!r})")
+    code = REPLAYKIT.replace(
+        "import json, sys, time", f"import json, sys, time; sys.path.insert(0, {str(OUT)!r})"
+    )
     cold, cold_rss = _peak_rss(code, *args)
     warm, warm_rss = _peak_rss(code, *args)
     shutil.rmtree(cache, ignore_errors=True)
     print(f"long history: {events} events")
     print(f"  stock Replayer (sandboxed)     {stock['seconds']:6.1f} s  peak {stock_rss:6.0f} MiB")
-    for label, res, rss in (("replaykit strict, cold cache", cold, cold_rss),
-                            ("replaykit strict, warm cache", warm, warm_rss)):
-        print(f"  {label:30s} {res['seconds']:6.1f} s  peak {rss:6.0f} MiB  "
-              f"time {res['seconds'] / stock['seconds']:.2f}x  memory {rss / stock_rss:.2f}x")
+    for label, res, rss in (
+        ("replaykit strict, cold cache", cold, cold_rss),
+        ("replaykit strict, warm cache", warm, warm_rss),
+    ):
+        print(
+            f"  {label:30s} {res['seconds']:6.1f} s  peak {rss:6.0f} MiB  "
+            f"time {res['seconds'] / stock['seconds']:.2f}x  memory {rss / stock_rss:.2f}x"
+        )
 
 
 def main() -> None:

@@ -95,8 +95,13 @@ async def _bare_worker(address: str, queue: str, standby: bool) -> None:
     from temporalio.workflow import NondeterminismError
 
     client = await Client.connect(address)
-    worker = Worker(client, task_queue=queue, workflows=[BumpWorkflow], max_cached_workflows=0,
-                    workflow_failure_exception_types=[NondeterminismError])
+    worker = Worker(
+        client,
+        task_queue=queue,
+        workflows=[BumpWorkflow],
+        max_cached_workflows=0,
+        workflow_failure_exception_types=[NondeterminismError],
+    )
     print("ready", flush=True)
     if standby:
         await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
@@ -109,7 +114,9 @@ async def _spawn_bare(address: str, queue: str, standby: bool) -> asyncio.subpro
     if standby:
         argv.append("--standby")
     proc = await asyncio.create_subprocess_exec(
-        *argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        *argv,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     assert proc.stdout is not None
@@ -137,7 +144,9 @@ class _Bare:
         self.active = await _spawn_bare(self.address, self.queue, standby=False)
         self.procs.append(self.active)
         self.handle = await self.client.start_workflow(
-            BumpWorkflow.run, id=f"bump-{self.queue}", task_queue=self.queue,
+            BumpWorkflow.run,
+            id=f"bump-{self.queue}",
+            task_queue=self.queue,
             task_timeout=timedelta(seconds=2),
         )
         await _bump(self.handle)
@@ -176,23 +185,32 @@ class _Replaykit:
     """The fault runner's worker pool (standby, failover on death, injector hooks)."""
 
     def __init__(self, client: Any, address: str, tmp: str) -> None:
-        from replaykit._faults._control import Control
-        from replaykit._faults._plan import FaultPlan
-        from replaykit._faults._pool import WorkerPool, WorkerSpec
+        from replaykit.faults._control import Control
+        from replaykit.faults._plan import FaultPlan
+        from replaykit.faults._pool import WorkerPool, WorkerSpec
 
         self.client = client
         self.control = Control(Path(tmp) / "control.db")
         self.control.set_meta("plan", FaultPlan().to_json())
         self.queue = f"bench-rk-{uuid.uuid4().hex[:6]}"
-        self.pool = WorkerPool(WorkerSpec(
-            address=address, namespace="default", scenario_file=__file__, scenario="bump",
-            task_queue=self.queue, control=str(Path(tmp) / "control.db"), log_dir=tmp,
-        ))
+        self.pool = WorkerPool(
+            WorkerSpec(
+                address=address,
+                namespace="default",
+                scenario_file=__file__,
+                scenario="bump",
+                task_queue=self.queue,
+                control=str(Path(tmp) / "control.db"),
+                log_dir=tmp,
+            )
+        )
 
     async def start(self) -> None:
         await self.pool.start()
         self.handle = await self.client.start_workflow(
-            BumpWorkflow.run, id=f"bump-{self.queue}", task_queue=self.queue,
+            BumpWorkflow.run,
+            id=f"bump-{self.queue}",
+            task_queue=self.queue,
             task_timeout=timedelta(seconds=2),
         )
         await _bump(self.handle)
@@ -221,7 +239,7 @@ class _Replaykit:
 async def _recovery(rounds: int) -> dict[str, list[float]]:
     """Cold rounds first; then warm-standby and replaykit rounds interleaved, so both see the
     same machine load (the machine is shared)."""
-    from replaykit._servers import ServerSpec, start_server_async
+    from replaykit.servers import ServerSpec, start_server_async
 
     server = await start_server_async(ServerSpec("embedded"))
     tmp = tempfile.mkdtemp(prefix="bench-rk-")
@@ -252,10 +270,13 @@ async def _recovery(rounds: int) -> dict[str, list[float]]:
 
 def _every_step_research() -> tuple[float, Any]:
     from replaykit import load_scenarios
-    from replaykit._faults._explore import explore_every_step
+    from replaykit.faults._explore import explore_every_step
 
-    [scn] = [s for s in load_scenarios([str(ROOT / "reference_agents" / "scenarios.py")])
-             if s.name == "research_happy_path"]
+    [scn] = [
+        s
+        for s in load_scenarios([str(ROOT / "reference_agents" / "scenarios.py")])
+        if s.name == "research_happy_path"
+    ]
     start = time.perf_counter()
     report = explore_every_step(
         scn,
@@ -281,8 +302,10 @@ def main() -> None:
     for name, times in results.items():
         med = statistics.median(times)
         spread = f"min {min(times) * 1000:.1f}, max {max(times) * 1000:.1f}"
-        print(f"  {name:<18} {med * 1000:7.1f} ms   ({med / warm:.2f}x bare warm standby; "
-              f"{spread} ms)")
+        print(
+            f"  {name:<18} {med * 1000:7.1f} ms   ({med / warm:.2f}x bare warm standby; "
+            f"{spread} ms)"
+        )
     if not args.skip_research:
         seconds, report = _every_step_research()
         print(
@@ -291,7 +314,7 @@ def main() -> None:
             f"{'all held' if report.ok else 'VIOLATIONS'} in {seconds:.1f} s"
         )
         if not report.ok:
-            from replaykit._faults._session import format_exploration
+            from replaykit.faults._session import format_exploration
 
             print(format_exploration(report))
     sys.stdout.flush()

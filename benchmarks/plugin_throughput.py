@@ -43,7 +43,7 @@ from pathlib import Path
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 from replaykit import collect_workflows
-from replaykit._plugins import load_plugins
+from replaykit.integrations._plugins import load_plugins
 
 def main():
     files = sorted(Path(sys.argv[1]).rglob("*.json"))
@@ -104,17 +104,31 @@ def _sources(histories: str | None) -> tuple[list[Path], str, str]:
     ref_config = ROOT / "benchmarks" / "plugin_corpus.json"
     if ref_config.exists():
         cfg = json.loads(ref_config.read_text())
-        files = [p for pattern in cfg["folders"]
-                 for p in sorted((ROOT / "fixtures" / "integration_histories").glob(f"{pattern}/*.json"))]
+        files = [
+            p
+            for pattern in cfg["folders"]
+            for p in sorted((ROOT / "fixtures" / "integration_histories").glob(f"{pattern}/*.json"))
+        ]
         if files:
             return files, ",".join(cfg["workflows"]), ",".join(cfg["plugins"])
     folder = OUT / "plugin-src"
     files = sorted(folder.rglob("travel-1.json"))
     if not files:
         subprocess.run(
-            [sys.executable, "-c", "from replaykit.cli import run; run()", "record",
-             "tests/data/plugins/oa_scenarios.py", "-k", "travel", "--out", str(folder)],
-            cwd=ROOT, check=True, capture_output=True,
+            [
+                sys.executable,
+                "-c",
+                "from replaykit.cli import run; run()",
+                "record",
+                "tests/data/plugins/oa_scenarios.py",
+                "-k",
+                "travel",
+                "--out",
+                str(folder),
+            ],
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
             env={**os.environ, "PYTHONPATH": str(ROOT)},
         )
         files = sorted(folder.rglob("travel-1.json"))
@@ -140,18 +154,24 @@ def main() -> int:
         corpus = work / "corpus"
         make_corpus(sources, corpus, args.count)
         events = sum(len(json.loads(p.read_text())["events"]) for p in corpus.glob("*.json"))
-        print(f"plugin corpus: {args.count} histories from {len(sources)} recordings "
-              f"({events / args.count:.0f} events each on average), plugins {plugins}, "
-              f"{os.cpu_count()} cores")
+        print(
+            f"plugin corpus: {args.count} histories from {len(sources)} recordings "
+            f"({events / args.count:.0f} events each on average), plugins {plugins}, "
+            f"{os.cpu_count()} cores"
+        )
         stock = _run(STOCK, str(corpus), modules, plugins)
         if stock["failures"]:
             print(f"  note: the stock replayer failed {stock['failures']} histories")
         base = args.count / float(stock["seconds"])  # type: ignore[arg-type]
-        print(f"  stock Replayer(plugins=...), sandboxed, 1 process {base:7.1f} histories/s   1.00x")
+        print(
+            f"  stock Replayer(plugins=...), sandboxed, 1 process {base:7.1f} histories/s   1.00x"
+        )
         cache = str(work / "cache")
-        for label, jobs in (("replaykit check (default), cold cache", os.cpu_count() or 1),
-                            ("replaykit check (default), warm cache", os.cpu_count() or 1),
-                            ("replaykit 1 process, strict, warm cache", 0)):
+        for label, jobs in (
+            ("replaykit check (default), cold cache", os.cpu_count() or 1),
+            ("replaykit check (default), warm cache", os.cpu_count() or 1),
+            ("replaykit 1 process, strict, warm cache", 0),
+        ):
             res = _run(REPLAYKIT, str(corpus), modules, plugins, str(jobs), cache)
             if res["clean"] != args.count:
                 raise SystemExit(f"not every history checked clean: {res}")

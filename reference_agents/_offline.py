@@ -17,8 +17,8 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from replaykit._cassettes import CASSETTE_DIR_ENV, cassette
-from replaykit._llm_endpoint import Rule, scripted_openai
+from replaykit.record._cassettes import CASSETTE_DIR_ENV, cassette
+from replaykit.record._llm_endpoint import Rule, scripted_openai
 
 RECORD_ENV = "REPLAYKIT_RECORD_CASSETTES"
 #: Base URL used while replaying: never resolvable, so a request that escapes the cassette fails.
@@ -78,6 +78,7 @@ def fault_worker_llm(name: str) -> Iterator[None]:
     again and must get the same answer.
     """
     with _env(OPENAI_BASE_URL=REPLAY_BASE_URL, OPENAI_API_KEY="sk-replay-offline"):
-        with cassette(name, cassette_dir=cassette_dir(), record_mode="none",
-                      allow_playback_repeats=True):
+        with cassette(
+            name, cassette_dir=cassette_dir(), record_mode="none", allow_playback_repeats=True
+        ):
             yield

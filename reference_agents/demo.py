@@ -50,8 +50,13 @@ def _run(args: list[str], *, env_path: Path | None = None, expect: int) -> str:
     env.pop("TEMPORAL_ADDRESS", None)
     if env_path is not None:
         env["PYTHONPATH"] = str(env_path)
-    proc = subprocess.run([*REPLAYKIT, *args], cwd=ROOT if env_path is None else env_path,
-                          env=env, capture_output=True, text=True)
+    proc = subprocess.run(
+        [*REPLAYKIT, *args],
+        cwd=ROOT if env_path is None else env_path,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     print(proc.stdout.rstrip(), flush=True)
     if proc.stderr.strip():
         print(proc.stderr.rstrip(), file=sys.stderr, flush=True)
@@ -67,8 +72,11 @@ OPENAI_PLUGIN = "reference_agents.integration_plugins:openai_agents"
 
 def _changed_copy(work: Path, old: str, new: str, module: str = "research.py") -> Path:
     target = work / f"changed-{abs(hash(new)) % 10_000}"
-    shutil.copytree(ROOT / "reference_agents", target / "reference_agents",
-                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(
+        ROOT / "reference_agents",
+        target / "reference_agents",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
     path = target / "reference_agents" / module
     text = path.read_text()
     assert text.count(old) == 1, f"demo anchor not found: {old!r}"
@@ -81,8 +89,16 @@ def main() -> int:
     histories = work / "histories"
     try:
         _banner("1. Record every reference scenario on a real Temporal server")
-        _run(["record", "reference_agents/scenarios.py", "reference_agents/payment_scenarios.py",
-              "--out", str(histories)], expect=0)
+        _run(
+            [
+                "record",
+                "reference_agents/scenarios.py",
+                "reference_agents/payment_scenarios.py",
+                "--out",
+                str(histories),
+            ],
+            expect=0,
+        )
         count = len(list(histories.rglob("*.json")))
         print(f"-> {count} history files in {histories}")
 
@@ -93,32 +109,62 @@ def main() -> int:
         research_only = str(histories / "research_happy_path")
         changed = _changed_copy(work, SEARCH_ARG, SEARCH_ARG.replace("limit=2", "limit=3"))
         print("stock replayer only (what `Replayer.replay_workflows` sees):")
-        _run(["check", research_only, "--workflows", "reference_agents", "--no-strict"],
-             env_path=changed, expect=0)
+        _run(
+            ["check", research_only, "--workflows", "reference_agents", "--no-strict"],
+            env_path=changed,
+            expect=0,
+        )
         print("\nreplaykit strict mode (the default):")
-        _run(["check", research_only, "--workflows", "reference_agents"],
-             env_path=changed, expect=1)
+        _run(
+            ["check", research_only, "--workflows", "reference_agents"], env_path=changed, expect=1
+        )
 
         _banner("4. Insert an unguarded activity before PDF extraction")
         changed = _changed_copy(work, EXTRACT, AUDIT + EXTRACT)
-        _run(["check", research_only, "--workflows", "reference_agents"],
-             env_path=changed, expect=1)
+        _run(
+            ["check", research_only, "--workflows", "reference_agents"], env_path=changed, expect=1
+        )
 
         _banner("5. An agent on OpenAIAgentsPlugin: change one sentence of its prompt")
         agents = work / "agent-histories"
-        _run(["record", "reference_agents/integration_scenarios.py", "-k", "support_desk_agent",
-              "--out", str(agents)], expect=0)
+        _run(
+            [
+                "record",
+                "reference_agents/integration_scenarios.py",
+                "-k",
+                "support_desk_agent",
+                "--out",
+                str(agents),
+            ],
+            expect=0,
+        )
         support = str(agents / "support_desk_agent")
-        _run(["check", support, "--workflows", "reference_agents", "--plugin", OPENAI_PLUGIN,
-              "-q"], expect=0)
+        _run(
+            ["check", support, "--workflows", "reference_agents", "--plugin", OPENAI_PLUGIN, "-q"],
+            expect=0,
+        )
         print(f"\nthe specialist's instructions: {PROMPT_OLD!r} -> {PROMPT_NEW!r}")
         changed = _changed_copy(work, PROMPT_OLD, PROMPT_NEW, "openai_agents_agent.py")
         print("stock replayer with the plugin (what `Replayer(plugins=[...])` sees):")
-        _run(["check", support, "--workflows", "reference_agents", "--plugin", OPENAI_PLUGIN,
-              "--no-strict"], env_path=changed, expect=0)
+        _run(
+            [
+                "check",
+                support,
+                "--workflows",
+                "reference_agents",
+                "--plugin",
+                OPENAI_PLUGIN,
+                "--no-strict",
+            ],
+            env_path=changed,
+            expect=0,
+        )
         print("\nreplaykit strict mode (the default):")
-        _run(["check", support, "--workflows", "reference_agents", "--plugin", OPENAI_PLUGIN],
-             env_path=changed, expect=1)
+        _run(
+            ["check", support, "--workflows", "reference_agents", "--plugin", OPENAI_PLUGIN],
+            env_path=changed,
+            expect=1,
+        )
 
         _banner("Demo finished: recorded, checked clean, every change caught")
         return 0

@@ -96,8 +96,9 @@ async def call_model(state: TriageState, runtime: Runtime[TriageContext]) -> dic
     context = runtime.context
     # Inside the node's activity the state arrives as JSON: make messages of it again.
     messages = convert_to_messages(state["messages"])
-    model = triage_chat_model(messages, model=context["model"],
-                              temperature=context["temperature"], tools=context["tools"])
+    model = triage_chat_model(
+        messages, model=context["model"], temperature=context["temperature"], tools=context["tools"]
+    )
     reply = await model.ainvoke(messages)
     return {"messages": [reply]}
 
@@ -111,8 +112,7 @@ async def run_tools(state: TriageState, runtime: Runtime[TriageContext]) -> dict
             output = search_knowledge_base(**call["args"])
         elif call["name"] == "record_case_note":
             note = record_case_note(**call["args"])
-            output = write_case_note(runtime.context["workflow_id"], call["args"]["category"],
-                                     note)
+            output = write_case_note(runtime.context["workflow_id"], call["args"]["category"], note)
         else:
             output = f"unknown tool {call['name']!r}"
         replies.append(ToolMessage(output, tool_call_id=call["id"], name=call["name"]))

@@ -142,4 +142,3 @@ def runbook_reply(messages: list[Any], info: Any) -> Any:
     return ModelResponse(
         parts=[ToolCallPart("search_runbooks", {"query": _RUNBOOK_QUERY}, tool_call_id="call-1")]
     )
-

@@ -50,8 +50,8 @@ with workflow.unsafe.imports_passed_through():
     import tempfile
     from pathlib import Path
 
-    from replaykit._effects import EffectsLedger
-    from replaykit._saga import SagaSpec
+    from replaykit.effects._ledger import EffectsLedger
+    from replaykit.sagas._verify import SagaSpec
 
 _T = TypeVar("_T")
 

@@ -49,7 +49,7 @@ from reference_agents.support import CustomerSupportAgentWorkflow
 from reference_agents.versioned import PRE_PATCH_CALLBACK, VersionedResearchAgentWorkflow
 from reference_agents.weekly import WeeklyResearchAgent
 from replaykit import scenario
-from replaykit._llm_endpoint import Rule, reply_error
+from replaykit.record._llm_endpoint import Rule, reply_error
 
 T = TypeVar("T")
 
@@ -74,8 +74,11 @@ async def wait_for_query(
         except RPCError as err:
             if asyncio.get_running_loop().time() > deadline:
                 raise
-            if err.status not in (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED,
-                                  RPCStatusCode.UNAVAILABLE):
+            if err.status not in (
+                RPCStatusCode.DEADLINE_EXCEEDED,
+                RPCStatusCode.CANCELLED,
+                RPCStatusCode.UNAVAILABLE,
+            ):
                 raise
             await asyncio.sleep(0.2)
             continue

@@ -10,7 +10,7 @@ Learn the points from a fault-free run (``learn_steps(baseline.executions)``), t
         assert run_fault_plan(scn, plan, server=server, baseline=baseline).ok
 """
 
-from replaykit._faults._strategies import (
+from replaykit.faults._strategies import (
     ALL_KINDS,
     draw_plans,
     fault_plans,

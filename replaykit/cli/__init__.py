@@ -17,14 +17,23 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "record": ("replaykit.cli.record", "Run scenarios on a real server and save every history."),
     "pull": ("replaykit.cli.pull", "Fetch histories of a cluster's executions."),
     "check": ("replaykit.cli.check", "Replay history files against the current code."),
-    "replay": ("replaykit.cli.replay", "Step through one history in a debugger (--break-at), or --trace it."),
+    "replay": (
+        "replaykit.cli.replay",
+        "Step through one history in a debugger (--break-at), or --trace it.",
+    ),
     "show": ("replaykit.cli.show", "Render a history as an event timeline (text or HTML)."),
     "diff": ("replaykit.cli.diff", "Explain the differences between two histories."),
-    "patches": ("replaykit.cli.patches", "Patch lifecycle: which workflow.patched() ids are still needed."),
+    "patches": (
+        "replaykit.cli.patches",
+        "Patch lifecycle: which workflow.patched() ids are still needed.",
+    ),
     "lint": ("replaykit.cli.lint", "Static determinism checks of workflow code."),
     "faults": ("replaykit.cli.faults", "Inject crashes and failures into real runs and verify."),
     "saga": ("replaykit.cli.saga", "Verify saga compensation from histories; prove rollback."),
-    "rollout": ("replaykit.cli.rollout", "Worker Versioning: can I ramp a version, can I drain one?"),
+    "rollout": (
+        "replaykit.cli.rollout",
+        "Worker Versioning: can I ramp a version, can I drain one?",
+    ),
 }
 
 
@@ -61,7 +70,7 @@ def run() -> None:
     """
     import sys
 
-    from replaykit._runtime import exit_bounded
+    from replaykit._internal._runtime import exit_bounded
 
     try:
         main(standalone_mode=True)

@@ -7,13 +7,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from replaykit._config import ProjectConfig
-from replaykit._errors import ServerError
-from replaykit._server_spec import ServerSpec, parse_server_value
-from replaykit._settings import Resolver, scenario_server_groups
+from replaykit._internal._errors import ServerError
+from replaykit.config._config import ProjectConfig
+from replaykit.config._server_spec import ServerSpec, parse_server_value
+from replaykit.config._settings import Resolver, scenario_server_groups
 
 if TYPE_CHECKING:
-    from replaykit._scenario import Scenario
+    from replaykit.record._scenario import Scenario
 
 __all__ = [
     "cli_resolver",
@@ -31,7 +31,7 @@ def server_options(fn: _F) -> _F:
     """Add ``--server``, ``--address``, ``--namespace`` and ``--db-filename`` to a command.
 
     The callback receives them as ``server``, ``address``, ``namespace`` and ``db_filename``;
-    turn them into a :class:`~replaykit._servers.ServerSpec` with
+    turn them into a :class:`~replaykit.servers.ServerSpec` with
     :func:`server_spec_from_options` (pass them all as keywords).
     """
     decorators = [
@@ -74,10 +74,11 @@ def server_options(fn: _F) -> _F:
 
 def cli_resolver(project: ProjectConfig | None = None, **flags: Any) -> Resolver:
     """The settings resolver of a command: its flags (by setting name) and the pyproject."""
-    from replaykit._config import load_project_config
+    from replaykit.config._config import load_project_config
 
-    return Resolver(face="cli", flags=flags,
-                    project=load_project_config() if project is None else project)
+    return Resolver(
+        face="cli", flags=flags, project=load_project_config() if project is None else project
+    )
 
 
 def server_spec_from_options(
@@ -89,9 +90,9 @@ def server_spec_from_options(
     project: ProjectConfig | None = None,
     scenario: str | None = None,
 ) -> ServerSpec:
-    """The :class:`~replaykit._servers.ServerSpec` the server options describe.
+    """The :class:`~replaykit.servers.ServerSpec` the server options describe.
 
-    The server and namespace come from :class:`replaykit._settings.Resolver`: flag >
+    The server and namespace come from :class:`replaykit.config._settings.Resolver`: flag >
     ``$TEMPORAL_ADDRESS`` / ``$TEMPORAL_NAMESPACE`` > ``[tool.replaykit]`` > ``scenario`` (the
     scenario's own preference) > embedded / ``default``.
 
@@ -116,7 +117,7 @@ def server_groups(
 ) -> list[tuple[ServerSpec, list[Scenario]]]:
     """The scenarios grouped by the server each runs on, with that server's spec.
 
-    The rule is :func:`replaykit._settings.scenario_server_groups` (the one ``faults`` uses):
+    The rule is :func:`replaykit.config._settings.scenario_server_groups` (the one ``faults`` uses):
     a flag, ``$TEMPORAL_ADDRESS`` or ``[tool.replaykit] server`` outranks a scenario's own
     ``server=``; otherwise each scenario's preference, else embedded.
 

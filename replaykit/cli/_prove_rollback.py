@@ -12,8 +12,10 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from replaykit._errors import ReplaykitError
-from replaykit._rollback import (
+from replaykit._internal._errors import ReplaykitError
+from replaykit._internal._sync import run_sync
+from replaykit.record._scenario import Scenario, load_scenarios
+from replaykit.sagas._rollback import (
     PHASES,
     Phase,
     RollbackReport,
@@ -23,10 +25,8 @@ from replaykit._rollback import (
     prove_rollback_async,
     rollback_probes,
 )
-from replaykit._saga import SagaSpec
-from replaykit._scenario import Scenario, load_scenarios
-from replaykit._servers import ServerSpec, start_server_async
-from replaykit._sync import run_sync
+from replaykit.sagas._verify import SagaSpec
+from replaykit.servers import ServerSpec, start_server_async
 
 __all__ = ["ProveRollbackRequest", "run_prove_rollback_request"]
 
@@ -97,10 +97,18 @@ async def _run_all(
     try:
         for scn in scenarios:
             report = await prove_rollback_async(
-                scn, spec=request.spec, snapshot=snapshot, server=server,
-                phases=request.phases, only=request.only or None, ignore=request.ignore,
-                worker_context=request.worker_context, plugins=request.plugins, scenario_files=list(request.files),
-                on_run=progress, raise_on_failure=False,
+                scn,
+                spec=request.spec,
+                snapshot=snapshot,
+                server=server,
+                phases=request.phases,
+                only=request.only or None,
+                ignore=request.ignore,
+                worker_context=request.worker_context,
+                plugins=request.plugins,
+                scenario_files=list(request.files),
+                on_run=progress,
+                raise_on_failure=False,
             )
             reports.append(report)
             if not request.as_json:

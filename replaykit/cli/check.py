@@ -7,22 +7,22 @@ import sys
 
 import click
 
-from replaykit._budget import BudgetLimits, parse_budget_limits
-from replaykit._check import CheckOptions, check_histories
-from replaykit._config import load_project_config
-from replaykit._divergence import HistoryResult
-from replaykit._errors import ConfigError, ReplaykitError
-from replaykit._report import (
+from replaykit._internal._errors import ConfigError, ReplaykitError
+from replaykit.check._budget import BudgetLimits, parse_budget_limits
+from replaykit.check._divergence import HistoryResult
+from replaykit.check._engine import CheckOptions, check_histories
+from replaykit.check._report import (
     format_budget_section,
     format_result_line,
     format_summary,
     write_json_report,
     write_junit_xml,
 )
-from replaykit._settings import FAIL_ON_CHOICES
-from replaykit._versioning import parse_deployment_version
 from replaykit.cli._options import cli_resolver, plugin_option
 from replaykit.cli._progress import Progress
+from replaykit.config._config import load_project_config
+from replaykit.config._settings import FAIL_ON_CHOICES
+from replaykit.history._versioning import parse_deployment_version
 
 FAIL_ON = FAIL_ON_CHOICES
 
@@ -58,48 +58,108 @@ def _limits(table: dict[str, object], flags: tuple[str, ...]) -> BudgetLimits:
 
 @click.command("check")
 @click.argument("paths", nargs=-1, type=click.Path())
-@click.option("--workflows", "-w", multiple=True, metavar="MODULE",
-              help="Module(s) whose @workflow.defn classes to replay with (packages are walked; "
-              "module:Class picks one). Default: [tool.replaykit] workflows.")
-@click.option("--workflow-id", default=None, help="Workflow id for plain exports without metadata "
-              "(default: the file name stem).")
-@click.option("--strict/--no-strict", default=True, show_default=True,
-              help="Compare every command with its recorded event (off: stock replayer only).")
-@click.option("--fail-on", multiple=True, type=click.Choice(FAIL_ON),
-              help="Divergence kinds that fail (default: nondeterminism, drift); `budget` "
-              "also fails histories over, or projected to reach, a history limit.")
-@click.option("--allow", multiple=True, metavar="RULE",
-              help="Allow a kind, a cause (timer-duration, prompt) or activity:NAME[.FIELD].")
-@click.option("--volatile", multiple=True, metavar="RULE",
-              help="activity:NAME.PATH: a value new on every run by design, not compared. "
-              "Default: [tool.replaykit] volatile.")
-@click.option("--jobs", "-j", type=click.IntRange(min=0), default=None,
-              help="Worker processes (default: CPU count; 0 = in this process).")
+@click.option(
+    "--workflows",
+    "-w",
+    multiple=True,
+    metavar="MODULE",
+    help="Module(s) whose @workflow.defn classes to replay with (packages are walked; "
+    "module:Class picks one). Default: [tool.replaykit] workflows.",
+)
+@click.option(
+    "--workflow-id",
+    default=None,
+    help="Workflow id for plain exports without metadata (default: the file name stem).",
+)
+@click.option(
+    "--strict/--no-strict",
+    default=True,
+    show_default=True,
+    help="Compare every command with its recorded event (off: stock replayer only).",
+)
+@click.option(
+    "--fail-on",
+    multiple=True,
+    type=click.Choice(FAIL_ON),
+    help="Divergence kinds that fail (default: nondeterminism, drift); `budget` "
+    "also fails histories over, or projected to reach, a history limit.",
+)
+@click.option(
+    "--allow",
+    multiple=True,
+    metavar="RULE",
+    help="Allow a kind, a cause (timer-duration, prompt) or activity:NAME[.FIELD].",
+)
+@click.option(
+    "--volatile",
+    multiple=True,
+    metavar="RULE",
+    help="activity:NAME.PATH: a value new on every run by design, not compared. "
+    "Default: [tool.replaykit] volatile.",
+)
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Worker processes (default: CPU count; 0 = in this process).",
+)
 @click.option("--shard", default=None, metavar="K/N", help="Check only the K-th of N slices.")
-@click.option("--no-sandbox", is_flag=True, help="Replay without the SDK sandbox (faster, "
-              "less protection).")
+@click.option(
+    "--no-sandbox", is_flag=True, help="Replay without the SDK sandbox (faster, less protection)."
+)
 @click.option("--no-cache", is_flag=True, help="Do not use the parsed-history cache.")
-@click.option("--data-converter", default=None, metavar="MODULE:ATTR",
-              help="The DataConverter or PayloadCodec the histories were recorded with "
-              "(encrypted or compressed payloads). Default: [tool.replaykit] data_converter.")
+@click.option(
+    "--data-converter",
+    default=None,
+    metavar="MODULE:ATTR",
+    help="The DataConverter or PayloadCodec the histories were recorded with "
+    "(encrypted or compressed payloads). Default: [tool.replaykit] data_converter.",
+)
 @plugin_option
-@click.option("--timeout", type=float, default=120.0, show_default=True,
-              help="Seconds one replay may take before it is killed and reported.")
-@click.option("--deployment-version", default=None, metavar="NAME.BUILD_ID",
-              help="The Worker Deployment version this code is: histories PINNED to another "
-              "version are listed as pinned, not checked. Default: [tool.replaykit] "
-              "deployment_version.")
-@click.option("--include-pinned", is_flag=True,
-              help="Check PINNED histories of other versions too.")
-@click.option("--budget", "budget", multiple=True, metavar="KEY=VALUE",
-              help="History limit, e.g. events_warn=5000, payload_error=1MB, horizon=500 "
-              "(default: Temporal self-hosted; [tool.replaykit] budgets).")
-@click.option("--show-budgets", is_flag=True,
-              help="Print the budget (loops, growth, projections) of every looping history.")
-@click.option("--json-report", type=click.Path(dir_okay=False), default=None,
-              help="Write the structured report as JSON.")
-@click.option("--junit-xml", type=click.Path(dir_okay=False), default=None,
-              help="Write JUnit XML, one testcase per history.")
+@click.option(
+    "--timeout",
+    type=float,
+    default=120.0,
+    show_default=True,
+    help="Seconds one replay may take before it is killed and reported.",
+)
+@click.option(
+    "--deployment-version",
+    default=None,
+    metavar="NAME.BUILD_ID",
+    help="The Worker Deployment version this code is: histories PINNED to another "
+    "version are listed as pinned, not checked. Default: [tool.replaykit] "
+    "deployment_version.",
+)
+@click.option(
+    "--include-pinned", is_flag=True, help="Check PINNED histories of other versions too."
+)
+@click.option(
+    "--budget",
+    "budget",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="History limit, e.g. events_warn=5000, payload_error=1MB, horizon=500 "
+    "(default: Temporal self-hosted; [tool.replaykit] budgets).",
+)
+@click.option(
+    "--show-budgets",
+    is_flag=True,
+    help="Print the budget (loops, growth, projections) of every looping history.",
+)
+@click.option(
+    "--json-report",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Write the structured report as JSON.",
+)
+@click.option(
+    "--junit-xml",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Write JUnit XML, one testcase per history.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="Only divergences, errors and the summary.")
 def command(
     paths: tuple[str, ...],
@@ -134,14 +194,23 @@ def command(
     try:
         config = load_project_config()
         settings = cli_resolver(
-            config, workflows=workflows, histories=paths, fail_on=fail_on, allow=allow, volatile=volatile,
-            jobs=jobs, data_converter=data_converter, plugins=plugins,
+            config,
+            workflows=workflows,
+            histories=paths,
+            fail_on=fail_on,
+            allow=allow,
+            volatile=volatile,
+            jobs=jobs,
+            data_converter=data_converter,
+            plugins=plugins,
             deployment_version=deployment_version,
         )
         wf = settings.workflows().value
         if not wf:
-            raise click.UsageError("no workflows: pass --workflows MODULE or set "
-                                   "[tool.replaykit] workflows in pyproject.toml")
+            raise click.UsageError(
+                "no workflows: pass --workflows MODULE or set "
+                "[tool.replaykit] workflows in pyproject.toml"
+            )
         targets = list(settings.histories().value)
         if not targets:
             raise click.UsageError("no history paths given and no [tool.replaykit] histories")
@@ -169,8 +238,13 @@ def command(
             progress.echo(format_result_line(result))
 
         report = check_histories(
-            targets, workflows=wf, options=options, jobs=jobs_value,
-            workflow_id=workflow_id, shard=_shard(shard), on_result=on_result,
+            targets,
+            workflows=wf,
+            options=options,
+            jobs=jobs_value,
+            workflow_id=workflow_id,
+            shard=_shard(shard),
+            on_result=on_result,
         )
         progress.close()
     except ReplaykitError as err:

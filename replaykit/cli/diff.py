@@ -8,18 +8,22 @@ import sys
 
 import click
 
-from replaykit._diff import diff_history_files
-from replaykit._errors import ReplaykitError
+from replaykit._internal._errors import ReplaykitError
 from replaykit.cli._options import cli_resolver
+from replaykit.views._diff import diff_history_files
 
 
 @click.command("diff")
 @click.argument("a", type=click.Path(dir_okay=False))
 @click.argument("b", type=click.Path(dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print the differences as JSON.")
-@click.option("--data-converter", default=None, metavar="MODULE:ATTR",
-              help="The DataConverter or PayloadCodec the histories were recorded with "
-              "(payloads shown decoded). Default: [tool.replaykit] data_converter.")
+@click.option(
+    "--data-converter",
+    default=None,
+    metavar="MODULE:ATTR",
+    help="The DataConverter or PayloadCodec the histories were recorded with "
+    "(payloads shown decoded). Default: [tool.replaykit] data_converter.",
+)
 def command(a: str, b: str, as_json: bool, data_converter: str | None) -> None:
     """Compare history A with history B step by step (activities, timers, children, signals,
     markers, completion), ignoring run noise (timestamps, run ids, identities, event ids).

@@ -7,18 +7,18 @@ import sys
 
 import click
 
-from replaykit._codec import load_data_converter
-from replaykit._config import load_project_config
-from replaykit._errors import ConfigError, ReplaykitError
-from replaykit._faults._plan import FaultPlan, parse_fault
-from replaykit._faults._session import FaultsRequest, run_faults_request
-from replaykit._plugins import load_plugins
+from replaykit._internal._errors import ConfigError, ReplaykitError
 from replaykit.cli._options import (
     cli_resolver,
     plugin_option,
     server_options,
     server_spec_from_options,
 )
+from replaykit.config._config import load_project_config
+from replaykit.faults._plan import FaultPlan, parse_fault
+from replaykit.faults._session import FaultsRequest, run_faults_request
+from replaykit.history._codec import load_data_converter
+from replaykit.integrations._plugins import load_plugins
 
 _FAULT_OPTIONS = ("kill_worker", "kill_server", "fail", "timeout", "cancel", "signal")
 
@@ -26,49 +26,121 @@ _FAULT_OPTIONS = ("kill_worker", "kill_server", "fail", "timeout", "cancel", "si
 @click.command("faults")
 @click.argument("scenario_files", nargs=-1, required=True)
 @click.option("-k", "pattern", default=None, help="Only scenarios whose name matches.")
-@click.option("--crash", type=click.Choice(["every-step"]), default=None,
-              help="Kill at every step of the scenario (learned from a fault-free run).")
-@click.option("--kill", "kill", type=click.Choice(["worker", "server"]), default="worker",
-              show_default=True, help="What --crash every-step kills.")
-@click.option("--max-runs", type=click.IntRange(min=0), default=None,
-              help="Budget of fault runs for --crash every-step.")
-@click.option("--plan", "plan_json", default=None, metavar="JSON",
-              help="Run exactly this plan (as printed by a report).")
-@click.option("--kill-worker", multiple=True, metavar="POINT",
-              help="SIGKILL the worker at POINT: wft:K, start:ACT[@N], returned:ACT[@N], timer:K.")
-@click.option("--kill-server", multiple=True, metavar="POINT",
-              help="SIGKILL the embedded server at POINT and restart it.")
-@click.option("--fail", multiple=True, metavar="ACT[@N[-M|+]][:Type][!]",
-              help="Fail attempts of an activity with an error type (! = non-retryable).")
-@click.option("--timeout", multiple=True, metavar="ACT[@N[-M|+]][:start-to-close|heartbeat]",
-              help="Make attempts of an activity exceed a timeout.")
+@click.option(
+    "--crash",
+    type=click.Choice(["every-step"]),
+    default=None,
+    help="Kill at every step of the scenario (learned from a fault-free run).",
+)
+@click.option(
+    "--kill",
+    "kill",
+    type=click.Choice(["worker", "server"]),
+    default="worker",
+    show_default=True,
+    help="What --crash every-step kills.",
+)
+@click.option(
+    "--max-runs",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Budget of fault runs for --crash every-step.",
+)
+@click.option(
+    "--plan",
+    "plan_json",
+    default=None,
+    metavar="JSON",
+    help="Run exactly this plan (as printed by a report).",
+)
+@click.option(
+    "--kill-worker",
+    multiple=True,
+    metavar="POINT",
+    help="SIGKILL the worker at POINT: wft:K, start:ACT[@N], returned:ACT[@N], timer:K.",
+)
+@click.option(
+    "--kill-server",
+    multiple=True,
+    metavar="POINT",
+    help="SIGKILL the embedded server at POINT and restart it.",
+)
+@click.option(
+    "--fail",
+    multiple=True,
+    metavar="ACT[@N[-M|+]][:Type][!]",
+    help="Fail attempts of an activity with an error type (! = non-retryable).",
+)
+@click.option(
+    "--timeout",
+    multiple=True,
+    metavar="ACT[@N[-M|+]][:start-to-close|heartbeat]",
+    help="Make attempts of an activity exceed a timeout.",
+)
 @click.option("--cancel", multiple=True, metavar="POINT", help="Cancel the workflow at POINT.")
-@click.option("--signal", multiple=True, metavar="POINT=NAME[:JSON]",
-              help="Signal the workflow at POINT.")
-@click.option("--examples", type=click.IntRange(min=1), default=None,
-              help="Property-based: run N random plans (Hypothesis), shrink a failure.")
+@click.option(
+    "--signal", multiple=True, metavar="POINT=NAME[:JSON]", help="Signal the workflow at POINT."
+)
+@click.option(
+    "--examples",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Property-based: run N random plans (Hypothesis), shrink a failure.",
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for --examples.")
-@click.option("--max-faults", type=click.IntRange(min=1), default=2, show_default=True,
-              help="Faults per random plan.")
-@click.option("--kinds", default="kill-worker,fail-activity", show_default=True,
-              help="Fault kinds random plans use (kill-worker, kill-server, fail-activity, "
-              "timeout-activity, cancel).")
-@click.option("--concurrency", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Scenario instances run at once while the plan fires.")
-@click.option("--parallel", type=click.IntRange(min=1), default=None,
-              help="--crash every-step: fault runs at once (default: 4 for worker kills, "
-              "1 for server kills).")
-@click.option("--no-partial-replay", is_flag=True,
-              help="Skip replaying history prefixes before the real kills.")
-@click.option("--points", "point_kinds", default=None,
-              help="--crash every-step and --examples: only these point kinds (comma-separated: "
-              "workflow-task, timer, activity-start, activity-returned).")
-@click.option("--worker-context", default=None, metavar="MODULE:FUNC",
-              help="Workers run inside FUNC(scenario_name), a context manager "
-              "(for example an LLM cassette).")
-@click.option("--data-converter", default=None, metavar="MODULE:ATTR",
-              help="DataConverter or PayloadCodec for the scenario's client and the workers "
-              "(encrypted payloads). Default: [tool.replaykit] data_converter.")
+@click.option(
+    "--max-faults",
+    type=click.IntRange(min=1),
+    default=2,
+    show_default=True,
+    help="Faults per random plan.",
+)
+@click.option(
+    "--kinds",
+    default="kill-worker,fail-activity",
+    show_default=True,
+    help="Fault kinds random plans use (kill-worker, kill-server, fail-activity, "
+    "timeout-activity, cancel).",
+)
+@click.option(
+    "--concurrency",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Scenario instances run at once while the plan fires.",
+)
+@click.option(
+    "--parallel",
+    type=click.IntRange(min=1),
+    default=None,
+    help="--crash every-step: fault runs at once (default: 4 for worker kills, "
+    "1 for server kills).",
+)
+@click.option(
+    "--no-partial-replay",
+    is_flag=True,
+    help="Skip replaying history prefixes before the real kills.",
+)
+@click.option(
+    "--points",
+    "point_kinds",
+    default=None,
+    help="--crash every-step and --examples: only these point kinds (comma-separated: "
+    "workflow-task, timer, activity-start, activity-returned).",
+)
+@click.option(
+    "--worker-context",
+    default=None,
+    metavar="MODULE:FUNC",
+    help="Workers run inside FUNC(scenario_name), a context manager (for example an LLM cassette).",
+)
+@click.option(
+    "--data-converter",
+    default=None,
+    metavar="MODULE:ATTR",
+    help="DataConverter or PayloadCodec for the scenario's client and the workers "
+    "(encrypted payloads). Default: [tool.replaykit] data_converter.",
+)
 @plugin_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @server_options
@@ -110,13 +182,20 @@ def command(
     """
     config = load_project_config()
     spec = server_spec_from_options(
-        server=server, address=address, namespace=namespace, db_filename=db_filename,
+        server=server,
+        address=address,
+        namespace=namespace,
+        db_filename=db_filename,
         project=config,
     )
     settings = cli_resolver(config, data_converter=data_converter, plugins=plugins)
     flags = {
-        "kill-worker": kill_worker, "kill-server": kill_server, "fail": fail,
-        "timeout": timeout, "cancel": cancel, "signal": signal,
+        "kill-worker": kill_worker,
+        "kill-server": kill_server,
+        "fail": fail,
+        "timeout": timeout,
+        "cancel": cancel,
+        "signal": signal,
     }
     try:
         plan = FaultPlan.loads(plan_json) if plan_json else FaultPlan()

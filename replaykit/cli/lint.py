@@ -6,14 +6,8 @@ from collections.abc import Callable
 
 import click
 
-from replaykit._lint import (
-    LintReport,
-    format_json,
-    format_rules,
-    format_sarif,
-    format_text,
-    lint_paths,
-)
+from replaykit.lint import LintReport, lint_paths
+from replaykit.lint._format import format_json, format_rules, format_sarif, format_text
 
 _FORMATTERS: dict[str, Callable[[LintReport], str]] = {
     "text": format_text,

@@ -9,15 +9,8 @@ from typing import Any
 
 import click
 
-from replaykit._check import CheckOptions
-from replaykit._config import load_project_config
-from replaykit._errors import ReplaykitError
-from replaykit._patch_text import format_patch_report
-from replaykit._patches import analyze_patches
-from replaykit._plugins import load_plugins
-from replaykit._prepatch import generate_pre_patch_groups
-from replaykit._record import RecordedScenario
-from replaykit._scenario import load_scenarios
+from replaykit._internal._errors import ReplaykitError
+from replaykit.check._engine import CheckOptions
 from replaykit.cli._options import (
     cli_resolver,
     plugin_option,
@@ -26,6 +19,13 @@ from replaykit.cli._options import (
     server_options,
     server_spec_from_options,
 )
+from replaykit.config._config import load_project_config
+from replaykit.integrations._plugins import load_plugins
+from replaykit.patches._analysis import analyze_patches
+from replaykit.patches._prepatch import generate_pre_patch_groups
+from replaykit.patches._text import format_patch_report
+from replaykit.record._record import RecordedScenario
+from replaykit.record._scenario import load_scenarios
 
 
 @click.command("patches")
@@ -113,11 +113,17 @@ def command(
             raise click.UsageError("--generate-old takes scenario files; give no PATHS")
         if not out:
             raise click.UsageError("--generate-old needs --out DIR")
-        flags: dict[str, Any] = {"server": server, "address": address, "namespace": namespace,
-                                 "db_filename": db_filename, "project": config}
+        flags: dict[str, Any] = {
+            "server": server,
+            "address": address,
+            "namespace": namespace,
+            "db_filename": db_filename,
+            "project": config,
+        }
         server_spec_from_options(**flags)  # validate the flags before running anything
-        _generate(list(generate_old), out, pattern, patch_ids, overwrite, flags,
-                  plugin_refs(plugins))
+        _generate(
+            list(generate_old), out, pattern, patch_ids, overwrite, flags, plugin_refs(plugins)
+        )
         return
     if out or pattern or patch_ids or overwrite:
         raise click.UsageError("--out, -k, --patch and --overwrite go with --generate-old")
@@ -136,10 +142,13 @@ def command(
             targets,
             workflows=wf,
             workflow_id=workflow_id,
-            options=CheckOptions(sandbox=not no_sandbox, allow=settings.allow().value,
-                                 volatile=settings.volatile().value,
-                                 data_converter=settings.data_converter().value,
-                                 plugins=settings.plugins().value),
+            options=CheckOptions(
+                sandbox=not no_sandbox,
+                allow=settings.allow().value,
+                volatile=settings.volatile().value,
+                data_converter=settings.data_converter().value,
+                plugins=settings.plugins().value,
+            ),
         )
     except ReplaykitError as err:
         raise click.UsageError(str(err)) from None
@@ -189,9 +198,14 @@ def _generate(
     specs = server_groups(scenarios, **server_flags)
 
     try:
-        ok = generate_pre_patch_groups(specs, out_dir=out, patch_ids=list(patch_ids) or None,
-                                       overwrite=overwrite, on_done=on_done,
-                                       plugins=plugin_list).ok
+        ok = generate_pre_patch_groups(
+            specs,
+            out_dir=out,
+            patch_ids=list(patch_ids) or None,
+            overwrite=overwrite,
+            on_done=on_done,
+            plugins=plugin_list,
+        ).ok
     except ReplaykitError as err:
         raise click.UsageError(str(err)) from None
     sys.stdout.flush()

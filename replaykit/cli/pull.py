@@ -8,8 +8,8 @@ from typing import Any
 
 import click
 
-from replaykit._errors import ReplaykitError
-from replaykit._pull import PullItem, PullProgress, run_pull, versioning_query
+from replaykit._internal._errors import ReplaykitError
+from replaykit.record._pull import PullItem, PullProgress, run_pull, versioning_query
 
 from ._options import server_options, server_spec_from_options
 
@@ -57,11 +57,18 @@ def _progress_printer(*, quiet: bool) -> tuple[PullProgress | None, list[Any]]:
     show_default=True,
     help="Histories fetched at once.",
 )
-@click.option("--deployment-version", default=None, metavar="NAME.BUILD_ID",
-              help="Only executions on this Worker Deployment version.")
-@click.option("--versioning-behavior", default=None,
-              type=click.Choice(["pinned", "auto-upgrade"]),
-              help="Only PINNED or only AUTO_UPGRADE executions (the effective behaviour).")
+@click.option(
+    "--deployment-version",
+    default=None,
+    metavar="NAME.BUILD_ID",
+    help="Only executions on this Worker Deployment version.",
+)
+@click.option(
+    "--versioning-behavior",
+    default=None,
+    type=click.Choice(["pinned", "auto-upgrade"]),
+    help="Only PINNED or only AUTO_UPGRADE executions (the effective behaviour).",
+)
 @click.option("-q", "--quiet", is_flag=True, help="Print only the summary.")
 @server_options
 def command(
@@ -86,8 +93,9 @@ def command(
     )
     progress, bars = _progress_printer(quiet=quiet)
     try:
-        query = versioning_query(query, deployment_version=deployment_version,
-                                 versioning_behavior=versioning_behavior)
+        query = versioning_query(
+            query, deployment_version=deployment_version, versioning_behavior=versioning_behavior
+        )
         report = run_pull(
             spec,
             query=query,

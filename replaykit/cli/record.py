@@ -9,15 +9,8 @@ import warnings
 
 import click
 
-from replaykit._codec import load_data_converter
-from replaykit._config import load_project_config
-from replaykit._errors import ReplaykitError
-from replaykit._plugins import load_plugins
-from replaykit._record import RecordedScenario, record_groups
-from replaykit._report import display_path
-from replaykit._scenario import load_scenarios
-from replaykit._servers import RunningServer
-from replaykit._settings import resolve
+from replaykit._internal._errors import ReplaykitError
+from replaykit.check._report import display_path
 from replaykit.cli._options import (
     cli_resolver,
     plugin_option,
@@ -25,18 +18,38 @@ from replaykit.cli._options import (
     server_options,
     server_spec_from_options,
 )
+from replaykit.config._config import load_project_config
+from replaykit.config._settings import resolve
+from replaykit.history._codec import load_data_converter
+from replaykit.integrations._plugins import load_plugins
+from replaykit.record._record import RecordedScenario, record_groups
+from replaykit.record._scenario import load_scenarios
+from replaykit.servers import RunningServer
 
 
 @click.command("record")
 @click.argument("scenario_files", nargs=-1)
-@click.option("--out", "-o", "out", type=click.Path(file_okay=False), default=None,
-              help="Folder for the history files (default: [tool.replaykit] histories).")
+@click.option(
+    "--out",
+    "-o",
+    "out",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Folder for the history files (default: [tool.replaykit] histories).",
+)
 @click.option("-k", "pattern", default=None, help="Only scenarios whose name contains/matches it.")
-@click.option("--overwrite", is_flag=True,
-              help="Replace existing history files (default: keep them and say so).")
-@click.option("--data-converter", default=None, metavar="MODULE:ATTR",
-              help="DataConverter or PayloadCodec for the client and worker (as in "
-              "production). Default: [tool.replaykit] data_converter.")
+@click.option(
+    "--overwrite",
+    is_flag=True,
+    help="Replace existing history files (default: keep them and say so).",
+)
+@click.option(
+    "--data-converter",
+    default=None,
+    metavar="MODULE:ATTR",
+    help="DataConverter or PayloadCodec for the client and worker (as in "
+    "production). Default: [tool.replaykit] data_converter.",
+)
 @plugin_option
 @server_options
 def command(
@@ -59,17 +72,20 @@ def command(
     2 usage or input errors.
     """
     config = load_project_config()
-    files = resolve("scenarios", flag=list(scenario_files),
-                    project=[config.path(s) for s in config.scenarios])
+    files = resolve(
+        "scenarios", flag=list(scenario_files), project=[config.path(s) for s in config.scenarios]
+    )
     if not files:
         raise click.UsageError("no scenario files given and no [tool.replaykit] scenarios")
-    out_dir = resolve("out", flag=out, project=config.path(config.histories[0])
-                      if config.histories else None)
+    out_dir = resolve(
+        "out", flag=out, project=config.path(config.histories[0]) if config.histories else None
+    )
     if not out_dir:
         raise click.UsageError("no --out folder and no [tool.replaykit] histories")
     # validate the flags before running anything
-    server_spec_from_options(server=server, address=address, namespace=namespace,
-                             db_filename=db_filename, project=config)
+    server_spec_from_options(
+        server=server, address=address, namespace=namespace, db_filename=db_filename, project=config
+    )
     settings = cli_resolver(config, data_converter=data_converter, plugins=plugins)
     sys.path.insert(0, os.getcwd())
     # Activity failures that scenarios provoke on purpose (retries, injected errors) end up
@@ -87,16 +103,26 @@ def command(
     except ReplaykitError as err:
         raise click.UsageError(str(err)) from None
     if not scenarios:
-        raise click.UsageError(f"no scenarios found in {', '.join(files)}"
-                               + (f" matching -k {pattern!r}" if pattern else ""))
+        raise click.UsageError(
+            f"no scenarios found in {', '.join(files)}"
+            + (f" matching -k {pattern!r}" if pattern else "")
+        )
 
-    groups = server_groups(scenarios, server=server, address=address, namespace=namespace,
-                           db_filename=db_filename, project=config)
+    groups = server_groups(
+        scenarios,
+        server=server,
+        address=address,
+        namespace=namespace,
+        db_filename=db_filename,
+        project=config,
+    )
 
     def on_done(rec: RecordedScenario) -> None:
         status = "ok    " if rec.ok else "FAILED"
-        click.echo(f"{status} {rec.outcome.name}: {len(rec.files)} histor"
-                   f"{'y' if len(rec.files) == 1 else 'ies'} written")
+        click.echo(
+            f"{status} {rec.outcome.name}: {len(rec.files)} histor"
+            f"{'y' if len(rec.files) == 1 else 'ies'} written"
+        )
         for path in rec.files:
             click.echo(f"         {display_path(path)}")
         for path in rec.skipped_existing:
@@ -108,14 +134,22 @@ def command(
                 click.echo(f"         hint: {rec.outcome.hint}")
 
     def on_server(running: RunningServer, count: int) -> None:
-        click.echo(f"recording {count} scenario(s) on {running.kind} server "
-                   f"{running.address} (namespace {running.namespace})")
+        click.echo(
+            f"recording {count} scenario(s) on {running.kind} server "
+            f"{running.address} (namespace {running.namespace})"
+        )
 
     try:
-        ok = record_groups(groups, out_dir=out_dir, overwrite=overwrite, converter=converter,
-                           plugins=plugin_list, on_done=on_done, on_server=on_server).ok
+        ok = record_groups(
+            groups,
+            out_dir=out_dir,
+            overwrite=overwrite,
+            converter=converter,
+            plugins=plugin_list,
+            on_done=on_done,
+            on_server=on_server,
+        ).ok
     except ReplaykitError as err:
         raise click.UsageError(str(err)) from None
     sys.stdout.flush()
     raise SystemExit(0 if ok else 1)
-

@@ -8,23 +8,41 @@ import sys
 
 import click
 
-from replaykit._check import CheckOptions, check_histories
-from replaykit._errors import ReplaykitError
-from replaykit._rollout import rollout_report
-from replaykit._versioning import parse_deployment_version
+from replaykit._internal._errors import ReplaykitError
+from replaykit.check._engine import CheckOptions, check_histories
+from replaykit.check._rollout import rollout_report
 from replaykit.cli._options import cli_resolver, plugin_option
+from replaykit.history._versioning import parse_deployment_version
 
 
 @click.command("rollout")
 @click.argument("paths", nargs=-1, type=click.Path())
-@click.option("--workflows", "-w", multiple=True, metavar="MODULE",
-              help="The new build's workflow modules. Default: [tool.replaykit] workflows.")
-@click.option("--deployment-version", default=None, metavar="NAME.BUILD_ID",
-              help="The version being rolled out. Default: [tool.replaykit] deployment_version.")
-@click.option("--jobs", "-j", type=click.IntRange(min=0), default=None,
-              help="Worker processes (default: CPU count; 0 = in this process).")
-@click.option("--data-converter", default=None, metavar="MODULE:ATTR",
-              help="The DataConverter or PayloadCodec the histories were recorded with.")
+@click.option(
+    "--workflows",
+    "-w",
+    multiple=True,
+    metavar="MODULE",
+    help="The new build's workflow modules. Default: [tool.replaykit] workflows.",
+)
+@click.option(
+    "--deployment-version",
+    default=None,
+    metavar="NAME.BUILD_ID",
+    help="The version being rolled out. Default: [tool.replaykit] deployment_version.",
+)
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Worker processes (default: CPU count; 0 = in this process).",
+)
+@click.option(
+    "--data-converter",
+    default=None,
+    metavar="MODULE:ATTR",
+    help="The DataConverter or PayloadCodec the histories were recorded with.",
+)
 @plugin_option
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def command(
@@ -45,9 +63,14 @@ def command(
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
     try:
-        settings = cli_resolver(workflows=workflows, histories=paths, jobs=jobs,
-                                deployment_version=deployment_version,
-                                data_converter=data_converter, plugins=plugins)
+        settings = cli_resolver(
+            workflows=workflows,
+            histories=paths,
+            jobs=jobs,
+            deployment_version=deployment_version,
+            data_converter=data_converter,
+            plugins=plugins,
+        )
         wf = settings.workflows().value
         if not wf:
             raise click.UsageError("no workflows: pass --workflows MODULE")
@@ -66,8 +89,7 @@ def command(
             data_converter=settings.data_converter().value,
             plugins=settings.plugins().value,
         )
-        report = check_histories(targets, workflows=wf, options=options,
-                                 jobs=settings.jobs().value)
+        report = check_histories(targets, workflows=wf, options=options, jobs=settings.jobs().value)
     except ReplaykitError as err:
         raise click.UsageError(str(err)) from None
     rollout = rollout_report(report, target)

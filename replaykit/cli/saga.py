@@ -10,9 +10,9 @@ from typing import Any, TypeVar
 
 import click
 
-from replaykit._errors import ConfigError
-from replaykit._saga import SagaSpec, SagaStep, load_saga_spec, verify_saga_files
+from replaykit._internal._errors import ConfigError
 from replaykit.cli._options import plugin_option, server_options
+from replaykit.sagas._verify import SagaSpec, SagaStep, load_saga_spec, verify_saga_files
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -116,8 +116,12 @@ def verify(
     metavar="KEY",
     help="Snapshot key (table) not compared: expected residue such as an audit log.",
 )
-@click.option("--worker-context", default=None, metavar="MODULE:FUNC",
-              help="Workers run inside FUNC(scenario_name), a context manager.")
+@click.option(
+    "--worker-context",
+    default=None,
+    metavar="MODULE:FUNC",
+    help="Workers run inside FUNC(scenario_name), a context manager.",
+)
 @plugin_option
 @click.option("--json", "as_json", is_flag=True, help="Print the reports as JSON.")
 @server_options
@@ -148,9 +152,9 @@ def prove_rollback(
     Exit status: 0 the world came back every time, 1 a leftover or violation, 2 usage or
     harness error.
     """
-    from replaykit._rollback import PHASES
     from replaykit.cli._options import plugin_refs, server_spec_from_options
     from replaykit.cli._prove_rollback import ProveRollbackRequest, run_prove_rollback_request
+    from replaykit.sagas._rollback import PHASES
 
     spec = _spec(steps, spec_ref)
     chosen = tuple(p for p in PHASES if p in phases) if phases else PHASES

@@ -7,10 +7,10 @@ import sys
 
 import click
 
-from replaykit._codec import foreign_encodings
-from replaykit._errors import ReplaykitError
-from replaykit._show import show_history
+from replaykit._internal._errors import ReplaykitError
 from replaykit.cli._options import cli_resolver, plugin_option, plugin_refs
+from replaykit.history._codec import foreign_encodings
+from replaykit.views._show import show_history
 
 
 @click.command("show")
@@ -37,9 +37,13 @@ from replaykit.cli._options import cli_resolver, plugin_option, plugin_refs
     default=None,
     help="Workflow id for plain exports without metadata (default: the file stem).",
 )
-@click.option("--data-converter", default=None, metavar="MODULE:ATTR",
-              help="The DataConverter or PayloadCodec the histories were recorded with "
-              "(payloads shown decoded). Default: [tool.replaykit] data_converter.")
+@click.option(
+    "--data-converter",
+    default=None,
+    metavar="MODULE:ATTR",
+    help="The DataConverter or PayloadCodec the histories were recorded with "
+    "(payloads shown decoded). Default: [tool.replaykit] data_converter.",
+)
 @plugin_option
 def command(
     history: str,
@@ -61,8 +65,12 @@ def command(
         if converter and os.getcwd() not in sys.path:
             sys.path.insert(0, os.getcwd())  # a local converter module imports
         report = show_history(
-            history, workflows=list(workflows), workflow_id=workflow_id, html_out=html_out,
-            data_converter=converter, plugins=plugin_refs(plugins) if workflows else (),
+            history,
+            workflows=list(workflows),
+            workflow_id=workflow_id,
+            html_out=html_out,
+            data_converter=converter,
+            plugins=plugin_refs(plugins) if workflows else (),
         )
     except ReplaykitError as err:
         click.echo(f"error: {err}", err=True)
@@ -73,7 +81,8 @@ def command(
             click.echo(
                 f"note: payloads use encoding {', '.join(map(repr, foreign))}, which the default "
                 "data converter cannot read (a payload codec?); pass --data-converter "
-                "MODULE:ATTR to see the values", err=True,
+                "MODULE:ATTR to see the values",
+                err=True,
             )
     if report.html_path is None:
         click.echo(report.format_text(), nl=False)

@@ -23,8 +23,9 @@ pytestmark = pytest.mark.integration
 def run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(cwd), "REPLAYKIT_CACHE_DIR": str(cwd / ".cache")}
     env.pop("TEMPORAL_ADDRESS", None)
-    return subprocess.run([REPLAYKIT, *args], cwd=cwd, env=env, capture_output=True, text=True,
-                          timeout=300)
+    return subprocess.run(
+        [REPLAYKIT, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
+    )
 
 
 @pytest.fixture(scope="module")
@@ -32,8 +33,9 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Path:
     src = tmp_path_factory.mktemp("packed")
     for name in ("packed_workflows.py", "packed_conv.py", "packed_scenarios.py"):
         shutil.copy(PACKED / name, src / name)
-    proc = run(["record", "packed_scenarios.py", "--out", "hist", "--server", "embedded",
-                *CONVERTER], src)
+    proc = run(
+        ["record", "packed_scenarios.py", "--out", "hist", "--server", "embedded", *CONVERTER], src
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return src
 
@@ -69,8 +71,9 @@ def test_a_same_length_change_behind_a_custom_converter_is_caught(repo: Path) ->
     assert drift.returncode == 1, drift.stdout + drift.stderr
     assert "activity ask_llm: input arguments changed" in drift.stdout
     # decoded with the configured converter: plain values, not digests
-    assert ("'Answer briefly: what is the launch code?' -> "
-            "'Answer shortly: what is the launch code?'") in drift.stdout
+    assert (
+        "'Answer briefly: what is the launch code?' -> 'Answer shortly: what is the launch code?'"
+    ) in drift.stdout
 
 
 def test_without_the_converter_it_is_an_error_even_when_nothing_diverges(repo: Path) -> None:

@@ -1,6 +1,6 @@
 """`replaykit faults` runs each scenario on the server it prefers (``@scenario(server=...)``),
 as `replaykit record` does, unless a flag, ``$TEMPORAL_ADDRESS`` or ``[tool.replaykit] server``
-says otherwise (the one resolver's order, :mod:`replaykit._settings`).
+says otherwise (the one resolver's order, :mod:`replaykit.config._settings`).
 
 Each scenario checks where it runs itself: only the time-skipping test server answers the
 TestService's ``GetCurrentTime``.
@@ -17,7 +17,7 @@ from replaykit.cli.faults import command as faults_command
 
 pytestmark = pytest.mark.integration
 
-SCENARIOS = '''
+SCENARIOS = """
 from datetime import timedelta
 
 from google.protobuf.empty_pb2 import Empty
@@ -52,7 +52,7 @@ async def long_nap(run):
 async def no_nap(run):
     assert not await on_timeskip(run.client), "no_nap ran on the time-skipping server"
     assert await run.execute(Nap.run, 0, id="no-nap") == "awake"
-'''
+"""
 
 
 @pytest.fixture
@@ -86,8 +86,7 @@ def test_a_server_flag_outranks_the_scenarios_preference(scenarios: str) -> None
 
 def test_killing_the_server_of_a_timeskip_scenario_says_what_to_pass(scenarios: str) -> None:
     result = CliRunner().invoke(
-        faults_command, [scenarios, "-k", "long_nap", "--kill-server",
-                         "returned:x"]
+        faults_command, [scenarios, "-k", "long_nap", "--kill-server", "returned:x"]
     )
     assert result.exit_code == 2, result.output
     assert "killing the server needs the embedded server (--server embedded)" in result.output

@@ -22,8 +22,9 @@ pytestmark = pytest.mark.integration
 def run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(cwd), "REPLAYKIT_CACHE_DIR": str(cwd / ".cache")}
     env.pop("TEMPORAL_ADDRESS", None)
-    return subprocess.run([REPLAYKIT, *args], cwd=cwd, env=env, capture_output=True, text=True,
-                          timeout=300)
+    return subprocess.run(
+        [REPLAYKIT, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
+    )
 
 
 @pytest.fixture
@@ -40,30 +41,42 @@ def test_record_writes_every_execution(repo: Path, server: str) -> None:
     if server == "embedded":
         text = (repo / "core_workflows.py").read_text()
         text = text.replace("timedelta(days=7)", "timedelta(seconds=1)").replace(
-            "timedelta(hours=1)", "timedelta(seconds=1)")
+            "timedelta(hours=1)", "timedelta(seconds=1)"
+        )
         (repo / "core_workflows.py").write_text(text)
     proc = run(["record", "core_scenarios.py", "--out", "hist", "--server", server], repo)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     files = sorted(str(p.relative_to(repo / "hist")) for p in (repo / "hist").rglob("*.json"))
     assert files == [
-        "looper_flow/looper-1.json", "looper_flow/looper-1.run2.json",
+        "looper_flow/looper-1.json",
+        "looper_flow/looper-1.run2.json",
         "looper_flow/looper-1.run3.json",
-        "parent_flow/parent-1-child.json", "parent_flow/parent-1.json",
+        "parent_flow/parent-1-child.json",
+        "parent_flow/parent-1.json",
     ]
     meta = json.loads((repo / "hist/parent_flow/parent-1-child.json").read_text())["replaykit"]
     assert meta["workflow_id"] == "parent-1-child" and meta["workflow_type"] == "Child"
     assert meta["scenario"] == "parent_flow" and meta["extra"]["parent_workflow_id"] == "parent-1"
     assert "WARN" not in proc.stderr
     # recording again keeps existing files unless asked
-    again = run(["record", "core_scenarios.py", "--out", "hist", "--server", server, "-k", "looper"], repo)
-    assert again.returncode == 0 and "kept existing" in again.stdout and "parent" not in again.stdout
+    again = run(
+        ["record", "core_scenarios.py", "--out", "hist", "--server", server, "-k", "looper"], repo
+    )
+    assert (
+        again.returncode == 0 and "kept existing" in again.stdout and "parent" not in again.stdout
+    )
     check = run(["check", "hist", "--workflows", "core_workflows"], repo)
     assert check.returncode == 0, check.stdout + check.stderr
     assert "5 clean, 0 diverged, 0 errors" in check.stdout
 
 
 def test_check_reordered_code_and_malformed_files(repo: Path) -> None:
-    assert run(["record", "core_scenarios.py", "--out", "hist", "--server", "timeskip"], repo).returncode == 0
+    assert (
+        run(
+            ["record", "core_scenarios.py", "--out", "hist", "--server", "timeskip"], repo
+        ).returncode
+        == 0
+    )
     text = (repo / "core_workflows.py").read_text()
     act = "        a = await workflow.execute_activity(fetch, topic, start_to_close_timeout=timedelta(seconds=10))\n"
     sleep = "        await workflow.sleep(timedelta(days=7))\n"
@@ -72,8 +85,19 @@ def test_check_reordered_code_and_malformed_files(repo: Path) -> None:
     (repo / "hist" / "broken.json").write_text('{"events": [')
     (repo / "hist" / "notes.json").write_text('{"title": "not a history"}')
     (repo / "hist" / "image.json").write_bytes(b"\x89PNG\x00\x00")
-    proc = run(["check", "hist", "--workflows", "core_workflows", "--junit-xml", "out.xml",
-                "--json-report", "out.json"], repo)
+    proc = run(
+        [
+            "check",
+            "hist",
+            "--workflows",
+            "core_workflows",
+            "--junit-xml",
+            "out.xml",
+            "--json-report",
+            "out.json",
+        ],
+        repo,
+    )
     assert proc.returncode == 2, proc.stdout  # input errors win over divergences
     out = proc.stdout
     assert "Traceback" not in out + proc.stderr
@@ -91,7 +115,13 @@ def test_check_reordered_code_and_malformed_files(repo: Path) -> None:
     assert failures == ["hist/parent_flow/parent-1.json"]
     assert sorted(errors) == ["hist/broken.json", "hist/image.json", "hist/notes.json"]
     report = json.loads((repo / "out.json").read_text())
-    assert report["summary"] == {**report["summary"], "histories": 8, "divergent": 1, "errors": 3, "clean": 4}
+    assert report["summary"] == {
+        **report["summary"],
+        "histories": 8,
+        "divergent": 1,
+        "errors": 3,
+        "clean": 4,
+    }
     (div,) = [r for r in report["results"] if r["status"] == "divergent"]
     first = div["divergences"][0]
     # the recorded activity (event 5, or later if the server added task events under load)
@@ -115,7 +145,12 @@ def test_usage_errors_exit_2(repo: Path) -> None:
 
 
 def test_config_from_pyproject(repo: Path) -> None:
-    assert run(["record", "core_scenarios.py", "--out", "hist", "--server", "timeskip"], repo).returncode == 0
+    assert (
+        run(
+            ["record", "core_scenarios.py", "--out", "hist", "--server", "timeskip"], repo
+        ).returncode
+        == 0
+    )
     (repo / "pyproject.toml").write_text(
         '[tool.replaykit]\nworkflows = ["core_workflows"]\nhistories = "hist"\n'
     )

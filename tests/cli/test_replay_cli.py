@@ -35,11 +35,16 @@ GOLDEN = ROOT / "tests" / "data" / "replay" / "weekly_trace.txt"
 _CLI = "from replaykit.cli import run; run()"
 
 
-def _replay(*args: str, stdin: str = "", env: dict[str, str] | None = None,
-            timeout: float = 180) -> subprocess.CompletedProcess[str]:
+def _replay(
+    *args: str, stdin: str = "", env: dict[str, str] | None = None, timeout: float = 180
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-c", _CLI, "replay", *args],
-        input=stdin, capture_output=True, text=True, cwd=ROOT, timeout=timeout,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=timeout,
         env={**os.environ, **(env or {})},
     )
 
@@ -59,23 +64,36 @@ def _pdb_answers(out: str) -> list[str]:
 
 
 def test_stops_at_an_activity_in_the_frame_that_schedules_it() -> None:
-    proc = _replay(str(WEEKLY), "-w", "reference_agents.weekly",
-                   "--break-at", "activity:save_report",
-                   stdin="p self._phase\np summary.text[:33]\np params.cycle\nc\n")
+    proc = _replay(
+        str(WEEKLY),
+        "-w",
+        "reference_agents.weekly",
+        "--break-at",
+        "activity:save_report",
+        stdin="p self._phase\np summary.text[:33]\np params.cycle\nc\n",
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     line = _line_of(ROOT / "reference_agents" / "weekly.py", "report_id: str = await")
     assert f"weekly.py({line})run()" in proc.stdout
     assert "event:       41 ActivityTaskScheduled  save_report(" in proc.stdout
     assert f"issued by:   reference_agents/weekly.py:{line} in run" in proc.stdout
-    assert _pdb_answers(proc.stdout)[:3] == ["'reporting'", "'Summary of agent reliability: the'",
-                                             "1"]
+    assert _pdb_answers(proc.stdout)[:3] == [
+        "'reporting'",
+        "'Summary of agent reliability: the'",
+        "1",
+    ]
     assert "1 stop: clean against the current code" in proc.stdout
 
 
 def test_next_steps_over_an_await_into_the_task_that_delivers_its_result() -> None:
-    proc = _replay(str(WEEKLY), "-w", "reference_agents.weekly",
-                   "--break-at", "activity:save_report",
-                   stdin="n\np report_id[:12]\nn\np len(report_ids)\nc\n")
+    proc = _replay(
+        str(WEEKLY),
+        "-w",
+        "reference_agents.weekly",
+        "--break-at",
+        "activity:save_report",
+        stdin="n\np report_id[:12]\nn\np len(report_ids)\nc\n",
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     weekly = ROOT / "reference_agents" / "weekly.py"
     after = _line_of(weekly, "report_ids = [*params.report_ids, report_id]")
@@ -86,9 +104,15 @@ def test_next_steps_over_an_await_into_the_task_that_delivers_its_result() -> No
 
 
 def test_stops_at_a_timer_unsandboxed_too() -> None:
-    proc = _replay(str(WEEKLY), "-w", "reference_agents.weekly", "--no-sandbox",
-                   "--break-at", "timer:1",
-                   stdin="p self._phase\np params.period_days\np len(report_ids)\nc\n")
+    proc = _replay(
+        str(WEEKLY),
+        "-w",
+        "reference_agents.weekly",
+        "--no-sandbox",
+        "--break-at",
+        "timer:1",
+        stdin="p self._phase\np params.period_days\np len(report_ids)\nc\n",
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     line = _line_of(ROOT / "reference_agents" / "weekly.py", "await workflow.sleep(")
     assert f"weekly.py({line})run()" in proc.stdout
@@ -97,9 +121,14 @@ def test_stops_at_a_timer_unsandboxed_too() -> None:
 
 
 def test_stops_in_the_signal_handler_when_the_signal_is_delivered() -> None:
-    proc = _replay(str(APPROVAL), "-w", "reference_agents.approval",
-                   "--break-at", "signal:approve",
-                   stdin="p decision.reviewer\np self._status.state\np self._decision\nc\n")
+    proc = _replay(
+        str(APPROVAL),
+        "-w",
+        "reference_agents.approval",
+        "--break-at",
+        "signal:approve",
+        stdin="p decision.reviewer\np self._status.state\np self._decision\nc\n",
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     line = _line_of(ROOT / "reference_agents" / "approval.py", "def approve(") + 2
     assert f"approval.py({line})approve()" in proc.stdout
@@ -113,33 +142,57 @@ def test_stops_in_the_signal_handler_when_the_signal_is_delivered() -> None:
 
 def test_stops_at_a_child_workflow_and_at_a_result_the_workflow_gathers() -> None:
     planner = HISTORIES / "planner_with_review" / "planner-1.json"
-    proc = _replay(str(planner), "-w", "reference_agents.planner",
-                   "--break-at", "child:ExecutorAgentWorkflow@2", "--break-at", "26",
-                   stdin="p i\np request.goal\nc\np self._status\np len(handles)\nc\n")
+    proc = _replay(
+        str(planner),
+        "-w",
+        "reference_agents.planner",
+        "--break-at",
+        "child:ExecutorAgentWorkflow@2",
+        "--break-at",
+        "26",
+        stdin="p i\np request.goal\nc\np self._status\np len(handles)\nc\n",
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     source = ROOT / "reference_agents" / "planner.py"
     start = _line_of(source, "await workflow.start_child_workflow(")
     gather = _line_of(source, "await asyncio.gather(*handles)")
     assert f"planner.py({start})<listcomp>()" in proc.stdout
     assert "event:       16 StartChildWorkflowExecutionInitiated  ExecutorAgentWorkflow(" in (
-        proc.stdout)
+        proc.stdout
+    )
     # The first child's result arrives while the planner still waits for all three.
     assert f"awaited at:  reference_agents/planner.py:{gather} in run" in proc.stdout
     assert f"planner.py({gather})run()" in proc.stdout
     assert _pdb_answers(proc.stdout)[:4] == [
-        "1", "'write a guide to reliable agents'", "'executing'", "3"]
+        "1",
+        "'write a guide to reliable agents'",
+        "'executing'",
+        "3",
+    ]
 
 
 def test_continue_goes_to_the_next_point_and_quit_stops_stopping() -> None:
-    proc = _replay(str(APPROVAL), "-w", "reference_agents.approval",
-                   "--break-at", "signal:approve", "--break-at", "7",
-                   "--break-at", "activity:execute_plan_step",
-                   stdin="p plan\nc\np self._status.state\nc\np index\nc\np index\nq\n")
+    proc = _replay(
+        str(APPROVAL),
+        "-w",
+        "reference_agents.approval",
+        "--break-at",
+        "signal:approve",
+        "--break-at",
+        "7",
+        "--break-at",
+        "activity:execute_plan_step",
+        stdin="p plan\nc\np self._status.state\nc\np index\nc\np index\nq\n",
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     stops = re.findall(r"stopped at --break-at (\S+)", proc.stdout)
     # In replay order: the plan activity's result, the signal, then the steps until `q`.
-    assert stops == ["7", "signal:approve", "activity:execute_plan_step",
-                     "activity:execute_plan_step"]
+    assert stops == [
+        "7",
+        "signal:approve",
+        "activity:execute_plan_step",
+        "activity:execute_plan_step",
+    ]
     answers = _pdb_answers(proc.stdout)
     assert answers[0].startswith("['Gather inputs for migrate the billing database'")
     assert answers[1] == "'awaiting_approval'"
@@ -153,10 +206,17 @@ def test_stops_at_the_divergence_of_a_changed_prompt(tmp_path: Path) -> None:
     old = '_SYSTEM = "You are a research assistant.'
     assert old in source
     (tmp_path / "changed_agent.py").write_text(
-        source.replace(old, '_SYSTEM = "You are a careful research assistant.'))
-    proc = _replay(str(OPENAI), "-w", "changed_agent", "--break-at", "divergence",
-                   stdin="p self._messages[0]['content'][:36]\np turn\np request.max_turns\nc\n",
-                   env={"PYTHONPATH": str(tmp_path)})
+        source.replace(old, '_SYSTEM = "You are a careful research assistant.')
+    )
+    proc = _replay(
+        str(OPENAI),
+        "-w",
+        "changed_agent",
+        "--break-at",
+        "divergence",
+        stdin="p self._messages[0]['content'][:36]\np turn\np request.max_turns\nc\n",
+        env={"PYTHONPATH": str(tmp_path)},
+    )
     assert proc.returncode == 1, proc.stdout + proc.stderr
     line = _line_of(tmp_path / "changed_agent.py", "reply: AssistantTurn = await")
     assert f"changed_agent.py({line})run()" in proc.stdout
@@ -170,19 +230,33 @@ def test_stops_where_changed_code_issues_a_command_the_history_lacks(tmp_path: P
     source = (ROOT / "reference_agents" / "approval.py").read_text()
     old = '        self._status.state = "completed"\n'
     assert source.count(old) == 1
-    (tmp_path / "extra_step.py").write_text(source.replace(old, (
-        "        audit = await workflow.execute_activity(\n"
-        "            acts.execute_plan_step, PlanStep(task=request.task, index=99, step='audit'),\n"
-        "            start_to_close_timeout=policies.DB_TIMEOUT)\n"
-    ) + old))
-    proc = _replay(str(APPROVAL), "-w", "extra_step", "--break-at", "divergence",
-                   stdin="p len(outputs)\np self._status.state\nc\n",
-                   env={"PYTHONPATH": str(tmp_path)})
+    (tmp_path / "extra_step.py").write_text(
+        source.replace(
+            old,
+            (
+                "        audit = await workflow.execute_activity(\n"
+                "            acts.execute_plan_step, PlanStep(task=request.task, index=99, step='audit'),\n"
+                "            start_to_close_timeout=policies.DB_TIMEOUT)\n"
+            )
+            + old,
+        )
+    )
+    proc = _replay(
+        str(APPROVAL),
+        "-w",
+        "extra_step",
+        "--break-at",
+        "divergence",
+        stdin="p len(outputs)\np self._status.state\nc\n",
+        env={"PYTHONPATH": str(tmp_path)},
+    )
     assert proc.returncode == 1, proc.stdout + proc.stderr
     line = _line_of(tmp_path / "extra_step.py", "audit = await workflow.execute_activity(")
     assert f"extra_step.py({line})run()" in proc.stdout
-    assert "[nondeterminism] the code now issues activity execute_plan_step where the history " \
+    assert (
+        "[nondeterminism] the code now issues activity execute_plan_step where the history "
         "recorded WorkflowExecutionCompleted" in proc.stdout
+    )
     assert _pdb_answers(proc.stdout)[:2] == ["3", "'executing'"]
 
 
@@ -190,25 +264,40 @@ def test_a_point_the_changed_code_no_longer_reaches_is_reported(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     source = (ROOT / "reference_agents" / "approval.py").read_text()
-    call = source[source.index("        plan: list[str] = await workflow.execute_activity("):]
+    call = source[source.index("        plan: list[str] = await workflow.execute_activity(") :]
     call = call[: call.index(")\n") + 2]
     (tmp_path / "rk_no_plan_call.py").write_text(
-        source.replace(call, '        plan: list[str] = ["a", "b"]\n'))
+        source.replace(call, '        plan: list[str] = ["a", "b"]\n')
+    )
     monkeypatch.syspath_prepend(str(tmp_path))
-    result = CliRunner().invoke(main, [
-        "replay", str(APPROVAL), "-w", "rk_no_plan_call", "--break-at", "activity:generate_plan"])
+    result = CliRunner().invoke(
+        main,
+        ["replay", str(APPROVAL), "-w", "rk_no_plan_call", "--break-at", "activity:generate_plan"],
+    )
     assert result.exit_code == 1, result.output
     assert "stopped at" not in result.output  # not at the timer now issued in its place
-    assert ("--break-at activity:generate_plan is in the history, but the replay never "
-            "reached it") in result.output
+    assert (
+        "--break-at activity:generate_plan is in the history, but the replay never reached it"
+    ) in result.output
     assert "[nondeterminism] the code now issues timer of 1d" in result.output
 
 
 def test_a_point_that_never_occurs_lists_the_points_that_do() -> None:
-    result = CliRunner().invoke(main, [
-        "replay", str(APPROVAL), "-w", "reference_agents.approval",
-        "--break-at", "activity:nope", "--break-at", "timer:2", "--break-at", "signal:approve@2",
-    ])
+    result = CliRunner().invoke(
+        main,
+        [
+            "replay",
+            str(APPROVAL),
+            "-w",
+            "reference_agents.approval",
+            "--break-at",
+            "activity:nope",
+            "--break-at",
+            "timer:2",
+            "--break-at",
+            "signal:approve@2",
+        ],
+    )
     assert result.exit_code == 2
     text = result.output
     assert "--break-at activity:nope, timer:2, signal:approve@2 never occurs" in text
@@ -220,20 +309,23 @@ def test_a_point_that_never_occurs_lists_the_points_that_do() -> None:
 
 
 def test_no_divergence_to_stop_at_is_an_error_too() -> None:
-    result = CliRunner().invoke(main, [
-        "replay", str(WEEKLY), "-w", "reference_agents.weekly", "--break-at", "divergence"])
+    result = CliRunner().invoke(
+        main, ["replay", str(WEEKLY), "-w", "reference_agents.weekly", "--break-at", "divergence"]
+    )
     assert result.exit_code == 2
     assert "strict comparison finds no divergence" in result.output
 
 
 def test_bad_input_gets_the_same_per_file_errors_as_check(tmp_path: Path) -> None:
     bad = tmp_path / "legacy-enum.json"
-    text = WEEKLY.read_text().replace('"EVENT_TYPE_WORKFLOW_EXECUTION_STARTED"',
-                                      '"WORKFLOW_EXECUTION_STARTED"')
+    text = WEEKLY.read_text().replace(
+        '"EVENT_TYPE_WORKFLOW_EXECUTION_STARTED"', '"WORKFLOW_EXECUTION_STARTED"'
+    )
     bad.write_text(text)
     replay = CliRunner().invoke(main, ["replay", str(bad), "-w", "reference_agents.weekly"])
-    check = CliRunner().invoke(main, ["check", str(bad), "-w", "reference_agents.weekly",
-                                      "-j", "0"])
+    check = CliRunner().invoke(
+        main, ["check", str(bad), "-w", "reference_agents.weekly", "-j", "0"]
+    )
     assert replay.exit_code == 2 and check.exit_code == 2
     reason = replay.output.strip().removeprefix(f"error: {bad}: ")
     assert "WORKFLOW_EXECUTION_STARTED" in reason
@@ -241,14 +333,16 @@ def test_bad_input_gets_the_same_per_file_errors_as_check(tmp_path: Path) -> Non
     wrong = CliRunner().invoke(main, ["replay", str(WEEKLY), "-w", "reference_agents.approval"])
     assert wrong.exit_code == 2
     assert "workflow type 'WeeklyResearchAgent' is not among the --workflows given" in wrong.output
-    malformed = CliRunner().invoke(main, ["replay", str(WEEKLY), "-w", "reference_agents.weekly",
-                                          "--break-at", "activity:"])
+    malformed = CliRunner().invoke(
+        main, ["replay", str(WEEKLY), "-w", "reference_agents.weekly", "--break-at", "activity:"]
+    )
     assert malformed.exit_code == 2 and "expected EVENT_ID" in malformed.output
 
 
 def test_trace_golden_on_the_weekly_agent() -> None:
-    result = CliRunner().invoke(main, ["replay", str(WEEKLY), "-w", "reference_agents.weekly",
-                                       "--trace"])
+    result = CliRunner().invoke(
+        main, ["replay", str(WEEKLY), "-w", "reference_agents.weekly", "--trace"]
+    )
     assert result.exit_code == 0, result.output
     text = result.output.replace(str(ROOT) + os.sep, "")
     if os.environ.get("REPLAYKIT_UPDATE_GOLDEN"):
@@ -273,8 +367,9 @@ class _Dap:
 
     def send(self, command: str, **arguments: object) -> None:
         self.seq += 1
-        body = json.dumps({"seq": self.seq, "type": "request", "command": command,
-                           "arguments": arguments}).encode()
+        body = json.dumps(
+            {"seq": self.seq, "type": "request", "command": command, "arguments": arguments}
+        ).encode()
         self.sock.sendall(b"Content-Length: %d\r\n\r\n" % len(body) + body)
 
     def _recv(self) -> bytes:
@@ -294,8 +389,10 @@ class _Dap:
                 rest += self._recv()
             message: dict[str, Any] = json.loads(rest[:size])
             self.buf = rest[size:]
-            if message.get("type") == kind and name in (message.get("command"),
-                                                         message.get("event")):
+            if message.get("type") == kind and name in (
+                message.get("command"),
+                message.get("event"),
+            ):
                 return message
 
 
@@ -303,9 +400,25 @@ def test_debugpy_mode_listens_and_an_editor_sees_the_workflow_frame() -> None:
     pytest.importorskip("debugpy")
     port = _free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-c", _CLI, "replay", str(WEEKLY), "-w", "reference_agents.weekly",
-         "--break-at", "timer:1", "--debugger", "debugpy", "--listen", f"127.0.0.1:{port}"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [
+            sys.executable,
+            "-c",
+            _CLI,
+            "replay",
+            str(WEEKLY),
+            "-w",
+            "reference_agents.weekly",
+            "--break-at",
+            "timer:1",
+            "--debugger",
+            "debugpy",
+            "--listen",
+            f"127.0.0.1:{port}",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
         start_new_session=True,
     )
     lines: list[str] = []
@@ -319,8 +432,14 @@ def test_debugpy_mode_listens_and_an_editor_sees_the_workflow_frame() -> None:
             time.sleep(0.2)
         assert proc.poll() is None, "".join(lines)
         dap = _Dap(port)  # something listens on the port: an editor attaches
-        dap.send("initialize", adapterID="debugpy", clientID="replaykit-test",
-                 linesStartAt1=True, columnsStartAt1=True, pathFormat="path")
+        dap.send(
+            "initialize",
+            adapterID="debugpy",
+            clientID="replaykit-test",
+            linesStartAt1=True,
+            columnsStartAt1=True,
+            pathFormat="path",
+        )
         dap.until("response", "initialize")
         dap.send("attach", justMyCode=False)
         dap.until("event", "initialized")
@@ -329,7 +448,9 @@ def test_debugpy_mode_listens_and_an_editor_sees_the_workflow_frame() -> None:
         dap.send("stackTrace", threadId=thread)
         top = dap.until("response", "stackTrace")["body"]["stackFrames"][0]
         assert (top["name"], top["line"]) == (
-            "run", _line_of(ROOT / "reference_agents" / "weekly.py", "await workflow.sleep("))
+            "run",
+            _line_of(ROOT / "reference_agents" / "weekly.py", "await workflow.sleep("),
+        )
         assert top["source"]["path"].endswith(os.path.join("reference_agents", "weekly.py"))
         for expression, value in (("self._phase", "'sleeping'"), ("params.period_days", "7")):
             dap.send("evaluate", expression=expression, frameId=top["id"], context="repl")
@@ -351,11 +472,21 @@ def test_debugpy_mode_listens_and_an_editor_sees_the_workflow_frame() -> None:
 
 def test_debugpy_missing_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "debugpy", None)
-    result = CliRunner().invoke(main, ["replay", str(WEEKLY), "-w", "reference_agents.weekly",
-                                       "--break-at", "timer:1", "--debugger", "debugpy"])
+    result = CliRunner().invoke(
+        main,
+        [
+            "replay",
+            str(WEEKLY),
+            "-w",
+            "reference_agents.weekly",
+            "--break-at",
+            "timer:1",
+            "--debugger",
+            "debugpy",
+        ],
+    )
     assert result.exit_code == 2
     assert "--debugger debugpy needs the debugpy package" in result.output
-
 
 
 def test_trace_is_the_same_after_other_replays_and_checks_in_this_process() -> None:

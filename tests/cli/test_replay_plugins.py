@@ -23,7 +23,11 @@ PLUGIN = "tests.data.plugins.oa_tools:plugin"
 def _replaykit(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-c", "from replaykit.cli import run; run()", *args],
-        cwd=ROOT, input=stdin, capture_output=True, text=True, timeout=300,
+        cwd=ROOT,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=300,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
 
@@ -31,20 +35,33 @@ def _replaykit(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
 @pytest.fixture(scope="module")
 def travel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("replay-plugin")
-    proc = _replaykit("record", "tests/data/plugins/oa_scenarios.py", "-k", "travel",
-                      "--out", str(out))
+    proc = _replaykit(
+        "record", "tests/data/plugins/oa_scenarios.py", "-k", "travel", "--out", str(out)
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return out / "travel" / "travel-1.json"
 
 
 def test_replay_with_the_plugin_stops_in_the_project_frame(travel: Path) -> None:
-    proc = _replaykit("replay", str(travel), "-w", "tests.data.plugins.oa_tools",
-                      "--plugin", PLUGIN, "--break-at", "activity:get_weather",
-                      stdin="p agent.name\np question\nc\n")
+    proc = _replaykit(
+        "replay",
+        str(travel),
+        "-w",
+        "tests.data.plugins.oa_tools",
+        "--plugin",
+        PLUGIN,
+        "--break-at",
+        "activity:get_weather",
+        stdin="p agent.name\np question\nc\n",
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    line = next(n for n, text in enumerate(
-        (ROOT / "tests/data/plugins/oa_tools.py").read_text().splitlines(), start=1)
-        if "await Runner.run(" in text)
+    line = next(
+        n
+        for n, text in enumerate(
+            (ROOT / "tests/data/plugins/oa_tools.py").read_text().splitlines(), start=1
+        )
+        if "await Runner.run(" in text
+    )
     assert f"oa_tools.py({line})run()" in proc.stdout
     assert 'get_weather("Lisbon")' in proc.stdout
     answers = [p.split("\n", 1)[0] for p in proc.stdout.split("(Pdb) ")[1:]]
@@ -53,8 +70,9 @@ def test_replay_with_the_plugin_stops_in_the_project_frame(travel: Path) -> None
 
 
 def test_trace_with_the_plugin(travel: Path) -> None:
-    proc = _replaykit("replay", str(travel), "-w", "tests.data.plugins.oa_tools",
-                      "--plugin", PLUGIN, "--trace")
+    proc = _replaykit(
+        "replay", str(travel), "-w", "tests.data.plugins.oa_tools", "--plugin", PLUGIN, "--trace"
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     out = proc.stdout
     assert out.count("issued by   tests/data/plugins/oa_tools.py:") == 4  # 3 activities, result

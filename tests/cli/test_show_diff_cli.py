@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from replaykit._history import load_history, make_meta, write_history
-from replaykit._servers import parse_server, start_server
 from replaykit.cli import main
+from replaykit.history._files import load_history, make_meta, write_history
+from replaykit.servers import parse_server, start_server
 
 pytestmark = pytest.mark.integration
 

@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from replaykit._check import CheckOptions, check_histories
-from replaykit._record import record_scenarios
-from replaykit._report import format_result_line
-from replaykit._scenario import load_scenarios
-from replaykit._servers import parse_server, start_server
+from replaykit.check._engine import CheckOptions, check_histories
+from replaykit.check._report import format_result_line
+from replaykit.record._record import record_scenarios
+from replaykit.record._scenario import load_scenarios
+from replaykit.servers import parse_server, start_server
 
 pytestmark = [pytest.mark.integration]
 
@@ -69,7 +69,8 @@ def _release(folder: Path, module: str, *edits: tuple[str, str]) -> str:
 
 def _check(history: Path, module: str, **options: object):  # type: ignore[no-untyped-def]
     report = check_histories(
-        [history], workflows=[module],
+        [history],
+        workflows=[module],
         options=CheckOptions(plugins=(f"{module}:plugin",), **options),  # type: ignore[arg-type]
         jobs=0,
     )
@@ -82,9 +83,11 @@ def test_unchanged_agents_check_clean(recorded: dict[str, Path]) -> None:
     # LangGraph's checkpoint ids, task ids, first-attempt times and message ids, and Pydantic
     # AI's request timestamps and capability ids, are new on every run (built-in volatile
     # rules); the OpenAI Agents input is stable.
-    for scenario, module in (("support_agent", "tests.data.agents.oa_agent"),
-                             ("langgraph_agent", "tests.data.agents.lg_agent"),
-                             ("pydantic_agent", "tests.data.agents.pai_agent")):
+    for scenario, module in (
+        ("support_agent", "tests.data.agents.oa_agent"),
+        ("langgraph_agent", "tests.data.agents.lg_agent"),
+        ("pydantic_agent", "tests.data.agents.pai_agent"),
+    ):
         _, result = _check(recorded[scenario], module)
         assert result.status == "clean", format_result_line(result)
         assert result.divergences == (), format_result_line(result)
@@ -93,8 +96,9 @@ def test_unchanged_agents_check_clean(recorded: dict[str, Path]) -> None:
 def test_prompt_changed_halfway_shows_the_changed_words(
     recorded: dict[str, Path], next_release: Path
 ) -> None:
-    module = _release(next_release, "oa_agent",
-                      ("Always be polite and hand", "Always be brief and hand"))
+    module = _release(
+        next_release, "oa_agent", ("Always be polite and hand", "Always be brief and hand")
+    )
     report, result = _check(recorded["support_agent"], module)
     assert result.status == "divergent"
     causes = {d.cause for d in result.divergences}
@@ -115,8 +119,11 @@ def test_prompt_changed_halfway_shows_the_changed_words(
     assert jd["cause"] == "prompt" and jd["agent"] == "Triage"
     assert "[-polite-]{+brief+}" in jd["diff"]
 
-    for allow in (("prompt",), ("activity:invoke_model_activity.input.system_instructions",),
-                  ("activity-input",)):
+    for allow in (
+        ("prompt",),
+        ("activity:invoke_model_activity.input.system_instructions",),
+        ("activity-input",),
+    ):
         _, allowed = _check(recorded["support_agent"], module, allow=allow)
         assert allowed.status == "clean", (allow, format_result_line(allowed))
         assert {d.cause for d in allowed.allowed} == {"prompt"}
@@ -128,7 +135,8 @@ def test_tool_and_model_setting_changes_are_named(
     recorded: dict[str, Path], next_release: Path
 ) -> None:
     module = _release(
-        next_release, "oa_agent",
+        next_release,
+        "oa_agent",
         ('"""Look an order up by its id.', '"""Look an order up by its id or tracking number.'),
         ("TEMPERATURE = 0.2", "TEMPERATURE = 0.7"),
     )
@@ -151,9 +159,11 @@ def test_tool_and_model_setting_changes_are_named(
 def test_langgraph_state_change_and_dotted_allow(
     recorded: dict[str, Path], next_release: Path
 ) -> None:
-    module = _release(next_release, "lg_agent",
-                      ("HumanMessage(content=question)",
-                       'HumanMessage(content="Customer says: " + question)'))
+    module = _release(
+        next_release,
+        "lg_agent",
+        ("HumanMessage(content=question)", 'HumanMessage(content="Customer says: " + question)'),
+    )
     _, result = _check(recorded["langgraph_agent"], module)
     assert result.status == "divergent"
     (d,) = result.divergences
@@ -165,21 +175,26 @@ def test_langgraph_state_change_and_dotted_allow(
     assert "checkpoint" not in d.diff and "node_first_attempt_time" not in d.diff
     assert d.source is not None and "lg_agent_next.py" in d.source, d.source
     # a dotted activity name is matched whole: react-agent.agent + field input
-    _, allowed = _check(recorded["langgraph_agent"], module,
-                        allow=("activity:react-agent.agent.input",))
+    _, allowed = _check(
+        recorded["langgraph_agent"], module, allow=("activity:react-agent.agent.input",)
+    )
     assert allowed.status == "clean", format_result_line(allowed)
 
 
 def test_user_volatile_rule_on_a_dotted_activity(
     recorded: dict[str, Path], next_release: Path
 ) -> None:
-    module = _release(next_release, "lg_agent",
-                      ("HumanMessage(content=question)",
-                       'HumanMessage(content="Customer says: " + question)'))
-    _, result = _check(recorded["langgraph_agent"], module,
-                       volatile=("activity:react-agent.agent.args.*.messages.*.content",))
+    module = _release(
+        next_release,
+        "lg_agent",
+        ("HumanMessage(content=question)", 'HumanMessage(content="Customer says: " + question)'),
+    )
+    _, result = _check(
+        recorded["langgraph_agent"],
+        module,
+        volatile=("activity:react-agent.agent.args.*.messages.*.content",),
+    )
     assert result.status == "clean", format_result_line(result)
-
 
 
 def test_cli_allow_prompt_and_volatile_flag(
@@ -189,10 +204,19 @@ def test_cli_allow_prompt_and_volatile_flag(
 
     from replaykit.cli import main
 
-    module = _release(next_release, "oa_agent",
-                      ("Always be polite and hand", "Always be brief and hand"))
-    base = ["check", str(recorded["support_agent"]), "--workflows", module,
-            "--plugin", f"{module}:plugin", "--jobs", "0"]
+    module = _release(
+        next_release, "oa_agent", ("Always be polite and hand", "Always be brief and hand")
+    )
+    base = [
+        "check",
+        str(recorded["support_agent"]),
+        "--workflows",
+        module,
+        "--plugin",
+        f"{module}:plugin",
+        "--jobs",
+        "0",
+    ]
     report = tmp_path / "report.json"
     failed = CliRunner().invoke(main, [*base, "--json-report", str(report)])
     assert failed.exit_code == 1, failed.output
@@ -224,5 +248,7 @@ def test_deep_agent_records_and_checks_clean(tmp_path: Path, next_release: Path)
     _, changed = _check(history, module)
     (d,) = changed.divergences
     assert (d.cause, d.integration) == ("prompt", "DeepAgents"), format_result_line(changed)
-    assert d.diff == ("messages[system]: 'You are a research assistant. Answer in one sentence.'"
-                      " -> 'You are a research assistant. Answer at length.'"), d.diff
+    assert d.diff == (
+        "messages[system]: 'You are a research assistant. Answer in one sentence.'"
+        " -> 'You are a research assistant. Answer at length.'"
+    ), d.diff

@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from replaykit._budget import BudgetLimits, format_budget
-from replaykit._check import CheckOptions, check_histories
-from replaykit._record import record_scenarios
-from replaykit._scenario import load_scenarios
-from replaykit._servers import parse_server, start_server_async
+from replaykit.check._budget import BudgetLimits, format_budget
+from replaykit.check._engine import CheckOptions, check_histories
 from replaykit.cli.check import command as check_command
+from replaykit.record._record import record_scenarios
+from replaykit.record._scenario import load_scenarios
+from replaykit.servers import parse_server, start_server_async
 
 pytestmark = [pytest.mark.integration]
 
@@ -49,8 +49,7 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_quadratic_agent_loop_is_flagged_with_its_projection(recorded: Path) -> None:
-    report = check_histories([recorded / "quadratic-1.json"], workflows=["quadratic_agent"],
-                             jobs=0)
+    report = check_histories([recorded / "quadratic-1.json"], workflows=["quadratic_agent"], jobs=0)
     (result,) = report.results
     assert result.status == "clean"  # report-only by default
     budget = result.budget
@@ -70,8 +69,7 @@ def test_quadratic_agent_loop_is_flagged_with_its_projection(recorded: Path) -> 
 
 
 def test_bounded_twin_is_not_flagged(recorded: Path) -> None:
-    report = check_histories([recorded / "windowed-1.json"], workflows=["quadratic_agent"],
-                             jobs=0)
+    report = check_histories([recorded / "windowed-1.json"], workflows=["quadratic_agent"], jobs=0)
     budget = report.results[0].budget
     assert budget is not None and not budget.flagged
     (loop,) = budget.loops
@@ -87,16 +85,29 @@ def test_fail_on_budget_and_limits_from_flags(recorded: Path, tmp_path: Path) ->
     assert "History budgets: 1 history flagged" in passing.output
     assert "grows quadratically" in passing.output
     out = tmp_path / "r.json"
-    failing = runner.invoke(check_command, [*paths, "-w", "quadratic_agent", "-j", "0",
-                                            "--fail-on", "budget", "--json-report", str(out)])
+    failing = runner.invoke(
+        check_command,
+        [
+            *paths,
+            "-w",
+            "quadratic_agent",
+            "-j",
+            "0",
+            "--fail-on",
+            "budget",
+            "--json-report",
+            str(out),
+        ],
+    )
     assert failing.exit_code == 1, failing.output
     data = json.loads(out.read_text())
     status = {r["workflow_id"]: r["status"] for r in data["results"]}
     assert status == {"quadratic-1": "divergent", "windowed-1": "clean"}
     assert data["results"][0]["budget"]["loops"][0]["first_limit"]["limit"] == "bytes"
     # A tighter cluster: the windowed loop reaches a 300-event limit within the horizon.
-    tight = runner.invoke(check_command, [*paths, "-w", "quadratic_agent", "-j", "0",
-                                          "--budget", "events_error=300"])
+    tight = runner.invoke(
+        check_command, [*paths, "-w", "quadratic_agent", "-j", "0", "--budget", "events_error=300"]
+    )
     assert "History budgets: 2 histories flagged" in tight.output, tight.output
     bad = runner.invoke(check_command, [*paths, "-w", "quadratic_agent", "--budget", "nope=1"])
     assert bad.exit_code == 2 and "unknown budget 'nope'" in bad.output
@@ -104,8 +115,12 @@ def test_fail_on_budget_and_limits_from_flags(recorded: Path, tmp_path: Path) ->
 
 def test_measured_against_custom_limits(recorded: Path) -> None:
     limits = BudgetLimits(payload_warn=8 * 1024)
-    report = check_histories([recorded / "quadratic-1.json"], workflows=["quadratic_agent"],
-                             jobs=0, options=CheckOptions(budget=limits))
+    report = check_histories(
+        [recorded / "quadratic-1.json"],
+        workflows=["quadratic_agent"],
+        jobs=0,
+        options=CheckOptions(budget=limits),
+    )
     budget = report.results[0].budget
     assert budget is not None
     assert any(f.limit == "payload" and f.level == "warning" for f in budget.findings)

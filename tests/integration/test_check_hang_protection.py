@@ -17,13 +17,13 @@ import temporalio.api.history.v1
 from temporalio.api.enums.v1 import EventType
 
 from replaykit import CheckOptions, check_histories, parse_server, start_server_async, write_history
-from replaykit._history import HistoryFile, load_history, make_meta
+from replaykit.history._files import HistoryFile, load_history, make_meta
 
 CORE = Path(__file__).resolve().parents[1] / "data" / "core"
 
 pytestmark = pytest.mark.integration
 
-MODULE = '''
+MODULE = """
 import time
 from temporalio import workflow
 
@@ -43,10 +43,12 @@ class Stalling:
             with workflow.unsafe.sandbox_unrestricted():
                 time.sleep(3)  # stands in for a replay that does not come back
         return "stalled"
-'''
+"""
 
 
-def test_stuck_replay_is_killed_and_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_stuck_replay_is_killed_and_reported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     (tmp_path / "hang_wf.py").write_text(MODULE)
     monkeypatch.syspath_prepend(str(tmp_path))
     import hang_wf
@@ -58,19 +60,35 @@ def test_stuck_replay_is_killed_and_reported(tmp_path: Path, monkeypatch: pytest
         async with await start_server_async(parse_server("timeskip")) as server:
             client = await server.client()
             async with Worker(client, task_queue="q", workflows=[hang_wf.Quick, hang_wf.Stalling]):
-                for wf, wid in ((hang_wf.Stalling, "stalling-1"), (hang_wf.Quick, "quick-1"),
-                                (hang_wf.Quick, "quick-2")):
+                for wf, wid in (
+                    (hang_wf.Stalling, "stalling-1"),
+                    (hang_wf.Quick, "quick-1"),
+                    (hang_wf.Quick, "quick-2"),
+                ):
                     handle = await client.start_workflow(wf.run, id=wid, task_queue="q")
                     await handle.result()
-                    out.append(write_history(tmp_path / "h" / f"{wid}.json", await handle.fetch_history(),
-                                             meta=make_meta(workflow_id=wid, run_id=None,
-                                                            workflow_type=wf.__name__, task_queue="q",
-                                                            namespace="default")))
+                    out.append(
+                        write_history(
+                            tmp_path / "h" / f"{wid}.json",
+                            await handle.fetch_history(),
+                            meta=make_meta(
+                                workflow_id=wid,
+                                run_id=None,
+                                workflow_type=wf.__name__,
+                                task_queue="q",
+                                namespace="default",
+                            ),
+                        )
+                    )
         return out
 
     asyncio.run(record())
-    report = check_histories([tmp_path / "h"], workflows=["hang_wf"], jobs=1,
-                             options=CheckOptions(timeout=1.0, cache=False))
+    report = check_histories(
+        [tmp_path / "h"],
+        workflows=["hang_wf"],
+        jobs=1,
+        options=CheckOptions(timeout=1.0, cache=False),
+    )
     by_name = {Path(r.path or "").name: r for r in report.results}
     assert by_name["stalling-1.json"].status == "error"
     assert "did not finish within 1 s" in (by_name["stalling-1.json"].error or "")
@@ -88,8 +106,9 @@ def _core_hang(history_file: Path) -> HistoryFile:
     hf = load_history(history_file)
     history = temporalio.api.history.v1.History()
     history.CopyFrom(hf.history)
-    wftc = next(ev for ev in history.events
-                if ev.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED)
+    wftc = next(
+        ev for ev in history.events if ev.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED
+    )
     wftc.event_type = EventType.EVENT_TYPE_UNSPECIFIED
     return dataclasses.replace(hf, history=history, path=history_file.with_name("hung.json"))
 
@@ -103,14 +122,24 @@ def test_in_process_replay_that_hangs_the_core_is_reported_and_the_rest_checked(
     import core_workflows
 
     looper = CORE / "histories" / "looper_flow"
-    clean = [load_history(looper / "looper-1.run2.json"), load_history(looper / "looper-1.run3.json")]
+    clean = [
+        load_history(looper / "looper-1.run2.json"),
+        load_history(looper / "looper-1.run3.json"),
+    ]
     items = [clean[0], _core_hang(looper / "looper-1.json"), clean[1]]
     for workflows in (["core_workflows"], [core_workflows.Looper]):  # names, and classes
-        report = check_histories(items, workflows=workflows, jobs=0,  # type: ignore[arg-type]
-                                 options=CheckOptions(timeout=2.0, cache=False))
+        report = check_histories(
+            items,
+            workflows=workflows,
+            jobs=0,  # type: ignore[arg-type]
+            options=CheckOptions(timeout=2.0, cache=False),
+        )
         statuses = {Path(r.path or "").name: r.status for r in report.results}
-        assert statuses == {"looper-1.run2.json": "clean", "hung.json": "error",
-                            "looper-1.run3.json": "clean"}, statuses
+        assert statuses == {
+            "looper-1.run2.json": "clean",
+            "hung.json": "error",
+            "looper-1.run3.json": "clean",
+        }, statuses
         hung = next(r.error for r in report.results if r.status == "error") or ""
         assert "did not finish within 2 s" in hung and "in-process" in hung
         assert report.exit_code == 2

@@ -14,11 +14,11 @@ import pytest
 from click.testing import CliRunner
 
 from replaykit import load_scenarios
-from replaykit._faults._explore import explore_every_step
-from replaykit._faults._plan import FailActivity, FaultPlan, KillServer, KillWorker, Point
-from replaykit._faults._runner import baseline_of, run_fault_plan
-from replaykit._servers import RunningServer, ServerSpec, start_server
 from replaykit.cli.faults import command
+from replaykit.faults._explore import explore_every_step
+from replaykit.faults._plan import FailActivity, FaultPlan, KillServer, KillWorker, Point
+from replaykit.faults._runner import baseline_of, run_fault_plan
+from replaykit.servers import RunningServer, ServerSpec, start_server
 
 pytestmark = pytest.mark.integration
 
@@ -45,8 +45,11 @@ def test_idempotent_survives_a_worker_kill_at_every_step(server: RunningServer) 
     assert kinds == {"workflow-task", "activity-start", "activity-returned", "timer"}
     assert len(report.runs) == len(report.steps.points) == 11
     assert report.prefixes and all(p.status == "clean" for p in report.prefixes)
-    failures = [(r.plan.describe(), [v.message for v in r.violations], r.error)
-                for r in report.runs if not r.ok]
+    failures = [
+        (r.plan.describe(), [v.message for v in r.violations], r.error)
+        for r in report.runs
+        if not r.ok
+    ]
     assert not failures, failures
     for r in report.runs:
         # Every planned kill really happened, and a standby took over.
@@ -96,10 +99,16 @@ def test_concurrent_instances_lose_and_double_nothing(server: RunningServer) -> 
     for (workflow_id, _), history in result.histories.items():
         if workflow_id in killed_for:
             continue
-        charge = {e.event_id for e in history.events
-                  if e.activity_task_scheduled_event_attributes.activity_type.name == "charge"}
-        attempts = [e.activity_task_started_event_attributes.attempt for e in history.events
-                    if e.activity_task_started_event_attributes.scheduled_event_id in charge]
+        charge = {
+            e.event_id
+            for e in history.events
+            if e.activity_task_scheduled_event_attributes.activity_type.name == "charge"
+        }
+        attempts = [
+            e.activity_task_started_event_attributes.attempt
+            for e in history.events
+            if e.activity_task_started_event_attributes.scheduled_event_id in charge
+        ]
         assert attempts and min(attempts) >= 2, (workflow_id, attempts)
 
 
@@ -108,22 +117,32 @@ def test_fresh_uuid_workflow_ids_pass_every_step_and_blind_is_still_caught(
 ) -> None:
     # issue 12 item 3: `id=f"order-{uuid.uuid4().hex}"` made every fault run fail `outcome`
     # (matched by workflow id) and `no-rerun` (activity inputs carry the id).
-    report = explore_every_step(_scenario("order_unique_idempotent"), server=server,
-                                kill="worker", partial_replay=False)
+    report = explore_every_step(
+        _scenario("order_unique_idempotent"), server=server, kill="worker", partial_replay=False
+    )
     assert len(report.runs) == len(report.steps.points) == 11
-    failures = [(r.plan.describe(), [v.message for v in r.violations], r.error)
-                for r in report.runs if not r.ok]
+    failures = [
+        (r.plan.describe(), [v.message for v in r.violations], r.error)
+        for r in report.runs
+        if not r.ok
+    ]
     assert not failures, failures
     ids = {e.workflow_id for r in (report.baseline, *report.runs) for e in r.executions}
     assert len(ids) == 12  # every run had its own workflow id
     for r in report.runs:
         assert {v.name: v.verdict for v in r.verdicts}["outcome"] == "ok", r.plan.describe()
     assert report.exit_code == 0
-    blind = explore_every_step(_scenario("order_unique_blind"), server=server, kill="worker",
-                               partial_replay=False, max_runs=2)
+    blind = explore_every_step(
+        _scenario("order_unique_blind"),
+        server=server,
+        kill="worker",
+        partial_replay=False,
+        max_runs=2,
+    )
     caught = [r for r in blind.runs if not r.ok]
     assert [r.plan.faults[0].at.to_text() for r in caught] == [  # type: ignore[union-attr]
-        "OrderWorkflow/returned:charge@1"]
+        "OrderWorkflow/returned:charge@1"
+    ]
     assert {v.name for v in caught[0].violations} == {"exactly-once"}
     assert "activity `charge` ran its side effect twice" in caught[0].violations[0].message
     assert blind.exit_code == 1
@@ -132,8 +151,16 @@ def test_fresh_uuid_workflow_ids_pass_every_step_and_blind_is_still_caught(
 def test_blind_charge_is_caught_exactly_once_named(tmp_path: Path) -> None:
     result = CliRunner().invoke(
         command,
-        [SCENARIOS, "-k", "order_blind", "--crash", "every-step", "--max-runs", "2",
-         "--no-partial-replay"],
+        [
+            SCENARIOS,
+            "-k",
+            "order_blind",
+            "--crash",
+            "every-step",
+            "--max-runs",
+            "2",
+            "--no-partial-replay",
+        ],
     )
     out = result.output
     assert result.exit_code == 1, out

@@ -14,11 +14,11 @@ import pytest
 import temporalio.api.enums.v1
 
 from replaykit import load_scenarios
-from replaykit._faults._explore import explore_every_step
-from replaykit._faults._plan import FailActivity, FaultPlan
-from replaykit._faults._runner import baseline_of, run_fault_plan
-from replaykit._scenario import Scenario
-from replaykit._servers import RunningServer, ServerSpec, start_server
+from replaykit.faults._explore import explore_every_step
+from replaykit.faults._plan import FailActivity, FaultPlan
+from replaykit.faults._runner import baseline_of, run_fault_plan
+from replaykit.record._scenario import Scenario
+from replaykit.servers import RunningServer, ServerSpec, start_server
 
 pytestmark = pytest.mark.integration
 
@@ -73,8 +73,12 @@ def test_research_agent_survives_a_worker_kill_at_every_step(server: RunningServ
         # what brings a lost step back. A kill after the last workflow task may lose nothing
         # (its completion already reached the server): then no one has to recover.
         # Lost work shows in the history: a timed-out task, or an activity on a later attempt.
-        lost = [e.event_id for h in r.histories.values() for e in h.events
-                if e.event_type in _TIMED_OUT or e.activity_task_started_event_attributes.attempt > 1]
+        lost = [
+            e.event_id
+            for h in r.histories.values()
+            for e in h.events
+            if e.event_type in _TIMED_OUT or e.activity_task_started_event_attributes.attempt > 1
+        ]
         lost_runs += bool(lost)
         if lost:
             assert r.recoveries and max(r.recoveries) < 60, (r.plan.describe(), r.recoveries)

@@ -29,7 +29,6 @@ REPLAYKIT = str(Path(sys.executable).parent / "replaykit")
 pytestmark = pytest.mark.integration
 
 
-
 @dataclass(frozen=True)
 class Integration:
     scenario: str
@@ -42,17 +41,28 @@ class Integration:
 
 INTEGRATIONS = {
     "openai-agents": Integration(
-        "support_desk_agent", "openai_agents_agent.py",
-        "reference_agents.integration_plugins:openai_agents", "invoke_model_activity", 5, "agent 'Support specialist'",
+        "support_desk_agent",
+        "openai_agents_agent.py",
+        "reference_agents.integration_plugins:openai_agents",
+        "invoke_model_activity",
+        5,
+        "agent 'Support specialist'",
     ),
     "langgraph": Integration(
-        "triage_graph_agent", "langgraph_agent.py",
-        "reference_agents.integration_plugins:langgraph", "support-triage.agent", 3, "graph 'support-triage'",
+        "triage_graph_agent",
+        "langgraph_agent.py",
+        "reference_agents.integration_plugins:langgraph",
+        "support-triage.agent",
+        3,
+        "graph 'support-triage'",
     ),
     "pydantic-ai": Integration(
-        "runbook_agent", "pydantic_ai_agent.py",
+        "runbook_agent",
+        "pydantic_ai_agent.py",
         "reference_agents.integration_plugins:pydantic_ai",
-        "agent__runbook_agent__model_request", 2, "runbook_agent",
+        "agent__runbook_agent__model_request",
+        2,
+        "runbook_agent",
     ),
 }
 
@@ -68,91 +78,207 @@ class Change:
 
 CHANGES = (
     # ---------------------------------------------------------------- OpenAI Agents SDK
-    Change("oa-prompt", "openai-agents", "prompt",
-           (("never rely on memory for product facts", "never quote product facts from memory"),),
-           ("quote",)),
-    Change("oa-tool-schema", "openai-agents", "tools",
-           (("def cite_source(doc_id: str, title: str) -> str:",
-             "def cite_source(doc_id: str, title: str, section: str) -> str:"),
-            ("        title: The article title.\n",
-             "        title: The article title.\n        section: The section of the article.\n")),
-           ("section",)),
-    Change("oa-temperature", "openai-agents", "model-settings",
-           (("temperature=0.2, max_tokens=800", "temperature=0.6, max_tokens=800"),),
-           ("0.2", "0.6")),
-    Change("oa-rename-local", "openai-agents", "refactor",
-           (("    writer = Agent[None](", "    reply_writer = Agent[None]("),
-            ("        handoffs=[writer],", "        handoffs=[reply_writer],"))),
-    Change("oa-extract-tools", "openai-agents", "refactor",
-           (("        tools=[\n            activity_as_tool(search_knowledge_base, "
-             "start_to_close_timeout=timedelta(seconds=30)),\n            activity_as_tool("
-             "save_case_note, start_to_close_timeout=timedelta(seconds=30)),\n"
-             "            cite_source,\n        ],\n",
-             "        tools=_specialist_tools(),\n"),
-            ("def build_support_agent() -> Agent[None]:",
-             "def _specialist_tools() -> list[Any]:\n    timeout = timedelta(seconds=30)\n"
-             "    return [\n        activity_as_tool(search_knowledge_base, "
-             "start_to_close_timeout=timeout),\n        activity_as_tool(save_case_note, "
-             "start_to_close_timeout=timeout),\n        cite_source,\n    ]\n\n\n"
-             "def build_support_agent() -> Agent[None]:"),
-            ("from datetime import timedelta\n", "from datetime import timedelta\nfrom typing import Any\n"))),
+    Change(
+        "oa-prompt",
+        "openai-agents",
+        "prompt",
+        (("never rely on memory for product facts", "never quote product facts from memory"),),
+        ("quote",),
+    ),
+    Change(
+        "oa-tool-schema",
+        "openai-agents",
+        "tools",
+        (
+            (
+                "def cite_source(doc_id: str, title: str) -> str:",
+                "def cite_source(doc_id: str, title: str, section: str) -> str:",
+            ),
+            (
+                "        title: The article title.\n",
+                "        title: The article title.\n        section: The section of the article.\n",
+            ),
+        ),
+        ("section",),
+    ),
+    Change(
+        "oa-temperature",
+        "openai-agents",
+        "model-settings",
+        (("temperature=0.2, max_tokens=800", "temperature=0.6, max_tokens=800"),),
+        ("0.2", "0.6"),
+    ),
+    Change(
+        "oa-rename-local",
+        "openai-agents",
+        "refactor",
+        (
+            ("    writer = Agent[None](", "    reply_writer = Agent[None]("),
+            ("        handoffs=[writer],", "        handoffs=[reply_writer],"),
+        ),
+    ),
+    Change(
+        "oa-extract-tools",
+        "openai-agents",
+        "refactor",
+        (
+            (
+                "        tools=[\n            activity_as_tool(search_knowledge_base, "
+                "start_to_close_timeout=timedelta(seconds=30)),\n            activity_as_tool("
+                "save_case_note, start_to_close_timeout=timedelta(seconds=30)),\n"
+                "            cite_source,\n        ],\n",
+                "        tools=_specialist_tools(),\n",
+            ),
+            (
+                "def build_support_agent() -> Agent[None]:",
+                "def _specialist_tools() -> list[Any]:\n    timeout = timedelta(seconds=30)\n"
+                "    return [\n        activity_as_tool(search_knowledge_base, "
+                "start_to_close_timeout=timeout),\n        activity_as_tool(save_case_note, "
+                "start_to_close_timeout=timeout),\n        cite_source,\n    ]\n\n\n"
+                "def build_support_agent() -> Agent[None]:",
+            ),
+            (
+                "from datetime import timedelta\n",
+                "from datetime import timedelta\nfrom typing import Any\n",
+            ),
+        ),
+    ),
     # ---------------------------------------------------------------- LangGraph
-    Change("lg-prompt", "langgraph", "prompt",
-           (("say so and escalate instead of guessing", "say so and ask a human instead of guessing"),),
-           ("human",)),
-    Change("lg-tool-schema", "langgraph", "tools",
-           (("def record_case_note(category: str, article: str) -> str:",
-             "def record_case_note(category: str, article: str, priority: str = \"normal\") -> str:"),),
-           ("priority",)),
-    Change("lg-temperature", "langgraph", "model-settings",
-           (("TRIAGE_TEMPERATURE = 0.1", "TRIAGE_TEMPERATURE = 0.4"),), ("0.1", "0.4")),
-    Change("lg-rename-local", "langgraph", "refactor",
-           (("        context: TriageContext = {", "        triage_context: TriageContext = {"),
-            ("context=context)", "context=triage_context)"))),
-    Change("lg-reorder-helpers", "langgraph", "refactor",
-           ((
-               "def search_knowledge_base(query: str) -> str:\n"
-               "    \"\"\"Search the knowledge base of durable-execution articles.\n\n"
-               "    Args:\n        query: A few keywords describing what to look up.\n"
-               "    \"\"\"\n    return knowledge_base_answer(query)\n\n\n", ""),
-            ("TOOLS = [search_knowledge_base, record_case_note]",
-             "def search_knowledge_base(query: str) -> str:\n"
-             "    \"\"\"Search the knowledge base of durable-execution articles.\n\n"
-             "    Args:\n        query: A few keywords describing what to look up.\n"
-             "    \"\"\"\n    return knowledge_base_answer(query)\n\n\n"
-             "TOOLS = [search_knowledge_base, record_case_note]"))),
+    Change(
+        "lg-prompt",
+        "langgraph",
+        "prompt",
+        (
+            (
+                "say so and escalate instead of guessing",
+                "say so and ask a human instead of guessing",
+            ),
+        ),
+        ("human",),
+    ),
+    Change(
+        "lg-tool-schema",
+        "langgraph",
+        "tools",
+        (
+            (
+                "def record_case_note(category: str, article: str) -> str:",
+                'def record_case_note(category: str, article: str, priority: str = "normal") -> str:',
+            ),
+        ),
+        ("priority",),
+    ),
+    Change(
+        "lg-temperature",
+        "langgraph",
+        "model-settings",
+        (("TRIAGE_TEMPERATURE = 0.1", "TRIAGE_TEMPERATURE = 0.4"),),
+        ("0.1", "0.4"),
+    ),
+    Change(
+        "lg-rename-local",
+        "langgraph",
+        "refactor",
+        (
+            ("        context: TriageContext = {", "        triage_context: TriageContext = {"),
+            ("context=context)", "context=triage_context)"),
+        ),
+    ),
+    Change(
+        "lg-reorder-helpers",
+        "langgraph",
+        "refactor",
+        (
+            (
+                "def search_knowledge_base(query: str) -> str:\n"
+                '    """Search the knowledge base of durable-execution articles.\n\n'
+                "    Args:\n        query: A few keywords describing what to look up.\n"
+                '    """\n    return knowledge_base_answer(query)\n\n\n',
+                "",
+            ),
+            (
+                "TOOLS = [search_knowledge_base, record_case_note]",
+                "def search_knowledge_base(query: str) -> str:\n"
+                '    """Search the knowledge base of durable-execution articles.\n\n'
+                "    Args:\n        query: A few keywords describing what to look up.\n"
+                '    """\n    return knowledge_base_answer(query)\n\n\n'
+                "TOOLS = [search_knowledge_base, record_case_note]",
+            ),
+        ),
+    ),
     # ---------------------------------------------------------------- Pydantic AI
-    Change("pa-prompt", "pydantic-ai", "prompt",
-           (("the most urgent first", "the safest first"),), ("safest",)),
-    Change("pa-tool-schema", "pydantic-ai", "tools",
-           (("def search_runbooks(query: str) -> str:",
-             "def search_runbooks(query: str, limit: int = 2) -> str:"),
-            ("    return knowledge_base_answer(query)", "    return knowledge_base_answer(query, limit)")),
-           ("limit",)),
-    Change("pa-temperature", "pydantic-ai", "model-settings",
-           (("temperature=0.3, max_tokens=500", "temperature=0.8, max_tokens=500"),), ("0.3", "0.8")),
-    Change("pa-extract-run", "pydantic-ai", "refactor",
-           (("        result = await runbook_agent.run(incident)\n        return result.output",
-             "        return await _answer(incident)"),
-            ("@workflow.defn\nclass RunbookAgentWorkflow",
-             "async def _answer(incident: str) -> str:\n"
-             "    run_result = await runbook_agent.run(incident)\n"
-             "    return run_result.output\n\n\n@workflow.defn\nclass RunbookAgentWorkflow"))),
+    Change(
+        "pa-prompt",
+        "pydantic-ai",
+        "prompt",
+        (("the most urgent first", "the safest first"),),
+        ("safest",),
+    ),
+    Change(
+        "pa-tool-schema",
+        "pydantic-ai",
+        "tools",
+        (
+            (
+                "def search_runbooks(query: str) -> str:",
+                "def search_runbooks(query: str, limit: int = 2) -> str:",
+            ),
+            (
+                "    return knowledge_base_answer(query)",
+                "    return knowledge_base_answer(query, limit)",
+            ),
+        ),
+        ("limit",),
+    ),
+    Change(
+        "pa-temperature",
+        "pydantic-ai",
+        "model-settings",
+        (("temperature=0.3, max_tokens=500", "temperature=0.8, max_tokens=500"),),
+        ("0.3", "0.8"),
+    ),
+    Change(
+        "pa-extract-run",
+        "pydantic-ai",
+        "refactor",
+        (
+            (
+                "        result = await runbook_agent.run(incident)\n        return result.output",
+                "        return await _answer(incident)",
+            ),
+            (
+                "@workflow.defn\nclass RunbookAgentWorkflow",
+                "async def _answer(incident: str) -> str:\n"
+                "    run_result = await runbook_agent.run(incident)\n"
+                "    return run_result.output\n\n\n@workflow.defn\nclass RunbookAgentWorkflow",
+            ),
+        ),
+    ),
 )
 
 
-def _run(args: list[str], cwd: Path, *, path: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(path or cwd), "REPLAYKIT_CACHE_DIR": str(cwd / ".cache"),
-           "REFERENCE_AGENTS_DB": str(cwd / "agents.sqlite3")}
+def _run(
+    args: list[str], cwd: Path, *, path: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(path or cwd),
+        "REPLAYKIT_CACHE_DIR": str(cwd / ".cache"),
+        "REFERENCE_AGENTS_DB": str(cwd / "agents.sqlite3"),
+    }
     env.pop("TEMPORAL_ADDRESS", None)
     env.pop("OPENAI_API_KEY", None)  # the agents must run without any key
-    return subprocess.run([REPLAYKIT, *args], cwd=cwd, env=env, capture_output=True, text=True,
-                          timeout=300)
+    return subprocess.run(
+        [REPLAYKIT, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
+    )
 
 
 def _copy_agents(dest: Path) -> Path:
-    shutil.copytree(ROOT / "reference_agents", dest / "reference_agents",
-                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(
+        ROOT / "reference_agents",
+        dest / "reference_agents",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
     return dest
 
 
@@ -160,8 +286,17 @@ def _copy_agents(dest: Path) -> Path:
 def recorded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """The three scenarios recorded once, through the scenarios' own plugins."""
     root = _copy_agents(tmp_path_factory.mktemp("integration-agents"))
-    proc = _run(["record", "reference_agents/integration_scenarios.py", "--out", "hist",
-                 "--server", "embedded"], root)
+    proc = _run(
+        [
+            "record",
+            "reference_agents/integration_scenarios.py",
+            "--out",
+            "hist",
+            "--server",
+            "embedded",
+        ],
+        root,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     yield root
 
@@ -171,8 +306,10 @@ def _scheduled(path: Path) -> list[tuple[str, list[Any], dict[str, Any]]]:
     for ev in json.loads(path.read_text())["events"]:
         attrs = ev.get("activityTaskScheduledEventAttributes")
         if attrs:
-            args = [json.loads(base64.b64decode(p["data"])) if "data" in p else None
-                    for p in attrs.get("input", {}).get("payloads", [])]
+            args = [
+                json.loads(base64.b64decode(p["data"])) if "data" in p else None
+                for p in attrs.get("input", {}).get("payloads", [])
+            ]
             out.append((attrs["activityType"]["name"], args, attrs.get("header", {})))
     return out
 
@@ -186,7 +323,9 @@ def _history(root: Path, integration: Integration) -> Path:
 def test_record_writes_the_model_calls(recorded: Path, name: str) -> None:
     integration = INTEGRATIONS[name]
     scheduled = _scheduled(_history(recorded, integration))
-    model_calls = [args for activity, args, _ in scheduled if activity == integration.model_activity]
+    model_calls = [
+        args for activity, args, _ in scheduled if activity == integration.model_activity
+    ]
     assert len(model_calls) == integration.model_calls, [a for a, _, _ in scheduled]
     text = json.dumps(model_calls[0])
     if name == "openai-agents":
@@ -194,17 +333,24 @@ def test_record_writes_the_model_calls(recorded: Path, name: str) -> None:
         (payload,) = model_calls[0]
         assert payload["system_instructions"].startswith("You are a support specialist")
         assert [t["name"] for t in payload["tools"]] == [
-            "search_knowledge_base", "save_case_note", "cite_source"]
+            "search_knowledge_base",
+            "save_case_note",
+            "cite_source",
+        ]
         assert payload["model_settings"]["temperature"] == 0.2
         assert [h["agent_name"] for h in payload["handoffs"]] == ["Reply writer"]
         # the tools made with activity_as_tool are activities; the trace span is a header
         assert [a for a, _, _ in scheduled if a != "invoke_model_activity"] == [
-            "search_knowledge_base", "save_case_note"]
+            "search_knowledge_base",
+            "save_case_note",
+        ]
         assert "__openai_span" in scheduled[0][2]["fields"]
     elif name == "langgraph":
         assert "You triage support tickets" in text and '"temperature": 0.1' in text
         assert [a for a, _, _ in scheduled] == [
-            "support-triage.agent", "support-triage.tools"] * 2 + ["support-triage.agent"]
+            "support-triage.agent",
+            "support-triage.tools",
+        ] * 2 + ["support-triage.agent"]
     else:
         assert "You are the on-call assistant" in text and '"temperature": 0.3' in text
         assert '"name": "search_runbooks"' in text
@@ -213,8 +359,17 @@ def test_record_writes_the_model_calls(recorded: Path, name: str) -> None:
 @pytest.mark.parametrize("name", list(INTEGRATIONS))
 def test_unchanged_code_checks_clean(recorded: Path, name: str) -> None:
     integration = INTEGRATIONS[name]
-    proc = _run(["check", f"hist/{integration.scenario}", "--workflows", "reference_agents",
-                 "--plugin", integration.plugin], recorded)
+    proc = _run(
+        [
+            "check",
+            f"hist/{integration.scenario}",
+            "--workflows",
+            "reference_agents",
+            "--plugin",
+            integration.plugin,
+        ],
+        recorded,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "1 clean, 0 diverged, 0 errors" in proc.stdout
 
@@ -230,13 +385,25 @@ def _variant(recorded: Path, tmp_path: Path, change: Change) -> Path:
     return root
 
 
-def _check_variant(recorded: Path, variant: Path, change: Change, *extra: str
-                   ) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
+def _check_variant(
+    recorded: Path, variant: Path, change: Change, *extra: str
+) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
     integration = INTEGRATIONS[change.integration]
     report = variant / "report.json"
-    proc = _run(["check", str(recorded / "hist" / integration.scenario), "--workflows",
-                 "reference_agents", "--plugin", integration.plugin, "--json-report",
-                 str(report), *extra], variant)
+    proc = _run(
+        [
+            "check",
+            str(recorded / "hist" / integration.scenario),
+            "--workflows",
+            "reference_agents",
+            "--plugin",
+            integration.plugin,
+            "--json-report",
+            str(report),
+            *extra,
+        ],
+        variant,
+    )
     return proc, json.loads(report.read_text()) if report.exists() else {}
 
 
@@ -253,7 +420,9 @@ def _cause_ok(change: Change, cause: str) -> bool:
 
 
 @pytest.mark.parametrize("change", [pytest.param(c, id=c.id) for c in BREAKING])
-def test_agent_change_fails_on_the_model_call(recorded: Path, tmp_path: Path, change: Change) -> None:
+def test_agent_change_fails_on_the_model_call(
+    recorded: Path, tmp_path: Path, change: Change
+) -> None:
     integration = INTEGRATIONS[change.integration]
     proc, report = _check_variant(recorded, _variant(recorded, tmp_path, change), change)
     assert proc.returncode == 1, proc.stdout + proc.stderr
@@ -299,8 +468,15 @@ def test_plugin_hint_only_for_workflows_that_use_an_integration(tmp_path: Path) 
     text = research.read_text()
     assert text.count(EXTRACT) == 1
     research.write_text(text.replace(EXTRACT, AUDIT + EXTRACT))
-    proc = _run(["check", str(ROOT / "fixtures" / "histories" / "research_happy_path"),
-                 "--workflows", "reference_agents"], root)
+    proc = _run(
+        [
+            "check",
+            str(ROOT / "fixtures" / "histories" / "research_happy_path"),
+            "--workflows",
+            "reference_agents",
+        ],
+        root,
+    )
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "[nondeterminism]" in proc.stdout and "workflow.patched" in proc.stdout
     assert "plugin is applied" not in proc.stdout, proc.stdout

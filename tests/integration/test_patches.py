@@ -17,15 +17,15 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from replaykit._check import check_histories
-from replaykit._history import load_history
-from replaykit._patch_markers import history_patch_markers
-from replaykit._patches import analyze_patches
-from replaykit._prepatch import PrePatchReport, generate_pre_patch_histories
-from replaykit._record import RecordReport, record_scenarios
-from replaykit._scenario import load_scenarios
-from replaykit._servers import RunningServer, parse_server, start_server
+from replaykit.check._engine import check_histories
 from replaykit.cli.patches import command as patches_command
+from replaykit.history._files import load_history
+from replaykit.history._patch_markers import history_patch_markers
+from replaykit.patches._analysis import analyze_patches
+from replaykit.patches._prepatch import PrePatchReport, generate_pre_patch_histories
+from replaykit.record._record import RecordReport, record_scenarios
+from replaykit.record._scenario import load_scenarios
+from replaykit.servers import RunningServer, parse_server, start_server
 
 pytestmark = [pytest.mark.integration]
 
@@ -61,7 +61,8 @@ def recorded(server: RunningServer, tmp_path_factory: pytest.TempPathFactory) ->
         client = await server.client()
         rec = await record_scenarios(
             [scenarios["record_v1"], scenarios["record_v2"], scenarios["record_v3"]],
-            client, out_dir=out,
+            client,
+            out_dir=out,
         )
         gen = await generate_pre_patch_histories(
             [scenarios["record_v2"]], client, out_dir=out / "pre_patch_generated"
@@ -149,8 +150,16 @@ def test_cli_generate_old(server: RunningServer, tmp_path: Path) -> None:
     runner = CliRunner()
     res = runner.invoke(
         patches_command,
-        ["--generate-old", str(SCENARIOS), "-k", "record_v2", "--out", str(tmp_path),
-         "--server", "timeskip"],
+        [
+            "--generate-old",
+            str(SCENARIOS),
+            "-k",
+            "record_v2",
+            "--out",
+            str(tmp_path),
+            "--server",
+            "timeskip",
+        ],
     )
     assert res.exit_code == 0, res.output
     assert f"patches held off: {PATCH}" in res.output

@@ -37,11 +37,11 @@ from reference_agents.payment import (
     PaymentAgentWorkflow,
     world_snapshot,
 )
-from replaykit._faults import FaultPlan, FaultRunResult, parse_fault, run_fault_plan
-from replaykit._faults._invariants import check_outcome, summarize_execution
-from replaykit._saga import SagaReport, verify_saga
-from replaykit._scenario import Scenario, load_scenarios
-from replaykit._servers import RunningServer, ServerSpec, start_server
+from replaykit.faults import FaultPlan, FaultRunResult, parse_fault, run_fault_plan
+from replaykit.faults._invariants import check_outcome, summarize_execution
+from replaykit.record._scenario import Scenario, load_scenarios
+from replaykit.sagas._verify import SagaReport, verify_saga
+from replaykit.servers import RunningServer, ServerSpec, start_server
 
 pytestmark = pytest.mark.integration
 

@@ -21,11 +21,17 @@ SCENARIOS = f"{DATA}/oa_scenarios.py"
 PLUGIN = "tests.data.plugins.oa_tools:plugin"
 
 
-def _replaykit(*args: str, cwd: Path = ROOT, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+def _replaykit(
+    *args: str, cwd: Path = ROOT, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.run(
         [sys.executable, "-c", "from replaykit.cli import run; run()", *args],
-        cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
     )
 
 
@@ -43,18 +49,27 @@ def test_scenario_plugins_record_and_check_clean(recorded: Path) -> None:
     hf = load_history(recorded / "travel" / "travel-1.json")
     types = [
         e.activity_task_scheduled_event_attributes.activity_type.name
-        for e in hf.events if e.HasField("activity_task_scheduled_event_attributes")
+        for e in hf.events
+        if e.HasField("activity_task_scheduled_event_attributes")
     ]
     # The plugin's model activity ran twice (tool call, then answer), the tool once.
     assert types == ["invoke_model_activity", "get_weather", "invoke_model_activity"]
-    proc = _replaykit("check", str(recorded / "travel"), "--workflows", "tests.data.plugins.oa_tools",
-                      "--plugin", PLUGIN)
+    proc = _replaykit(
+        "check",
+        str(recorded / "travel"),
+        "--workflows",
+        "tests.data.plugins.oa_tools",
+        "--plugin",
+        PLUGIN,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "1 clean" in proc.stdout
 
 
 def test_check_without_the_plugin_names_it(recorded: Path) -> None:
-    proc = _replaykit("check", str(recorded / "travel"), "--workflows", "tests.data.plugins.oa_tools")
+    proc = _replaykit(
+        "check", str(recorded / "travel"), "--workflows", "tests.data.plugins.oa_tools"
+    )
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "no OpenAI Agents SDK plugin is applied" in proc.stdout
     assert "temporalio.openai_agents:OpenAIAgentsPlugin" in proc.stdout
@@ -62,9 +77,7 @@ def test_check_without_the_plugin_names_it(recorded: Path) -> None:
 
 def test_pyproject_plugins_setting_serves_check(recorded: Path, tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text(
-        "[tool.replaykit]\n"
-        'workflows = ["tests.data.plugins.oa_tools"]\n'
-        f'plugins = ["{PLUGIN}"]\n'
+        f'[tool.replaykit]\nworkflows = ["tests.data.plugins.oa_tools"]\nplugins = ["{PLUGIN}"]\n'
     )
     proc = _replaykit("check", str(recorded / "travel"), cwd=tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -74,14 +87,24 @@ def test_library_check_takes_plugin_objects_and_factories(recorded: Path) -> Non
     from tests.data.plugins.oa_tools import plugin
 
     for plugins in ((plugin,), (plugin(),), (PLUGIN,)):
-        report = check_histories([recorded / "travel"], workflows=["tests.data.plugins.oa_tools"],
-                                 options=CheckOptions(plugins=plugins, cache=False), jobs=0)
+        report = check_histories(
+            [recorded / "travel"],
+            workflows=["tests.data.plugins.oa_tools"],
+            options=CheckOptions(plugins=plugins, cache=False),
+            jobs=0,
+        )
         assert [r.status for r in report.results] == ["clean"], report.results
 
 
 def test_bad_plugin_reference_is_a_usage_error(recorded: Path) -> None:
-    proc = _replaykit("check", str(recorded / "travel"), "--workflows", "tests.data.plugins.oa_tools",
-                      "--plugin", "tests.data.plugins.oa_tools:INSTRUCTIONS")
+    proc = _replaykit(
+        "check",
+        str(recorded / "travel"),
+        "--workflows",
+        "tests.data.plugins.oa_tools",
+        "--plugin",
+        "tests.data.plugins.oa_tools:INSTRUCTIONS",
+    )
     assert proc.returncode == 2
     assert "expected a Temporal plugin" in proc.stderr and "INSTRUCTIONS" in proc.stderr
 
@@ -94,12 +117,24 @@ def test_histories_with_headers_load_and_check(recorded: Path) -> None:
     # A real context-propagation interceptor: headers on the start and on the activity.
     path = recorded / "headers" / "headers-1.json"
     raw = json.loads(path.read_text())
-    headered = [e["eventType"] for e in raw["events"]
-                if any("header" in v for k, v in e.items() if k.endswith("Attributes"))]
-    assert headered == ["EVENT_TYPE_WORKFLOW_EXECUTION_STARTED", "EVENT_TYPE_ACTIVITY_TASK_SCHEDULED"]
+    headered = [
+        e["eventType"]
+        for e in raw["events"]
+        if any("header" in v for k, v in e.items() if k.endswith("Attributes"))
+    ]
+    assert headered == [
+        "EVENT_TYPE_WORKFLOW_EXECUTION_STARTED",
+        "EVENT_TYPE_ACTIVITY_TASK_SCHEDULED",
+    ]
     load_history(path)
-    proc = _replaykit("check", str(recorded / "headers"), "--workflows", "tests.data.plugins.headers",
-                      "--plugin", "tests.data.plugins.headers:context_plugin")
+    proc = _replaykit(
+        "check",
+        str(recorded / "headers"),
+        "--workflows",
+        "tests.data.plugins.headers",
+        "--plugin",
+        "tests.data.plugins.headers:context_plugin",
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     proc = _replaykit("show", str(path))
     assert proc.returncode == 0, proc.stderr
@@ -126,23 +161,29 @@ def test_sandbox_validation_failure_says_what_where_and_which_plugin(tmp_path: P
     assert "broken_agent.py:6" in out  # the user's import line, not the SDK's frames
     assert "temporalio.openai_agents:OpenAIAgentsPlugin" in out
     # With the plugin from the command line the same scenario records and checks clean.
-    proc = _replaykit("record", scenarios, "--out", str(tmp_path),
-                      "--plugin", f"{scenarios}:haiku_plugin")
+    proc = _replaykit(
+        "record", scenarios, "--out", str(tmp_path), "--plugin", f"{scenarios}:haiku_plugin"
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    proc = _replaykit("check", str(tmp_path / "sample_agent"),
-                      "--workflows", "tests.data.plugins.broken_agent")
+    proc = _replaykit(
+        "check", str(tmp_path / "sample_agent"), "--workflows", "tests.data.plugins.broken_agent"
+    )
     assert proc.returncode == 2
     assert "root cause: RestrictedWorkflowAccessError" in proc.stderr
     assert "OpenAIAgentsPlugin" in proc.stderr
-    proc = _replaykit("check", str(tmp_path / "sample_agent"),
-                      "--workflows", "tests.data.plugins.broken_agent",
-                      "--plugin", f"{scenarios}:haiku_plugin")
+    proc = _replaykit(
+        "check",
+        str(tmp_path / "sample_agent"),
+        "--workflows",
+        "tests.data.plugins.broken_agent",
+        "--plugin",
+        f"{scenarios}:haiku_plugin",
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
 def test_fault_worker_that_cannot_start_says_why() -> None:
-    proc = _replaykit("faults", f"{DATA}/agent_scenarios.py", "--kill-worker",
-                      "workflow-task:1")
+    proc = _replaykit("faults", f"{DATA}/agent_scenarios.py", "--kill-worker", "workflow-task:1")
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert "exited (waiting for 'ready')" in proc.stdout
     assert "Failed validating workflow SampleAgentWorkflow" in proc.stdout
@@ -152,8 +193,9 @@ def test_fault_worker_that_cannot_start_says_why() -> None:
 def test_every_step_crash_on_a_plugin_agent_passes() -> None:
     # Every worker process (standbys included) gets the scenario's plugin; the replay
     # checks of every fault run get it too.
-    proc = _replaykit("faults", SCENARIOS, "-k", "travel", "--crash", "every-step", "--json",
-                      timeout=600)
+    proc = _replaykit(
+        "faults", SCENARIOS, "-k", "travel", "--crash", "every-step", "--json", timeout=600
+    )
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
     report = json.loads(proc.stdout)[0]
     runs = report["runs"]
@@ -175,8 +217,10 @@ def test_concurrent_replays_with_plugins_in_one_process_stay_correct(recorded: P
     def one() -> None:
         try:
             report = check_histories(
-                [recorded / "travel"] * 3, workflows=["tests.data.plugins.oa_tools"],
-                options=CheckOptions(plugins=(plugin,), cache=False), jobs=0,
+                [recorded / "travel"] * 3,
+                workflows=["tests.data.plugins.oa_tools"],
+                options=CheckOptions(plugins=(plugin,), cache=False),
+                jobs=0,
             )
             results.extend(r.status for r in report.results)
         except BaseException as err:  # noqa: BLE001 - reported below

@@ -16,7 +16,9 @@ import pytest
 from click.testing import CliRunner
 
 from reference_agents.payment import SAGA, world_snapshot
-from replaykit._rollback import (
+from replaykit.cli.saga import command
+from replaykit.record._scenario import Scenario, load_scenarios
+from replaykit.sagas._rollback import (
     Leftover,
     RollbackError,
     RollbackReport,
@@ -24,9 +26,7 @@ from replaykit._rollback import (
     prove_rollback,
     rollback_probes,
 )
-from replaykit._scenario import Scenario, load_scenarios
-from replaykit._servers import RunningServer, ServerSpec, start_server
-from replaykit.cli.saga import command
+from replaykit.servers import RunningServer, ServerSpec, start_server
 
 pytestmark = pytest.mark.integration
 
@@ -52,14 +52,18 @@ def test_reference_payment_agent_leaves_no_leftovers(
 ) -> None:
     # Through the pytest fixture: it raises AssertionError (the report) on any leftover.
     report = replaykit_prove_rollback(
-        SCENARIOS, name="reference_payment", spec="reference_agents.payment:SAGA",
-        snapshot="reference_agents.payment:world_snapshot", server=server,
+        SCENARIOS,
+        name="reference_payment",
+        spec="reference_agents.payment:SAGA",
+        snapshot="reference_agents.payment:world_snapshot",
+        server=server,
     )
     assert report.ok and report.exit_code == 0 and not report.leftovers
     probes = [(r.probe.step, r.probe.phase) for r in report.runs]
     assert probes == [(s, p) for s in STEPS for p in ("before-effect", "after-effect", "cancel")]
-    empty: dict[str, list[Any]] = {t: [] for t in ("inventory_reservations", "charges",
-                                                   "shipments")}
+    empty: dict[str, list[Any]] = {
+        t: [] for t in ("inventory_reservations", "charges", "shipments")
+    }
     for run in report.runs:
         what = run.probe.describe()
         assert run.status == "ok", what
@@ -90,8 +94,12 @@ def test_forgetful_variant_leaves_the_charge(server: RunningServer) -> None:
     # Failing dispatch (before its effect) rolls back after the charge applied: the broken
     # rollback skips refund_payment and the charge stays.
     report = prove_rollback(
-        _scenario("forgetful_payment"), spec=SAGA, snapshot=world_snapshot, server=server,
-        only=["charge_payment", "dispatch_shipment"], phases=["before-effect"],
+        _scenario("forgetful_payment"),
+        spec=SAGA,
+        snapshot=world_snapshot,
+        server=server,
+        only=["charge_payment", "dispatch_shipment"],
+        phases=["before-effect"],
         raise_on_failure=False,
     )
     by_step = {r.probe.step: r for r in report.runs}
@@ -101,9 +109,11 @@ def test_forgetful_variant_leaves_the_charge(server: RunningServer) -> None:
     assert bad.status == "leftover"
     assert bad.leftovers == (Leftover("charges", "added", CHARGE_LEFT),)
     [line] = bad.lines
-    assert line.startswith("leftover after failing `dispatch_shipment` before its side effect: "
-                           "charges row {order_id: 'rollback-order-2', amount_cents: 4200, "
-                           "status: 'charged'} left behind")
+    assert line.startswith(
+        "leftover after failing `dispatch_shipment` before its side effect: "
+        "charges row {order_id: 'rollback-order-2', amount_cents: 4200, "
+        "status: 'charged'} left behind"
+    )
     assert "`refund_payment` never ran" in line
     # The reservation was released: only the charge is left.
     assert bad.after["inventory_reservations"] == [] and bad.after["charges"] == [CHARGE_LEFT]
@@ -111,8 +121,12 @@ def test_forgetful_variant_leaves_the_charge(server: RunningServer) -> None:
     assert not report.ok and report.exit_code == 1
     with pytest.raises(RollbackError, match="charges row"):
         prove_rollback(
-            _scenario("forgetful_payment"), spec=SAGA, snapshot=world_snapshot, server=server,
-            only=["dispatch_shipment"], phases=["before-effect"],
+            _scenario("forgetful_payment"),
+            spec=SAGA,
+            snapshot=world_snapshot,
+            server=server,
+            only=["dispatch_shipment"],
+            phases=["before-effect"],
         )
 
 
@@ -121,37 +135,64 @@ def test_cli_reports_the_forgotten_refund_with_exit_1(server: RunningServer) -> 
     # rolls back; the forgetful rollback still skips the refund.
     result = CliRunner().invoke(
         command,
-        ["prove-rollback", SCENARIOS, "-k", "forgetful_payment",
-         "--spec", "reference_agents.payment:SAGA",
-         "--snapshot", "reference_agents.payment:world_snapshot",
-         "--at", "charge_payment", "--phase", "after-effect", "--server", server.address,
-         "--json"],
+        [
+            "prove-rollback",
+            SCENARIOS,
+            "-k",
+            "forgetful_payment",
+            "--spec",
+            "reference_agents.payment:SAGA",
+            "--snapshot",
+            "reference_agents.payment:world_snapshot",
+            "--at",
+            "charge_payment",
+            "--phase",
+            "after-effect",
+            "--server",
+            server.address,
+            "--json",
+        ],
     )
     assert result.exit_code == 1, result.output
     [report] = json.loads(result.output)
     [run] = report["runs"]
     assert run["probe"] == "failing `charge_payment` after its side effect"
     assert run["status"] == "leftover"
-    assert run["leftovers"] == [{"table": "charges", "change": "added", "row": CHARGE_LEFT,
-                                 "before": None}]
+    assert run["leftovers"] == [
+        {"table": "charges", "change": "added", "row": CHARGE_LEFT, "before": None}
+    ]
     assert "`charge_payment` may have applied" in run["lines"][0]
     assert run["after"]["inventory_reservations"] == []
 
 
 def test_cli_usage_errors_exit_2() -> None:
     runner = CliRunner()
-    base = ["prove-rollback", SCENARIOS, "-k", "reference_payment",
-            "--snapshot", "reference_agents.payment:world_snapshot"]
+    base = [
+        "prove-rollback",
+        SCENARIOS,
+        "-k",
+        "reference_payment",
+        "--snapshot",
+        "reference_agents.payment:world_snapshot",
+    ]
     assert runner.invoke(command, base).exit_code == 2  # no saga given
-    bad_snapshot = ["prove-rollback", SCENARIOS, "--spec", "reference_agents.payment:SAGA",
-                    "--snapshot", "reference_agents.payment:no_such_function"]
+    bad_snapshot = [
+        "prove-rollback",
+        SCENARIOS,
+        "--spec",
+        "reference_agents.payment:SAGA",
+        "--snapshot",
+        "reference_agents.payment:no_such_function",
+    ]
     result = runner.invoke(command, bad_snapshot)
     assert result.exit_code == 2 and "no attribute 'no_such_function'" in result.output
-    result = runner.invoke(command, [*base, "--spec", "reference_agents.payment:SAGA",
-                                     "--at", "ship_it"])
+    result = runner.invoke(
+        command, [*base, "--spec", "reference_agents.payment:SAGA", "--at", "ship_it"]
+    )
     assert result.exit_code == 2 and "not a forward step" in result.output
-    result = runner.invoke(command, [*base, "--spec", "reference_agents.payment:SAGA",
-                                     "-k", "no_such_scenario"])
+    result = runner.invoke(
+        command, [*base, "--spec", "reference_agents.payment:SAGA", "-k", "no_such_scenario"]
+    )
     assert result.exit_code == 2 and "no scenario matched" in result.output
 
 

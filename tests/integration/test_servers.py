@@ -19,8 +19,8 @@ from temporalio.client import WorkflowExecutionStatus as ClientStatus
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Worker
 
-from replaykit._errors import ServerError
-from replaykit._servers import (
+from replaykit._internal._errors import ServerError
+from replaykit.servers import (
     RunningServer,
     ServerSpec,
     parse_server,
@@ -212,7 +212,7 @@ async def test_in_memory_restart_forgets_executions(embedded: RunningServer) -> 
 _CHILD = textwrap.dedent(
     """
     import asyncio, os, sys, time
-    from replaykit._servers import parse_server, start_server, start_server_async
+    from replaykit.servers import parse_server, start_server, start_server_async
 
     mode, kind = sys.argv[1], sys.argv[2]
     if mode == "thread":

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 from replaykit import CheckOptions, check_histories, parse_server, start_server_async, write_history
-from replaykit._history import make_meta
+from replaykit.history._files import make_meta
 
 pytestmark = pytest.mark.integration
 
-WORKFLOW = '''
+WORKFLOW = """
 from datetime import timedelta
 from temporalio import workflow
 from temporalio.common import SearchAttributeKey
@@ -29,7 +29,7 @@ class Upserting:
         workflow.upsert_memo({"note": "MEMO_VALUE"})
         await workflow.sleep(timedelta(seconds=1))
         return "done"
-'''
+"""
 
 
 def _module(folder: Path, name: str, stage: str, memo: str) -> str:
@@ -54,16 +54,29 @@ def test_upsert_values_are_compared(tmp_path: Path, monkeypatch: pytest.MonkeyPa
             from temporalio.api.enums.v1 import IndexedValueType
             from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 
-            await client.operator_service.add_search_attributes(AddSearchAttributesRequest(
-                namespace=client.namespace,
-                search_attributes={"AgentStage": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD}))
+            await client.operator_service.add_search_attributes(
+                AddSearchAttributesRequest(
+                    namespace=client.namespace,
+                    search_attributes={"AgentStage": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD},
+                )
+            )
             async with Worker(client, task_queue="q", workflows=[module.Upserting]):
-                handle = await client.start_workflow(module.Upserting.run, id="upsert-1", task_queue="q")
+                handle = await client.start_workflow(
+                    module.Upserting.run, id="upsert-1", task_queue="q"
+                )
                 await asyncio.wait_for(handle.result(), timeout=60)
                 history = await handle.fetch_history()
-        return write_history(tmp_path / "h" / "upsert-1.json", history, meta=make_meta(
-            workflow_id="upsert-1", run_id=None, workflow_type="Upserting", task_queue="q",
-            namespace="default"))
+        return write_history(
+            tmp_path / "h" / "upsert-1.json",
+            history,
+            meta=make_meta(
+                workflow_id="upsert-1",
+                run_id=None,
+                workflow_type="Upserting",
+                task_queue="q",
+                namespace="default",
+            ),
+        )
 
     path = asyncio.run(record())
     assert check_histories([path], workflows=[original], jobs=0).results[0].status == "clean"
@@ -75,7 +88,8 @@ def test_upsert_values_are_compared(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     changed_memo = _module(tmp_path, "upsert_v3", "planning", "second")
     result = check_histories([path], workflows=[changed_memo], jobs=0).results[0]
     assert [d.cause for d in result.divergences] == ["memo"]
-    stock = check_histories([path], workflows=[changed_memo], jobs=0,
-                            options=CheckOptions(strict=False)).results[0]
+    stock = check_histories(
+        [path], workflows=[changed_memo], jobs=0, options=CheckOptions(strict=False)
+    ).results[0]
     assert stock.status == "clean"
     sys.modules.pop(original, None)

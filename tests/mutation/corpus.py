@@ -38,8 +38,17 @@ OPENAI = ("openai_*/*.json",)
 VERSIONED = ("versioned_*/*.json",)
 PAYMENT = ("payment*/*.json",)
 # Every history recorded without plugins (the agents on AI-framework plugins are their own).
-ALL = (*RESEARCH, *MONITORING, *WEEKLY, *APPROVAL, *PLANNER, *SUPPORT, *OPENAI, *VERSIONED,
-       *PAYMENT)
+ALL = (
+    *RESEARCH,
+    *MONITORING,
+    *WEEKLY,
+    *APPROVAL,
+    *PLANNER,
+    *SUPPORT,
+    *OPENAI,
+    *VERSIONED,
+    *PAYMENT,
+)
 # The agents built on Temporal's AI-framework integrations, replayed with their plugins.
 SUPPORT_DESK = ("support_desk_agent/*.json",)
 TRIAGE_GRAPH = ("triage_graph_agent/*.json",)
@@ -1310,8 +1319,12 @@ MUTANTS: tuple[Mutant, ...] = (
         SUPPORT,
         "option-change",
         "support replies get a task priority: replay-safe",
-        extra=(("from temporalio import workflow\n",
-                "import temporalio.common\nfrom temporalio import workflow\n"),),
+        extra=(
+            (
+                "from temporalio import workflow\n",
+                "import temporalio.common\nfrom temporalio import workflow\n",
+            ),
+        ),
     ),
     Mutant(
         "option-heartbeat-added",
@@ -1919,7 +1932,6 @@ MUTANTS: tuple[Mutant, ...] = (
         None,
         "state only read by the query handler",
     ),
-
     # ---------------------------------------------- OpenAI Agents SDK agent (OpenAIAgentsPlugin)
     # Labels follow from the recorded `invoke_model_activity` inputs: instructions, tools (name,
     # description, JSON schema), model name and settings, and handoffs of the calling agent.
@@ -2096,7 +2108,10 @@ MUTANTS: tuple[Mutant, ...] = (
                 "    ]\n\n\n"
                 "def build_support_agent() -> Agent[None]:",
             ),
-            ("from datetime import timedelta\n", "from datetime import timedelta\nfrom typing import Any\n"),
+            (
+                "from datetime import timedelta\n",
+                "from datetime import timedelta\nfrom typing import Any\n",
+            ),
         ),
         plugins=OPENAI_AGENTS_PLUGIN,
     ),

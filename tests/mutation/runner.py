@@ -195,9 +195,14 @@ def run_mutant(
         try:
             proc = subprocess.run(
                 [sys.executable, str(CHILD)],
-                input=json.dumps({"root": str(root), "histories": [str(p) for p in paths],
-                                  "plugins": list(mutant.plugins),
-                                  "workflows": workflow_modules(mutant)}),
+                input=json.dumps(
+                    {
+                        "root": str(root),
+                        "histories": [str(p) for p in paths],
+                        "plugins": list(mutant.plugins),
+                        "workflows": workflow_modules(mutant),
+                    }
+                ),
                 capture_output=True,
                 text=True,
                 cwd=root,

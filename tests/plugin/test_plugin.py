@@ -17,8 +17,8 @@ import temporalio.worker  # noqa: F401
 
 # Imported once out here: pytester drops modules first imported inside an in-process run, so
 # without this every run would import the SDK (and replaykit) again.
-import replaykit._check  # noqa: F401
-import replaykit._servers  # noqa: F401
+import replaykit.check._engine  # noqa: F401
+import replaykit.servers  # noqa: F401
 
 pytest_plugins = ["pytester"]
 
@@ -97,8 +97,7 @@ def test_bad_values_fail_loudly_listing_valid_ones(
 ) -> None:
     pytester.makepyfile("def test_nothing():\n    pass\n")
     (pytester.path / "pyproject.toml").write_text(
-        '[tool.pytest.ini_options]\nasyncio_default_fixture_loop_scope = "function"\n'
-        + pyproject
+        '[tool.pytest.ini_options]\nasyncio_default_fixture_loop_scope = "function"\n' + pyproject
     )
     result = pytester.runpytest(*args)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
@@ -516,7 +515,11 @@ def test_history_items_honour_the_projects_allow_rules(pytester: pytest.Pytester
     result = pytester.runpytest("histories/")
     result.assert_outcomes(failed=1)
     pyproject = root / "pyproject.toml"
-    pyproject.write_text(pyproject.read_text().replace(
-        'histories = "histories"', 'histories = "histories"\nallow = ["activity:search_web.input"]'))
+    pyproject.write_text(
+        pyproject.read_text().replace(
+            'histories = "histories"',
+            'histories = "histories"\nallow = ["activity:search_web.input"]',
+        )
+    )
     result = pytester.runpytest("histories/")
     result.assert_outcomes(passed=1)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-import replaykit._faults._runner  # noqa: F401  (imported once, outside the in-process run)
+import replaykit.faults._runner  # noqa: F401  (imported once, outside the in-process run)
 
 pytest_plugins = ["pytester"]
 
@@ -21,7 +21,7 @@ DATA = Path(__file__).resolve().parents[1] / "data" / "faults"
 TESTS = """
 import pytest
 
-from replaykit._faults import FailActivity, KillWorker, Point
+from replaykit.faults import FailActivity, KillWorker, Point
 
 KILL_AFTER_CHARGE = KillWorker(Point("activity-returned", activity="charge"))
 

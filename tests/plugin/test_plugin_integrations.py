@@ -16,7 +16,7 @@ pytestmark = pytest.mark.integration
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "plugins"
 
-_TEST = '''
+_TEST = """
 import pytest
 from agentpkg.oa_tools import ToolsWorkflow, get_weather
 {imports}
@@ -31,7 +31,7 @@ async def test_travel_agent(replaykit_worker, temporal_client, record_history, a
         assert "jacket" in await handle.result()
     path = await record_history(handle)
     assert_replays(path)
-'''
+"""
 
 
 def _project(pytester: pytest.Pytester, *, pyproject_plugins: bool, marker: bool) -> Path:
@@ -52,10 +52,12 @@ def _project(pytester: pytest.Pytester, *, pyproject_plugins: bool, marker: bool
         'asyncio_default_fixture_loop_scope = "function"\n'
     )
     (pytester.path / "tests").mkdir()
-    (pytester.path / "tests" / "test_travel.py").write_text(_TEST.format(
-        imports="from agentpkg.oa_tools import plugin" if marker else "",
-        marker="@pytest.mark.replaykit(plugins=[plugin])" if marker else "",
-    ))
+    (pytester.path / "tests" / "test_travel.py").write_text(
+        _TEST.format(
+            imports="from agentpkg.oa_tools import plugin" if marker else "",
+            marker="@pytest.mark.replaykit(plugins=[plugin])" if marker else "",
+        )
+    )
     return pytester.path
 
 
@@ -64,7 +66,9 @@ def test_plugins_reach_client_worker_recording_and_replay(
     pytester: pytest.Pytester, source: str
 ) -> None:
     root = _project(pytester, pyproject_plugins=source == "pyproject", marker=source == "marker")
-    result = pytester.runpytest_subprocess("tests", "--replaykit-record=all", "-p", "no:cacheprovider")
+    result = pytester.runpytest_subprocess(
+        "tests", "--replaykit-record=all", "-p", "no:cacheprovider"
+    )
     result.assert_outcomes(passed=1)
     recorded = root / "histories" / "tests" / "test_travel" / "test_travel_agent.json"
     assert recorded.is_file()
@@ -77,10 +81,14 @@ def test_plugins_reach_client_worker_recording_and_replay(
 
 def test_without_the_plugin_the_history_item_fails_naming_it(pytester: pytest.Pytester) -> None:
     root = _project(pytester, pyproject_plugins=True, marker=False)
-    result = pytester.runpytest_subprocess("tests", "--replaykit-record=all", "-p", "no:cacheprovider")
+    result = pytester.runpytest_subprocess(
+        "tests", "--replaykit-record=all", "-p", "no:cacheprovider"
+    )
     result.assert_outcomes(passed=1)
     text = (root / "pyproject.toml").read_text()
-    (root / "pyproject.toml").write_text(text.replace('plugins = ["agentpkg.oa_tools:plugin"]\n', ""))
+    (root / "pyproject.toml").write_text(
+        text.replace('plugins = ["agentpkg.oa_tools:plugin"]\n', "")
+    )
     result = pytester.runpytest_subprocess("histories", "-p", "no:cacheprovider")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*no OpenAI Agents SDK plugin is applied*"])
@@ -88,12 +96,16 @@ def test_without_the_plugin_the_history_item_fails_naming_it(pytester: pytest.Py
 
 def test_ini_key_names_plugins(pytester: pytest.Pytester) -> None:
     root = _project(pytester, pyproject_plugins=False, marker=False)
-    (root / "pytest.ini").write_text(textwrap.dedent("""
+    (root / "pytest.ini").write_text(
+        textwrap.dedent("""
         [pytest]
         pythonpath = .
         asyncio_mode = auto
         asyncio_default_fixture_loop_scope = function
         replaykit_plugins = agentpkg.oa_tools:plugin
-        """))
-    result = pytester.runpytest_subprocess("tests", "--replaykit-record=all", "-p", "no:cacheprovider")
+        """)
+    )
+    result = pytester.runpytest_subprocess(
+        "tests", "--replaykit-record=all", "-p", "no:cacheprovider"
+    )
     result.assert_outcomes(passed=1)

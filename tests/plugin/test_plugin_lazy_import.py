@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pytest
 
-CONFTEST = '''
+CONFTEST = """
 import sys
 from pathlib import Path
 
 def pytest_sessionfinish(session):
     Path("modules.txt").write_text("\\n".join(sorted(sys.modules)))
-'''
+"""
 
 PYPROJECTS = {
     "no-replaykit-config": "[project]\nname = 'plain'\nversion = '0'\n",
@@ -32,17 +32,31 @@ PYPROJECTS = {
 
 
 @pytest.mark.parametrize("project", sorted(PYPROJECTS))
-def test_a_session_without_replaykit_never_imports_temporalio(
-    tmp_path: Path, project: str
-) -> None:
+def test_a_session_without_replaykit_never_imports_temporalio(tmp_path: Path, project: str) -> None:
     (tmp_path / "pyproject.toml").write_text(PYPROJECTS[project])
     (tmp_path / "conftest.py").write_text(CONFTEST)
     (tmp_path / "test_plain.py").write_text("def test_sum():\n    assert sum([1, 2]) == 3\n")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "PYTHONPATH"))}
     proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "replaykit", "-p", "no:cacheprovider",
-         "-p", "no:xdist", "-p", "no:randomly"],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "replaykit",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "no:xdist",
+            "-p",
+            "no:randomly",
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "1 passed" in proc.stdout

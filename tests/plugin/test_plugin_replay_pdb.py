@@ -27,12 +27,14 @@ def _project(pytester: pytest.Pytester) -> Path:
     old = '_SYSTEM = "You are a research assistant.'
     assert old in source
     (pytester.path / "changed_agent.py").write_text(
-        source.replace(old, '_SYSTEM = "You are a careful research assistant.'))
+        source.replace(old, '_SYSTEM = "You are a careful research assistant.')
+    )
     (pytester.path / "histories").mkdir()
     shutil.copy(HISTORY, pytester.path / "histories" / HISTORY.name)
     # The changed agent imports the reference agents' activities: they live in the
     # checkout (the wheel does not install them), so the checkout goes on the path.
-    (pytester.path / "pyproject.toml").write_text(textwrap.dedent(f"""
+    (pytester.path / "pyproject.toml").write_text(
+        textwrap.dedent(f"""
         [tool.replaykit]
         workflows = ["changed_agent"]
         histories = "histories"
@@ -41,13 +43,24 @@ def _project(pytester: pytest.Pytester) -> Path:
         pythonpath = [".", "{ROOT}"]
         asyncio_mode = "auto"
         asyncio_default_fixture_loop_scope = "function"
-    """))
+    """)
+    )
     return pytester.path
 
 
 def _pytest(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
-    return pytester.run(sys.executable, "-m", "pytest", "-p", "no:cacheprovider",
-                        "-p", "no:randomly", *args, stdin=STDIN, timeout=300)
+    return pytester.run(
+        sys.executable,
+        "-m",
+        "pytest",
+        "-p",
+        "no:cacheprovider",
+        "-p",
+        "no:randomly",
+        *args,
+        stdin=STDIN,
+        timeout=300,
+    )
 
 
 def _answers(out: str) -> list[str]:
@@ -76,10 +89,12 @@ def test_a_failing_history_item_drops_into_pdb_at_the_divergence(
 
 def test_assert_replays_drops_into_pdb_at_the_divergence(pytester: pytest.Pytester) -> None:
     _project(pytester)
-    pytester.makepyfile(test_agent_replays="""
+    pytester.makepyfile(
+        test_agent_replays="""
         async def test_replays(assert_replays):
             assert_replays("histories/openai-agent-1.json")
-    """)
+    """
+    )
     result = _pytest(pytester, "test_agent_replays.py", "--replaykit-pdb")
     out = result.stdout.str()
     assert result.ret == 1, out

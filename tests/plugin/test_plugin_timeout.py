@@ -14,7 +14,7 @@ pytest_plugins = ["pytester"]
 
 CORE = Path(__file__).resolve().parents[1] / "data" / "core"
 
-TEST = '''
+TEST = """
 import dataclasses
 import sys
 from pathlib import Path
@@ -27,7 +27,7 @@ CORE = Path(r"{core}")
 sys.path.insert(0, str(CORE))
 LOOPER = CORE / "histories" / "looper_flow"
 
-from replaykit._history import load_history
+from replaykit.history._files import load_history
 
 
 def hung():
@@ -50,14 +50,15 @@ def test_hung_replay_fails_the_assertion(assert_replays):
 def test_a_per_call_timeout(assert_replays):
     with pytest.raises(AssertionError, match="did not finish within 1 s"):
         assert_replays(hung(), workflows=["core_workflows"], timeout=1)
-'''
+"""
 
 
 def test_assert_replays_reports_a_core_hang_within_the_timeout(pytester: pytest.Pytester) -> None:
     pytester.makeini("[pytest]\nreplaykit_timeout = 2\n")
     pytester.makepyfile(test_hang=TEST.format(core=CORE))
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:randomly",
-                                           timeout=240)
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "-p", "no:randomly", timeout=240
+    )
     result.assert_outcomes(passed=2)
 
 

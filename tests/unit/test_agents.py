@@ -24,15 +24,22 @@ import temporalio.converter
 from pydantic import BaseModel
 from temporalio.api.enums.v1 import EventType
 
-from replaykit._agents import find_integration, mask_volatile, parse_volatile_rules
-from replaykit._capture import _SDK, _THIRD_PARTY, _USER, CapturedCommand, RunCapture, _file_kind
-from replaykit._check import CheckOptions, _allowed, _verdict
-from replaykit._config import load_project_config
-from replaykit._divergence import Divergence
-from replaykit._errors import ConfigError
-from replaykit._history import HistoryFile
-from replaykit._strict import compare_run, value_diff
-from replaykit._textdiff import text_diff
+from replaykit._internal._errors import ConfigError
+from replaykit.check._capture import (
+    _SDK,
+    _THIRD_PARTY,
+    _USER,
+    CapturedCommand,
+    RunCapture,
+    _file_kind,
+)
+from replaykit.check._divergence import Divergence
+from replaykit.check._engine import CheckOptions, _allowed, _verdict
+from replaykit.check._strict import compare_run, value_diff
+from replaykit.config._config import load_project_config
+from replaykit.history._files import HistoryFile
+from replaykit.history._textdiff import text_diff
+from replaykit.integrations._agents import find_integration, mask_volatile, parse_volatile_rules
 
 # ----------------------------------------------------------------------------- helpers
 
@@ -60,14 +67,18 @@ def _compare(
         ev.user_metadata.CopyFrom(sdk.UserMetadata(summary=summary))
     cmd = wf_commands.WorkflowCommand(
         schedule_activity=wf_commands.ScheduleActivity(
-            seq=1, activity_id="1", activity_type=activity, task_queue="tq",
+            seq=1,
+            activity_id="1",
+            activity_type=activity,
+            task_queue="tq",
             arguments=list(current),
         )
     )
     if summary is not None:
         cmd.user_metadata.CopyFrom(sdk.UserMetadata(summary=summary))
-    capture = RunCapture(run_id="r", workflow_type="W", task_queue="tq",
-                         commands=[CapturedCommand(cmd, 0)])
+    capture = RunCapture(
+        run_id="r", workflow_type="W", task_queue="tq", commands=[CapturedCommand(cmd, 0)]
+    )
     found = compare_run([ev], capture, task_queue="tq", volatile=volatile)
     return [d for d in found if d.kind == "drift"]
 
@@ -108,21 +119,29 @@ def test_multi_line_texts_are_diffed_by_line() -> None:
 def test_long_string_options_get_a_text_diff_too() -> None:
     # a finding without a value diff (here an activity summary) still shows the changed words
     conv = temporalio.converter.default().payload_converter
-    old, new = "Summary: " + PROMPT[:300], "Summary: " + PROMPT[:300].replace("Rule 2:", "Rule two:")
+    old, new = (
+        "Summary: " + PROMPT[:300],
+        "Summary: " + PROMPT[:300].replace("Rule 2:", "Rule two:"),
+    )
     ev = history.HistoryEvent(
-        event_id=5, event_type=EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED,
+        event_id=5,
+        event_type=EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED,
         activity_task_scheduled_event_attributes=history.ActivityTaskScheduledEventAttributes(
-            activity_id="1", activity_type=common.ActivityType(name="a"),
-            task_queue=taskqueue.TaskQueue(name="tq")),
+            activity_id="1",
+            activity_type=common.ActivityType(name="a"),
+            task_queue=taskqueue.TaskQueue(name="tq"),
+        ),
         user_metadata=sdk.UserMetadata(summary=conv.to_payload(old)),
     )
     cmd = wf_commands.WorkflowCommand(
-        schedule_activity=wf_commands.ScheduleActivity(seq=1, activity_id="1", activity_type="a",
-                                                       task_queue="tq"),
+        schedule_activity=wf_commands.ScheduleActivity(
+            seq=1, activity_id="1", activity_type="a", task_queue="tq"
+        ),
         user_metadata=sdk.UserMetadata(summary=conv.to_payload(new)),
     )
-    capture = RunCapture(run_id="r", workflow_type="W", task_queue="tq",
-                         commands=[CapturedCommand(cmd, 0)])
+    capture = RunCapture(
+        run_id="r", workflow_type="W", task_queue="tq", commands=[CapturedCommand(cmd, 0)]
+    )
     (d,) = [d for d in compare_run([ev], capture, task_queue="tq") if d.cause == "summary"]
     assert d.diff is not None and "[-2-]{+two+}" in d.diff
     assert "[-2-]{+two+}" in d.describe()
@@ -202,8 +221,9 @@ def _oa_payloads(**changes: Any) -> list[temporalio.api.common.v1.Payload]:
 
 def _oa(**changes: Any) -> list[Divergence]:
     summary = _oa_converter().payload_converter.to_payload("Triage")
-    return _compare("invoke_model_activity", _oa_payloads(), _oa_payloads(**changes),
-                    summary=summary)
+    return _compare(
+        "invoke_model_activity", _oa_payloads(), _oa_payloads(**changes), summary=summary
+    )
 
 
 def test_openai_agents_input_is_recognised_by_name_and_shape() -> None:
@@ -258,12 +278,14 @@ def test_several_changes_give_one_finding_each_and_each_is_allowable() -> None:
     found = _oa(system_instructions="Be brief.", tools=[], model_settings=ModelSettings(top_p=0.5))
     assert sorted(d.cause for d in found) == ["model-settings", "prompt", "tools"]
     started = history.HistoryEvent(
-        event_id=1, event_type=EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED)
+        event_id=1, event_type=EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED
+    )
     hf = HistoryFile(path=None, workflow_id="w", history=history.History(events=[started]))
 
     def verdict(*allow: str) -> str:
-        return _verdict(hf, list(found), CheckOptions(allow=allow), seconds=0,
-                        stock_error=None).status
+        return _verdict(
+            hf, list(found), CheckOptions(allow=allow), seconds=0, stock_error=None
+        ).status
 
     assert verdict("prompt", "tools") == "divergent"
     assert verdict("prompt", "tools", "model-settings") == "clean"
@@ -288,49 +310,73 @@ def _lg_config(checkpoint: str, task: str, started: float) -> dict[str, Any]:
     ns = f"agent:{task}"
     return {
         "tags": [],
-        "metadata": {"langgraph_step": 1, "langgraph_node": "agent",
-                     "langgraph_triggers": ["branch:to:agent"],
-                     "langgraph_path": ["__pregel_pull", "agent"],
-                     "langgraph_checkpoint_ns": ns},
-        "configurable": {"checkpoint_ns": ns, "checkpoint_id": None,
-                         "checkpoint_map": {"": checkpoint}, "__pregel_task_id": task,
-                         "__pregel_scratchpad": {"step": 1, "stop": 10007, "resume": [],
-                                                 "null_resume": None}},
+        "metadata": {
+            "langgraph_step": 1,
+            "langgraph_node": "agent",
+            "langgraph_triggers": ["branch:to:agent"],
+            "langgraph_path": ["__pregel_pull", "agent"],
+            "langgraph_checkpoint_ns": ns,
+        },
+        "configurable": {
+            "checkpoint_ns": ns,
+            "checkpoint_id": None,
+            "checkpoint_map": {"": checkpoint},
+            "__pregel_task_id": task,
+            "__pregel_scratchpad": {"step": 1, "stop": 10007, "resume": [], "null_resume": None},
+        },
         "context": None,
         "previous": None,
-        "execution_info": {"checkpoint_id": checkpoint, "checkpoint_ns": ns, "task_id": task,
-                           "thread_id": None, "run_id": None, "node_attempt": 1,
-                           "node_first_attempt_time": started},
+        "execution_info": {
+            "checkpoint_id": checkpoint,
+            "checkpoint_ns": ns,
+            "task_id": task,
+            "thread_id": None,
+            "run_id": None,
+            "node_attempt": 1,
+            "node_first_attempt_time": started,
+        },
     }
 
 
 def _lg(question: str, checkpoint: str, task: str, started: float, msg_id: str) -> Any:
     state = {"messages": [HumanMessage(content=question, id=msg_id)]}
-    value = ActivityInput(args=(state,), kwargs={},
-                          langgraph_config=_lg_config(checkpoint, task, started))
+    value = ActivityInput(
+        args=(state,), kwargs={}, langgraph_config=_lg_config(checkpoint, task, started)
+    )
     return temporalio.converter.default().payload_converter.to_payloads([value])
 
 
-RUN_A = ("1f1edccc-ec30-6f86-8000-0e7d308c4797", "20e36318-1895-d0fd-3393-0fdce844c3d3",
-         1796159932.3198915, "3fcc02db-81b6-465b-98a8-abdac0fe774b")
-RUN_B = ("1f1edccc-ed5b-6772-8000-c27221e22d43", "54666d95-da65-4649-2325-fc9e7e210d99",
-         1796159932.4421606, "6309facb-17e7-497b-b2db-fb4bb2e18a6d")
+RUN_A = (
+    "1f1edccc-ec30-6f86-8000-0e7d308c4797",
+    "20e36318-1895-d0fd-3393-0fdce844c3d3",
+    1796159932.3198915,
+    "3fcc02db-81b6-465b-98a8-abdac0fe774b",
+)
+RUN_B = (
+    "1f1edccc-ed5b-6772-8000-c27221e22d43",
+    "54666d95-da65-4649-2325-fc9e7e210d99",
+    1796159932.4421606,
+    "6309facb-17e7-497b-b2db-fb4bb2e18a6d",
+)
 
 
 def test_langgraph_checkpoint_and_task_ids_are_volatile() -> None:
     assert _compare("react-agent.agent", _lg("refund?", *RUN_A), _lg("refund?", *RUN_B)) == []
     # without the built-in rules the same two runs differ (what replaykit used to report)
-    decoded = [temporalio.converter.default().payload_converter.from_payloads(_lg("refund?", *r))
-               for r in (RUN_A, RUN_B)]
+    decoded = [
+        temporalio.converter.default().payload_converter.from_payloads(_lg("refund?", *r))
+        for r in (RUN_A, RUN_B)
+    ]
     assert decoded[0] != decoded[1]
     integ = find_integration("react-agent.agent", decoded[0])
     assert integ is not None and integ.name == "LangGraph"
-    assert (mask_volatile("react-agent.agent", decoded[0], integ)
-            == mask_volatile("react-agent.agent", decoded[1], integ))
+    assert mask_volatile("react-agent.agent", decoded[0], integ) == mask_volatile(
+        "react-agent.agent", decoded[1], integ
+    )
 
 
 def test_replaykit_diff_of_two_langgraph_runs_ignores_the_volatile_values() -> None:
-    from replaykit._diff import _activity_values
+    from replaykit.views._diff import _activity_values
 
     a = _activity_values("react-agent.agent", _lg("refund?", *RUN_A))
     assert a == _activity_values("react-agent.agent", _lg("refund?", *RUN_B))
@@ -339,8 +385,11 @@ def test_replaykit_diff_of_two_langgraph_runs_ignores_the_volatile_values() -> N
 
 def test_langgraph_state_change_is_reported_without_the_volatile_noise() -> None:
     (d,) = _compare("react-agent.agent", _lg("refund?", *RUN_A), _lg("refund now?", *RUN_B))
-    assert (d.cause, d.agent, d.integration) == ("input", "graph 'react-agent', node 'agent'",
-                                                 "LangGraph")
+    assert (d.cause, d.agent, d.integration) == (
+        "input",
+        "graph 'react-agent', node 'agent'",
+        "LangGraph",
+    )
     assert d.field == "input.args"
     assert d.diff == "args[0]['messages'][0]['content']: 'refund?' -> 'refund now?'"
 
@@ -351,10 +400,15 @@ def test_langgraph_system_messages_in_the_state_are_the_prompt() -> None:
     conv = temporalio.converter.default().payload_converter
 
     def payloads(prompt: str, run: tuple[str, str, float, str]) -> Any:
-        state = {"messages": [SystemMessage(content=prompt, id="s1"),
-                              HumanMessage(content="refund?", id=run[3])]}
-        return conv.to_payloads([ActivityInput(args=(state,), kwargs={},
-                                               langgraph_config=_lg_config(*run[:3]))])
+        state = {
+            "messages": [
+                SystemMessage(content=prompt, id="s1"),
+                HumanMessage(content="refund?", id=run[3]),
+            ]
+        }
+        return conv.to_payloads(
+            [ActivityInput(args=(state,), kwargs={}, langgraph_config=_lg_config(*run[:3]))]
+        )
 
     rec = payloads(PROMPT, RUN_A)
     assert _compare("react-agent.agent", rec, payloads(PROMPT, RUN_B)) == []
@@ -368,14 +422,29 @@ def test_user_volatile_rules_match_full_dotted_activity_names() -> None:
     rec, cur = _lg("refund?", *RUN_A), _lg("refund now?", *RUN_B)
     rule = "activity:react-agent.agent.args.*.messages.*.content"
     assert _compare("react-agent.agent", rec, cur, volatile=[rule]) == []
-    assert _compare("react-agent.agent", rec, cur, volatile=["activity:*.agent.args.**.content"]) == []
+    assert (
+        _compare("react-agent.agent", rec, cur, volatile=["activity:*.agent.args.**.content"]) == []
+    )
     # a rule for another activity does not apply
-    assert len(_compare("react-agent.agent", rec, cur,
-                        volatile=["activity:react-agent.other.args.*.messages.*.content"])) == 1
+    assert (
+        len(
+            _compare(
+                "react-agent.agent",
+                rec,
+                cur,
+                volatile=["activity:react-agent.other.args.*.messages.*.content"],
+            )
+        )
+        == 1
+    )
     # and a rule works on any activity, integration or not
     conv = temporalio.converter.default().payload_converter
-    plain = _compare("fetch.page", conv.to_payloads([{"url": "u", "at": 1}]),
-                     conv.to_payloads([{"url": "u", "at": 2}]), volatile=["activity:fetch.page.at"])
+    plain = _compare(
+        "fetch.page",
+        conv.to_payloads([{"url": "u", "at": 1}]),
+        conv.to_payloads([{"url": "u", "at": 2}]),
+        volatile=["activity:fetch.page.at"],
+    )
     assert plain == []
 
 
@@ -396,23 +465,40 @@ from pydantic_ai.models import ModelRequestParameters  # noqa: E402
 from pydantic_ai.tools import ToolDefinition  # noqa: E402
 
 
-def _pai_payloads(*, prompt: str = "You are helpful.", when: datetime, capability: str,
-                  tools: Sequence[str] = ("lookup_order",), temperature: float = 0.1) -> Any:
+def _pai_payloads(
+    *,
+    prompt: str = "You are helpful.",
+    when: datetime,
+    capability: str,
+    tools: Sequence[str] = ("lookup_order",),
+    temperature: float = 0.1,
+) -> Any:
     params = _RequestParams(
-        messages=[ModelRequest(
-            parts=[SystemPromptPart(content=prompt, timestamp=when),
-                   UserPromptPart(content="Where is 42?", timestamp=when)],
-            timestamp=when,
-        )],
+        messages=[
+            ModelRequest(
+                parts=[
+                    SystemPromptPart(content=prompt, timestamp=when),
+                    UserPromptPart(content="Where is 42?", timestamp=when),
+                ],
+                timestamp=when,
+            )
+        ],
         model_settings={"temperature": temperature},
-        model_request_parameters=ModelRequestParameters(function_tools=[
-            ToolDefinition(name=name, description=f"{name} tool",
-                           parameters_json_schema={"type": "object", "properties": {}})
-            for name in tools
-        ]),
-        serialized_run_context={"run_id": "r1", "run_step": 1,
-                                "active_capability_ids": [f"<temporal_durability:{capability}>",
-                                                          "tool_search"]},
+        model_request_parameters=ModelRequestParameters(
+            function_tools=[
+                ToolDefinition(
+                    name=name,
+                    description=f"{name} tool",
+                    parameters_json_schema={"type": "object", "properties": {}},
+                )
+                for name in tools
+            ]
+        ),
+        serialized_run_context={
+            "run_id": "r1",
+            "run_step": 1,
+            "active_capability_ids": [f"<temporal_durability:{capability}>", "tool_search"],
+        },
         model_id=None,
     )
     config = PydanticAIPlugin().configure_client(
@@ -426,14 +512,21 @@ T1, T2 = datetime(2026, 12, 1, 21, 0, tzinfo=UTC), datetime(2026, 12, 1, 21, 5, 
 
 def test_pydantic_ai_timestamps_and_capability_addresses_are_volatile() -> None:
     rec = _pai_payloads(when=T1, capability="3027a1")
-    assert _compare("agent__helper__model_request", rec,
-                    _pai_payloads(when=T2, capability="243e48")) == []
+    assert (
+        _compare("agent__helper__model_request", rec, _pai_payloads(when=T2, capability="243e48"))
+        == []
+    )
 
 
 def test_pydantic_ai_prompt_tools_and_settings_are_named() -> None:
     rec = _pai_payloads(when=T1, capability="3027a1")
-    cur = _pai_payloads(prompt="You are terse.", tools=("lookup_order", "refund"),
-                        temperature=0.9, when=T2, capability="243e48")
+    cur = _pai_payloads(
+        prompt="You are terse.",
+        tools=("lookup_order", "refund"),
+        temperature=0.9,
+        when=T2,
+        capability="243e48",
+    )
     by_cause = {d.cause: d for d in _compare("agent__helper__model_request", rec, cur)}
     assert set(by_cause) == {"prompt", "tools", "model-settings"}, by_cause
     assert all(d.agent == "helper" and d.integration == "Pydantic AI" for d in by_cause.values())
@@ -445,9 +538,7 @@ def test_pydantic_ai_prompt_tools_and_settings_are_named() -> None:
 
 
 def _plugin_converter(plugin: Any) -> temporalio.converter.DataConverter:
-    config = plugin.configure_client(
-        {"data_converter": temporalio.converter.DataConverter.default}
-    )
+    config = plugin.configure_client({"data_converter": temporalio.converter.DataConverter.default})
     return config["data_converter"]
 
 
@@ -480,16 +571,19 @@ def test_strands_system_prompt_and_tool_specs() -> None:
 
     def payloads(prompt: str, tools: list[Any]) -> Any:
         value = _InvokeModelInput(
-            model_name="m", messages=[{"role": "user", "content": [{"text": "Where is 42?"}]}],
-            tool_specs=[t.tool_spec for t in tools], system_prompt=prompt,
+            model_name="m",
+            messages=[{"role": "user", "content": [{"text": "Where is 42?"}]}],
+            tool_specs=[t.tool_spec for t in tools],
+            system_prompt=prompt,
         )
         return conv.payload_converter.to_payloads([value])
 
     rec = payloads(PROMPT, [lookup_order])
     assert _compare("invoke_model", rec, payloads(PROMPT, [lookup_order])) == []
     changed = PROMPT.replace("look order 25 up first", "look order 25 up last")
-    by_cause = {d.cause: d for d in _compare("invoke_model", rec,
-                                              payloads(changed, [lookup_order_v2]))}
+    by_cause = {
+        d.cause: d for d in _compare("invoke_model", rec, payloads(changed, [lookup_order_v2]))
+    }
     assert set(by_cause) == {"prompt", "tools"}
     assert by_cause["prompt"].integration == "Strands"
     assert "[-first-]{+last+}" in (by_cause["prompt"].diff or "")
@@ -503,29 +597,37 @@ def test_deepagents_system_message_and_tool_schemas() -> None:
     from temporalio.deepagents._activity import ModelActivityInput
 
     conv = temporalio.converter.default().payload_converter
-    tool = {"type": "function", "function": {"name": "ls", "description": "List files.",
-                                             "parameters": {"type": "object"}}}
+    tool = {
+        "type": "function",
+        "function": {"name": "ls", "description": "List files.", "parameters": {"type": "object"}},
+    }
 
     def payloads(prompt: str, tools: list[Any], temperature: float = 0.0) -> Any:
         value = ModelActivityInput(
             model_name="fake-model",
-            messages=_serde.dump_messages([SystemMessage(content=prompt),
-                                           HumanMessage(content="Where is 42?", id="m1")]),
-            tool_schemas=tools, bind_kwargs={"temperature": temperature},
+            messages=_serde.dump_messages(
+                [SystemMessage(content=prompt), HumanMessage(content="Where is 42?", id="m1")]
+            ),
+            tool_schemas=tools,
+            bind_kwargs={"temperature": temperature},
         )
         return conv.to_payloads([value])
 
     rec = payloads("You are a research assistant.", [tool])
-    assert _compare("deepagents.invoke_model", rec, payloads("You are a research assistant.",
-                                                             [tool])) == []
-    found = _compare("deepagents.invoke_model", rec,
-                     payloads("You are a lazy assistant.", [], temperature=0.5))
+    assert (
+        _compare("deepagents.invoke_model", rec, payloads("You are a research assistant.", [tool]))
+        == []
+    )
+    found = _compare(
+        "deepagents.invoke_model", rec, payloads("You are a lazy assistant.", [], temperature=0.5)
+    )
     by_cause = {d.cause: d for d in found}
     assert set(by_cause) == {"prompt", "tools", "model-settings"}, found
     assert by_cause["tools"].message.endswith("tools: removed ls")
     assert by_cause["prompt"].integration == "DeepAgents"
     assert "'You are a research assistant.' -> 'You are a lazy assistant.'" in (
-        by_cause["prompt"].diff or "")
+        by_cause["prompt"].diff or ""
+    )
 
 
 # ----------------------------------------------------------------------------- allow, code lines

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from replaykit import _cache, _history
-from replaykit._cache import HistoryCache, default_cache_dir
-from replaykit._errors import HistoryError
-from replaykit._history import load_history
+from replaykit._internal._errors import HistoryError
+from replaykit.history import _cache
+from replaykit.history import _files as _history
+from replaykit.history._cache import HistoryCache, default_cache_dir
+from replaykit.history._files import load_history
 
 ROOT = Path(__file__).resolve().parents[2]
 LOOPER = ROOT / "tests" / "data" / "core" / "histories" / "looper_flow" / "looper-1.json"
@@ -40,7 +41,9 @@ def test_an_entry_written_by_an_older_parser_is_not_trusted(tmp_path: Path) -> N
         cache.load(bad)
 
 
-def test_entries_are_keyed_by_the_parser_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_entries_are_keyed_by_the_parser_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     cache = HistoryCache(tmp_path / "cache")
     monkeypatch.setattr(_cache, "parser_fingerprint", lambda: b"replaykit 0.0.1")
     first = cache.load(LOOPER)
@@ -50,11 +53,15 @@ def test_entries_are_keyed_by_the_parser_too(tmp_path: Path, monkeypatch: pytest
     monkeypatch.undo()
     again = cache.load(LOOPER)  # another parser version: parsed again, not read
     assert (cache.hits, cache.misses) == (1, 2)
-    assert again.history == first.history and again.digest == first.digest == load_history(
-        LOOPER).digest
+    assert (
+        again.history == first.history
+        and again.digest == first.digest == load_history(LOOPER).digest
+    )
 
 
-def test_the_size_cap_applies_on_the_cache_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_size_cap_applies_on_the_cache_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     cache = HistoryCache(tmp_path / "cache")
     cache.load(LOOPER)  # cached while under the cap
     monkeypatch.setattr(_history, "MAX_FILE_BYTES", 100)
@@ -76,5 +83,7 @@ def test_the_cache_folder_is_the_one_the_readme_names(
     monkeypatch.setenv("REPLAYKIT_CACHE_DIR", str(tmp_path / "mine"))
     assert default_cache_dir() == tmp_path / "mine"
     readme = " ".join((ROOT / "README.md").read_text().split())
-    assert ("`$REPLAYKIT_CACHE_DIR`, else `$XDG_CACHE_HOME/replaykit/histories`, default "
-            "`~/.cache/replaykit/histories`") in readme
+    assert (
+        "`$REPLAYKIT_CACHE_DIR`, else `$XDG_CACHE_HOME/replaykit/histories`, default "
+        "`~/.cache/replaykit/histories`"
+    ) in readme

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from replaykit import CheckOptions, check_histories
-from replaykit._divergence import HistoryResult
+from replaykit.check._divergence import HistoryResult
 
 CORE = Path(__file__).parent.parent / "data" / "core"
 HISTORIES = CORE / "histories"
@@ -34,7 +34,10 @@ def mutant(tmp_path: Path, old: str, new: str, *, count: int = 1) -> str:
 
 def check(module: str, *paths: Path, **options: object) -> list[HistoryResult]:
     report = check_histories(
-        list(paths) or [HISTORIES], workflows=[module], jobs=0, options=CheckOptions(**options)  # type: ignore[arg-type]
+        list(paths) or [HISTORIES],
+        workflows=[module],
+        jobs=0,
+        options=CheckOptions(**options),  # type: ignore[arg-type]
     )
     return list(report.results)
 
@@ -47,7 +50,9 @@ def by_name(results: list[HistoryResult], stem: str) -> HistoryResult:
 def test_unchanged_code_is_clean() -> None:
     results = check("core_workflows")
     assert len(results) == 5
-    assert all(r.status == "clean" and not r.divergences for r in results), [r.describe() for r in results]
+    assert all(r.status == "clean" and not r.divergences for r in results), [
+        r.describe() for r in results
+    ]
 
 
 def test_changed_activity_argument_is_drift_with_value_diff_and_source(tmp_path: Path) -> None:
@@ -56,11 +61,19 @@ def test_changed_activity_argument_is_drift_with_value_diff_and_source(tmp_path:
     assert r.status == "divergent"
     d = r.first
     assert d is not None
-    assert (d.kind, d.cause, d.subject, d.event_type) == ("drift", "activity-input", "activity fetch", "ActivityTaskScheduled")
+    assert (d.kind, d.cause, d.subject, d.event_type) == (
+        "drift",
+        "activity-input",
+        "activity fetch",
+        "ActivityTaskScheduled",
+    )
     assert d.diff == "args[0]: 'topic' -> 'topic!'"
     assert d.source is not None and f"{mod}.py:" in d.source and "(in run)" in d.source
     line = int(d.source.split(".py:")[1].split()[0])
-    assert "execute_activity(fetch, topic" in (tmp_path / f"{mod}.py").read_text().splitlines()[line - 1]
+    assert (
+        "execute_activity(fetch, topic"
+        in (tmp_path / f"{mod}.py").read_text().splitlines()[line - 1]
+    )
     # the stock replayer alone does not see it
     assert by_name(check(mod, strict=False), "parent-1").status == "clean"
 
@@ -111,8 +124,11 @@ def test_changed_result_is_drift(tmp_path: Path) -> None:
 
 
 def test_timeout_change_is_reported_but_passes_unless_asked(tmp_path: Path) -> None:
-    mod = mutant(tmp_path, "execute_activity(fetch, topic, start_to_close_timeout=timedelta(seconds=10))",
-                 "execute_activity(fetch, topic, start_to_close_timeout=timedelta(seconds=30))")
+    mod = mutant(
+        tmp_path,
+        "execute_activity(fetch, topic, start_to_close_timeout=timedelta(seconds=10))",
+        "execute_activity(fetch, topic, start_to_close_timeout=timedelta(seconds=30))",
+    )
     r = by_name(check(mod), "parent-1")
     assert r.status == "clean"
     assert [d.kind for d in r.divergences] == ["option-change"]
@@ -123,7 +139,13 @@ def test_timeout_change_is_reported_but_passes_unless_asked(tmp_path: Path) -> N
 
 def test_allow_rules(tmp_path: Path) -> None:
     mod = mutant(tmp_path, "execute_activity(fetch, topic,", "execute_activity(fetch, topic + '!',")
-    for rule in ("drift", "activity-input", "activity:fetch", "activity:fetch.input", "fetch.input"):
+    for rule in (
+        "drift",
+        "activity-input",
+        "activity:fetch",
+        "activity:fetch.input",
+        "fetch.input",
+    ):
         r = by_name(check(mod, allow=(rule,)), "parent-1")
         assert r.status == "clean", rule
         assert r.allowed and r.allowed[0].cause == "activity-input"
@@ -132,7 +154,11 @@ def test_allow_rules(tmp_path: Path) -> None:
 
 
 def test_renamed_signal_handler_is_drift(tmp_path: Path) -> None:
-    mod = mutant(tmp_path, "    @workflow.signal\n    def approve(self)", "    @workflow.signal\n    def approve_v2(self)")
+    mod = mutant(
+        tmp_path,
+        "    @workflow.signal\n    def approve(self)",
+        "    @workflow.signal\n    def approve_v2(self)",
+    )
     r = by_name(check(mod), "parent-1")
     assert r.status == "divergent"
     assert any(d.cause == "signal-dropped" and "approve" in d.message for d in r.divergences)
@@ -152,7 +178,9 @@ def test_extra_activity_is_nondeterminism(tmp_path: Path) -> None:
 
 
 def test_unregistered_workflow_type_is_named(tmp_path: Path) -> None:
-    mod = mutant(tmp_path, "@workflow.defn\nclass Looper:", "@workflow.defn(name='LooperV2')\nclass Looper:")
+    mod = mutant(
+        tmp_path, "@workflow.defn\nclass Looper:", "@workflow.defn(name='LooperV2')\nclass Looper:"
+    )
     results = check(mod, HISTORIES / "looper_flow" / "looper-1.json")
     assert results[0].status == "divergent"
     assert results[0].first is not None and results[0].first.cause == "unregistered-workflow-type"
@@ -161,10 +189,17 @@ def test_unregistered_workflow_type_is_named(tmp_path: Path) -> None:
 def test_bad_files_are_errors_and_others_still_checked(tmp_path: Path) -> None:
     (tmp_path / "bad.json").write_text("{not json")
     good = HISTORIES / "parent_flow" / "parent-1-child.json"
-    report = check_histories([tmp_path / "bad.json", good, tmp_path / "missing.json"],
-                             workflows=["core_workflows"], jobs=0)
+    report = check_histories(
+        [tmp_path / "bad.json", good, tmp_path / "missing.json"],
+        workflows=["core_workflows"],
+        jobs=0,
+    )
     statuses = sorted((Path(r.path or "").name, r.status) for r in report.results)
-    assert statuses == [("bad.json", "error"), ("missing.json", "error"), ("parent-1-child.json", "clean")]
+    assert statuses == [
+        ("bad.json", "error"),
+        ("missing.json", "error"),
+        ("parent-1-child.json", "clean"),
+    ]
     assert report.exit_code == 2
 
 
@@ -179,7 +214,12 @@ def test_worker_processes_give_the_same_verdicts(tmp_path: Path) -> None:
 
 def test_sharding_splits_without_overlap() -> None:
     parts = [
-        {r.path for r in check_histories([HISTORIES], workflows=["core_workflows"], jobs=0, shard=(k, 3)).results}
+        {
+            r.path
+            for r in check_histories(
+                [HISTORIES], workflows=["core_workflows"], jobs=0, shard=(k, 3)
+            ).results
+        }
         for k in (1, 2, 3)
     ]
     assert sum(len(p) for p in parts) == 5
@@ -189,14 +229,16 @@ def test_sharding_splits_without_overlap() -> None:
 @pytest.mark.parametrize("shard", [(0, 3), (4, 3), (1, 0), (-1, 2), (1.0, 2), (True, 1), [1, 2]])
 def test_a_bad_shard_is_refused_by_the_library_too(shard: object) -> None:
     # issue 12 item 7: shard=(0, 3) used to check no history at all, and pass
-    from replaykit._errors import ConfigError
+    from replaykit._internal._errors import ConfigError
 
     with pytest.raises(ConfigError, match=r"1 <= k <= n"):
         check_histories([HISTORIES], workflows=["core_workflows"], jobs=0, shard=shard)  # type: ignore[arg-type]
 
 
 def test_workflow_raising_during_replay_is_named(tmp_path: Path) -> None:
-    mod = mutant(tmp_path, "        return a + b\n", "        raise RuntimeError('boom in replay')\n")
+    mod = mutant(
+        tmp_path, "        return a + b\n", "        raise RuntimeError('boom in replay')\n"
+    )
     r = by_name(check(mod), "parent-1")
     assert r.status == "divergent" and r.first is not None
     assert r.first.kind == "nondeterminism"

@@ -6,13 +6,13 @@ import subprocess
 import sys
 import textwrap
 
-SCRIPT = textwrap.dedent('''
+SCRIPT = textwrap.dedent("""
     import asyncio, dataclasses
     import temporalio.bridge.worker as bw
     import temporalio.converter
     from temporalio.api.common.v1 import Payload
     from temporalio.bridge.proto.workflow_completion import WorkflowActivationCompletion
-    from replaykit._capture import skip_identity_payload_passes
+    from replaykit.check._capture import skip_identity_payload_passes
 
     class Marking(temporalio.converter.PayloadCodec):
         calls = 0
@@ -44,22 +44,23 @@ SCRIPT = textwrap.dedent('''
         print("ok")
 
     asyncio.run(main())
-''')
+""")
 
 
 def test_codecs_still_run_and_plain_converters_skip() -> None:
-    proc = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True,
-                          timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stdout + proc.stderr
 
 
-COMPILE_SCRIPT = textwrap.dedent('''
+COMPILE_SCRIPT = textwrap.dedent("""
     import importlib, sys, pathlib
     sys.dont_write_bytecode = True
     d = pathlib.Path(sys.argv[1]); sys.path.insert(0, str(d))
     src = d / "wfmod.py"
     src.write_text("X = 1\\n")
-    from replaykit._check import _memoize_compiles
+    from replaykit.check._engine import _memoize_compiles
     _memoize_compiles(); _memoize_compiles()
 
     def load():
@@ -75,10 +76,14 @@ COMPILE_SCRIPT = textwrap.dedent('''
     c = load()
     assert c.X == 22, c.X
     print("ok")
-''')
+""")
 
 
 def test_sources_compile_once_and_changes_recompile(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    proc = subprocess.run([sys.executable, "-c", COMPILE_SCRIPT, str(tmp_path)],
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", COMPILE_SCRIPT, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stdout + proc.stderr

@@ -13,18 +13,27 @@ from temporalio.api.common.v1 import Payload
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import History
 
-from replaykit._codec import decode_history, foreign_encodings, has_codec, load_data_converter
-from replaykit._errors import ConfigError
+from replaykit._internal._errors import ConfigError
+from replaykit.history._codec import (
+    decode_history,
+    foreign_encodings,
+    has_codec,
+    load_data_converter,
+)
 
 
 class Rot(temporalio.converter.PayloadCodec):
     async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
-        return [Payload(metadata={"encoding": b"binary/rot"}, data=p.SerializeToString()[::-1])
-                for p in payloads]
+        return [
+            Payload(metadata={"encoding": b"binary/rot"}, data=p.SerializeToString()[::-1])
+            for p in payloads
+        ]
 
     async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
-        return [Payload.FromString(p.data[::-1]) if p.metadata.get("encoding") == b"binary/rot"
-                else p for p in payloads]
+        return [
+            Payload.FromString(p.data[::-1]) if p.metadata.get("encoding") == b"binary/rot" else p
+            for p in payloads
+        ]
 
 
 CONVERTER = dataclasses.replace(temporalio.converter.default(), payload_codec=Rot())
@@ -70,11 +79,16 @@ def test_every_payload_is_decoded_but_search_attributes() -> None:
     assert _value(f.cause.encoded_attributes) == {"message": "inner"}
     assert _value(f.cause.application_failure_info.details.payloads[0]) == [1, 2]
     assert _value(h.events[2].activity_task_completed_event_attributes.result.payloads[0]) == (
-        "answer")
+        "answer"
+    )
     # the input history is left as it was
     assert original == _history()  # Rot is deterministic: an untouched copy compares equal
-    assert original.events[0].workflow_execution_started_event_attributes.input.payloads[
-        0].metadata["encoding"] == b"binary/rot"
+    assert (
+        original.events[0]
+        .workflow_execution_started_event_attributes.input.payloads[0]
+        .metadata["encoding"]
+        == b"binary/rot"
+    )
 
 
 def test_foreign_encodings_name_what_the_default_converter_cannot_read() -> None:
@@ -91,8 +105,9 @@ def test_codec_failures_name_the_event() -> None:
             raise ValueError("bad key")
 
     conv = dataclasses.replace(temporalio.converter.default(), payload_codec=Broken())
-    with pytest.raises(ValueError, match="event 1: the payload codec could not decode it: "
-                                         "ValueError: bad key"):
+    with pytest.raises(
+        ValueError, match="event 1: the payload codec could not decode it: ValueError: bad key"
+    ):
         asyncio.run(decode_history(_history(), conv))
 
     class Short(Rot):

@@ -40,8 +40,13 @@ def _mutate(raw: dict[str, Any], rng: random.Random) -> dict[str, Any]:
                 inner.pop(rng.choice(sorted(inner)))
     elif kind == 4:
         events[i]["eventType"] = rng.choice(
-            ["EVENT_TYPE_TIMER_FIRED", "EVENT_TYPE_WORKFLOW_TASK_COMPLETED",
-             "EVENT_TYPE_ACTIVITY_TASK_SCHEDULED", "EVENT_TYPE_MARKER_RECORDED"])
+            [
+                "EVENT_TYPE_TIMER_FIRED",
+                "EVENT_TYPE_WORKFLOW_TASK_COMPLETED",
+                "EVENT_TYPE_ACTIVITY_TASK_SCHEDULED",
+                "EVENT_TYPE_MARKER_RECORDED",
+            ]
+        )
     elif kind == 5:
         events[i]["eventId"] = str(rng.randrange(1, 10_000))
     elif kind == 6:
@@ -65,7 +70,9 @@ def test_corrupted_histories_get_verdicts_not_tracebacks(tmp_path: Path) -> None
         doc = _mutate(raws[n % len(raws)], rng)
         (tmp_path / f"m{n:03d}.json").write_text(json.dumps(doc))
     report = check_histories(
-        [tmp_path], workflows=["reference_agents"], jobs=1,
+        [tmp_path],
+        workflows=["reference_agents"],
+        jobs=1,
         options=CheckOptions(timeout=30, cache=False),
     )
     assert len(report.results) == 60

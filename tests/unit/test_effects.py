@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from replaykit._effects import (
+from replaykit._internal._errors import ConfigError
+from replaykit.effects._ledger import (
     EffectsError,
     EffectsLedger,
     current_slot,
     idempotent,
     verify_effects,
 )
-from replaykit._errors import ConfigError
 
 
 @pytest.fixture

@@ -9,11 +9,11 @@ import temporalio.api.history.v1
 from google.protobuf.duration_pb2 import Duration
 from temporalio.api.enums.v1 import EventType
 
-from replaykit._events import ChildStep, HistoryView, TimerStep
-from replaykit._explain import explain_replay_failure
-from replaykit._history import HistoryFile
-from replaykit._patches import _commands_before, _reaches_past
-from replaykit._timeline import build_timeline
+from replaykit.check._explain import explain_replay_failure
+from replaykit.history._events import ChildStep, HistoryView, TimerStep
+from replaykit.history._files import HistoryFile
+from replaykit.patches._analysis import _commands_before, _reaches_past
+from replaykit.views._timeline import build_timeline
 
 E = EventType
 H = temporalio.api.history.v1
@@ -39,9 +39,11 @@ def _started() -> tuple[int, dict[str, Any]]:
 
 
 def _task(kind: str) -> tuple[int, dict[str, Any]]:
-    t = {"scheduled": E.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED,
-         "started": E.EVENT_TYPE_WORKFLOW_TASK_STARTED,
-         "completed": E.EVENT_TYPE_WORKFLOW_TASK_COMPLETED}[kind]
+    t = {
+        "scheduled": E.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED,
+        "started": E.EVENT_TYPE_WORKFLOW_TASK_STARTED,
+        "completed": E.EVENT_TYPE_WORKFLOW_TASK_COMPLETED,
+    }[kind]
     return t, {}
 
 
@@ -85,8 +87,9 @@ def _child(workflow_type: str, workflow_id: str) -> tuple[int, dict[str, Any]]:
 
 def _child_terminated(initiated: int) -> tuple[int, dict[str, Any]]:
     return E.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_TERMINATED, {
-        "child_workflow_execution_terminated_event_attributes":
-            H.ChildWorkflowExecutionTerminatedEventAttributes(initiated_event_id=initiated)
+        "child_workflow_execution_terminated_event_attributes": H.ChildWorkflowExecutionTerminatedEventAttributes(
+            initiated_event_id=initiated
+        )
     }
 
 
@@ -112,15 +115,21 @@ def _completed() -> tuple[int, dict[str, Any]]:
 
 def test_timer_and_child_lookups_answer_only_for_their_own_kind() -> None:
     hf = _history(
-        _started(), _task("scheduled"), _task("started"), _task("completed"),
-        _timer("t1", 5), _schedule("charge", "1"), _child("Child", "c-1"),
+        _started(),
+        _task("scheduled"),
+        _task("started"),
+        _task("completed"),
+        _timer("t1", 5),
+        _schedule("charge", "1"),
+        _child("Child", "c-1"),
     )
     view = hf.view
     timer = view.timer(5)
     assert isinstance(timer, TimerStep) and timer.timer_id == "t1"
     child = view.child(7)
     assert isinstance(child, ChildStep) and (child.workflow_type, child.workflow_id) == (
-        "Child", "c-1"
+        "Child",
+        "c-1",
     )
     # Another kind's origin, a non-origin event, or an id the history lacks: no step.
     assert view.timer(6) is None and view.timer(7) is None and view.timer(4) is None
@@ -129,9 +138,16 @@ def test_timer_and_child_lookups_answer_only_for_their_own_kind() -> None:
 
 def test_ids_of_type_in_order_and_kept_per_type_set() -> None:
     hf = _history(
-        _started(), _task("scheduled"), _task("started"), _task("completed"),
-        _timer("t1", 1), _schedule("a", "1"), _task("scheduled"), _task("started"),
-        _task("completed"), _schedule("b", "2"),
+        _started(),
+        _task("scheduled"),
+        _task("started"),
+        _task("completed"),
+        _timer("t1", 1),
+        _schedule("a", "1"),
+        _task("scheduled"),
+        _task("started"),
+        _task("completed"),
+        _schedule("b", "2"),
     )
     view = hf.view
     ids = view.ids_of_type(E.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED, E.EVENT_TYPE_TIMER_STARTED)
@@ -150,16 +166,19 @@ def test_ids_of_type_in_order_and_kept_per_type_set() -> None:
 
 def test_timeline_resolves_references_by_kind_through_the_view() -> None:
     hf = _history(
-        _started(), _task("scheduled"), _task("started"), _task("completed"),
-        _timer("t1", 90),                 # 5
-        _schedule("charge", "1"),         # 6
-        _child("Child", "c-1"),           # 7
-        _fired("t1", 5),                  # 8: a known timer
-        _fired("t9", 6),                  # 9: names the activity, not a timer
-        _activity_started(6, 2),          # 10: a known activity
-        _activity_started(5, 1),          # 11: names the timer, not an activity
-        _child_terminated(7),             # 12: a known child
-        _child_terminated(6),             # 13: names the activity, not a child
+        _started(),
+        _task("scheduled"),
+        _task("started"),
+        _task("completed"),
+        _timer("t1", 90),  # 5
+        _schedule("charge", "1"),  # 6
+        _child("Child", "c-1"),  # 7
+        _fired("t1", 5),  # 8: a known timer
+        _fired("t9", 6),  # 9: names the activity, not a timer
+        _activity_started(6, 2),  # 10: a known activity
+        _activity_started(5, 1),  # 11: names the timer, not an activity
+        _child_terminated(7),  # 12: a known child
+        _child_terminated(6),  # 13: names the activity, not a child
     )
     summaries = {t.event_id: t.summary for t in build_timeline(hf)}
     assert summaries[8] == "timer t1 (90s) fired"
@@ -172,16 +191,33 @@ def test_timeline_resolves_references_by_kind_through_the_view() -> None:
 
 def test_position_rule_counts_commands_as_patches_defines_them() -> None:
     hf = _history(
-        _started(), _task("scheduled"), _task("started"), _task("completed"),  # 1-4
-        _upsert(CustomKeyword=b'"x"'),   # 5: a user upsert, still not counted
+        _started(),
+        _task("scheduled"),
+        _task("started"),
+        _task("completed"),  # 1-4
+        _upsert(CustomKeyword=b'"x"'),  # 5: a user upsert, still not counted
         _upsert(TemporalChangeVersion=b'["p"]'),  # 6: not counted
-        _properties(),                   # 7: counted
-        _schedule("a", "1"),             # 8: counted
-        _task("scheduled"), _task("started"), _task("completed"),  # 9-11
-        _schedule("b", "2"),             # 12: counted, no task completes after it
+        _properties(),  # 7: counted
+        _schedule("a", "1"),  # 8: counted
+        _task("scheduled"),
+        _task("started"),
+        _task("completed"),  # 9-11
+        _schedule("b", "2"),  # 12: counted, no task completes after it
     )
     assert [_commands_before(hf, i) for i in range(1, 14)] == [
-        0, 0, 0, 0, 0, 0, 0, 1, 2, 2, 2, 2, 3
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        1,
+        2,
+        2,
+        2,
+        2,
+        3,
     ]
     assert _commands_before(hf, 99) == 3
     assert [_reaches_past(hf, n) for n in range(5)] == [True, True, True, False, False]
@@ -191,10 +227,17 @@ def test_position_rule_counts_commands_as_patches_defines_them() -> None:
 
 def test_position_rule_counts_by_id_when_ids_are_not_dense() -> None:
     hf = _history(
-        _started(), _task("scheduled"), _task("started"), _task("completed"),  # 10..40
-        _schedule("a", "1"), _timer("t", 1),  # 50, 60
-        _task("scheduled"), _task("started"), _task("completed"),  # 70..90
-        first_id=10, step=10,
+        _started(),
+        _task("scheduled"),
+        _task("started"),
+        _task("completed"),  # 10..40
+        _schedule("a", "1"),
+        _timer("t", 1),  # 50, 60
+        _task("scheduled"),
+        _task("started"),
+        _task("completed"),  # 70..90
+        first_id=10,
+        step=10,
     )
     assert [_commands_before(hf, i) for i in (10, 50, 51, 60, 61, 95)] == [0, 0, 1, 1, 2, 2]
     assert _reaches_past(hf, 2) and not _reaches_past(hf, 3)
@@ -203,14 +246,16 @@ def test_position_rule_counts_by_id_when_ids_are_not_dense() -> None:
 def test_is_closed_reads_the_completion() -> None:
     open_ = _history(_started(), _task("scheduled"), _task("started"), _task("completed"))
     assert not open_.is_closed
-    closed = _history(_started(), _task("scheduled"), _task("started"), _task("completed"),
-                      _completed())
+    closed = _history(
+        _started(), _task("scheduled"), _task("started"), _task("completed"), _completed()
+    )
     assert closed.is_closed
 
 
 def test_explain_names_the_event_by_id() -> None:
-    dense = _history(_started(), _task("scheduled"), _task("started"), _task("completed"),
-                     _timer("t", 1))
+    dense = _history(
+        _started(), _task("scheduled"), _task("started"), _task("completed"), _timer("t", 1)
+    )
     d = explain_replay_failure(RuntimeError("boom at event_id: 5"), dense, None)
     assert (d.event_id, d.event_type) == (5, "TimerStarted")
     missing = explain_replay_failure(RuntimeError("boom at event_id: 6"), dense, None)

@@ -23,22 +23,25 @@ from temporalio.api.failure.v1 import (
 )
 from temporalio.api.history.v1 import History, HistoryEvent
 
-from replaykit._capture import CapturedCommand
-from replaykit._comparers import _compare_fail, _Ctx
-from replaykit._diff import diff_histories
-from replaykit._failures import MAX_DEPTH, FailureView
-from replaykit._faults._invariants import check_retry_policy
-from replaykit._history import HistoryFile
-from replaykit._saga import SagaSpec, verify_saga
-from replaykit._timeline import build_timeline
+from replaykit.check._capture import CapturedCommand
+from replaykit.check._comparers import _compare_fail, _Ctx
+from replaykit.faults._invariants import check_retry_policy
+from replaykit.history._failures import MAX_DEPTH, FailureView
+from replaykit.history._files import HistoryFile
+from replaykit.sagas._verify import SagaSpec, verify_saga
+from replaykit.views._diff import diff_histories
+from replaykit.views._timeline import build_timeline
 
 ET = EventType
 
 
-def _app(message: str, kind: str = "", *, non_retryable: bool = False,
-         cause: Failure | None = None) -> Failure:
-    f = Failure(message=message, application_failure_info=ApplicationFailureInfo(
-        type=kind, non_retryable=non_retryable))
+def _app(
+    message: str, kind: str = "", *, non_retryable: bool = False, cause: Failure | None = None
+) -> Failure:
+    f = Failure(
+        message=message,
+        application_failure_info=ApplicationFailureInfo(type=kind, non_retryable=non_retryable),
+    )
     if cause is not None:
         f.cause.CopyFrom(cause)
     return f
@@ -65,14 +68,20 @@ def _chain(n: int, *, timeout_at: int | None = None) -> Failure:
 
 
 #: A non-retryable application error, caused by another, caused by a timeout without message.
-NESTED = _app("boom", "ValueError", non_retryable=True,
-              cause=_app("inner", "KeyError", cause=_timeout()))
+NESTED = _app(
+    "boom", "ValueError", non_retryable=True, cause=_app("inner", "KeyError", cause=_timeout())
+)
 #: What the server reports for an activity: an activity failure wrapping the application error.
-ACTIVITY = Failure(message="Activity task failed", activity_failure_info=ActivityFailureInfo(),
-                   cause=_app("card declined", "CardDeclined"))
+ACTIVITY = Failure(
+    message="Activity task failed",
+    activity_failure_info=ActivityFailureInfo(),
+    cause=_app("card declined", "CardDeclined"),
+)
 #: An application failure with neither message nor type, caused by a cancellation.
-UNTYPED = Failure(application_failure_info=ApplicationFailureInfo(),
-                  cause=Failure(message="cancelled", canceled_failure_info=CanceledFailureInfo()))
+UNTYPED = Failure(
+    application_failure_info=ApplicationFailureInfo(),
+    cause=Failure(message="cancelled", canceled_failure_info=CanceledFailureInfo()),
+)
 LONG = _app("a  very\nlong " + "x" * 130, "Big")
 
 
@@ -114,27 +123,41 @@ def test_the_chain_is_cut_at_max_depth() -> None:
 
 def test_comparable_is_the_top_level_only() -> None:
     assert FailureView.of(NESTED).comparable() == {
-        "message": "boom", "type": "ValueError", "non_retryable": True,
+        "message": "boom",
+        "type": "ValueError",
+        "non_retryable": True,
     }
     assert FailureView.of(ACTIVITY).comparable() == {
-        "message": "Activity task failed", "type": "activity_failure_info", "non_retryable": None,
+        "message": "Activity task failed",
+        "type": "activity_failure_info",
+        "non_retryable": None,
     }
     assert FailureView.of(Failure()).comparable() == {
-        "message": "", "type": None, "non_retryable": None,
+        "message": "",
+        "type": None,
+        "non_retryable": None,
     }
     assert FailureView.of(UNTYPED).comparable() == {
-        "message": "", "type": "", "non_retryable": False,
+        "message": "",
+        "type": "",
+        "non_retryable": False,
     }
 
 
 def test_as_tree_nests_the_causes() -> None:
     assert FailureView.of(NESTED).as_tree() == {
-        "message": "boom", "type": "ValueError", "non_retryable": True,
-        "cause": {"message": "inner", "type": "KeyError",
-                  "cause": {"message": "", "type": "timeout_failure_info"}},
+        "message": "boom",
+        "type": "ValueError",
+        "non_retryable": True,
+        "cause": {
+            "message": "inner",
+            "type": "KeyError",
+            "cause": {"message": "", "type": "timeout_failure_info"},
+        },
     }
     assert FailureView.of(UNTYPED).as_tree() == {
-        "message": "", "type": "",
+        "message": "",
+        "type": "",
         "cause": {"message": "cancelled", "type": "canceled_failure_info"},
     }
     assert FailureView.of(Failure()).as_tree() == {"message": "", "type": None}
@@ -144,7 +167,9 @@ def test_as_tree_nests_the_causes() -> None:
 
 def test_as_tree_stops_where_the_view_was_cut() -> None:
     assert FailureView.of(_chain(5), max_depth=2).as_tree() == {
-        "message": "level 0", "type": "E0", "cause": {"message": "level 1", "type": "E1"},
+        "message": "level 0",
+        "type": "E0",
+        "cause": {"message": "level 1", "type": "E1"},
     }
 
 
@@ -221,13 +246,18 @@ def _failed_workflow(failure: Failure) -> HistoryFile:
     return HistoryFile(path=None, workflow_id="wf-1", history=History(events=events))
 
 
-
 @pytest.mark.parametrize(
     ("failure", "expected"),
     [
         (NESTED, {"message": "boom", "type": "ValueError", "non_retryable": True}),
-        (ACTIVITY, {"message": "Activity task failed", "type": "activity_failure_info",
-                    "non_retryable": None}),
+        (
+            ACTIVITY,
+            {
+                "message": "Activity task failed",
+                "type": "activity_failure_info",
+                "non_retryable": None,
+            },
+        ),
         (Failure(), {"message": "", "type": None, "non_retryable": None}),
         (UNTYPED, {"message": "", "type": "", "non_retryable": False}),
     ],
@@ -264,23 +294,43 @@ def test_diff_compares_the_failure_trees() -> None:
     diff = diff_histories(_failed_workflow(NESTED), _failed_workflow(ACTIVITY))
     [d] = [d for d in diff.differences if d.step == "completion" and d.field == "failure"]
     assert d.a == {
-        "message": "boom", "type": "ValueError", "non_retryable": True,
-        "cause": {"message": "inner", "type": "KeyError",
-                  "cause": {"message": "", "type": "timeout_failure_info"}},
+        "message": "boom",
+        "type": "ValueError",
+        "non_retryable": True,
+        "cause": {
+            "message": "inner",
+            "type": "KeyError",
+            "cause": {"message": "", "type": "timeout_failure_info"},
+        },
     }
     assert d.b == {
-        "message": "Activity task failed", "type": "activity_failure_info",
+        "message": "Activity task failed",
+        "type": "activity_failure_info",
         "cause": {"message": "card declined", "type": "CardDeclined"},
     }
     deep = diff_histories(_failed_workflow(_chain(6, timeout_at=5)), _failed_workflow(Failure()))
     [d] = [d for d in deep.differences if d.step == "completion" and d.field == "failure"]
     assert d.a == {
-        "message": "level 0", "type": "E0", "cause": {
-            "message": "level 1", "type": "E1", "cause": {
-                "message": "level 2", "type": "E2", "cause": {
-                    "message": "level 3", "type": "E3", "cause": {
-                        "message": "level 4", "type": "E4", "cause": {
-                            "message": "timeout 5", "type": "timeout_failure_info"}}}}}}
+        "message": "level 0",
+        "type": "E0",
+        "cause": {
+            "message": "level 1",
+            "type": "E1",
+            "cause": {
+                "message": "level 2",
+                "type": "E2",
+                "cause": {
+                    "message": "level 3",
+                    "type": "E3",
+                    "cause": {
+                        "message": "level 4",
+                        "type": "E4",
+                        "cause": {"message": "timeout 5", "type": "timeout_failure_info"},
+                    },
+                },
+            },
+        },
+    }
     assert d.b == {"message": "", "type": None}
 
 
@@ -305,13 +355,19 @@ def test_timeline_shows_the_first_four_levels_clipped(failure: Failure, text: st
 @pytest.mark.parametrize(
     ("failure", "detail", "state"),
     [
-        (NESTED, "failed after a timed-out attempt at event 4, attempt 1: ValueError: boom",
-         "maybe"),
+        (
+            NESTED,
+            "failed after a timed-out attempt at event 4, attempt 1: ValueError: boom",
+            "maybe",
+        ),
         (ACTIVITY, "failed at event 4, attempt 1: Activity task failed", "not_applied"),
         (Failure(), "failed at event 4, attempt 1: (no message)", "not_applied"),
         (UNTYPED, "failed at event 4, attempt 1: (no message)", "not_applied"),
-        (_chain(25, timeout_at=19),
-         "failed after a timed-out attempt at event 4, attempt 1: E0: level 0", "maybe"),
+        (
+            _chain(25, timeout_at=19),
+            "failed after a timed-out attempt at event 4, attempt 1: E0: level 0",
+            "maybe",
+        ),
         (_chain(25, timeout_at=20), "failed at event 4, attempt 1: E0: level 0", "not_applied"),
     ],
 )
@@ -339,11 +395,15 @@ def test_saga_verifier_reads_the_timeout_type() -> None:
     to.scheduled_event_id = 2
     spec = SagaSpec([("charge_payment", "refund_payment")])
     to.failure.CopyFrom(_timeout(kind=TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_START))
-    assert verify_saga(History(events=events), spec=spec, raise_on_failure=False).steps[0].state \
+    assert (
+        verify_saga(History(events=events), spec=spec, raise_on_failure=False).steps[0].state
         == "not_applied"
+    )
     to.failure.CopyFrom(_timeout(kind=TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_CLOSE))
-    assert verify_saga(History(events=events), spec=spec, raise_on_failure=False).steps[0].state \
+    assert (
+        verify_saga(History(events=events), spec=spec, raise_on_failure=False).steps[0].state
         == "maybe"
+    )
 
 
 def _retried(failure: Failure, retry_state: int = 0) -> History:
@@ -361,11 +421,21 @@ def _retried(failure: Failure, retry_state: int = 0) -> History:
     [
         (NESTED, 0, "ValueError"),  # the top level is the application failure
         (ACTIVITY, 0, None),  # CardDeclined is retryable
-        (Failure(message="wrapper", activity_failure_info=ActivityFailureInfo(),
-                 cause=_app("no", "Fatal", non_retryable=True)), 0, "Fatal"),
+        (
+            Failure(
+                message="wrapper",
+                activity_failure_info=ActivityFailureInfo(),
+                cause=_app("no", "Fatal", non_retryable=True),
+            ),
+            0,
+            "Fatal",
+        ),
         (Failure(message="wrapper", cause=_timeout()), 0, None),
-        (Failure(message="wrapper", cause=_timeout()),
-         RetryState.RETRY_STATE_NON_RETRYABLE_FAILURE, "error"),
+        (
+            Failure(message="wrapper", cause=_timeout()),
+            RetryState.RETRY_STATE_NON_RETRYABLE_FAILURE,
+            "error",
+        ),
         (UNTYPED, RetryState.RETRY_STATE_NON_RETRYABLE_FAILURE, "error"),
     ],
 )

@@ -16,16 +16,22 @@ from typing import Any
 import pytest
 
 from replaykit import ConfigError
-from replaykit._faults import _explore, _runner
-from replaykit._faults._invariants import Baseline
-from replaykit._faults._options import NOT_GIVEN, resolve_options
-from replaykit._faults._plan import FaultPlan
-from replaykit.faults import FaultRunOptions
+from replaykit.faults import FaultRunOptions, _explore, _runner
+from replaykit.faults._invariants import Baseline
+from replaykit.faults._options import NOT_GIVEN, resolve_options
+from replaykit.faults._plan import FaultPlan
 
 TODAY = {  # the defaults run_fault_plan had before the options object
-    "server": None, "baseline": None, "concurrency": 1, "standby": True,
-    "workflow_task_timeout": 2.0, "check_replay": True, "scenario_files": None,
-    "worker_context": None, "data_converter": None, "plugins": (),
+    "server": None,
+    "baseline": None,
+    "concurrency": 1,
+    "standby": True,
+    "workflow_task_timeout": 2.0,
+    "check_replay": True,
+    "scenario_files": None,
+    "worker_context": None,
+    "data_converter": None,
+    "plugins": (),
 }
 
 
@@ -58,8 +64,9 @@ def test_sequences_are_kept_as_tuples() -> None:
 
 def test_replace_changes_the_named_options_only() -> None:
     opts = FaultRunOptions(concurrency=2, plugins=("a:b",))
-    assert opts.replace(standby=False) == FaultRunOptions(concurrency=2, plugins=("a:b",),
-                                                          standby=False)
+    assert opts.replace(standby=False) == FaultRunOptions(
+        concurrency=2, plugins=("a:b",), standby=False
+    )
     assert opts.concurrency == 2 and opts.standby is True
     with pytest.raises(TypeError, match="'nope' is not an option"):
         opts.replace(nope=1)
@@ -68,7 +75,8 @@ def test_replace_changes_the_named_options_only() -> None:
 def test_merge_without_options_makes_them_from_the_keywords() -> None:
     assert FaultRunOptions.merge(None) == FaultRunOptions()
     assert FaultRunOptions.merge(None, concurrency=3, plugins=["p:q"]) == FaultRunOptions(
-        concurrency=3, plugins=("p:q",))
+        concurrency=3, plugins=("p:q",)
+    )
 
 
 def test_merge_keeps_the_options_the_keywords_do_not_give() -> None:
@@ -77,7 +85,8 @@ def test_merge_keeps_the_options_the_keywords_do_not_give() -> None:
     assert FaultRunOptions.merge(opts, concurrency=NOT_GIVEN.concurrency) is opts
     # a keyword fills an option the options leave at its default ...
     assert FaultRunOptions.merge(opts, standby=False, plugins=("p:q",)) == FaultRunOptions(
-        concurrency=3, worker_context="m:ctx", standby=False, plugins=("p:q",))
+        concurrency=3, worker_context="m:ctx", standby=False, plugins=("p:q",)
+    )
     # ... and may repeat one they set to the same value (sequences compared as tuples)
     assert FaultRunOptions.merge(opts, concurrency=3) == opts
     files = FaultRunOptions(scenario_files=("a.py",))
@@ -107,8 +116,13 @@ def test_merge_rejects_an_unknown_option() -> None:
 
 
 def test_resolve_options_takes_the_options_among_a_functions_parameters() -> None:
-    params = {"scenario": object(), "kill": "worker", "concurrency": 2,
-              "plugins": NOT_GIVEN.plugins, "options": None}
+    params = {
+        "scenario": object(),
+        "kill": "worker",
+        "concurrency": 2,
+        "plugins": NOT_GIVEN.plugins,
+        "options": None,
+    }
     assert resolve_options(None, params) == FaultRunOptions(concurrency=2)
 
 
@@ -134,16 +148,32 @@ def test_run_fault_plan_is_its_async_twin_run_sync_and_merges_alike(
     """The sync twin is generated from the async one (``sync_twin``): same parameters by
     construction, and its options reach the run merged the same way."""
     assert inspect.signature(_runner.run_fault_plan) == inspect.signature(
-        _runner.run_fault_plan_async)
+        _runner.run_fault_plan_async
+    )
     assert "Run ``scenario`` under ``plan``" in (inspect.getdoc(_runner.run_fault_plan) or "")
     calls = _capture(monkeypatch, _runner, "run_fault_plan_pooled_async")
     scn, plan = object(), FaultPlan()
     given = FaultRunOptions(concurrency=3, standby=False, plugins=("a:b",))
     assert _runner.run_fault_plan(scn, plan, options=given) is RESULT  # type: ignore[arg-type]
-    assert _runner.run_fault_plan(scn, plan, options=given,  # type: ignore[arg-type]
-                                  worker_context="m:ctx", check_replay=False) is RESULT
-    assert _runner.run_fault_plan(scn, plan, server="timeskip",  # type: ignore[arg-type]
-                                  workflow_task_timeout=None) is RESULT
+    assert (
+        _runner.run_fault_plan(
+            scn,
+            plan,
+            options=given,  # type: ignore[arg-type]
+            worker_context="m:ctx",
+            check_replay=False,
+        )
+        is RESULT
+    )
+    assert (
+        _runner.run_fault_plan(
+            scn,
+            plan,
+            server="timeskip",  # type: ignore[arg-type]
+            workflow_task_timeout=None,
+        )
+        is RESULT
+    )
     assert [c["args"] for c in calls] == [(scn, plan)] * 3
     assert [set(c) for c in calls] == [{"args", "options"}] * 3  # nothing else re-listed
     assert calls[0]["options"] is given
@@ -156,21 +186,30 @@ def test_run_fault_plan_async_hands_its_options_to_the_pooled_run(
 ) -> None:
     calls = _capture(monkeypatch, _runner, "run_fault_plan_pooled_async")
     scn, plan = object(), FaultPlan()
-    asyncio.run(_runner.run_fault_plan_async(scn, plan, concurrency=2,  # type: ignore[arg-type]
-                                             options=FaultRunOptions(data_converter="m:dc")))
-    assert calls == [{"args": (scn, plan),
-                      "options": FaultRunOptions(concurrency=2, data_converter="m:dc")}]
+    asyncio.run(
+        _runner.run_fault_plan_async(
+            scn,
+            plan,
+            concurrency=2,  # type: ignore[arg-type]
+            options=FaultRunOptions(data_converter="m:dc"),
+        )
+    )
+    assert calls == [
+        {"args": (scn, plan), "options": FaultRunOptions(concurrency=2, data_converter="m:dc")}
+    ]
 
 
 def test_the_explorations_and_rollback_sync_twins_hand_their_options_on(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from replaykit import _rollback
+    from replaykit.sagas import _rollback
 
     # The exploration twins are generated from their async twins: the same parameters, and
     # the same merge (standing in for it shows what each call resolved).
-    for sync, coro in ((_explore.explore_every_step, _explore.explore_every_step_async),
-                       (_explore.explore_examples, _explore.explore_examples_async)):
+    for sync, coro in (
+        (_explore.explore_every_step, _explore.explore_every_step_async),
+        (_explore.explore_examples, _explore.explore_examples_async),
+    ):
         assert inspect.signature(sync) == inspect.signature(coro)
     resolved: list[FaultRunOptions] = []
     real = _explore._exploration_options
@@ -187,13 +226,32 @@ def test_the_explorations_and_rollback_sync_twins_hand_their_options_on(
     given = FaultRunOptions(concurrency=2, standby=False)
     scn = object()
     with pytest.raises(_Stop):
-        _explore.explore_every_step(scn, options=given, plugins=["p:q"],  # type: ignore[arg-type]
-                                    kill="server", max_runs=3, point_kinds=["timer"], parallel=2)
+        _explore.explore_every_step(
+            scn,
+            options=given,
+            plugins=["p:q"],  # type: ignore[arg-type]
+            kill="server",
+            max_runs=3,
+            point_kinds=["timer"],
+            parallel=2,
+        )
     with pytest.raises(_Stop):
-        _explore.explore_examples(scn, options=given, examples=5,  # type: ignore[arg-type]
-                                  seed=7, worker_context="m:ctx", point_kinds=["timer"])
-    report = _rollback.prove_rollback(scn, options=given, spec=[("a", "b")],  # type: ignore[arg-type]
-                                      snapshot=dict, scenario_files=["s.py"], only=["a"])
+        _explore.explore_examples(
+            scn,
+            options=given,
+            examples=5,  # type: ignore[arg-type]
+            seed=7,
+            worker_context="m:ctx",
+            point_kinds=["timer"],
+        )
+    report = _rollback.prove_rollback(
+        scn,
+        options=given,
+        spec=[("a", "b")],  # type: ignore[arg-type]
+        snapshot=dict,
+        scenario_files=["s.py"],
+        only=["a"],
+    )
     assert report is RESULT
     assert resolved == [given.replace(plugins=("p:q",)), given.replace(worker_context="m:ctx")]
     assert len(rollback) == 1
@@ -201,13 +259,18 @@ def test_the_explorations_and_rollback_sync_twins_hand_their_options_on(
     assert rollback[0]["only"] == ["a"] and rollback[0]["raise_on_failure"] is False
 
 
-@pytest.mark.parametrize("call", [
-    lambda opts: _explore.explore_every_step(object(), options=opts),  # type: ignore[arg-type]
-    lambda opts: _explore.explore_examples(object(), examples=1,  # type: ignore[arg-type]
-                                           options=opts),
-    lambda opts: asyncio.run(_explore.explore_every_step_async(
-        object(), options=opts)),  # type: ignore[arg-type]
-])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda opts: _explore.explore_every_step(object(), options=opts),  # type: ignore[arg-type]
+        lambda opts: _explore.explore_examples(
+            object(),
+            examples=1,  # type: ignore[arg-type]
+            options=opts,
+        ),
+        lambda opts: asyncio.run(_explore.explore_every_step_async(object(), options=opts)),  # type: ignore[arg-type]
+    ],
+)
 def test_an_exploration_refuses_a_baseline_it_would_not_use(
     call: Callable[[FaultRunOptions], object],
 ) -> None:
@@ -222,8 +285,9 @@ def test_prove_rollback_refuses_a_baseline(fn: str) -> None:
 
     baseline = Baseline(scenario_ok=True, scenario_result="", executions=())
     with pytest.raises(ConfigError, match=rf"{fn}: options.baseline is not used"):
-        result = getattr(replaykit, fn)(object(), spec=[("a", "b")], snapshot=dict,
-                                        options=FaultRunOptions(baseline=baseline))
+        result = getattr(replaykit, fn)(
+            object(), spec=[("a", "b")], snapshot=dict, options=FaultRunOptions(baseline=baseline)
+        )
         if asyncio.iscoroutine(result):
             asyncio.run(result)
 
@@ -233,7 +297,7 @@ def test_the_cli_examples_mode_passes_the_point_kinds_on(monkeypatch: pytest.Mon
     import asyncio
     from types import SimpleNamespace
 
-    from replaykit._faults import _session
+    from replaykit.faults import _session
 
     seen: dict[str, object] = {}
 
@@ -245,9 +309,13 @@ def test_the_cli_examples_mode_passes_the_point_kinds_on(monkeypatch: pytest.Mon
         raise _Stop
 
     monkeypatch.setattr(_session, "explore_examples_async", fake_examples)
-    request = _session.FaultsRequest(files=("s.py",), mode="examples",
-                                     point_kinds=("timer", "activity-start"))
+    request = _session.FaultsRequest(
+        files=("s.py",), mode="examples", point_kinds=("timer", "activity-start")
+    )
     with pytest.raises(_Stop):
-        asyncio.run(_session._run_group(request, [SimpleNamespace(name="s")],
-                                        SimpleNamespace(), lambda _: None, [], []))
+        asyncio.run(
+            _session._run_group(
+                request, [SimpleNamespace(name="s")], SimpleNamespace(), lambda _: None, [], []
+            )
+        )
     assert seen["point_kinds"] == ("timer", "activity-start")

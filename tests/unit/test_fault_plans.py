@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 
-from replaykit._errors import ConfigError
-from replaykit._faults._explore import _smaller, learn_steps
-from replaykit._faults._invariants import ExecutionSummary
-from replaykit._faults._plan import (
+from replaykit._internal._errors import ConfigError
+from replaykit.faults._explore import _smaller, learn_steps
+from replaykit.faults._invariants import ExecutionSummary
+from replaykit.faults._plan import (
     CancelWorkflow,
     FailActivity,
     FaultPlan,
@@ -96,9 +96,14 @@ def test_plan_json_round_trip_and_errors() -> None:
     assert FaultPlan.loads("[]") == FaultPlan()
     assert plan.kills_server is False
     assert FaultPlan((KillServer(Point("workflow-task")),)).kills_server
-    for bad in ("{", '{"faults": [{"action": "nuke"}]}', '{"faults": 3}', '{"x": []}',
-                '[{"action": "kill-worker", "at": {"kind": "wft"}}]',
-                '[{"action": "kill-worker", "at": "wft:1", "extra": 1}]'):
+    for bad in (
+        "{",
+        '{"faults": [{"action": "nuke"}]}',
+        '{"faults": 3}',
+        '{"x": []}',
+        '[{"action": "kill-worker", "at": {"kind": "wft"}}]',
+        '[{"action": "kill-worker", "at": "wft:1", "extra": 1}]',
+    ):
         with pytest.raises(ConfigError):
             FaultPlan.loads(bad)
 
@@ -130,8 +135,9 @@ def test_learn_steps_covers_every_point_kind() -> None:
 
 
 def test_learn_steps_scopes_repeated_activities_by_id() -> None:
-    ex = ExecutionSummary("r", "R", "C", "", workflow_tasks=1,
-                          activities=(("search", "1"), ("search", "2")))
+    ex = ExecutionSummary(
+        "r", "R", "C", "", workflow_tasks=1, activities=(("search", "1"), ("search", "2"))
+    )
     ids = [p.activity_id for p in learn_steps([ex]).points if p.kind == "activity-start"]
     assert ids == ["1", "2"]
 
@@ -145,8 +151,13 @@ def test_shrink_candidates_are_simpler() -> None:
 
 
 @settings(max_examples=50, deadline=None)
-@given(fault_plans(STEPS, max_faults=3, kinds=("kill-worker", "kill-server", "fail-activity",
-                                               "timeout-activity", "cancel")))
+@given(
+    fault_plans(
+        STEPS,
+        max_faults=3,
+        kinds=("kill-worker", "kill-server", "fail-activity", "timeout-activity", "cancel"),
+    )
+)
 def test_strategy_plans_are_valid_and_round_trip(plan: FaultPlan) -> None:
     assert 1 <= len(plan.faults) <= 3
     assert FaultPlan.loads(plan.dumps()) == plan
@@ -154,8 +165,12 @@ def test_strategy_plans_are_valid_and_round_trip(plan: FaultPlan) -> None:
         if isinstance(fault, (FailActivity, TimeoutActivity)):
             assert fault.activity in STEPS.activities
         else:
-            assert fault.at.kind in ("workflow-task", "activity-start", "activity-returned",
-                                     "timer")
+            assert fault.at.kind in (
+                "workflow-task",
+                "activity-start",
+                "activity-returned",
+                "timer",
+            )
 
 
 def test_draw_plans_is_deterministic_per_seed() -> None:
@@ -171,14 +186,16 @@ def test_shrinking_reaches_the_one_fault_that_matters() -> None:
     # get to the single fault `returned:charge@1`, rerunning only simpler plans.
     import asyncio
 
-    from replaykit._faults._explore import shrink_plan
-    from replaykit._faults._invariants import InvariantVerdict
-    from replaykit._faults._runner import FaultRunResult
+    from replaykit.faults._explore import shrink_plan
+    from replaykit.faults._invariants import InvariantVerdict
+    from replaykit.faults._runner import FaultRunResult
 
     def judge(plan: FaultPlan) -> FaultRunResult:
         kills_charge = any(
-            isinstance(f, KillWorker) and f.at.kind == "activity-returned"
-            and f.at.activity == "charge" and (f.at.attempt == 1 or len(plan.faults) > 1)
+            isinstance(f, KillWorker)
+            and f.at.kind == "activity-returned"
+            and f.at.activity == "charge"
+            and (f.at.attempt == 1 or len(plan.faults) > 1)
             for f in plan.faults
         )
         verdict = ("violation", "charged twice") if kills_charge else ("ok", "once")
@@ -190,14 +207,17 @@ def test_shrinking_reaches_the_one_fault_that_matters() -> None:
         tried.append(plan)
         return judge(plan)
 
-    start = FaultPlan((
-        KillWorker(Point("workflow-task", index=2)),
-        KillWorker(Point("activity-returned", activity="charge", attempt=2)),
-    ))
+    start = FaultPlan(
+        (
+            KillWorker(Point("workflow-task", index=2)),
+            KillWorker(Point("activity-returned", activity="charge", attempt=2)),
+        )
+    )
     assert not judge(start).ok
     minimal = asyncio.run(shrink_plan(judge(start), rerun, max_runs=12))
     assert minimal.plan == FaultPlan(
-        (KillWorker(Point("activity-returned", activity="charge", attempt=1)),))
+        (KillWorker(Point("activity-returned", activity="charge", attempt=1)),)
+    )
     assert not minimal.ok and len(tried) <= 12
     assert all(len(p.faults) <= 2 for p in tried)
 
@@ -209,15 +229,18 @@ def test_shrinking_drops_a_fault_and_simplifies_another_at_once() -> None:
     # first kill while lowering the attempt reaches the one-fault plan.
     import asyncio
 
-    from replaykit._faults._explore import shrink_plan
-    from replaykit._faults._invariants import InvariantVerdict
-    from replaykit._faults._runner import FaultRunResult
+    from replaykit.faults._explore import shrink_plan
+    from replaykit.faults._invariants import InvariantVerdict
+    from replaykit.faults._runner import FaultRunResult
 
     wft2 = KillWorker(Point("workflow-task", index=2))
 
     def judge(plan: FaultPlan) -> FaultRunResult:
-        attempts = {f.at.attempt for f in plan.faults
-                    if isinstance(f, KillWorker) and f.at.activity == "charge"}
+        attempts = {
+            f.at.attempt
+            for f in plan.faults
+            if isinstance(f, KillWorker) and f.at.activity == "charge"
+        }
         fires = (2 if wft2 in plan.faults else 1) in attempts
         verdict = ("violation", "charged twice") if fires else ("ok", "once")
         return FaultRunResult("order", plan, (InvariantVerdict("exactly-once", *verdict),))
@@ -225,12 +248,12 @@ def test_shrinking_drops_a_fault_and_simplifies_another_at_once() -> None:
     async def rerun(plan: FaultPlan) -> FaultRunResult:
         return judge(plan)
 
-    start = FaultPlan((wft2, KillWorker(Point("activity-returned", activity="charge",
-                                                 attempt=2))))
+    start = FaultPlan((wft2, KillWorker(Point("activity-returned", activity="charge", attempt=2))))
     assert not judge(start).ok
     minimal = asyncio.run(shrink_plan(judge(start), rerun, max_runs=12))
     assert minimal.plan == FaultPlan(
-        (KillWorker(Point("activity-returned", activity="charge", attempt=1)),))
+        (KillWorker(Point("activity-returned", activity="charge", attempt=1)),)
+    )
 
 
 def test_explore_examples_keeps_only_the_point_kinds_asked_for(
@@ -238,9 +261,9 @@ def test_explore_examples_keeps_only_the_point_kinds_asked_for(
 ) -> None:
     # issue 12 item 7: point_kinds was accepted and then dropped. The fault runs are
     # stood in for by a fake (this tests which plans are drawn, not what they do).
-    from replaykit._faults import _explore
-    from replaykit._faults._runner import FaultRunResult
-    from replaykit._servers import RunningServer
+    from replaykit.faults import _explore
+    from replaykit.faults._runner import FaultRunResult
+    from replaykit.servers import RunningServer
 
     plans: list[FaultPlan] = []
 
@@ -253,7 +276,11 @@ def test_explore_examples_keeps_only_the_point_kinds_asked_for(
     from types import SimpleNamespace
 
     report = _explore.explore_examples(
-        SimpleNamespace(name="order"), examples=8, seed=3, server=server, kinds=("kill-worker",),  # type: ignore[arg-type]
+        SimpleNamespace(name="order"),
+        examples=8,
+        seed=3,
+        server=server,
+        kinds=("kill-worker",),  # type: ignore[arg-type]
         point_kinds=["timer", "activity-start"],
     )
     kills = [f for p in plans[1:] for f in p.faults]
@@ -261,12 +288,23 @@ def test_explore_examples_keeps_only_the_point_kinds_asked_for(
     assert {f.at.kind for f in kills} <= {"timer", "activity-start"}  # type: ignore[union-attr]
     assert {p.kind for p in report.steps.points} == {"timer", "activity-start"}
     with pytest.raises(ConfigError, match="'wft'.*valid: workflow-task"):
-        _explore.explore_examples(object(), examples=1, server=server,  # type: ignore[arg-type]
-                                  point_kinds=["wft"])
+        _explore.explore_examples(
+            object(),
+            examples=1,
+            server=server,  # type: ignore[arg-type]
+            point_kinds=["wft"],
+        )
 
 
-def _run(wf_type: str, run_id: str, *, parent: str = "", children: tuple[tuple[str, str], ...] = (),
-         result: str | None = None, inputs: tuple[str, ...] = ()) -> object:
+def _run(
+    wf_type: str,
+    run_id: str,
+    *,
+    parent: str = "",
+    children: tuple[tuple[str, str], ...] = (),
+    result: str | None = None,
+    inputs: tuple[str, ...] = (),
+) -> object:
     import json
 
     from temporalio.api.enums.v1 import EventType
@@ -280,21 +318,26 @@ def _run(wf_type: str, run_id: str, *, parent: str = "", children: tuple[tuple[s
     if parent:
         a.parent_workflow_execution.workflow_id = parent
     for value in inputs:
-        e = h.events.add(event_id=len(h.events) + 1,
-                         event_type=EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED)
+        e = h.events.add(
+            event_id=len(h.events) + 1, event_type=EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+        )
         s = e.activity_task_scheduled_event_attributes
         s.activity_type.name = "charge"
         s.input.payloads.add(data=json.dumps(value).encode())
     for child_id, child_type in children:
-        e = h.events.add(event_id=len(h.events) + 1,
-                         event_type=EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED)
+        e = h.events.add(
+            event_id=len(h.events) + 1,
+            event_type=EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED,
+        )
         c = e.start_child_workflow_execution_initiated_event_attributes
         c.workflow_id, c.workflow_type.name = child_id, child_type
-    e = h.events.add(event_id=len(h.events) + 1,
-                     event_type=EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED)
+    e = h.events.add(
+        event_id=len(h.events) + 1, event_type=EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED
+    )
     if result is not None:
         e.workflow_execution_completed_event_attributes.result.payloads.add(
-            data=json.dumps(result).encode())
+            data=json.dumps(result).encode()
+        )
     return h
 
 
@@ -303,33 +346,57 @@ def _order_run(tag: str, *, swap_children: bool = False) -> list[tuple[str, obje
     # children are collected in the opposite order in the second run
     root = f"plan-{tag}"
     kids = [(f"{root}-a", "Executor"), (f"{root}-b", "Executor")]
-    runs = [(root, _run("Planner", f"r1-{tag}", children=tuple(kids),
-                        result=f"done {root} {tag}", inputs=(tag,)))]
+    runs = [
+        (
+            root,
+            _run(
+                "Planner",
+                f"r1-{tag}",
+                children=tuple(kids),
+                result=f"done {root} {tag}",
+                inputs=(tag,),
+            ),
+        )
+    ]
     order = list(reversed(kids)) if swap_children else kids
-    runs += [(cid, _run("Executor", f"r-{cid}", parent=root, result=f"{cid} ok"))
-             for cid, _ in order]
+    runs += [
+        (cid, _run("Executor", f"r-{cid}", parent=root, result=f"{cid} ok")) for cid, _ in order
+    ]
     return runs
 
 
 def test_executions_match_by_place_in_the_scenario_not_workflow_id() -> None:
     # issue 12 item 3 (no server): fresh uuid ids in every run, values carrying them
-    from replaykit._faults._invariants import Baseline, check_no_rerun, check_outcome, summarize_run
+    from replaykit.faults._invariants import Baseline, check_no_rerun, check_outcome, summarize_run
 
     tag_a, tag_b = "3f2a9c0d41e64b7c8a1d2e3f4a5b6c7d", "9e8d7c6b5a4f43e2b1c0d9e8f7a6b5c4"
     base = summarize_run([_order_run(tag_a)])  # type: ignore[list-item]
     run = summarize_run([_order_run(tag_b, swap_children=True)])  # type: ignore[list-item]
-    assert [s.key for s in base] == ["0:Planner#0", "0:Planner#0>Executor#0",
-                                     "0:Planner#0>Executor#1"]
-    assert [s.key for s in run] == ["0:Planner#0", "0:Planner#0>Executor#1",
-                                    "0:Planner#0>Executor#0"]
+    assert [s.key for s in base] == [
+        "0:Planner#0",
+        "0:Planner#0>Executor#0",
+        "0:Planner#0>Executor#1",
+    ]
+    assert [s.key for s in run] == [
+        "0:Planner#0",
+        "0:Planner#0>Executor#1",
+        "0:Planner#0>Executor#0",
+    ]
     baseline = Baseline(True, "", base)
     assert check_outcome(run, baseline, lenient=None).verdict == "ok"
     assert check_no_rerun([], [], run, baseline).verdict == "ok"
     # a real difference still shows
     changed = _order_run(tag_b)
-    changed[0] = (changed[0][0], _run("Planner", "r9", children=(
-        (f"plan-{tag_b}-a", "Executor"), (f"plan-{tag_b}-b", "Executor")),
-        result=f"DONE plan-{tag_b} {tag_b}", inputs=(tag_b,)))
+    changed[0] = (
+        changed[0][0],
+        _run(
+            "Planner",
+            "r9",
+            children=((f"plan-{tag_b}-a", "Executor"), (f"plan-{tag_b}-b", "Executor")),
+            result=f"DONE plan-{tag_b} {tag_b}",
+            inputs=(tag_b,),
+        ),
+    )
     verdict = check_outcome(summarize_run([changed]), baseline, lenient=None)  # type: ignore[list-item]
     assert verdict.verdict == "violation" and "different result" in verdict.message
     # an execution the baseline did not have is named by its place
@@ -342,19 +409,34 @@ def test_executions_match_by_place_in_the_scenario_not_workflow_id() -> None:
 def test_points_of_executions_with_fresh_ids_match_in_another_run() -> None:
     # Two executors whose ids carry the planner's fresh uuid: a point scoped to the baseline's
     # id would never fire in a fault run (every run has other ids) and test nothing.
-    from replaykit._faults._plan import id_pattern, workflow_id_matches
+    from replaykit.faults._plan import id_pattern, workflow_id_matches
 
     hexa, hexb = "3f2a9c0d41e64b7c8a1d2e3f4a5b6c7d", "9e8d7c6b5a4f43e2b1c0d9e8f7a6b5c4"
-    runs = [ExecutionSummary(f"plan-{hexa}-{n}", "Executor", "WORKFLOW_EXECUTION_COMPLETED", "",
-                             workflow_tasks=2, activities=(("step", "1"),)) for n in ("a", "b")]
+    runs = [
+        ExecutionSummary(
+            f"plan-{hexa}-{n}",
+            "Executor",
+            "WORKFLOW_EXECUTION_COMPLETED",
+            "",
+            workflow_tasks=2,
+            activities=(("step", "1"),),
+        )
+        for n in ("a", "b")
+    ]
     scopes = {p.workflow_id for p in learn_steps(runs).points}
     assert scopes == {"plan-*-a", "plan-*-b"}
     assert workflow_id_matches("plan-*-a", f"plan-{hexb}-a~3")
     assert not workflow_id_matches("plan-*-a", f"plan-{hexb}-b")
-    assert workflow_id_matches("order-1", "order-1~2") and not workflow_id_matches("order-1", "order-12")
+    assert workflow_id_matches("order-1", "order-1~2") and not workflow_id_matches(
+        "order-1", "order-12"
+    )
     assert id_pattern("order-20240101") == "order-20240101"  # a date is not a random part
     # roots that differ only in their random part share (deduplicated) points
-    roots = [ExecutionSummary(f"order-{h}", "Order", "WORKFLOW_EXECUTION_COMPLETED", "",
-                              workflow_tasks=1, timers=1) for h in (hexa, hexb)]
+    roots = [
+        ExecutionSummary(
+            f"order-{h}", "Order", "WORKFLOW_EXECUTION_COMPLETED", "", workflow_tasks=1, timers=1
+        )
+        for h in (hexa, hexb)
+    ]
     points = learn_steps(roots).points
     assert [p.to_text() for p in points] == ["Order/timer:1"] and points[0].workflow_id == "order-*"

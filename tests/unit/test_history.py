@@ -11,7 +11,7 @@ import pytest
 from temporalio.client import WorkflowHistory
 
 from replaykit import HistoryError, HistoryMeta, find_history_files, load_history, write_history
-from replaykit._history import META_KEY
+from replaykit.history._files import META_KEY
 
 DATA = Path(__file__).parent.parent / "data" / "core" / "histories"
 PARENT = DATA / "parent_flow" / "parent-1.json"
@@ -90,8 +90,11 @@ def test_legacy_pascal_case_file_loads(tmp_path: Path) -> None:
         ("zeroevents.json", b'{"events": []}', "history has no events"),
         ("eventnotobject.json", b'{"events": [42]}', "events[0] must be an object"),
         ("notype.json", b'{"events": [{"eventId": "1"}]}', "events[0] has no eventType"),
-        ("unknowntype.json", b'{"events": [{"eventId": "1", "eventType": "EVENT_TYPE_BOGUS"}]}',
-         "unknown eventType"),
+        (
+            "unknowntype.json",
+            b'{"events": [{"eventId": "1", "eventType": "EVENT_TYPE_BOGUS"}]}',
+            "unknown eventType",
+        ),
     ],
 )
 def test_malformed_files_are_named_with_a_reason(
@@ -109,7 +112,12 @@ def test_absurdly_nested_json_is_rejected(tmp_path: Path) -> None:
     deep = '{"events": [' + '{"a": ' * 100_000 + "1" + "}" * 100_000 + "]}"
     with pytest.raises(HistoryError, match="nested"):
         load_history(_write(tmp_path, "deep.json", deep))
-    moderately = '{"events": [{"eventType": "EVENT_TYPE_WORKFLOW_EXECUTION_STARTED", "x": ' + "[" * 200 + "]" * 200 + "}]}"
+    moderately = (
+        '{"events": [{"eventType": "EVENT_TYPE_WORKFLOW_EXECUTION_STARTED", "x": '
+        + "[" * 200
+        + "]" * 200
+        + "}]}"
+    )
     with pytest.raises(HistoryError, match="nested"):
         load_history(_write(tmp_path, "deep2.json", moderately))
 
@@ -210,5 +218,7 @@ def test_event_type_and_attributes_must_agree(tmp_path: Path) -> None:
     ev = raw["events"][4]
     assert ev["eventType"] == "EVENT_TYPE_ACTIVITY_TASK_SCHEDULED"
     ev["eventType"] = "EVENT_TYPE_TIMER_STARTED"
-    with pytest.raises(HistoryError, match="is EVENT_TYPE_TIMER_STARTED but carries activity_task_scheduled"):
+    with pytest.raises(
+        HistoryError, match="is EVENT_TYPE_TIMER_STARTED but carries activity_task_scheduled"
+    ):
         load_history(_write(tmp_path, "mismatch.json", raw))

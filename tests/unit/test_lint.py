@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from replaykit._lint import (
+from replaykit.cli.lint import command
+from replaykit.lint import (
     RULES,
     Finding,
     LintReport,
@@ -19,7 +20,6 @@ from replaykit._lint import (
     format_text,
     lint_paths,
 )
-from replaykit.cli.lint import command
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "lint"
 HAZARDS = DATA / "hazards.py"

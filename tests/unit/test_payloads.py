@@ -7,8 +7,8 @@ import hashlib
 import temporalio.converter
 from temporalio.api.common.v1 import Payload
 
-from replaykit._payloads import decode_payload, known_encodings
-from replaykit._strict import _payloads_equal
+from replaykit.check._strict import _payloads_equal
+from replaykit.history._payloads import decode_payload, known_encodings
 
 
 def _opaque(data: bytes, encoding: bytes = b"binary/opaque") -> Payload:
@@ -32,7 +32,9 @@ def test_a_given_converter_decodes_what_the_default_cannot() -> None:
         encoding = "binary/reversed"
 
         def to_payload(self, value: object) -> Payload | None:
-            return Payload(metadata={"encoding": b"binary/reversed"}, data=str(value).encode()[::-1])
+            return Payload(
+                metadata={"encoding": b"binary/reversed"}, data=str(value).encode()[::-1]
+            )
 
         def from_payload(self, payload: Payload, type_hint: object = None) -> object:
             return payload.data[::-1].decode()

@@ -9,12 +9,16 @@ import google.protobuf.json_format
 import pytest
 import temporalio.api.history.v1
 
-from replaykit._history import _parse_events
-from replaykit._protojson import Unsupported, fill_message
+from replaykit.history._files import _parse_events
+from replaykit.history._protojson import Unsupported, fill_message
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 ALL = sorted(
-    p for p in [*ROOT.joinpath("fixtures").rglob("*.json"), *ROOT.joinpath("tests", "data").rglob("*.json")]
+    p
+    for p in [
+        *ROOT.joinpath("fixtures").rglob("*.json"),
+        *ROOT.joinpath("tests", "data").rglob("*.json"),
+    ]
     if "events" in p.read_text()[:200]
 )
 
@@ -31,7 +35,9 @@ def test_same_proto_as_parse_dict(path: Path) -> None:
     fast = temporalio.api.history.v1.History()
     fill_message(fast, {"events": events})
     assert fast == _official(events)
-    assert fast.SerializeToString(deterministic=True) == _official(events).SerializeToString(deterministic=True)
+    assert fast.SerializeToString(deterministic=True) == _official(events).SerializeToString(
+        deterministic=True
+    )
 
 
 def test_there_are_many_histories_to_compare() -> None:
@@ -60,7 +66,7 @@ from google.protobuf.timestamp_pb2 import Timestamp  # noqa: E402
 from hypothesis import given  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from replaykit._protojson import _fill_timestamp  # noqa: E402
+from replaykit.history._protojson import _fill_timestamp  # noqa: E402
 
 
 def _both(text: str) -> tuple[object, object]:
@@ -86,20 +92,32 @@ def _both(text: str) -> tuple[object, object]:
 def test_timestamps_match_protobuf(moment: datetime, width: int, nanos: int) -> None:
     text = moment.strftime("%Y-%m-%dT%H:%M:%S")
     if len(text) != 19:  # strftime pads years < 1000 inconsistently across platforms
-        text = f"{moment.year:04d}" + text[text.index("-"):]
+        text = f"{moment.year:04d}" + text[text.index("-") :]
     if width:
         text += "." + f"{nanos:09d}"[:width]
     got, want = _both(text + "Z")
     assert got == want, text
 
 
-@pytest.mark.parametrize("text", [
-    "2026-02-29T00:00:00Z", "2024-02-29T23:59:59.5Z", "2026-04-31T00:00:00Z",
-    "2026-13-01T00:00:00Z", "2026-11-26T24:00:00Z", "2026-11-26T16:20:01.Z",
-    "2026-11-26T16:20:01.1234567890Z", "2026-11-26T16:20:01+01:00",
-    "2026-11-26T16:20:01.123-02:30", "2026-11-26 16:20:01Z", "0000-01-01T00:00:00Z",
-    "1970-01-01T00:00:00Z", "1969-12-31T23:59:59.999999999Z", "2026-11-26T16:20:01.+1Z",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2026-02-29T00:00:00Z",
+        "2024-02-29T23:59:59.5Z",
+        "2026-04-31T00:00:00Z",
+        "2026-13-01T00:00:00Z",
+        "2026-11-26T24:00:00Z",
+        "2026-11-26T16:20:01.Z",
+        "2026-11-26T16:20:01.1234567890Z",
+        "2026-11-26T16:20:01+01:00",
+        "2026-11-26T16:20:01.123-02:30",
+        "2026-11-26 16:20:01Z",
+        "0000-01-01T00:00:00Z",
+        "1970-01-01T00:00:00Z",
+        "1969-12-31T23:59:59.999999999Z",
+        "2026-11-26T16:20:01.+1Z",
+    ],
+)
 def test_odd_timestamps_match_protobuf(text: str) -> None:
     got, want = _both(text)
     assert got == want
@@ -110,13 +128,19 @@ def test_timestamp_presence_is_set_even_at_the_epoch() -> None:
     fill_message(event, {"eventTime": "1970-01-01T00:00:00Z"})
     assert event.HasField("event_time")
     assert datetime.fromtimestamp(0, timezone.utc) + timedelta(0) == event.event_time.ToDatetime(
-        tzinfo=timezone.utc)
+        tzinfo=timezone.utc
+    )
 
 
-@pytest.mark.parametrize("text", [
-    "2026-11-26T16:20:01.\u0661Z", "2026-1\u0661-26T16:20:01Z", "2026- 1-26T16:20:01Z",
-    "+026-11-26T16:20:01Z",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2026-11-26T16:20:01.\u0661Z",
+        "2026-1\u0661-26T16:20:01Z",
+        "2026- 1-26T16:20:01Z",
+        "+026-11-26T16:20:01Z",
+    ],
+)
 def test_non_ascii_and_signed_digits_match_protobuf(text: str) -> None:
     got, want = _both(text)
     assert got == want

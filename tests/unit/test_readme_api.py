@@ -21,9 +21,9 @@ def _imports() -> list[tuple[str, tuple[str, ...]]]:
         try:
             tree = ast.parse(block)
         except SyntaxError:  # an excerpt with "..." in odd places: read its import lines
-            tree = ast.parse("\n".join(
-                ln for ln in block.splitlines() if ln.startswith(("import ", "from "))
-            ))
+            tree = ast.parse(
+                "\n".join(ln for ln in block.splitlines() if ln.startswith(("import ", "from ")))
+            )
         for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom) and node.module:
                 found.append((node.module, tuple(a.name for a in node.names)))
@@ -37,8 +37,11 @@ def test_readme_has_python_examples_importing_replaykit() -> None:
 
 
 def test_readme_examples_import_no_private_replaykit_module() -> None:
-    private = [m for m, _ in _imports()
-               if m.startswith("replaykit") and any(p.startswith("_") for p in m.split("."))]
+    private = [
+        m
+        for m, _ in _imports()
+        if m.startswith("replaykit") and any(p.startswith("_") for p in m.split("."))
+    ]
     assert private == []
 
 
@@ -70,14 +73,34 @@ import replaykit  # noqa: E402
 
 def _public_modules() -> list[ModuleType]:
     """Every public submodule of replaykit (the cli package aside: it is the command line)."""
-    names = sorted(m.name for m in pkgutil.iter_modules(replaykit.__path__)
-                   if not m.name.startswith("_") and m.name != "cli")
+    names = sorted(
+        m.name
+        for m in pkgutil.iter_modules(replaykit.__path__)
+        if not m.name.startswith("_") and m.name != "cli"
+    )
     return [importlib.import_module(f"replaykit.{n}") for n in names]
 
 
 def test_the_public_submodules_are_the_ones_documented() -> None:
     assert [m.__name__ for m in _public_modules()] == [
-        "replaykit.effects", "replaykit.faults", "replaykit.sagas", "replaykit.strategies"]
+        f"replaykit.{name}"
+        for name in (
+            "check",
+            "config",
+            "debug",
+            "effects",
+            "faults",
+            "history",
+            "integrations",
+            "lint",
+            "patches",
+            "record",
+            "sagas",
+            "servers",
+            "strategies",
+            "views",
+        )
+    ]
 
 
 def test_every_name_in_every_public_all_resolves() -> None:
@@ -115,13 +138,21 @@ def test_one_name_and_one_public_home_per_concept() -> None:
 def test_top_level_hoists_each_public_submodule_whole_and_from_it() -> None:
     """A name a public submodule exports is re-exported at the top level from that module,
     not from the private one behind it: the list is kept once (the effects ledger used to be
-    exported from ``replaykit._effects`` and ``replaykit.effects`` with lists that drifted)."""
+    exported from ``replaykit.effects._ledger`` and ``replaykit.effects`` with lists that drifted)."""
     exports: dict[str, tuple[str, ...]] = replaykit._EXPORTS
-    home_of = {id(getattr(mod, n)): mod.__name__ for mod in _public_modules() for n in mod.__all__
-               if inspect.isclass(getattr(mod, n)) or callable(getattr(mod, n))}
-    wrong = [f"{n} from replaykit{source} (public home: {home_of[id(getattr(replaykit, n))]})"
-             for source, ns in exports.items() if source.startswith("._") for n in ns
-             if id(getattr(replaykit, n)) in home_of]
+    home_of = {
+        id(getattr(mod, n)): mod.__name__
+        for mod in _public_modules()
+        for n in mod.__all__
+        if inspect.isclass(getattr(mod, n)) or callable(getattr(mod, n))
+    }
+    wrong = [
+        f"{n} from replaykit{source} (public home: {home_of[id(getattr(replaykit, n))]})"
+        for source, ns in exports.items()
+        if source.startswith("._")
+        for n in ns
+        if id(getattr(replaykit, n)) in home_of
+    ]
     assert wrong == []
     for source, ns in exports.items():
         if not source.startswith("._"):
@@ -129,14 +160,39 @@ def test_top_level_hoists_each_public_submodule_whole_and_from_it() -> None:
             assert sorted(ns) == sorted(mod.__all__), f"replaykit{source}"
 
 
-@pytest.mark.parametrize("name", [
-    "FaultPlan", "Point", "FailActivity", "KillWorker", "KillServer", "TimeoutActivity",
-    "CancelWorkflow", "SignalWorkflow", "run_fault_plan", "explore_every_step",
-    "explore_examples", "verify_saga", "verify_saga_files", "SagaRunReport", "prove_rollback",
-    "EffectsLedger", "idempotent", "start_server", "ServerSpec", "scenario", "load_scenarios",
-    "check_histories", "CheckOptions", "analyze_patches", "scan_patch_sites", "show_history",
-    "diff_histories", "lint_paths",
-])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "FaultPlan",
+        "Point",
+        "FailActivity",
+        "KillWorker",
+        "KillServer",
+        "TimeoutActivity",
+        "CancelWorkflow",
+        "SignalWorkflow",
+        "run_fault_plan",
+        "explore_every_step",
+        "explore_examples",
+        "verify_saga",
+        "verify_saga_files",
+        "SagaRunReport",
+        "prove_rollback",
+        "EffectsLedger",
+        "idempotent",
+        "start_server",
+        "ServerSpec",
+        "scenario",
+        "load_scenarios",
+        "check_histories",
+        "CheckOptions",
+        "analyze_patches",
+        "scan_patch_sites",
+        "show_history",
+        "diff_histories",
+        "lint_paths",
+    ],
+)
 def test_each_concept_has_a_public_name(name: str) -> None:
     obj = getattr(replaykit, name)
     assert not name.startswith("_") and obj is not None
@@ -148,8 +204,10 @@ def test_verify_saga_files_returns_a_public_type() -> None:
 
 
 def test_import_replaykit_and_its_all_import_no_temporalio() -> None:
-    code = ("import sys, replaykit; assert replaykit.__all__; "
-            "assert 'temporalio' not in sys.modules, 'temporalio imported'")
+    code = (
+        "import sys, replaykit; assert replaykit.__all__; "
+        "assert 'temporalio' not in sys.modules, 'temporalio imported'"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
@@ -159,13 +217,18 @@ def test_import_replaykit_and_its_all_import_no_temporalio() -> None:
 
 def _twins() -> list[tuple[str, object, object]]:
     found = []
-    modules = ["replaykit", *sorted(
-        m.name for m in pkgutil.walk_packages(replaykit.__path__, "replaykit.")
-        if not m.name.startswith("replaykit.cli"))]
+    modules = [
+        "replaykit",
+        *sorted(
+            m.name
+            for m in pkgutil.walk_packages(replaykit.__path__, "replaykit.")
+            if not m.name.startswith("replaykit.cli")
+        ),
+    ]
     seen: set[tuple[int, int]] = set()
     for name in modules:
         mod = importlib.import_module(name)
-        for attr in ([*replaykit.__all__] if name == "replaykit" else dir(mod)):
+        for attr in [*replaykit.__all__] if name == "replaykit" else dir(mod):
             if not attr.endswith("_async") or attr.startswith("_"):
                 continue
             twin_async = getattr(mod, attr)
@@ -179,12 +242,17 @@ def _twins() -> list[tuple[str, object, object]]:
 
 def test_the_twins_are_found() -> None:
     found = {label.rpartition(".")[2] for label, _, _ in _twins()}
-    assert {"run_fault_plan_async", "prove_rollback_async", "explore_every_step_async",
-            "start_server_async"} <= found
+    assert {
+        "run_fault_plan_async",
+        "prove_rollback_async",
+        "explore_every_step_async",
+        "start_server_async",
+    } <= found
 
 
-@pytest.mark.parametrize("label,sync,async_", _twins(), ids=lambda v: v if isinstance(v, str)
-                         else "")
+@pytest.mark.parametrize(
+    "label,sync,async_", _twins(), ids=lambda v: v if isinstance(v, str) else ""
+)
 def test_sync_and_async_twins_have_identical_parameters(
     label: str, sync: object, async_: object
 ) -> None:
@@ -207,8 +275,9 @@ def test_verify_saga_takes_spec_and_warns_on_steps() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         by_spec = replaykit.verify_saga(History(), spec=STEPS, raise_on_failure=False)
-        by_spec_obj = replaykit.verify_saga(History(), spec=replaykit.SagaSpec(STEPS),
-                                            raise_on_failure=False)
+        by_spec_obj = replaykit.verify_saga(
+            History(), spec=replaykit.SagaSpec(STEPS), raise_on_failure=False
+        )
     with pytest.warns(DeprecationWarning, match=r"verify_saga\(steps=...\) is deprecated"):
         by_steps = replaykit.verify_saga(History(), steps=STEPS, raise_on_failure=False)
     assert by_steps == by_spec == by_spec_obj
@@ -254,11 +323,12 @@ import dataclasses  # noqa: E402
 
 
 def _option_takers() -> dict[str, tuple[object, frozenset[str]]]:
-    from replaykit._faults import _runner
+    from replaykit.faults import _runner
 
     every = frozenset(f.name for f in dataclasses.fields(replaykit.FaultRunOptions))
-    explore = frozenset({"server", "concurrency", "scenario_files", "worker_context",
-                         "data_converter", "plugins"})
+    explore = frozenset(
+        {"server", "concurrency", "scenario_files", "worker_context", "data_converter", "plugins"}
+    )
     rollback = frozenset({"server", "worker_context", "plugins", "scenario_files"})
     return {
         "run_fault_plan": (replaykit.run_fault_plan, every),
@@ -282,7 +352,7 @@ def test_explore_examples_and_its_async_twin_have_identical_parameters() -> None
 
 @pytest.mark.parametrize("name", sorted(_option_takers()))
 def test_each_fault_function_takes_options_and_its_option_keywords(name: str) -> None:
-    from replaykit._faults._options import NOT_GIVEN
+    from replaykit.faults._options import NOT_GIVEN
 
     fn, keywords = _option_takers()[name]
     params = inspect.signature(fn).parameters  # type: ignore[arg-type]
@@ -313,10 +383,14 @@ def _two_values(field: str) -> tuple[object, object]:
     }[field]
 
 
-@pytest.mark.parametrize("name,field", [
-    (name, field) for name, (_, keywords) in sorted(_option_takers().items())
-    for field in sorted(keywords)
-])
+@pytest.mark.parametrize(
+    "name,field",
+    [
+        (name, field)
+        for name, (_, keywords) in sorted(_option_takers().items())
+        for field in sorted(keywords)
+    ],
+)
 def test_each_option_keyword_reaches_the_merge(name: str, field: str) -> None:
     # A keyword that disagrees with options= fails before any server starts, naming itself:
     # proof that the function merges that keyword (and not only accepts it).
@@ -324,8 +398,10 @@ def test_each_option_keyword_reaches_the_merge(name: str, field: str) -> None:
 
     fn, _ = _option_takers()[name]
     in_options, as_keyword = _two_values(field)
-    kwargs: dict[str, object] = {field: as_keyword,
-                                 "options": replaykit.FaultRunOptions(**{field: in_options})}
+    kwargs: dict[str, object] = {
+        field: as_keyword,
+        "options": replaykit.FaultRunOptions(**{field: in_options}),
+    }
     args: tuple[object, ...] = (object(),)
     if "fault_plan" in name:
         args += (replaykit.FaultPlan(),)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from replaykit._patch_hook import drain
-from replaykit._record import history_file_name, safe_name
-from replaykit._scenario import ExecutionRef
-from replaykit._sdk_compat import PatchCall
+from replaykit._internal._sdk_compat import PatchCall
+from replaykit.patches._hook import drain
+from replaykit.record._record import history_file_name, safe_name
+from replaykit.record._scenario import ExecutionRef
 
 
 def test_safe_name_keeps_safe_characters_and_folds_the_rest() -> None:
@@ -30,8 +30,9 @@ def test_the_pytest_plugin_names_files_with_the_library_rule() -> None:
 
 
 def test_drain_takes_the_calls_so_far() -> None:
-    calls = [PatchCall(patch_id="p", deprecated=False, result=True, replaying=True,
-                       workflow_id="w")]
+    calls = [
+        PatchCall(patch_id="p", deprecated=False, result=True, replaying=True, workflow_id="w")
+    ]
     taken = drain(calls)
     assert [c.patch_id for c in taken] == ["p"] and calls == []
     assert drain(calls) == []

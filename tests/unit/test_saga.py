@@ -12,9 +12,10 @@ from temporalio.api.enums.v1 import EventType, TimeoutType
 from temporalio.api.failure.v1 import ApplicationFailureInfo, Failure, TimeoutFailureInfo
 from temporalio.api.history.v1 import History, HistoryEvent
 
-from replaykit._errors import ConfigError
-from replaykit._history import load_history
-from replaykit._saga import (
+from replaykit._internal._errors import ConfigError
+from replaykit.cli import main
+from replaykit.history._files import load_history
+from replaykit.sagas._verify import (
     SagaError,
     SagaReport,
     SagaSpec,
@@ -22,7 +23,6 @@ from replaykit._saga import (
     load_saga_spec,
     verify_saga,
 )
-from replaykit.cli import main
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "saga"
 STEPS = [

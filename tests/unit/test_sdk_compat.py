@@ -1,4 +1,4 @@
-"""One test per assumption ``replaykit/_sdk_compat.py`` makes about temporalio's private parts.
+"""One test per assumption ``replaykit/_internal/_sdk_compat.py`` makes about temporalio's private parts.
 
 Each failure names the assumption and the installed temporalio version, so a release that
 changes one says exactly what to mend. The error texts are produced for real with the stock
@@ -23,8 +23,8 @@ import temporalio.workflow
 from google.protobuf import json_format
 from temporalio.api.enums.v1 import EventType
 
-from replaykit import _sdk_compat
-from replaykit._history import load_history
+from replaykit._internal import _sdk_compat
+from replaykit.history._files import load_history
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 LOOPER = DATA / "core" / "histories" / "looper_flow" / "looper-1.json"
@@ -35,7 +35,8 @@ VERSION = importlib.metadata.version("temporalio")
 
 def broken(assumption: str, detail: object = "") -> str:
     return f"temporalio {VERSION} broke a replaykit assumption: {assumption}" + (
-        f" ({detail})" if detail != "" else "")
+        f" ({detail})" if detail != "" else ""
+    )
 
 
 def impl() -> Any:
@@ -83,8 +84,9 @@ def replay(cls: type, path: Path, **worker: Any) -> BaseException | None:
 def test_workflow_instance_add_command_exists_and_takes_only_self() -> None:
     cls = impl()
     assumption = "_WorkflowInstanceImpl._add_command exists and takes only self"
-    assert cls is not None, broken(assumption, "no temporalio.worker._workflow_instance."
-                                   "_WorkflowInstanceImpl")
+    assert cls is not None, broken(
+        assumption, "no temporalio.worker._workflow_instance._WorkflowInstanceImpl"
+    )
     method = getattr(cls, "_add_command", None)
     assert callable(method), broken(assumption, "no _add_command")
     params = list(inspect.signature(method).parameters)
@@ -99,10 +101,15 @@ def test_workflow_patch_takes_an_id_and_keyword_deprecated() -> None:
     names = list(params)
     assert names[:2] == ["self", "id"], broken(assumption, f"parameters {names}")
     assert "deprecated" in params and params["deprecated"].kind == inspect.Parameter.KEYWORD_ONLY, (
-        broken(assumption, f"workflow_patch has no keyword-only 'deprecated': {names}"))
-    required = [n for n, p in params.items() if n not in ("self", "id", "deprecated")
-                and p.default is inspect.Parameter.empty
-                and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)]
+        broken(assumption, f"workflow_patch has no keyword-only 'deprecated': {names}")
+    )
+    required = [
+        n
+        for n, p in params.items()
+        if n not in ("self", "id", "deprecated")
+        and p.default is inspect.Parameter.empty
+        and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
+    ]
     assert required == [], broken(assumption, f"new required parameters {required}")
 
 
@@ -124,8 +131,10 @@ def test_a_skipped_payload_pass_returns_what_the_sdk_returns() -> None:
     import temporalio.bridge.worker as bridge_worker
     from temporalio.converter._extstore import StorageOperationMetrics
 
-    assumption = ("converter._extstore.StorageOperationMetrics() is what encode_completion / "
-                  "decode_activation return")
+    assumption = (
+        "converter._extstore.StorageOperationMetrics() is what encode_completion / "
+        "decode_activation return"
+    )
     StorageOperationMetrics()  # constructible without arguments
     hints = inspect.signature(getattr(bridge_worker, "encode_completion")).return_annotation  # noqa: B009
     wrapped = getattr(getattr(bridge_worker, "encode_completion"), "_replaykit", False)  # noqa: B009
@@ -135,15 +144,23 @@ def test_a_skipped_payload_pass_returns_what_the_sdk_returns() -> None:
 def test_history_from_json_reads_legacy_event_type_names() -> None:
     assumption = "client._helpers._history_from_json reads legacy PascalCase event types"
     try:
-        history = _sdk_compat.legacy_history_from_json({"events": [
-            {"eventId": "1", "eventType": "WorkflowExecutionStarted",
-             "workflowExecutionStartedEventAttributes": {"workflowType": {"name": "W"}}},
-        ]})
+        history = _sdk_compat.legacy_history_from_json(
+            {
+                "events": [
+                    {
+                        "eventId": "1",
+                        "eventType": "WorkflowExecutionStarted",
+                        "workflowExecutionStartedEventAttributes": {"workflowType": {"name": "W"}},
+                    },
+                ]
+            }
+        )
     except (ImportError, AttributeError) as err:
         pytest.fail(broken(assumption, err))
     [event] = history.events
     assert event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED, broken(
-        assumption, json_format.MessageToDict(event))
+        assumption, json_format.MessageToDict(event)
+    )
 
 
 # ---------------------------------------------------------------------------------------
@@ -198,14 +215,15 @@ def test_add_command_hook_sees_each_command_its_instance_and_primary_task(
         assert isinstance(task, asyncio.Task), broken(task_assumption, task)
         assert frame is not None
     assert "temporalio" in seen[0][2].f_code.co_filename, broken(
-        "_add_command is called from SDK code", seen[0][2].f_code.co_filename)
+        "_add_command is called from SDK code", seen[0][2].f_code.co_filename
+    )
 
 
 def test_workflow_patch_hook_sees_the_patch_call_and_instance_info(module_dir: Path) -> None:
     sys.path.insert(0, str(DATA / "patches"))
     calls: list[_sdk_compat.PatchCall] = []
     try:
-        from replaykit import _patch_hook
+        from replaykit.patches import _hook as _patch_hook
 
         with _patch_hook.observing() as sink:
             cls = importlib.import_module("patch_demo_v2").PatchDemoWorkflow
@@ -214,11 +232,14 @@ def test_workflow_patch_hook_sees_the_patch_call_and_instance_info(module_dir: P
     finally:
         sys.path.remove(str(DATA / "patches"))
     assert failure is None, failure
-    assumption = ("workflow_patch is what workflow.patched calls; the instance has "
-                  "_info.workflow_id and _is_replaying")
+    assumption = (
+        "workflow_patch is what workflow.patched calls; the instance has "
+        "_info.workflow_id and _is_replaying"
+    )
     hf = load_history(PATCHED)
     assert [(c.patch_id, c.deprecated, c.result, c.replaying) for c in calls][:1] == [
-        ("patch-demo-audit", False, True, True)], broken(assumption, calls)
+        ("patch-demo-audit", False, True, True)
+    ], broken(assumption, calls)
     assert calls[0].workflow_id == hf.workflow_id, broken(assumption, calls[0])
 
 
@@ -248,7 +269,8 @@ def test_nondeterminism_error_text(module_dir: Path) -> None:
     failure = replay(workflow_class(module_dir, source, "Parent"), PARENT)
     assumption = "nondeterminism arrives as NondeterminismError"
     assert isinstance(failure, temporalio.workflow.NondeterminismError), broken(
-        assumption, repr(failure))
+        assumption, repr(failure)
+    )
     text = str(failure)
     assert "Nondeterminism" in text, broken("the text says 'Nondeterminism'", text)
     assert "[TMPRL1100]" in text, broken("the text carries the code [TMPRL1100]", text)
@@ -264,8 +286,10 @@ def test_removed_patch_error_text() -> None:
         failure = replay(cls, PATCHED)
     finally:
         sys.path.remove(str(DATA / "patches"))
-    assumption = ("a removed patch call fails replay with 'Non-deprecated patch marker "
-                  "encountered for change ID, but there is no corresponding change command'")
+    assumption = (
+        "a removed patch call fails replay with 'Non-deprecated patch marker "
+        "encountered for change ID, but there is no corresponding change command'"
+    )
     found = _sdk_compat.removed_patch_in_text(str(failure))
     assert found is not None and found[0] == "patch-demo-audit", broken(assumption, failure)
 
@@ -275,9 +299,9 @@ def test_unregistered_workflow_type_error_text(module_dir: Path) -> None:
     assumption = "an unregistered workflow type fails replay with '... not registered'"
     assert failure is not None, broken(assumption, "replay passed")
     assert not isinstance(failure, temporalio.workflow.NondeterminismError), broken(
-        assumption, "it is a NondeterminismError now")
-    assert _sdk_compat.is_unregistered_workflow_type_text(str(failure)), broken(
-        assumption, failure)
+        assumption, "it is a NondeterminismError now"
+    )
+    assert _sdk_compat.is_unregistered_workflow_type_text(str(failure)), broken(assumption, failure)
 
 
 def test_deadlock_error_text(module_dir: Path) -> None:
@@ -318,14 +342,17 @@ def test_bridge_connect_error_text() -> None:
     async def connect() -> BaseException | None:
         try:
             await temporalio.client.Client.connect(
-                "127.0.0.1:1", retry_config=temporalio.service.RetryConfig(max_retries=0))
+                "127.0.0.1:1", retry_config=temporalio.service.RetryConfig(max_retries=0)
+            )
         except Exception as err:  # noqa: BLE001
             return err
         return None
 
     failure = asyncio.run(connect())
-    assumption = ("a refused connection is a RuntimeError whose first line carries "
-                  "'message: \"...\"' or a known transport reason")
+    assumption = (
+        "a refused connection is a RuntimeError whose first line carries "
+        "'message: \"...\"' or a known transport reason"
+    )
     assert isinstance(failure, RuntimeError), broken(assumption, repr(failure))
     reason = _sdk_compat.bridge_connect_reason(str(failure))
     first = str(failure).split("\n")[0]

@@ -11,16 +11,16 @@ from pathlib import Path
 import click
 import pytest
 
-from replaykit._errors import ConfigError, ServerError
-from replaykit._pull import pull_file_name, run_pull
-from replaykit._servers import (
+from replaykit._internal._errors import ConfigError, ServerError
+from replaykit.cli._options import server_spec_from_options
+from replaykit.record._pull import pull_file_name, run_pull
+from replaykit.servers import (
     ServerSpec,
     _short_reason,
     find_server_binary,
     parse_server,
     start_server,
 )
-from replaykit.cli._options import server_spec_from_options
 
 
 @pytest.fixture(autouse=True)
@@ -197,10 +197,12 @@ def test_a_server_that_dies_while_starting_is_started_again(
     real = find_server_binary("temporal")
     bin_dir = _fake_interpreter_dir(tmp_path, monkeypatch)
     calls = tmp_path / "calls"
-    _script(bin_dir / "temporal",
-            f'[ -e {calls} ] || {{ echo "$@" > {calls}; echo "startup failed"; exit 2; }}\n'
-            f'echo "$@" >> {calls}\n'
-            f'exec {real} "$@"')
+    _script(
+        bin_dir / "temporal",
+        f'[ -e {calls} ] || {{ echo "$@" > {calls}; echo "startup failed"; exit 2; }}\n'
+        f'echo "$@" >> {calls}\n'
+        f'exec {real} "$@"',
+    )
     with start_server(parse_server("embedded"), ready_timeout=60) as server:
         lines = calls.read_text().splitlines()
         assert len(lines) == 2
@@ -280,7 +282,7 @@ def test_pull_refuses_timeskip_before_starting_anything(tmp_path: Path) -> None:
 
 
 async def test_pull_rejects_bad_numbers(tmp_path: Path) -> None:
-    from replaykit._pull import pull_histories
+    from replaykit.record._pull import pull_histories
 
     with pytest.raises(ConfigError, match="concurrency"):
         await pull_histories(None, query=None, out_dir=tmp_path, concurrency=0)  # type: ignore[arg-type]

@@ -19,10 +19,10 @@ import pytest
 from click.testing import CliRunner
 
 from replaykit import CheckOptions
-from replaykit._config import ProjectConfig
-from replaykit._errors import ConfigError, ServerError
-from replaykit._server_spec import ServerSpec
-from replaykit._settings import (
+from replaykit._internal._errors import ConfigError, ServerError
+from replaykit.config._config import ProjectConfig
+from replaykit.config._server_spec import ServerSpec
+from replaykit.config._settings import (
     CLI_DEFAULT_SERVER,
     PYTEST_DEFAULT_SERVER,
     Resolver,
@@ -39,14 +39,28 @@ ROOT = Path(__file__).resolve().parents[2]
 
 # setting -> (value per source); the sources a setting has no row for are left out.
 _VALUES: dict[str, dict[str, Any]] = {
-    "server": {"flag": "127.0.0.1:1", "marker": "127.0.0.1:5", "ini": "127.0.0.1:6",
-               "env": "127.0.0.1:2", "pyproject": "127.0.0.1:3", "scenario": "127.0.0.1:4"},
+    "server": {
+        "flag": "127.0.0.1:1",
+        "marker": "127.0.0.1:5",
+        "ini": "127.0.0.1:6",
+        "env": "127.0.0.1:2",
+        "pyproject": "127.0.0.1:3",
+        "scenario": "127.0.0.1:4",
+    },
     "namespace": {"flag": "ns-flag", "env": "ns-env", "pyproject": "ns-py"},
-    "workflows": {"flag": ("wf_flag",), "marker": ("wf_marker",), "ini": ("wf_ini",),
-                  "pyproject": ("wf_py",)},
+    "workflows": {
+        "flag": ("wf_flag",),
+        "marker": ("wf_marker",),
+        "ini": ("wf_ini",),
+        "pyproject": ("wf_py",),
+    },
     "histories": {"flag": ("h_flag",), "ini": ("h_ini",), "pyproject": ("h_py",)},
-    "plugins": {"flag": ("p:flag",), "marker": ("p:marker",), "ini": ("p:ini",),
-                "pyproject": ("p:py",)},
+    "plugins": {
+        "flag": ("p:flag",),
+        "marker": ("p:marker",),
+        "ini": ("p:ini",),
+        "pyproject": ("p:py",),
+    },
     "data_converter": {"flag": "c:flag", "pyproject": "c:py"},
     "fail_on": {"flag": ("option-change",), "pyproject": ("budget",)},
     "allow": {"flag": ("a-flag",), "pyproject": ("a-py",)},
@@ -88,8 +102,12 @@ def _resolver(name: str, rows: list[str], face: str = "cli") -> tuple[Resolver, 
             project[name] = value
         elif row == "scenario":
             scenario = value
-    return Resolver(face=face, project=ProjectConfig(**project), env=env,  # type: ignore[arg-type]
-                    **kwargs), scenario
+    return Resolver(
+        face=face,
+        project=ProjectConfig(**project),
+        env=env,  # type: ignore[arg-type]
+        **kwargs,
+    ), scenario
 
 
 def _ask(resolver: Resolver, name: str, scenario: Any) -> Any:
@@ -104,7 +122,7 @@ _ROWS = [(name, row) for name, values in _VALUES.items() for row in _ORDER if ro
 @pytest.mark.parametrize(("name", "row"), _ROWS, ids=[f"{n}-{r}" for n, r in _ROWS])
 def test_each_row_beats_every_row_below_it(name: str, row: str) -> None:
     values = _VALUES[name]
-    below = [r for r in _ORDER[_ORDER.index(row):] if r in values]
+    below = [r for r in _ORDER[_ORDER.index(row) :] if r in values]
     for face in ("cli", "pytest"):
         resolver, scenario = _resolver(name, below, face)
         got = _ask(resolver, name, scenario)
@@ -123,8 +141,13 @@ def test_the_default_row_per_face(name: str) -> None:
 
 
 def test_only_temporals_variables_count_from_the_environment() -> None:
-    env = {"TEMPORAL_ADDRESS": "h:1", "TEMPORAL_NAMESPACE": "ns", "REPLAYKIT_WORKFLOWS": "x",
-           "TEMPORAL_WORKFLOWS": "x", "JOBS": "4"}
+    env = {
+        "TEMPORAL_ADDRESS": "h:1",
+        "TEMPORAL_NAMESPACE": "ns",
+        "REPLAYKIT_WORKFLOWS": "x",
+        "TEMPORAL_WORKFLOWS": "x",
+        "JOBS": "4",
+    }
     resolver = Resolver(env=env)
     assert resolver.server().source == "env TEMPORAL_ADDRESS"
     assert resolver.namespace().source == "env TEMPORAL_NAMESPACE"
@@ -142,10 +165,13 @@ def test_pyproject_histories_are_relative_to_the_pyproject(tmp_path: Path) -> No
     assert got.value == (str(tmp_path / "h"),)
 
 
-@pytest.mark.parametrize(("kwargs", "source"), [
-    ({"flags": {"fail_on": ["nope"]}}, "flag"),
-    ({"project": ProjectConfig(fail_on=("nope",))}, "pyproject"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "source"),
+    [
+        ({"flags": {"fail_on": ["nope"]}}, "flag"),
+        ({"project": ProjectConfig(fail_on=("nope",))}, "pyproject"),
+    ],
+)
 def test_a_bad_fail_on_names_its_source(kwargs: dict[str, Any], source: str) -> None:
     with pytest.raises(ConfigError, match=rf"fail_on='nope' \(from {source}\) is not valid"):
         Resolver(**kwargs).fail_on()
@@ -184,7 +210,7 @@ def test_the_persistent_store_decision(tmp_path: Path) -> None:
 
 # ------------------------------------------------------------------------------ the CLI
 
-_SCENARIO = '''
+_SCENARIO = """
 from temporalio import workflow
 
 from replaykit import scenario
@@ -200,7 +226,7 @@ class SettingsNoop:
 @scenario(workflows=[SettingsNoop], server={server!r})
 async def settings_noop(run):
     await run.execute(SettingsNoop.run, id="settings-noop")
-'''
+"""
 
 
 def _project(tmp_path: Path, **table: str) -> None:
@@ -219,8 +245,7 @@ def _invoke(command: str, tmp_path: Path, extra: list[str]) -> str:
         "patches": (["patches", "--generate-old", scen, "--out", out]),
         "faults": (["faults", scen]),
         "pull": (["pull", "--out", out]),
-        "saga": (["saga", "prove-rollback", scen, "--step", "a:b", "--snapshot",
-                  "snap:snapshot"]),
+        "saga": (["saga", "prove-rollback", scen, "--step", "a:b", "--snapshot", "snap:snapshot"]),
     }[command]
     module = importlib.import_module(f"replaykit.cli.{command}")
     result = CliRunner().invoke(module.command, [*args[1:], *extra])
@@ -244,22 +269,35 @@ def project_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 # row -> (flag args, env, pyproject server, scenario server, the address that must win)
 _SERVER_ROWS: dict[str, tuple[list[str], str | None, str | None, str | None, str]] = {
-    "flag": (["--server", "127.0.0.1:1"], "127.0.0.1:2", "127.0.0.1:3", "127.0.0.1:4",
-             "127.0.0.1:1"),
-    "address-flag": (["--address", "127.0.0.1:1"], "127.0.0.1:2", "127.0.0.1:3", None,
-                     "127.0.0.1:1"),
+    "flag": (
+        ["--server", "127.0.0.1:1"],
+        "127.0.0.1:2",
+        "127.0.0.1:3",
+        "127.0.0.1:4",
+        "127.0.0.1:1",
+    ),
+    "address-flag": (
+        ["--address", "127.0.0.1:1"],
+        "127.0.0.1:2",
+        "127.0.0.1:3",
+        None,
+        "127.0.0.1:1",
+    ),
     "env": ([], "127.0.0.1:2", "127.0.0.1:3", "127.0.0.1:4", "127.0.0.1:2"),
     "pyproject": ([], None, "127.0.0.1:3", "127.0.0.1:4", "127.0.0.1:3"),
     "scenario": ([], None, None, "127.0.0.1:4", "127.0.0.1:4"),
 }
 _CLI_SERVER_CASES = [
-    (cmd, row) for cmd in _CONNECTING for row in _SERVER_ROWS
+    (cmd, row)
+    for cmd in _CONNECTING
+    for row in _SERVER_ROWS
     if row != "scenario" or cmd in _SCENARIO_COMMANDS
 ]
 
 
-@pytest.mark.parametrize(("command", "row"), _CLI_SERVER_CASES,
-                         ids=[f"{c}-{r}" for c, r in _CLI_SERVER_CASES])
+@pytest.mark.parametrize(
+    ("command", "row"), _CLI_SERVER_CASES, ids=[f"{c}-{r}" for c, r in _CLI_SERVER_CASES]
+)
 def test_each_command_targets_the_server_the_resolver_picks(
     project_dir: Path, monkeypatch: pytest.MonkeyPatch, command: str, row: str
 ) -> None:
@@ -282,8 +320,9 @@ _NAMESPACE_ROWS: dict[str, tuple[list[str], str | None, str | None, str, str]] =
 _CLI_NAMESPACE_CASES = [(cmd, row) for cmd in _CONNECTING for row in _NAMESPACE_ROWS]
 
 
-@pytest.mark.parametrize(("command", "row"), _CLI_NAMESPACE_CASES,
-                         ids=[f"{c}-{r}" for c, r in _CLI_NAMESPACE_CASES])
+@pytest.mark.parametrize(
+    ("command", "row"), _CLI_NAMESPACE_CASES, ids=[f"{c}-{r}" for c, r in _CLI_NAMESPACE_CASES]
+)
 def test_each_command_uses_the_namespace_the_resolver_picks(
     project_dir: Path, monkeypatch: pytest.MonkeyPatch, command: str, row: str
 ) -> None:
@@ -298,10 +337,13 @@ def test_each_command_uses_the_namespace_the_resolver_picks(
     assert f"from {source}" in output
 
 
-@pytest.mark.parametrize(("args", "table", "source"), [
-    (["--fail-on", "drift"], {"fail_on": "nope"}, None),
-    ([], {"fail_on": "nope"}, "pyproject"),
-])
+@pytest.mark.parametrize(
+    ("args", "table", "source"),
+    [
+        (["--fail-on", "drift"], {"fail_on": "nope"}, None),
+        ([], {"fail_on": "nope"}, "pyproject"),
+    ],
+)
 def test_check_takes_fail_on_from_the_resolver(
     project_dir: Path, args: list[str], table: dict[str, str], source: str | None
 ) -> None:
@@ -315,12 +357,17 @@ def test_check_takes_fail_on_from_the_resolver(
     assert (bad in result.output) == (source is not None), result.output
 
 
-_CONVERTER_CASES = [(c, r) for c in ("check", "replay", "rollout", "show", "diff", "patches")
-                    for r in ("flag", "pyproject") if (c, r) != ("patches", "flag")]
+_CONVERTER_CASES = [
+    (c, r)
+    for c in ("check", "replay", "rollout", "show", "diff", "patches")
+    for r in ("flag", "pyproject")
+    if (c, r) != ("patches", "flag")
+]
 
 
-@pytest.mark.parametrize(("command", "row"), _CONVERTER_CASES,
-                         ids=[f"{c}-{r}" for c, r in _CONVERTER_CASES])
+@pytest.mark.parametrize(
+    ("command", "row"), _CONVERTER_CASES, ids=[f"{c}-{r}" for c, r in _CONVERTER_CASES]
+)
 def test_each_command_takes_the_data_converter_from_the_resolver(
     project_dir: Path, command: str, row: str
 ) -> None:
@@ -331,12 +378,20 @@ def test_each_command_takes_the_data_converter_from_the_resolver(
     history = next((ROOT / "fixtures" / "histories").rglob("*.json"))
     shutil.copy(history, project_dir / "one.json")
     shutil.copy(history, project_dir / "two.json")
-    _project(project_dir, data_converter="conv_from_pyproject:x", workflows="reference_agents",
-             deployment_version="svc.1")
+    _project(
+        project_dir,
+        data_converter="conv_from_pyproject:x",
+        workflows="reference_agents",
+        deployment_version="svc.1",
+    )
     flag = ["--data-converter", "conv_from_flag:x"] if row == "flag" else []
     args = {
-        "check": ["one.json"], "replay": ["one.json"], "rollout": ["one.json"],
-        "show": ["one.json"], "diff": ["one.json", "two.json"], "patches": ["one.json"],
+        "check": ["one.json"],
+        "replay": ["one.json"],
+        "rollout": ["one.json"],
+        "show": ["one.json"],
+        "diff": ["one.json", "two.json"],
+        "patches": ["one.json"],
     }[command]
     module = importlib.import_module(f"replaykit.cli.{command}")
     result = CliRunner().invoke(module.command, [*args, *flag])
@@ -361,8 +416,14 @@ def test_marked(replaykit_settings):
 """
 
 
-def _pytest_run(pytester: pytest.Pytester, *, env: dict[str, str], ini: str | None,
-                pyproject: dict[str, str], args: list[str]) -> str:
+def _pytest_run(
+    pytester: pytest.Pytester,
+    *,
+    env: dict[str, str],
+    ini: str | None,
+    pyproject: dict[str, str],
+    args: list[str],
+) -> str:
     table = "".join(f"{k} = {v!r}\n" for k, v in pyproject.items())
     ini_line = f"replaykit_server = {ini!r}\n" if ini else ""
     pytester.makepyprojecttoml(
@@ -381,13 +442,30 @@ def _pytest_run(pytester: pytest.Pytester, *, env: dict[str, str], ini: str | No
 
 # row -> (flag args, ini, env, pyproject, server that must win, its source)
 _PYTEST_ROWS: dict[str, tuple[list[str], str | None, dict[str, str], dict[str, str], str, str]] = {
-    "flag": (["--replaykit-server=127.0.0.1:1"], "127.0.0.1:6",
-             {"TEMPORAL_ADDRESS": "127.0.0.1:2"}, {"server": "127.0.0.1:3"}, "127.0.0.1:1",
-             "flag"),
-    "ini": ([], "127.0.0.1:6", {"TEMPORAL_ADDRESS": "127.0.0.1:2"}, {"server": "127.0.0.1:3"},
-            "127.0.0.1:6", "ini"),
-    "env": ([], None, {"TEMPORAL_ADDRESS": "127.0.0.1:2"}, {"server": "127.0.0.1:3"},
-            "127.0.0.1:2", "env TEMPORAL_ADDRESS"),
+    "flag": (
+        ["--replaykit-server=127.0.0.1:1"],
+        "127.0.0.1:6",
+        {"TEMPORAL_ADDRESS": "127.0.0.1:2"},
+        {"server": "127.0.0.1:3"},
+        "127.0.0.1:1",
+        "flag",
+    ),
+    "ini": (
+        [],
+        "127.0.0.1:6",
+        {"TEMPORAL_ADDRESS": "127.0.0.1:2"},
+        {"server": "127.0.0.1:3"},
+        "127.0.0.1:6",
+        "ini",
+    ),
+    "env": (
+        [],
+        None,
+        {"TEMPORAL_ADDRESS": "127.0.0.1:2"},
+        {"server": "127.0.0.1:3"},
+        "127.0.0.1:2",
+        "env TEMPORAL_ADDRESS",
+    ),
     "pyproject": ([], None, {}, {"server": "127.0.0.1:3"}, "127.0.0.1:3", "pyproject"),
     "default": ([], None, {}, {}, "timeskip", "default"),
 }
@@ -404,18 +482,29 @@ def test_the_pytest_plugin_resolves_the_server_in_the_same_order(
     assert f"MARKED={marked[0]} FROM={marked[1]}" in out
 
 
-@pytest.mark.parametrize(("env", "pyproject", "want", "source"), [
-    ({"TEMPORAL_NAMESPACE": "ns-env"}, {"namespace": "ns-py"}, "ns-env",
-     "env TEMPORAL_NAMESPACE"),
-    ({}, {"namespace": "ns-py"}, "ns-py", "pyproject"),
-    ({}, {}, "default", "default"),
-])
+@pytest.mark.parametrize(
+    ("env", "pyproject", "want", "source"),
+    [
+        (
+            {"TEMPORAL_NAMESPACE": "ns-env"},
+            {"namespace": "ns-py"},
+            "ns-env",
+            "env TEMPORAL_NAMESPACE",
+        ),
+        ({}, {"namespace": "ns-py"}, "ns-py", "pyproject"),
+        ({}, {}, "default", "default"),
+    ],
+)
 def test_the_pytest_plugin_resolves_the_namespace_in_the_same_order(
-    pytester: pytest.Pytester, env: dict[str, str], pyproject: dict[str, str], want: str,
+    pytester: pytest.Pytester,
+    env: dict[str, str],
+    pyproject: dict[str, str],
+    want: str,
     source: str,
 ) -> None:
-    out = _pytest_run(pytester, env=env, ini=None, pyproject={"server": "h:1", **pyproject},
-                      args=[])
+    out = _pytest_run(
+        pytester, env=env, ini=None, pyproject={"server": "h:1", **pyproject}, args=[]
+    )
     assert f"NS={want} NSFROM={source}" in out
 
 
@@ -425,9 +514,14 @@ def test_faults(replaykit_faults):
 """
 
 
-@pytest.mark.parametrize(("how", "want"), [
-    ("ini", "127.0.0.1:6"), ("env", "127.0.0.1:2"), ("pyproject", "127.0.0.1:3"),
-])
+@pytest.mark.parametrize(
+    ("how", "want"),
+    [
+        ("ini", "127.0.0.1:6"),
+        ("env", "127.0.0.1:2"),
+        ("pyproject", "127.0.0.1:3"),
+    ],
+)
 def test_the_faults_fixture_uses_the_resolved_server(
     pytester: pytest.Pytester, how: str, want: str
 ) -> None:
@@ -452,30 +546,44 @@ def test_the_faults_fixture_uses_the_resolved_server(
 def test_the_readme_precedence_table_lists_the_rows_in_order() -> None:
     text = (ROOT / "README.md").read_text()
     start = text.index("| Source")
-    table = text[start:text.index("\n\n", start)]
-    positions = [table.index(w) for w in ("flag", "marker", "ini", "TEMPORAL_ADDRESS",
-                                          "[tool.replaykit]", "scenario", "default")]
+    table = text[start : text.index("\n\n", start)]
+    positions = [
+        table.index(w)
+        for w in (
+            "flag",
+            "marker",
+            "ini",
+            "TEMPORAL_ADDRESS",
+            "[tool.replaykit]",
+            "scenario",
+            "default",
+        )
+    ]
     assert positions == sorted(positions), table
 
 
 def test_the_config_docstring_points_at_the_one_resolver() -> None:
-    import replaykit._config
+    import replaykit.config._config
 
-    doc = replaykit._config.__doc__ or ""
-    assert "replaykit._settings" in doc
+    doc = replaykit.config._config.__doc__ or ""
+    assert "replaykit.config._settings" in doc
     assert "precedence is decided in one place" not in doc
 
 
 def test_scenario_server_groups_follow_the_resolver_per_scenario() -> None:
     from types import SimpleNamespace
 
-    from replaykit._settings import scenario_server_groups
+    from replaykit.config._settings import scenario_server_groups
 
-    a, b, c = (SimpleNamespace(name=n, server=s) for n, s in
-               (("a", "timeskip"), ("b", None), ("c", "timeskip")))
+    a, b, c = (
+        SimpleNamespace(name=n, server=s)
+        for n, s in (("a", "timeskip"), ("b", None), ("c", "timeskip"))
+    )
     groups = scenario_server_groups([a, b, c], Resolver(env={}), db_filename="s.db")
     assert [(spec.kind, [s.name for s in group]) for spec, group in groups] == [
-        ("timeskip", ["a", "c"]), ("embedded", ["b"])]
+        ("timeskip", ["a", "c"]),
+        ("embedded", ["b"]),
+    ]
     assert groups[1][0].db_filename == "s.db"
     # a flag (or env, or [tool.replaykit] server) outranks every scenario's own server=
     flagged = scenario_server_groups([a, b, c], Resolver(flags={"server": "embedded"}, env={}))
@@ -495,8 +603,8 @@ def test_a_store_goes_where_the_server_was_chosen_and_record_and_faults_group_al
 
     import click
 
-    from replaykit._settings import scenario_server_groups
     from replaykit.cli._options import server_groups
+    from replaykit.config._settings import scenario_server_groups
 
     monkeypatch.delenv("TEMPORAL_ADDRESS", raising=False)
     monkeypatch.delenv("TEMPORAL_NAMESPACE", raising=False)
@@ -504,23 +612,28 @@ def test_a_store_goes_where_the_server_was_chosen_and_record_and_faults_group_al
     project = ProjectConfig()
     # Chosen per scenario: the store goes to the embedded group only.
     for server in (None, "embedded"):
-        cli = server_groups([a, b], server=server, namespace=None, db_filename="s.db",
-                            project=project)
+        cli = server_groups(
+            [a, b], server=server, namespace=None, db_filename="s.db", project=project
+        )
         lib = scenario_server_groups(
-            [a, b], Resolver(flags={"server": server}, env={}, project=project),
-            db_filename="s.db")
+            [a, b], Resolver(flags={"server": server}, env={}, project=project), db_filename="s.db"
+        )
         assert cli == lib
-    per_scenario = server_groups([a, b], server=None, namespace=None, db_filename="s.db",
-                                 project=project)
+    per_scenario = server_groups(
+        [a, b], server=None, namespace=None, db_filename="s.db", project=project
+    )
     assert [(spec.kind, spec.db_filename) for spec, _ in per_scenario] == [
-        ("timeskip", None), ("embedded", "s.db")]
+        ("timeskip", None),
+        ("embedded", "s.db"),
+    ]
     # Chosen above the scenarios, a store on a server that cannot have one is an error.
     with pytest.raises(ServerError, match="embedded"):
-        scenario_server_groups([a], Resolver(flags={"server": "timeskip"}, env={}),
-                               db_filename="s.db")
+        scenario_server_groups(
+            [a], Resolver(flags={"server": "timeskip"}, env={}), db_filename="s.db"
+        )
     with pytest.raises(click.BadParameter, match="embedded"):
-        server_groups([a], server="timeskip", namespace=None, db_filename="s.db",
-                      project=project)
+        server_groups([a], server="timeskip", namespace=None, db_filename="s.db", project=project)
     with pytest.raises(click.BadParameter, match="not both"):
-        server_groups([a], server="embedded", address="h:1", namespace=None, db_filename=None,
-                      project=project)
+        server_groups(
+            [a], server="embedded", address="h:1", namespace=None, db_filename=None, project=project
+        )

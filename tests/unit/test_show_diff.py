@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
-from replaykit._diff import diff_histories
-from replaykit._divergence import Divergence, HistoryResult
-from replaykit._history import HistoryFile, history_from_json
-from replaykit._show import (
+from replaykit.check._divergence import Divergence, HistoryResult
+from replaykit.history._files import HistoryFile, history_from_json
+from replaykit.views._diff import diff_histories
+from replaykit.views._show import (
     ShowReport,
     build_timeline,
     format_offset,
@@ -469,6 +469,8 @@ def test_diff_tells_json_false_from_zero() -> None:
     result = diff_histories(_build(topic=False), _build(topic=0))
     assert not result.equivalent and result.exit_code == 1
     assert [(d.step, d.field) for d in result.differences] == [
-        ("workflow start", "input"), ("activity search", "input"), ("completion", "result"),
+        ("workflow start", "input"),
+        ("activity search", "input"),
+        ("completion", "result"),
     ]
     assert diff_histories(_build(topic=True), _build(topic=True)).equivalent

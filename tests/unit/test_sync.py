@@ -1,4 +1,4 @@
-"""The one sync/async bridge, ``replaykit._sync.run_sync``: where it runs, what it raises."""
+"""The one sync/async bridge, ``replaykit._internal._sync.run_sync``: where it runs, what it raises."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import threading
 
 import pytest
 
-from replaykit._sync import _run_in_worker, run_sync
+from replaykit._internal._sync import _run_in_worker, run_sync
 
 _VAR: contextvars.ContextVar[str] = contextvars.ContextVar("_VAR", default="unset")
 
@@ -52,6 +52,7 @@ def test_exceptions_propagate_unchanged(inside_loop: bool) -> None:
         run_sync(fail)
 
     if inside_loop:
+
         async def outer() -> None:
             call()
 
@@ -130,7 +131,7 @@ def test_the_factory_is_called_on_the_loop_that_runs_it() -> None:
 def test_sync_twin_takes_the_async_functions_parameters_and_runs_it() -> None:
     import inspect
 
-    from replaykit._sync import sync_twin
+    from replaykit._internal._sync import sync_twin
 
     seen: list[tuple[object, ...]] = []
 
@@ -142,8 +143,10 @@ def test_sync_twin_takes_the_async_functions_parameters_and_runs_it() -> None:
 
     scale = sync_twin(scale_async, doc="scale_async from sync code.")
     assert scale(3) == 6 and scale(3, by=5, note="x") == 15
-    assert seen == [(3, 2, None, threading.current_thread().name),
-                    (3, 5, "x", threading.current_thread().name)]
+    assert seen == [
+        (3, 2, None, threading.current_thread().name),
+        (3, 5, "x", threading.current_thread().name),
+    ]
     assert inspect.signature(scale) == inspect.signature(scale_async)
     assert not inspect.iscoroutinefunction(scale)
     assert (scale.__name__, scale.__doc__) == ("scale", "scale_async from sync code.")
@@ -157,10 +160,15 @@ def test_sync_twin_takes_the_async_functions_parameters_and_runs_it() -> None:
 def test_the_record_and_pre_patch_group_runners_are_sync_twins() -> None:
     import inspect
 
-    from replaykit._prepatch import generate_pre_patch_groups, generate_pre_patch_groups_async
-    from replaykit._record import record_groups, record_groups_async
+    from replaykit.patches._prepatch import (
+        generate_pre_patch_groups,
+        generate_pre_patch_groups_async,
+    )
+    from replaykit.record._record import record_groups, record_groups_async
 
-    for sync, async_ in [(record_groups, record_groups_async),
-                         (generate_pre_patch_groups, generate_pre_patch_groups_async)]:
+    for sync, async_ in [
+        (record_groups, record_groups_async),
+        (generate_pre_patch_groups, generate_pre_patch_groups_async),
+    ]:
         assert inspect.unwrap(sync) is async_
         assert inspect.signature(sync) == inspect.signature(async_)

@@ -1,0 +1,251 @@
+"""Every place replaykit relies on a private part of the temporalio SDK, in one module.
+
+The SDK has no public hook for what replaykit must see (each command a workflow creates,
+each ``patched`` call, the payload passes around an activation) nor stable error types for
+some replay failures, so these reach into private names and match error text. Keeping them
+here means one file to read when a temporalio release changes them, and
+``tests/unit/test_sdk_compat.py`` has one test per assumption, each naming it and the
+installed temporalio version when it breaks.
+
+Nothing here imports temporalio at module import time; each function imports what it needs.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import FrameType
+from typing import Any
+
+__all__ = [
+    "PatchCall",
+    "bridge_connect_reason",
+    "error_event_id",
+    "hook_add_command",
+    "hook_workflow_patch",
+    "is_deadlock_text",
+    "is_unregistered_workflow_type_text",
+    "is_workflow_validation_error",
+    "legacy_history_from_json",
+    "removed_patch_in_text",
+    "strip_sdk_error_codes",
+    "workflow_primary_task",
+    "wrap_completion_codec",
+]
+
+
+def _workflow_instance_impl() -> Any:
+    """``temporalio.worker._workflow_instance._WorkflowInstanceImpl`` (None if gone)."""
+    try:
+        from temporalio.worker import _workflow_instance as wi
+    except ImportError:
+        return None
+    return getattr(wi, "_WorkflowInstanceImpl", None)
+
+
+# ---------------------------------------------------------------------------------------
+# _WorkflowInstanceImpl._add_command(self) -> WorkflowCommand: every command a workflow
+# creates goes through it, in creation order.
+
+#: Called with (workflow instance, the new command, the frame that asked for it).
+AddCommandCallback = Callable[[Any, Any, "FrameType | None"], None]
+
+_ADD_COMMAND_LOCK = threading.Lock()
+_ADD_COMMAND_HOOKS: dict[str, AddCommandCallback] = {}
+
+
+def hook_add_command(key: str, callback: AddCommandCallback) -> bool:
+    """Call ``callback`` after each command a workflow instance creates in this process.
+
+    Once per ``key`` (a later call with the same key keeps the first callback); callbacks
+    run in the order they were hooked. The SDK method is wrapped once per process. Returns
+    False when the SDK no longer has the method (nothing is hooked then).
+    """
+    impl = _workflow_instance_impl()
+    original = getattr(impl, "_add_command", None) if impl is not None else None
+    if original is None:
+        return False
+    with _ADD_COMMAND_LOCK:
+        if key in _ADD_COMMAND_HOOKS:
+            return True
+        first = not _ADD_COMMAND_HOOKS
+        _ADD_COMMAND_HOOKS[key] = callback
+        if not first:
+            return True
+        hooks = _ADD_COMMAND_HOOKS
+
+        def _add_command(self: Any) -> Any:
+            command = original(self)
+            frame = sys._getframe(1)
+            for hook in tuple(hooks.values()):
+                hook(self, command, frame)
+            return command
+
+        impl._add_command = _add_command
+    return True
+
+
+def workflow_primary_task(instance: Any) -> Any:
+    """The asyncio task running a workflow instance's ``@workflow.run`` (None if unknown)."""
+    return getattr(instance, "_primary_task", None)
+
+
+# ---------------------------------------------------------------------------------------
+# _WorkflowInstanceImpl.workflow_patch(self, id, *, deprecated) -> bool: what
+# ``workflow.patched`` and ``workflow.deprecate_patch`` call.
+
+
+@dataclass(frozen=True)
+class PatchCall:
+    """One ``patched``/``deprecate_patch`` call a workflow made, and what it returned."""
+
+    workflow_id: str
+    patch_id: str
+    deprecated: bool
+    result: bool
+    replaying: bool
+
+
+_PATCH_HOOK: list[Callable[[PatchCall], None]] = []
+
+
+def hook_workflow_patch(callback: Callable[[PatchCall], None]) -> bool:
+    """Call ``callback`` after each patch call a workflow makes in this process.
+
+    One callback per process: the first one hooked stays. Returns False when the SDK no
+    longer has the method.
+    """
+    impl = _workflow_instance_impl()
+    original = getattr(impl, "workflow_patch", None) if impl is not None else None
+    if original is None:
+        return False
+    with _ADD_COMMAND_LOCK:
+        if _PATCH_HOOK:
+            return True
+        _PATCH_HOOK.append(callback)
+
+        def workflow_patch(self: Any, id: str, *, deprecated: bool, **kwargs: Any) -> bool:
+            result: bool = original(self, id, deprecated=deprecated, **kwargs)
+            callback(
+                PatchCall(
+                    workflow_id=self._info.workflow_id,
+                    patch_id=id,
+                    deprecated=deprecated,
+                    result=result,
+                    replaying=bool(self._is_replaying),
+                )
+            )
+            return result
+
+        impl.workflow_patch = workflow_patch
+    return True
+
+
+# ---------------------------------------------------------------------------------------
+# temporalio.bridge.worker.encode_completion / decode_activation(obj, data_converter, ...):
+# the payload passes (codec, external storage) around every activation.
+
+
+def wrap_completion_codec(skip: Callable[[Any], bool]) -> bool:
+    """Skip the SDK's payload passes around an activation for converters ``skip`` accepts.
+
+    A skipped pass returns an empty ``StorageOperationMetrics`` as the SDK's own does when
+    nothing is stored. Wraps once per process; returns whether the SDK still has the two
+    functions.
+    """
+    import temporalio.bridge.worker as bridge_worker
+    from temporalio.converter._extstore import StorageOperationMetrics
+
+    encode = getattr(bridge_worker, "encode_completion", None)
+    decode = getattr(bridge_worker, "decode_activation", None)
+    if encode is None or decode is None or getattr(encode, "_replaykit", False):
+        return encode is not None and decode is not None
+
+    async def encode_completion(completion: Any, data_converter: Any, *a: Any, **k: Any) -> Any:
+        if skip(data_converter):
+            return StorageOperationMetrics()
+        return await encode(completion, data_converter, *a, **k)
+
+    async def decode_activation(activation: Any, data_converter: Any, *a: Any, **k: Any) -> Any:
+        if skip(data_converter):
+            return StorageOperationMetrics()
+        return await decode(activation, data_converter, *a, **k)
+
+    for fn in (encode_completion, decode_activation):
+        setattr(fn, "_replaykit", True)  # noqa: B010 - a marker on a function object
+    setattr(bridge_worker, "encode_completion", encode_completion)  # noqa: B010
+    setattr(bridge_worker, "decode_activation", decode_activation)  # noqa: B010
+    return True
+
+
+# ---------------------------------------------------------------------------------------
+# temporalio.client._helpers._history_from_json: the SDK's reader of legacy history JSON.
+
+
+def legacy_history_from_json(history: dict[str, Any]) -> Any:
+    """A ``History`` proto from history JSON in any spelling the SDK reads (legacy enums)."""
+    from temporalio.client._helpers import _history_from_json
+
+    return _history_from_json(history)
+
+
+# ---------------------------------------------------------------------------------------
+# The SDK's error texts (the core's Rust messages and the Python sandbox's).
+
+_EVENT_ID = re.compile(r"(?:event(?:_id)?|HistoryEvent\(id)[:= ]+\s*(\d+)", re.IGNORECASE)
+_TMPRL = re.compile(r"\[(TMPRL\d+)\]\s*")
+_REMOVED_PATCH = re.compile(
+    r"Non-deprecated patch marker encountered for change (.+?), but there is no "
+    r"corresponding change command"
+)
+_VALIDATION = "Failed validating workflow"
+
+
+def error_event_id(text: str) -> int | None:
+    """The history event id a core replay error names (``event_id: 7``, ``HistoryEvent(id: 7``)."""
+    m = _EVENT_ID.search(text)
+    return int(m.group(1)) if m else None
+
+
+def strip_sdk_error_codes(text: str) -> str:
+    """The text without the core's ``[TMPRL1100]`` error codes."""
+    return _TMPRL.sub("", text)
+
+
+def removed_patch_in_text(text: str) -> tuple[str, str] | None:
+    """(patch id, the matched sentence) when the core says a recorded patch is no longer
+    called; None otherwise."""
+    m = _REMOVED_PATCH.search(text)
+    return (m.group(1).strip(), m.group(0)) if m else None
+
+
+def is_unregistered_workflow_type_text(text: str) -> bool:
+    """The replay failed because the workflow type is not registered (``4: ... not registered``)."""
+    lowered = text.lower()
+    return "not registered" in lowered or "unknown workflow type" in lowered
+
+
+def is_deadlock_text(text: str) -> bool:
+    """The workflow blocked the event loop (the SDK's deadlock detector fired)."""
+    lowered = text.lower()
+    return "deadlock" in lowered or "didn't yield" in lowered
+
+
+def is_workflow_validation_error(err: BaseException) -> bool:
+    """The sandbox rejected a workflow definition when the worker started."""
+    return isinstance(err, RuntimeError) and str(err).startswith(_VALIDATION)
+
+
+def bridge_connect_reason(text: str) -> str:
+    """The readable part of a bridge connect error (a Rust debug dump)."""
+    text = text.split("\n")[0]
+    match = re.search(r'message: "([^"]+)"', text)
+    if match:
+        return match.group(1).lower()
+    for marker in ("dns error", "tcp connect error", "timed out", "invalid uri"):
+        if marker in text.lower():
+            return marker
+    return text[:200]

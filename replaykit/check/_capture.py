@@ -1,0 +1,331 @@
+"""Capturing every command the current code issues while it replays a history.
+
+A wrapper around the SDK's workflow runner sees every activation and every completion (and
+so every command with its full payloads), whatever the command kind. The source line that
+issued a command comes from a light hook on the instance's command factory; if a future SDK
+renames that private method, commands are still captured, only without source lines.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from types import FrameType
+from typing import Any
+
+import temporalio
+import temporalio.bridge.proto.workflow_activation as wf_activation
+import temporalio.bridge.proto.workflow_commands as wf_commands
+import temporalio.bridge.proto.workflow_completion as wf_completion
+import temporalio.workflow
+from temporalio.converter import StorageDriverStoreContext
+from temporalio.worker import (
+    WorkflowInstance,
+    WorkflowInstanceDetails,
+    WorkflowRunner,
+)
+
+from replaykit._internal._sdk_compat import (
+    hook_add_command,
+    workflow_primary_task,
+    wrap_completion_codec,
+)
+
+from ._report import display_path
+
+__all__ = ["CapturedCommand", "CapturingRunner", "RunCapture"]
+
+
+@dataclass
+class CapturedCommand:
+    """One command the code issued, with where it came from."""
+
+    command: wf_commands.WorkflowCommand
+    activation: int
+    source: tuple[str, int, str] | None = None  # (file, line, function)
+    #: Event id of the workflow task started event this command's activation belongs to
+    #: (the activation's ``history_length``); None when the SDK did not say.
+    task: int | None = None
+
+    @property
+    def variant(self) -> str:
+        """The command kind, e.g. ``schedule_activity``."""
+        return self.command.WhichOneof("variant") or ""
+
+
+@dataclass
+class RunCapture:
+    """Everything captured for one workflow run during replay."""
+
+    run_id: str
+    workflow_type: str
+    task_queue: str = ""
+    commands: list[CapturedCommand] = field(default_factory=list)
+    activations: int = 0
+    last_real_activation: int = -1
+    unhandled_signals: list[str] = field(default_factory=list)
+    unhandled_updates: list[str] = field(default_factory=list)
+    failure: str | None = None
+
+
+_SKIP_DIRS = (
+    os.path.dirname(temporalio.__file__),
+    os.path.dirname(asyncio.__file__),
+    os.path.dirname(os.path.abspath(__file__)),
+    os.path.dirname(os.__file__),
+)
+
+_local = threading.local()
+#: Frames of coroutine-creation stacks kept while replaying (enough to leave the SDK).
+_ORIGIN_DEPTH = 8
+
+
+_SDK, _THIRD_PARTY, _USER = 0, 1, 2
+_INSTALLED = (f"{os.sep}site-packages{os.sep}", f"{os.sep}dist-packages{os.sep}")
+_kinds: dict[str, int] = {}
+
+
+def _file_kind(filename: str) -> int:
+    """SDK/stdlib/replaykit, an installed package (an AI integration, ...), or the user's code."""
+    kind = _kinds.get(filename)
+    if kind is None:
+        if filename.startswith(_SKIP_DIRS) or filename.startswith("<"):
+            kind = _SDK
+        elif any(part in filename for part in _INSTALLED):
+            kind = _THIRD_PARTY
+        else:
+            kind = _USER
+        _kinds[filename] = kind
+    return kind
+
+
+def _is_user_file(filename: str) -> bool:
+    return _file_kind(filename) != _SDK
+
+
+def _user_frame(frame: FrameType | None, instance: Any = None) -> tuple[str, int, str] | None:
+    """The first frame in the user's own code that led to this command.
+
+    Commands an AI integration issues (the OpenAI Agents model stub, LangGraph's node
+    wrapper) run in installed packages: the line to show is the user's workflow code that
+    called ``Runner.run`` or ``graph.ainvoke``, outside site-packages. Tried in order: the
+    stack; where the running coroutine was created; what the workflow's main coroutine is
+    awaiting; and, when none of those reach the user's code, the first frame outside the
+    SDK (an installed package) as before.
+    """
+    fallback: tuple[str, int, str] | None = None
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        kind = _file_kind(filename)
+        if kind == _USER:
+            return (display_path(filename), frame.f_lineno, frame.f_code.co_name)
+        if kind == _THIRD_PARTY and fallback is None:
+            fallback = (display_path(filename), frame.f_lineno, frame.f_code.co_name)
+        frame = frame.f_back
+    # A command issued from a coroutine that runs as its own task (asyncio.gather,
+    # workflow.start_activity wrapped in a task): the user's line is where the coroutine
+    # was *created*, which origin tracking recorded.
+    try:
+        task = asyncio.current_task()
+    except RuntimeError:
+        return fallback
+    origin = getattr(task.get_coro(), "cr_origin", None) if task is not None else None
+    for filename, lineno, func in origin or ():
+        kind = _file_kind(filename)
+        if kind == _USER:
+            return (display_path(filename), lineno, func)
+        if kind == _THIRD_PARTY and fallback is None:
+            fallback = (display_path(filename), lineno, func)
+    # A task an integration created (LangGraph runs each node in its own task): the user's
+    # line is where the workflow's main coroutine waits, e.g. on `await graph.ainvoke(...)`.
+    primary = workflow_primary_task(instance)
+    if primary is not None and primary is not task:
+        found = _awaiting_user_frame(primary)
+        if found is not None:
+            return found
+    return fallback
+
+
+def _awaiting_user_frame(task: Any) -> tuple[str, int, str] | None:
+    """The innermost user frame of the chain of coroutines a task is suspended in."""
+    found: tuple[str, int, str] | None = None
+    coro = task.get_coro() if hasattr(task, "get_coro") else None
+    for _ in range(64):  # a chain of awaits is short; never loop on a cycle
+        if coro is None:
+            break
+        frame = getattr(coro, "cr_frame", None) or getattr(coro, "gi_frame", None)
+        if frame is not None and _file_kind(frame.f_code.co_filename) == _USER:
+            found = (display_path(frame.f_code.co_filename), frame.f_lineno, frame.f_code.co_name)
+        coro = getattr(coro, "cr_await", None) or getattr(coro, "gi_yieldfrom", None)
+    return found
+
+
+def _install_source_hook() -> bool:
+    """Record the user frame each time a workflow instance creates a command."""
+    return hook_add_command("capture-source", _record_source)
+
+
+def _record_source(instance: Any, command: Any, frame: FrameType | None) -> None:
+    sink = getattr(_local, "sources", None)
+    if sink is not None:
+        # Commands are appended in creation order and never reordered by the SDK, so
+        # the n-th source belongs to the n-th command of the completion.
+        sink.append(_user_frame(frame, instance))
+
+
+_NO_STORE_CONTEXT = StorageDriverStoreContext(target=None)
+
+
+class _CapturingInstance(WorkflowInstance):
+    def __init__(
+        self, inner: WorkflowInstance, capture: RunCapture, defn: Any, *, context_free: bool
+    ) -> None:
+        self._inner = inner
+        self._context_free = context_free
+        self._capture = capture
+        self._defn = defn
+
+    def activate(
+        self, act: wf_activation.WorkflowActivation
+    ) -> wf_completion.WorkflowActivationCompletion:
+        cap = self._capture
+        index = cap.activations
+        cap.activations += 1
+        evicting = False
+        for job in act.jobs:
+            variant = job.WhichOneof("variant")
+            if variant == "remove_from_cache":
+                evicting = True
+            elif variant == "signal_workflow":
+                name = job.signal_workflow.signal_name
+                if name not in self._defn.signals and None not in self._defn.signals:
+                    cap.unhandled_signals.append(name)
+            elif variant == "do_update":
+                name = job.do_update.name
+                if name not in self._defn.updates and None not in self._defn.updates:
+                    cap.unhandled_updates.append(name)
+        sources: list[tuple[str, int, str] | None] = []
+        _local.sources = sources
+        depth = sys.get_coroutine_origin_tracking_depth()
+        sys.set_coroutine_origin_tracking_depth(_ORIGIN_DEPTH)
+        try:
+            completion = self._inner.activate(act)
+        finally:
+            sys.set_coroutine_origin_tracking_depth(depth)
+            _local.sources = None
+        if evicting:
+            return completion
+        if completion.HasField("failed"):
+            cap.failure = completion.failed.failure.message or "workflow task failed"
+        cap.last_real_activation = index
+        aligned = len(sources) == len(completion.successful.commands)
+        for n, command in enumerate(completion.successful.commands):
+            if command.WhichOneof("variant") in ("respond_to_query", None):
+                continue
+            copy = wf_commands.WorkflowCommand()
+            copy.CopyFrom(command)
+            cap.commands.append(
+                CapturedCommand(
+                    copy, index, sources[n] if aligned else None, act.history_length or None
+                )
+            )
+        return completion
+
+    def get_serialization_context(self, command_info: Any) -> Any:
+        if self._context_free:
+            # The sandboxed instance answers this by running code inside the sandbox, once
+            # per payload sequence (~15% of a replay). A serialization context only matters
+            # to context-aware converters and codecs; replaykit replays with the default
+            # data converter, which has neither, so "no context" is exactly equivalent.
+            return None
+        return self._inner.get_serialization_context(command_info)
+
+    def get_external_store_context(self, command_info: Any) -> Any:
+        if self._context_free:
+            # Same round trip into the sandbox, once per payload sequence (~8% of a replay).
+            # The default data converter has no external storage, which ignores the
+            # context; the sandboxed runner's own fallback is this very value.
+            return _NO_STORE_CONTEXT
+        return self._inner.get_external_store_context(command_info)
+
+    def get_info(self) -> temporalio.workflow.Info:
+        return self._inner.get_info()
+
+    def get_thread_id(self) -> int | None:
+        return self._inner.get_thread_id()
+
+
+class CapturingRunner(WorkflowRunner):
+    """A workflow runner that delegates to another and records what each run commanded."""
+
+    def __init__(
+        self, inner: WorkflowRunner, *, sources: bool = True, default_converter: bool = True
+    ) -> None:
+        """Wrap ``inner``.
+
+        Args:
+            inner: The runner that really runs workflows (sandboxed or not).
+            sources: Record the source line of each command.
+            default_converter: The replayer uses the SDK's default data converter (no codec,
+                no context-aware converter), so serialization contexts can be skipped.
+        """
+        self._inner = inner
+        self._default_converter = default_converter
+        self.runs: dict[str, RunCapture] = {}
+        if sources:
+            _install_source_hook()
+
+    def prepare_workflow(self, defn: temporalio.workflow._Definition) -> None:
+        self._inner.prepare_workflow(defn)
+
+    def create_instance(self, det: WorkflowInstanceDetails) -> WorkflowInstance:
+        capture = RunCapture(
+            run_id=det.info.run_id,
+            workflow_type=det.info.workflow_type,
+            task_queue=det.info.task_queue,
+        )
+        self.runs[det.info.run_id] = capture
+        return _CapturingInstance(
+            self._inner.create_instance(det),
+            capture,
+            det.defn,
+            context_free=self._default_converter,
+        )
+
+    def set_worker_level_failure_exception_types(
+        self, types: Sequence[type[BaseException]]
+    ) -> None:
+        self._inner.set_worker_level_failure_exception_types(types)
+
+    def take(self, run_id: str) -> RunCapture | None:
+        """Remove and return the capture of a run (or, if the SDK named the run otherwise,
+        the only capture pending: replays run one history at a time)."""
+        capture = self.runs.pop(run_id, None)
+        if capture is None and len(self.runs) == 1:
+            capture = self.runs.popitem()[1]
+        self.runs.clear()
+        return capture
+
+
+def skip_identity_payload_passes() -> bool:
+    """Skip the SDK's payload codec passes where they cannot change anything.
+
+    Around every activation the SDK walks all payloads three times each way (codec,
+    external storage, storage references). With a data converter that has neither a codec
+    nor external storage every pass returns its input: ~8 % of a replay for nothing. Wraps
+    the SDK's two walk functions so those converters skip them and every other converter
+    still gets them. Only check worker processes call this (replaykit owns them); returns
+    whether the SDK still has the functions it wraps.
+    """
+
+    def plain(converter: Any) -> bool:
+        return (
+            getattr(converter, "payload_codec", True) is None
+            and getattr(converter, "external_storage", True) is None
+        )
+
+    return wrap_completion_codec(plain)

@@ -1,0 +1,962 @@
+"""The check engine: replay every history against the current code, strictly, in parallel.
+
+Each history is replayed by the SDK's own ``Replayer`` (sandboxed, as production workers
+run), through a :class:`~replaykit.check._capture.CapturingRunner` that records every command the
+code issues; :func:`~replaykit.check._strict.compare_run` then compares those commands with the
+recorded events. Histories are validated before replay (the SDK core can hang on corrupted
+ones) and replayed in worker processes that are killed and replaced if a replay never ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import importlib
+import multiprocessing
+import os
+import pkgutil
+import queue as queue_mod
+import sys
+import threading
+import time
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import temporalio.client
+import temporalio.worker
+import temporalio.workflow
+
+from replaykit._internal._errors import ConfigError, HistoryError, ReplaykitError
+from replaykit._internal._runtime import quiet_runtime
+from replaykit._internal._sync import run_sync
+from replaykit.config._settings import default_fail_on
+from replaykit.history._cache import HistoryCache
+from replaykit.history._codec import (
+    decode_history,
+    foreign_encodings,
+    has_codec,
+    load_data_converter,
+)
+from replaykit.history._files import HistoryFile, find_history_files
+from replaykit.history._versioning import pinned_elsewhere, versioning_view
+from replaykit.integrations._agents import AGENT_CAUSES, parse_volatile_rules
+from replaykit.integrations._plugins import (
+    RunnerWrapPlugin,
+    WorkflowValidationError,
+    describe_validation_error,
+    load_plugins,
+    missing_plugin_hint,
+    plugin_data_converter,
+    replayer_plugins,
+)
+
+from ._budget import BudgetLimits, chain_budgets, measure_budget
+from ._capture import CapturingRunner, skip_identity_payload_passes
+from ._divergence import CheckReport, Divergence, HistoryResult, Status
+from ._explain import explain_replay_failure
+from ._strict import compare_run
+
+__all__ = ["CheckOptions", "check_histories", "collect_workflows", "replay_one"]
+
+
+@dataclass(frozen=True)
+class CheckOptions:
+    """How to check. Defaults are what ``replaykit check`` does.
+
+    Attributes:
+        strict: Compare every command with its recorded event (else stock checks only).
+        fail_on: Divergence kinds that fail a history.
+        allow: Allow rules: a kind (``drift``), a cause (``timer-duration``, ``prompt``), or
+            ``activity:<type>[.<field>]`` / ``<subject>.<field>`` (activity types may
+            contain dots: ``activity:react-agent.agent.input``).
+        volatile: ``activity:<type>.<path>`` rules: values that are new on every run by
+            design, not compared (on top of the AI integrations' built-in ones).
+        sandbox: Replay in the SDK sandbox (as production workers do).
+        timeout: Seconds one replay may take before it is reported as an error (its worker
+            process is killed; an in-process replay's thread is abandoned).
+        cache: Cache parsed histories (binary protobuf keyed on file content).
+        data_converter: ``module:attr`` naming the ``DataConverter`` (or ``PayloadCodec``)
+            the histories were recorded with, for encrypted or compressed payloads.
+        deployment_version: The Worker Deployment version being checked
+            (``NAME.BUILD_ID``): histories PINNED to another version get status ``pinned``.
+        include_pinned: Judge PINNED histories on other versions like any other.
+        budget: Limits every history's budget is measured against; ``budget`` in
+            ``fail_on`` fails histories over (or projected to reach) a limit.
+        plugins: Temporal plugins the replayer gets, as production workers do (the AI
+            integrations: ``OpenAIAgentsPlugin``, ``LangGraphPlugin``, ...): ``module:attr``
+            strings, plugin objects, classes or factories (see
+            :func:`~replaykit.integrations._plugins.load_plugins`). Strings travel to worker processes;
+            objects need forked workers or ``jobs=0``.
+    """
+
+    strict: bool = True
+    fail_on: frozenset[str] = field(default_factory=default_fail_on)
+    allow: tuple[str, ...] = ()
+    volatile: tuple[str, ...] = ()
+    sandbox: bool = True
+    timeout: float = 120.0
+    cache: bool = True
+    cache_dir: str | None = None
+    data_converter: str | None = None
+    deployment_version: str | None = None
+    include_pinned: bool = False
+    budget: BudgetLimits = BudgetLimits()
+    plugins: tuple[Any, ...] = ()
+
+
+def collect_workflows(specs: Iterable[str | type]) -> list[type]:
+    """Import modules (packages are walked) and collect every ``@workflow.defn`` class.
+
+    Args:
+        specs: Module names, ``module:Class`` names, or classes.
+
+    Raises:
+        ConfigError: A module cannot be imported or defines no workflow.
+    """
+    found: dict[str, type] = {}
+    for spec in specs:
+        if isinstance(spec, type):
+            _add_workflow(found, spec, origin=spec.__module__)
+            continue
+        module_name, _, attr = spec.partition(":")
+        try:
+            module = importlib.import_module(module_name)
+        except Exception as err:
+            raise ConfigError(
+                f"--workflows {spec}: cannot import {module_name!r}: {type(err).__name__}: {err}"
+            ) from err
+        if attr:
+            value = getattr(module, attr, None)
+            if not isinstance(value, type):
+                raise ConfigError(f"--workflows {spec}: {module_name} has no class {attr!r}")
+            _add_workflow(found, value, origin=spec)
+            continue
+        modules = [module]
+        if hasattr(module, "__path__"):
+            for info in pkgutil.walk_packages(module.__path__, prefix=module.__name__ + "."):
+                try:
+                    modules.append(importlib.import_module(info.name))
+                except Exception as err:
+                    raise ConfigError(
+                        f"--workflows {spec}: cannot import {info.name!r}: "
+                        f"{type(err).__name__}: {err}"
+                    ) from err
+        before = len(found)
+        for mod in modules:
+            for value in vars(mod).values():
+                if isinstance(value, type) and value.__module__ == mod.__name__:
+                    if temporalio.workflow._Definition.from_class(value) is not None:
+                        _add_workflow(found, value, origin=mod.__name__)
+        if len(found) == before:
+            raise ConfigError(f"--workflows {spec}: no @workflow.defn class found in it")
+    return list(found.values())
+
+
+def _workflow_type(cls: type) -> str:
+    defn = temporalio.workflow._Definition.from_class(cls)
+    return (defn.name if defn is not None else None) or cls.__name__
+
+
+def _add_workflow(found: dict[str, type], cls: type, *, origin: str) -> None:
+    defn = temporalio.workflow._Definition.from_class(cls)
+    if defn is None:
+        raise ConfigError(f"{origin}: {cls.__qualname__} is not a @workflow.defn class")
+    name = defn.name or cls.__name__
+    other = found.get(name)
+    if other is not None and other is not cls:
+        raise ConfigError(
+            f"workflow type {name!r} is defined twice: {other.__module__}.{other.__qualname__} "
+            f"and {cls.__module__}.{cls.__qualname__}"
+        )
+    found[name] = cls
+
+
+def _allowed(rule: str, d: Divergence) -> bool:
+    if rule in (d.kind, d.cause):
+        return True
+    if (
+        rule == "activity-input"
+        and d.cause in AGENT_CAUSES
+        and (d.subject or "").startswith("activity ")
+    ):
+        return True  # agent-level causes refine an activity-input change
+    if rule.startswith("activity:"):
+        subject = d.subject or ""
+        if not subject.startswith("activity "):
+            return False
+        return _names_field(rule.removeprefix("activity:"), subject.split(" ", 1)[1], d.field)
+    if d.subject:
+        return _names_field(rule, d.subject.split(" ", 1)[-1], d.field, need_field=True)
+    return False
+
+
+def _names_field(target: str, name: str, field: str | None, *, need_field: bool = False) -> bool:
+    """``target`` is ``name`` or ``name.<field prefix>``; names may contain dots
+    (``react-agent.agent``), so the name is matched whole, never split at a dot."""
+    if target == name:
+        return not need_field
+    if not target.startswith(name + "."):
+        return False
+    return (field or "").startswith(target[len(name) + 1 :])
+
+
+def _verdict(
+    hf: HistoryFile,
+    divergences: list[Divergence],
+    options: CheckOptions,
+    *,
+    seconds: float,
+    stock_error: str | None,
+) -> HistoryResult:
+    kept = [d for d in divergences if not any(_allowed(r, d) for r in options.allow)]
+    allowed = tuple(d for d in divergences if d not in kept)
+    failing = any(d.kind in options.fail_on for d in kept)
+    versioning = versioning_view(hf.events)
+    budget = measure_budget(hf.events, options.budget)
+    pinned = (
+        None if options.include_pinned else pinned_elsewhere(versioning, options.deployment_version)
+    )
+    result = HistoryResult(
+        path=str(hf.path) if hf.path else None,
+        workflow_id=hf.workflow_id,
+        workflow_type=hf.workflow_type,
+        status="pinned" if pinned else "divergent" if failing else "clean",
+        divergences=tuple(kept),
+        events=len(hf.events),
+        seconds=seconds,
+        stock_error=stock_error,
+        allowed=allowed,
+        versioning=versioning,
+        pinned_reason=pinned,
+        budget=budget,
+        closed=hf.is_closed,
+    )
+    return _budget_verdict(result, options)
+
+
+def _budget_verdict(result: HistoryResult, options: CheckOptions) -> HistoryResult:
+    """``--fail-on budget``: a history over (or projected to reach) a limit fails.
+
+    Idempotent, so it can run again once a continue-as-new chain's runs are joined.
+    """
+    if result.status not in ("clean", "divergent") or "budget" not in options.fail_on:
+        return result
+    if any(d.kind in options.fail_on for d in result.divergences):
+        return result  # diverges whatever the budget says
+    over = result.budget is not None and result.budget.flagged
+    status: Status = "divergent" if over else "clean"
+    return result if status == result.status else dataclasses.replace(result, status=status)
+
+
+def _with_chain_budgets(results: list[HistoryResult], options: CheckOptions) -> list[HistoryResult]:
+    """Runs of one continue-as-new chain (``<id>.json``, ``<id>.run2.json``) measured together."""
+    budgets = chain_budgets([(r.path, r.budget) for r in results])
+    return [
+        _budget_verdict(dataclasses.replace(r, budget=b), options) if b is not r.budget else r
+        for r, b in zip(results, budgets, strict=True)
+    ]
+
+
+#: Held by a replay with plugins for as long as it runs (see :meth:`_Replay.run`).
+_PLUGIN_REPLAYS = threading.Lock()
+
+
+class _Replay:
+    """One replayer (and its capturing runner) reused for many histories."""
+
+    def __init__(self, workflows: Sequence[type], options: CheckOptions) -> None:
+        inner: temporalio.worker.WorkflowRunner = (
+            temporalio.worker.workflow_sandbox.SandboxedWorkflowRunner()
+            if options.sandbox
+            else temporalio.worker.UnsandboxedWorkflowRunner()
+        )
+        self.options = options
+        self.workflows = list(workflows)
+        converter = load_data_converter(options.data_converter) if options.data_converter else None
+        self.plugins = load_plugins(options.plugins)
+        # The converter the plugins install (OpenAI Agents, ADK: Pydantic-based) is the one
+        # recorded payloads were written with; strict comparison decodes with it too.
+        plugged = plugin_data_converter(self.plugins, converter)
+        self.converter = plugged if plugged is not None else converter
+        default = self.converter is None
+        self.runner: CapturingRunner | None = None
+
+        def capture(runner: temporalio.worker.WorkflowRunner) -> temporalio.worker.WorkflowRunner:
+            # Applied after every plugin: a plugin adjusts a SandboxedWorkflowRunner only
+            # when it is given one, so the capture must not hide it from them.
+            wrapped = CapturingRunner(runner, sources=options.strict, default_converter=default)
+            self.runner = wrapped
+            return wrapped
+
+        self.replayer = temporalio.worker.Replayer(
+            workflows=list(workflows),
+            workflow_runner=inner,
+            runtime=quiet_runtime(),
+            plugins=[*replayer_plugins(self.plugins), RunnerWrapPlugin(capture)],
+            **({"data_converter": converter} if converter is not None else {}),
+        )
+        if self.runner is None:  # a plugin dropped the runner: capture what it left
+            raise ConfigError(
+                "a plugin removed the replayer's workflow runner; replaykit cannot capture commands"
+            )
+
+    async def run(
+        self,
+        items: AsyncIterator[tuple[int, HistoryFile]],
+        on_result: Callable[[int, HistoryResult], None],
+    ) -> None:
+        """Replay ``(key, history)`` pairs in order; report each as ``on_result(key, r)``."""
+        pending: list[tuple[int, HistoryFile, float]] = []
+
+        async def histories() -> AsyncIterator[temporalio.client.WorkflowHistory]:
+            async for key, hf in items:
+                started = time.perf_counter()
+                compared = hf
+                if has_codec(self.converter) and self.options.strict:
+                    # The replayer decodes the recorded payloads itself; the comparison
+                    # needs them decoded too (current values are captured before encoding).
+                    try:
+                        decoded = await decode_history(hf.history, self.converter)
+                    except ValueError as err:
+                        on_result(key, _error_result(hf.path or hf.display_name, str(err)))
+                        continue
+                    compared = dataclasses.replace(hf, history=decoded)
+                pending.append((key, compared, started))
+                yield hf.to_workflow_history()
+
+        exclusive = bool(self.plugins)
+        if exclusive:
+            # Plugins may set process-wide state around a replay (the OpenAI Agents plugin's
+            # run context installs a global agent runner and model provider, and restores the
+            # old ones on exit): two such replays at once in one process, e.g. parallel fault
+            # runs checking their histories, would undo each other's. One at a time.
+            got = await asyncio.to_thread(_PLUGIN_REPLAYS.acquire, True, self.options.timeout)
+            if not got:
+                raise ReplaykitError(
+                    f"waited {self.options.timeout:g} s for another replay with plugins in "
+                    "this process to finish (plugins may set process-wide state, so replays "
+                    "with plugins run one at a time)"
+                )
+        try:
+            async with self.replayer.workflow_replay_iterator(histories()) as results:
+                async for result in results:
+                    key, hf, started = pending.pop(0)
+                    on_result(key, self._judge(hf, result, time.perf_counter() - started))
+        except RuntimeError as err:
+            text = describe_validation_error(err, workflows=self.workflows, plugins=self.plugins)
+            if text is None:
+                raise
+            raise WorkflowValidationError(text) from err
+        finally:
+            if exclusive:
+                _PLUGIN_REPLAYS.release()
+
+    def _judge(
+        self, hf: HistoryFile, result: temporalio.worker.WorkflowReplayResult, seconds: float
+    ) -> HistoryResult:
+        assert self.runner is not None
+        capture = self.runner.take(result.history.run_id)
+        failure = result.replay_failure
+        divergences: list[Divergence] = []
+        if self.options.strict and capture is not None:
+            divergences = compare_run(
+                hf.view,
+                capture,
+                task_queue=hf.task_queue,
+                replay_failed=failure is not None,
+                converter=self.converter,
+                volatile=self.options.volatile,
+            )
+        stock = None
+        if failure is not None:
+            stock = f"{type(failure).__name__}: {failure}"
+            explained = explain_replay_failure(failure, hf, capture)
+            # Our own first finding is more precise when there is one; keep the stock
+            # explanation only when strict comparison found nothing to blame.
+            if not any(d.kind == "nondeterminism" for d in divergences):
+                divergences.insert(0, explained)
+        elif capture is not None and capture.failure and hf.is_closed:
+            divergences.insert(
+                0,
+                Divergence(
+                    kind="nondeterminism",
+                    cause="workflow-task-failed",
+                    message=f"the workflow raised during replay: {capture.failure}",
+                    hint="the current code fails where the recorded run did not",
+                ),
+            )
+        if any(d.kind == "nondeterminism" for d in divergences):
+            # Only the workflow this history runs: another module's integration is no reason.
+            missing = missing_plugin_hint(
+                [w for w in self.workflows if _workflow_type(w) == hf.workflow_type],
+                self.plugins,
+            )
+            if missing:
+                first = divergences[0]
+                divergences[0] = dataclasses.replace(
+                    first, hint=f"{first.hint}; {missing}" if first.hint else missing
+                )
+        # Whatever the verdict: payloads nobody here can read make any verdict unfounded.
+        # (With a codec, only strict mode decodes the recorded payloads to look at them; the
+        # stock replay decodes what it needs itself and fails on what it cannot read.)
+        readable = not has_codec(self.converter) or self.options.strict
+        foreign = foreign_encodings(hf.history, self.converter) if readable else []
+        if foreign and self.converter is None:
+            return _error_result(
+                hf.path or hf.display_name,
+                f"payloads use encoding {', '.join(map(repr, foreign))}, which the default "
+                "data converter cannot read: the history was recorded with a payload codec "
+                "or a custom payload converter. Pass --data-converter MODULE:ATTR (or set "
+                "[tool.replaykit] data_converter) naming that DataConverter or PayloadCodec",
+            )
+        if foreign:
+            return _error_result(
+                hf.path or hf.display_name,
+                f"payloads use encoding {', '.join(map(repr, foreign))}, which the data "
+                "converter in use (--data-converter, or the plugins') cannot read after its "
+                "codec, if any: it is not the one the history was recorded with",
+            )
+        return _verdict(hf, divergences, self.options, seconds=seconds, stock_error=stock)
+
+
+def replay_one(
+    history: HistoryFile | str | Path,
+    *,
+    workflows: Sequence[str | type],
+    options: CheckOptions | None = None,
+) -> HistoryResult:
+    """Check one history in this process; handy in tests.
+
+    A replay that overruns ``options.timeout`` is reported as an error; its thread cannot be
+    killed and stays blocked until the process exits (see :func:`check_histories`).
+    """
+    report = check_histories([history], workflows=workflows, options=options, jobs=0)
+    return report.results[0]
+
+
+def _load(
+    item: HistoryFile | Path, workflow_id: str | None, cache: HistoryCache | None
+) -> HistoryFile:
+    if isinstance(item, HistoryFile):
+        return item
+    if cache is not None:
+        return cache.load(item, workflow_id=workflow_id)
+    from replaykit.history._files import load_history
+
+    return load_history(item, workflow_id=workflow_id)
+
+
+def _error_result(path: Path | str | None, message: str) -> HistoryResult:
+    return HistoryResult(
+        path=str(path) if path is not None else None,
+        workflow_id=None,
+        workflow_type=None,
+        status="error",
+        error=message,
+    )
+
+
+def check_histories(
+    items: Iterable[HistoryFile | str | Path],
+    *,
+    workflows: Sequence[str | type],
+    options: CheckOptions | None = None,
+    jobs: int | None = None,
+    workflow_id: str | None = None,
+    shard: tuple[int, int] | None = None,
+    on_result: Callable[[HistoryResult], None] | None = None,
+) -> CheckReport:
+    """Check history files (folders are searched for ``*.json``) against current code.
+
+    Args:
+        items: Files, folders or loaded :class:`HistoryFile` objects.
+        workflows: Module names (packages walked), ``module:Class`` names or classes.
+        options: See :class:`CheckOptions`.
+        jobs: Worker processes (default: CPU count); 0 replays in this process. Either way a
+            replay that overruns ``options.timeout`` is reported as an error: a worker process
+            is killed; an in-process replay (``jobs=0``, or workflow classes that cannot be
+            re-imported elsewhere, such as ones defined in ``__main__``) is abandoned in its
+            thread, which stays blocked until the process exits.
+        workflow_id: Workflow id for plain exports without replaykit metadata.
+        shard: ``(k, n)``: check only the k-th of n slices (1-based) of the sorted files.
+            Anything but integers ``1 <= k <= n`` raises :class:`ConfigError`.
+        on_result: Called with each result as it arrives (progress output).
+
+    Returns:
+        A :class:`CheckReport`; input errors are results with status ``error``.
+    """
+    options = options or CheckOptions()
+    if shard is not None:
+        _validate_shard(shard)
+    started = time.perf_counter()
+    results: list[HistoryResult] = []
+    entries: list[HistoryFile | Path] = []
+    for item in items:
+        if isinstance(item, HistoryFile):
+            entries.append(item)
+            continue
+        try:
+            entries.extend(find_history_files([item]))
+        except HistoryError as err:
+            results.append(_error_result(err.path, err.reason))
+    if shard is not None:
+        k, n = shard
+        entries = [e for i, e in enumerate(entries) if i % n == k - 1]
+    workflow_classes = collect_workflows(workflows)
+    if options.data_converter:
+        load_data_converter(options.data_converter)  # a bad reference fails before any replay
+    parse_volatile_rules(options.volatile)  # so does a malformed volatile rule
+    module_specs = _importable_specs(workflows, workflow_classes)
+    if jobs is None:
+        jobs = os.cpu_count() or 1
+    jobs = min(jobs, len(entries)) if jobs > 0 else 0
+    if module_specs is None and jobs > 0:
+        jobs = 0  # classes defined in __main__ or a test cannot be re-imported elsewhere
+    if options.plugins:
+        load_plugins(options.plugins)  # a bad reference fails before any replay
+        if (
+            jobs > 0
+            and _start_method() != "fork"
+            and not all(isinstance(p, str) for p in options.plugins)
+        ):
+            jobs = 0  # plugin objects reach forked workers only; name them as strings
+
+    def emit(result: HistoryResult) -> None:
+        results.append(result)
+        if on_result is not None:
+            on_result(result)
+
+    for r in results:
+        if on_result is not None:
+            on_result(r)
+    if entries:
+        if jobs == 0:
+            _check_in_process(entries, workflow_classes, options, workflow_id, emit)
+        else:
+            assert module_specs is not None
+            _check_in_pool(entries, module_specs, options, workflow_id, jobs, emit)
+    order = {str(e.path if isinstance(e, HistoryFile) else e): i for i, e in enumerate(entries)}
+    results.sort(
+        key=lambda r: (r.status != "error" or r.path not in order, order.get(r.path or "", -1))
+    )
+    results = _with_chain_budgets(results, options)
+    return CheckReport(
+        results=tuple(results),
+        seconds=time.perf_counter() - started,
+        options={
+            "strict": options.strict,
+            "fail_on": sorted(options.fail_on),
+            "allow": list(options.allow),
+            "volatile": list(options.volatile),
+            "sandbox": options.sandbox,
+            "jobs": jobs,
+            "deployment_version": options.deployment_version,
+            "include_pinned": options.include_pinned,
+            "budget": dataclasses.asdict(options.budget),
+        },
+    )
+
+
+def _validate_shard(shard: object) -> None:
+    """``(k, n)`` with integers ``1 <= k <= n``, else a ConfigError saying so."""
+    ok = (
+        isinstance(shard, tuple)
+        and len(shard) == 2
+        and all(isinstance(x, int) and not isinstance(x, bool) for x in shard)
+        and 1 <= shard[0] <= shard[1]
+    )
+    if not ok:
+        raise ConfigError(
+            f"shard={shard!r}: expected (k, n) with 1 <= k <= n (the k-th of n slices, 1-based)"
+        )
+
+
+def _importable_specs(specs: Sequence[str | type], classes: Sequence[type]) -> list[str] | None:
+    out: list[str] = []
+    for spec in specs:
+        if isinstance(spec, str):
+            out.append(spec)
+        else:
+            module = spec.__module__
+            if module == "__main__" or "<locals>" in spec.__qualname__:
+                return None
+            out.append(f"{module}:{spec.__qualname__}")
+    return out
+
+
+def _check_in_process(
+    entries: Sequence[HistoryFile | Path],
+    workflows: Sequence[type],
+    options: CheckOptions,
+    workflow_id: str | None,
+    emit: Callable[[HistoryResult], None],
+) -> None:
+    """Replay in this process, each pipeline in a thread watched for ``options.timeout``.
+
+    A replay the SDK core never finishes cannot be cancelled (asyncio cannot interrupt it, and
+    a thread cannot be killed); but it does not hold the GIL, so this thread sees it overrun,
+    reports that history as an error, abandons the stuck thread (it stays blocked until the
+    process exits) and replays the rest on a fresh replayer in a new thread.
+    """
+    import threading
+
+    cache = HistoryCache(options.cache_dir) if options.cache else None
+    lock = threading.Lock()
+    todo: list[tuple[int, HistoryFile | Path]] = list(enumerate(entries))
+    remaining = set(range(len(entries)))
+    inbox: queue_mod.Queue[tuple[Any, int, Any]] = queue_mod.Queue()
+
+    @dataclass
+    class _Pipeline:
+        abandoned: bool = False
+        in_flight: dict[int, float] = field(default_factory=dict)  # index -> since (monotonic)
+        thread: Any = None
+
+    def run_pipeline(pipe: _Pipeline) -> None:
+        def deliver(index: int, result: HistoryResult) -> None:
+            with lock:
+                if pipe.abandoned:
+                    return
+                pipe.in_flight.pop(index, None)
+                now = time.monotonic()
+                for other in pipe.in_flight:  # queued behind this one until now
+                    pipe.in_flight[other] = now
+            inbox.put((pipe, index, result))
+
+        async def items() -> AsyncIterator[tuple[int, HistoryFile]]:
+            while True:
+                with lock:
+                    if pipe.abandoned or not todo:
+                        return
+                    index, entry = todo.pop(0)
+                try:
+                    hf = _load(entry, workflow_id, cache)
+                except HistoryError as err:
+                    deliver(index, _error_result(err.path, err.reason))
+                    continue
+                with lock:
+                    pipe.in_flight[index] = time.monotonic()
+                yield index, hf
+
+        try:
+            run_sync(lambda: _Replay(workflows, options).run(items(), deliver))
+        except BaseException as err:  # noqa: BLE001 - re-raised by the calling thread
+            inbox.put((pipe, -1, err))
+        finally:
+            inbox.put((pipe, -2, None))
+
+    def start() -> _Pipeline:
+        pipe = _Pipeline()
+        pipe.thread = threading.Thread(
+            target=run_pipeline, args=(pipe,), name="replaykit-check", daemon=True
+        )
+        pipe.thread.start()
+        return pipe
+
+    current = start()
+    while remaining:
+        try:
+            pipe, index, payload = inbox.get(timeout=0.2)
+        except queue_mod.Empty:
+            pipe = None
+        if pipe is current:
+            if index == -1:
+                raise payload
+            if index == -2:  # the pipeline ended; anything left was never replayed
+                with lock:
+                    lost = sorted(remaining - {i for i, _ in todo})
+                    todo[:0] = [(i, entries[i]) for i in lost]
+                if remaining:
+                    current = start()
+                continue
+            if index in remaining:
+                remaining.discard(index)
+                emit(payload)
+        with lock:
+            oldest = min(current.in_flight.items(), key=lambda kv: kv[1], default=None)
+            if oldest is None or time.monotonic() - oldest[1] <= options.timeout:
+                continue
+            current.abandoned = True
+            stuck = oldest[0]
+            # the innocent ones queued behind it go first on the fresh replayer
+            todo[:0] = [(i, entries[i]) for i in sorted(current.in_flight) if i != stuck]
+        if stuck in remaining:
+            remaining.discard(stuck)
+            entry = entries[stuck]
+            path = entry.path or entry.display_name if isinstance(entry, HistoryFile) else entry
+            emit(
+                _error_result(
+                    path,
+                    (
+                        f"replay did not finish within {options.timeout:g} s (the SDK can hang on "
+                        "corrupted histories); in-process replays cannot be killed, so its thread was "
+                        "abandoned and the remaining histories replay on a fresh replayer"
+                    ),
+                )
+            )
+        if remaining:
+            current = start()
+    # Let the last pipeline leave its replayer before returning: plugins set process-wide
+    # state around a replay (OpenAI Agents: the default agent runner) and restore it on exit;
+    # a next check starting before that would see it restored under its feet.
+    if not current.abandoned:
+        current.thread.join(options.timeout)
+
+
+# ---------------------------------------------------------------------------------------
+# Worker processes
+
+
+#: Replay pipelines per process. Histories replay one at a time in each pipeline (the
+#: capture and the patch analysis rely on that). Two pipelines in one process measured
+#: +15 % alone but nothing with one worker per core, and they break that assumption.
+_PIPELINES_IN_PROCESS = 1
+_PIPELINES_PER_WORKER = 1
+
+
+@dataclass
+class _Slot:
+    process: Any
+    in_flight: dict[int, float] = field(default_factory=dict)  # index -> started (monotonic)
+    exited: float | None = None  # when a clean exit was first seen
+
+
+#: Seconds to wait for the queued results of a worker that exited cleanly.
+_EXIT_GRACE = 5.0
+
+
+def _memoize_compiles() -> None:
+    """Compile each workflow source once per check worker.
+
+    The sandbox re-imports the workflow modules for every history. Without bytecode files
+    (PYTHONDONTWRITEBYTECODE, common in CI images) every re-import compiles the source again,
+    ~20 % of a replay. Code objects are immutable, so handing the same one to every
+    re-import is what a bytecode file would give. Keyed on path and exact source text.
+    """
+    import importlib._bootstrap_external as bootstrap_external
+
+    loader = bootstrap_external.SourceLoader
+    original = loader.source_to_code
+    if getattr(original, "_replaykit", False):
+        return
+    compiled: dict[tuple[Any, bytes], Any] = {}
+
+    def source_to_code(self: Any, data: Any, path: Any, *, _optimize: int = -1) -> Any:
+        if not isinstance(data, bytes):
+            return original(self, data, path, _optimize=_optimize)
+        key = (path, data)
+        code = compiled.get(key)
+        if code is None:
+            code = compiled[key] = original(self, data, path, _optimize=_optimize)
+        return code
+
+    setattr(source_to_code, "_replaykit", True)  # noqa: B010 - a marker on a function object
+    setattr(loader, "source_to_code", source_to_code)  # noqa: B010
+
+
+def _worker_main(
+    modules: list[str],
+    options: CheckOptions,
+    workflow_id: str | None,
+    tasks: Any,
+    results: Any,
+    worker_index: int,
+) -> None:
+    """Entry point of a check worker process."""
+    if not os.environ.get("REPLAYKIT_DEBUG"):
+        # Verdicts travel through the result queue; what the SDK core prints when it panics
+        # on a broken history (pages of Rust backtrace) would only bury the report.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 2)
+        os.close(devnull)
+    try:
+        workflows = collect_workflows(modules)
+    except ReplaykitError as err:
+        results.put(("fatal", worker_index, str(err)))
+        return
+    cache = HistoryCache(options.cache_dir) if options.cache else None
+    skip_identity_payload_passes()
+    _memoize_compiles()
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+
+        async def items() -> AsyncIterator[tuple[int, HistoryFile]]:
+            while True:
+                task = await loop.run_in_executor(None, tasks.get)
+                if task is None:
+                    return
+                index, path = task
+                results.put(("start", worker_index, index))
+                try:
+                    hf = _load(Path(path), workflow_id, cache)
+                except HistoryError as err:
+                    error = _error_result(err.path, err.reason)
+                    results.put(("result", worker_index, index, error))
+                    continue
+                yield index, hf
+
+        def on_result(index: int, result: HistoryResult) -> None:
+            results.put(("result", worker_index, index, result))
+
+        await asyncio.gather(
+            *(
+                _Replay(workflows, options).run(items(), on_result)
+                for _ in range(_PIPELINES_PER_WORKER)
+            )
+        )
+
+    try:
+        run_sync(main)
+    except BaseException as err:  # noqa: BLE001 - reported to the parent, never swallowed
+        results.put(("fatal", worker_index, f"check worker failed: {type(err).__name__}: {err}"))
+    finally:
+        results.put(("done", worker_index))
+        # A multiprocessing queue writes from a feeder thread: flush it before leaving, or
+        # the last results (and "done") can be lost with the process.
+        results.close()
+        results.join_thread()
+        # The SDK's runtime can crash at interpreter exit (DESIGN.md); leave cleanly.
+        os._exit(0)
+
+
+def _start_method() -> str:
+    """``fork`` when it is safe, else ``spawn``.
+
+    Forked workers inherit the imported workflow modules and start in milliseconds instead
+    of re-importing temporalio (~1 s each). Forking is unsafe once the SDK's Rust runtime
+    (with its threads) exists in this process, or while other threads run; then spawn.
+    """
+    import threading
+
+    import temporalio.runtime
+
+    if sys.platform != "linux" or threading.active_count() > 1:
+        return "spawn"
+    ref = getattr(temporalio.runtime, "_runtime_ref", None)
+    if ref is None or getattr(ref, "_default_runtime", True) or quiet_runtime.cache_info().currsize:
+        return "spawn"
+    return "fork"
+
+
+def _check_in_pool(
+    entries: Sequence[HistoryFile | Path],
+    modules: list[str],
+    options: CheckOptions,
+    workflow_id: str | None,
+    jobs: int,
+    emit: Callable[[HistoryResult], None],
+) -> None:
+    ctx: Any = multiprocessing.get_context(_start_method())
+    tasks: Any = ctx.Queue()
+    results: Any = ctx.Queue()
+    paths: list[str] = []
+    for entry in entries:
+        if isinstance(entry, HistoryFile):
+            if entry.path is None:
+                raise ReplaykitError("in-memory histories need jobs=0")
+            paths.append(str(entry.path))
+        else:
+            paths.append(str(entry))
+    for index, path in enumerate(paths):
+        tasks.put((index, path))
+    slots: dict[int, _Slot] = {}
+    started: list[Any] = []
+    finished = False
+    next_worker = 0
+
+    def spawn() -> None:
+        nonlocal next_worker
+        worker_index = next_worker
+        next_worker += 1
+        for _ in range(_PIPELINES_PER_WORKER):
+            tasks.put(None)  # one stop marker per pipeline of every worker ever started
+        proc = ctx.Process(
+            target=_worker_main,
+            args=(modules, options, workflow_id, tasks, results, worker_index),
+            daemon=True,
+        )
+        proc.start()
+        started.append(proc)
+        slots[worker_index] = _Slot(proc)
+
+    for _ in range(jobs):
+        spawn()
+    done = 0
+    remaining = set(range(len(paths)))
+    try:
+        while remaining:
+            try:
+                msg = results.get(timeout=1.0)
+            except queue_mod.Empty:
+                msg = None
+            if msg is not None:
+                kind, worker_index = msg[0], msg[1]
+                slot = slots.get(worker_index)
+                if kind == "start" and slot is not None:
+                    slot.in_flight[msg[2]] = time.monotonic()
+                elif kind == "result":
+                    index, result = msg[2], msg[3]
+                    if index in remaining:
+                        remaining.discard(index)
+                        emit(result)
+                    if slot is not None:
+                        slot.in_flight.pop(index, None)
+                elif kind == "fatal":
+                    raise ConfigError(msg[2])
+                elif kind == "done":
+                    done += 1
+                    slots.pop(worker_index, None)
+            now = time.monotonic()
+            for worker_index, slot in list(slots.items()):
+                oldest = min(slot.in_flight.items(), key=lambda kv: kv[1], default=None)
+                hung = oldest is not None and now - oldest[1] > options.timeout
+                died = not slot.process.is_alive()
+                if died and not hung and slot.process.exitcode == 0:
+                    # A clean exit puts its last results on the queue first: give them time
+                    # to be read before calling anything in flight lost.
+                    if slot.exited is None:
+                        slot.exited = now
+                    if not slot.in_flight or now - slot.exited < _EXIT_GRACE:
+                        continue
+                if not (hung or died):
+                    continue
+                slot.process.kill()
+                slot.process.join(5)
+                slots.pop(worker_index, None)
+                stuck = oldest[0] if oldest is not None else None
+                if stuck is not None and stuck in remaining:
+                    remaining.discard(stuck)
+                    reason = (
+                        f"replay did not finish within {options.timeout:g} s; the worker "
+                        "was killed (the SDK can hang on corrupted histories)"
+                        if hung
+                        else "replay crashed its worker process "
+                        f"(exit code {slot.process.exitcode})"
+                    )
+                    emit(_error_result(paths[stuck], reason))
+                for other in slot.in_flight:  # innocent bystanders: replay them elsewhere
+                    if other != stuck and other in remaining:
+                        tasks.put((other, paths[other]))
+                if remaining:
+                    spawn()
+            if not slots and remaining:
+                spawn()
+        finished = True
+    finally:
+        for slot in slots.values():
+            if slot.process.is_alive():
+                slot.process.kill()
+        for proc in started:
+            proc.join(5)
+        # Stop the queues' feeder threads: a thread left running here would make the next
+        # check in this process spawn its workers instead of forking them (see
+        # _start_method). Only a finished check is sure to have an empty task pipe to flush.
+        if not finished:
+            tasks.cancel_join_thread()
+        tasks.close()
+        results.close()
+        if finished:
+            tasks.join_thread()

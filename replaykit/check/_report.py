@@ -1,0 +1,190 @@
+"""Rendering check reports: terminal text, JSON and JUnit XML."""
+
+from __future__ import annotations
+
+import json
+import os
+import xml.etree.ElementTree as ET
+from collections.abc import Sequence
+from pathlib import Path
+
+from replaykit.history._files import atomic_write_text
+
+from ._budget import format_budget
+from ._divergence import CheckReport, Divergence, HistoryResult
+
+__all__ = [
+    "display_path",
+    "format_budget_section",
+    "format_result_line",
+    "format_summary",
+    "write_json_report",
+    "write_junit_xml",
+]
+
+
+def display_path(path: str | os.PathLike[str] | None) -> str:
+    """A path relative to the current folder when it is below it, else as given."""
+    if path is None:
+        return "?"
+    text = os.fspath(path)
+    try:
+        rel = os.path.relpath(text)
+    except ValueError:
+        return text
+    return text if rel.startswith("..") else rel
+
+
+_rel = display_path
+
+
+def _grouped(divergences: Sequence[Divergence]) -> list[tuple[Divergence, list[int]]]:
+    """Identical findings at several events (parallel activities) shown once."""
+    groups: dict[tuple[object, ...], tuple[Divergence, list[int]]] = {}
+    for d in divergences:
+        key = (d.kind, d.cause, d.subject, d.field, d.message, d.diff, d.source)
+        if key in groups:
+            if d.event_id is not None:
+                groups[key][1].append(d.event_id)
+        else:
+            groups[key] = (d, [])
+    return list(groups.values())
+
+
+def format_result_line(result: HistoryResult) -> str:
+    """One verdict line, then the explanation of a divergence or error, indented."""
+    name = _rel(result.path) if result.path else (result.workflow_id or "?")
+    if result.status == "error":
+        return f"ERROR     {name}: {result.error}"
+    if result.status == "pinned":
+        would = (
+            f" ({len(result.divergences)} finding(s) if it ran this code)"
+            if result.divergences
+            else ""
+        )
+        return f"pinned    {name}  {result.pinned_reason}{would}"
+    if result.status == "clean":
+        extra = f"  ({len(result.divergences)} reported, passing)" if result.divergences else ""
+        return f"ok        {name}{extra}"
+    versioning = (
+        f" · {result.versioning.describe()}"
+        if result.versioning is not None and result.versioning.versioned
+        else ""
+    )
+    lines = [
+        f"DIVERGED  {name}  [{result.workflow_type} · workflow id {result.workflow_id}{versioning}]"
+    ]
+    groups = _grouped(result.divergences)
+    for d, more in groups[:3]:
+        text = d.describe().splitlines()
+        if more:
+            text.insert(
+                1, f"  (same at event{'s' if len(more) > 1 else ''} {', '.join(map(str, more))})"
+            )
+        lines.extend("    " + ln for ln in text)
+    if len(groups) > 3:
+        lines.append(f"    … and {len(groups) - 3} more (see --json-report)")
+    if result.budget is not None and result.budget.flagged:
+        lines.extend("    " + ln for ln in format_budget(result.budget, findings_only=True))
+    return "\n".join(lines)
+
+
+def format_budget_section(report: CheckReport, *, verbose: bool = False) -> str:
+    """History budgets: every flagged history (every history with a loop when verbose)."""
+    lines: list[str] = []
+    for r in report.results:
+        budget = r.budget
+        if budget is None or not (budget.flagged or (verbose and budget.loops)):
+            continue
+        name = _rel(r.path) if r.path else (r.workflow_id or "?")
+        lines.append(f"  {name}")
+        lines.extend("    " + ln for ln in format_budget(budget))
+    if not lines:
+        return ""
+    flagged = sum(1 for r in report.results if r.budget is not None and r.budget.flagged)
+    head = f"History budgets: {flagged} histor{'y' if flagged == 1 else 'ies'} flagged"
+    return "\n".join([head, *lines])
+
+
+def format_summary(report: CheckReport) -> str:
+    """The closing summary line."""
+    n = len(report.results)
+    return (
+        f"{n} histor{'y' if n == 1 else 'ies'} checked in {report.seconds:.1f} s: "
+        f"{len(report.clean)} clean, {len(report.divergent)} diverged, "
+        + (f"{len(report.pinned)} pinned to other versions, " if report.pinned else "")
+        + f"{len(report.errors)} error{'s' if len(report.errors) != 1 else ''}"
+    )
+
+
+def write_json_report(report: CheckReport, path: Path | str) -> None:
+    """The whole report as JSON (atomically)."""
+    atomic_write_text(Path(path), json.dumps(report.to_json(), indent=2) + "\n")
+
+
+def write_junit_xml(report: CheckReport, path: Path | str, *, suite: str = "replaykit") -> None:
+    """JUnit XML with one testcase per history file."""
+    root = ET.Element(
+        "testsuites",
+        name=suite,
+        tests=str(len(report.results)),
+        failures=str(len(report.divergent)),
+        errors=str(len(report.errors)),
+        time=f"{report.seconds:.3f}",
+    )
+    ts = ET.SubElement(
+        root,
+        "testsuite",
+        name=suite,
+        tests=str(len(report.results)),
+        failures=str(len(report.divergent)),
+        errors=str(len(report.errors)),
+        skipped=str(len(report.pinned)),
+        time=f"{report.seconds:.3f}",
+    )
+    for r in report.results:
+        case = ET.SubElement(
+            ts,
+            "testcase",
+            classname=f"{suite}.{r.workflow_type or 'history'}",
+            name=_rel(r.path) if r.path else (r.workflow_id or "?"),
+            time=f"{r.seconds:.3f}",
+        )
+        if r.versioning is not None and r.versioning.versioned:
+            props = ET.SubElement(case, "properties")
+            for key, value in (
+                ("versioning_behavior", r.versioning.behavior),
+                ("deployment_version", r.versioning.version),
+                ("versioning_override", r.versioning.override),
+            ):
+                if value:
+                    ET.SubElement(props, "property", name=key, value=value)
+        if r.status == "error":
+            el = ET.SubElement(case, "error", message=r.error or "error", type="input-error")
+            el.text = r.error
+        elif r.status == "pinned":
+            ET.SubElement(case, "skipped", message=r.pinned_reason or "pinned")
+        elif r.status == "divergent" and r.first is None and r.budget is not None:
+            el = ET.SubElement(
+                case,
+                "failure",
+                type="budget",
+                message=r.budget.findings[0].message if r.budget.findings else "history budget",
+            )
+            el.text = "\n".join(format_budget(r.budget))
+        elif r.status == "divergent":
+            first = r.first
+            el = ET.SubElement(
+                case,
+                "failure",
+                message=first.message if first else "diverged",
+                type=first.kind if first else "divergence",
+            )
+            el.text = r.describe()
+        elif r.divergences:
+            out = ET.SubElement(case, "system-out")
+            out.text = r.describe()
+    ET.indent(root)
+    atomic_write_text(
+        Path(path), ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
+    )

@@ -75,7 +75,8 @@ class RunCapture:
 _SKIP_DIRS = (
     os.path.dirname(temporalio.__file__),
     os.path.dirname(asyncio.__file__),
-    os.path.dirname(os.path.abspath(__file__)),
+    # the whole replaykit package (this module is one level down in replaykit/check/)
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep,
     os.path.dirname(os.__file__),
 )
 

@@ -548,7 +548,8 @@ def _suspend_in(frame: FrameType) -> None:
 # --------------------------------------------------------------------------- the runtime
 
 
-_REPLAYKIT_DIR = os.path.dirname(os.path.abspath(__file__))
+# the whole replaykit package (this module is one level down in replaykit/debug/)
+_REPLAYKIT_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 _RETURN_VALUE = dis.opmap["RETURN_VALUE"]
 _YIELD_VALUE = dis.opmap["YIELD_VALUE"]
 _local = threading.local()

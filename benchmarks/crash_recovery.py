@@ -185,8 +185,8 @@ class _Replaykit:
     """The fault runner's worker pool (standby, failover on death, injector hooks)."""
 
     def __init__(self, client: Any, address: str, tmp: str) -> None:
+        from replaykit.faults import FaultPlan
         from replaykit.faults._control import Control
-        from replaykit.faults._plan import FaultPlan
         from replaykit.faults._pool import WorkerPool, WorkerSpec
 
         self.client = client
@@ -270,7 +270,7 @@ async def _recovery(rounds: int) -> dict[str, list[float]]:
 
 def _every_step_research() -> tuple[float, Any]:
     from replaykit import load_scenarios
-    from replaykit.faults._explore import explore_every_step
+    from replaykit.faults import explore_every_step
 
     [scn] = [
         s

@@ -64,6 +64,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     ),
     ".integrations": ("load_plugins",),
     ".record": (
+        "CASSETTE_DIR_ENV",
         "ChatReply",
         "ChatRequest",
         "ExecutionRef",
@@ -241,6 +242,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         load_plugins,
     )
     from replaykit.record import (
+        CASSETTE_DIR_ENV,
         ChatReply,
         ChatRequest,
         ExecutionRef,

@@ -45,6 +45,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "scripted_openai",
     ),
     "._cassettes": (
+        "CASSETTE_DIR_ENV",
         "cassette",
         "cassette_path",
         "is_cassette_miss",
@@ -53,6 +54,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
 }
 
 __all__ = [
+    "CASSETTE_DIR_ENV",
     "ChatReply",
     "ChatRequest",
     "ExecutionRef",
@@ -84,6 +86,7 @@ __all__ = [
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from ._cassettes import CASSETTE_DIR_ENV as CASSETTE_DIR_ENV
     from ._cassettes import cassette as cassette
     from ._cassettes import cassette_path as cassette_path
     from ._cassettes import is_cassette_miss as is_cassette_miss

@@ -16,10 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from replaykit.check._engine import CheckOptions, check_histories
+from replaykit.check import CheckOptions, check_histories
 from replaykit.check._report import format_result_line
-from replaykit.record._record import record_scenarios
-from replaykit.record._scenario import load_scenarios
+from replaykit.record import load_scenarios, record_scenarios
 from replaykit.servers import parse_server, start_server
 
 pytestmark = [pytest.mark.integration]

@@ -12,11 +12,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from replaykit.check import CheckOptions, check_histories
 from replaykit.check._budget import BudgetLimits, format_budget
-from replaykit.check._engine import CheckOptions, check_histories
 from replaykit.cli.check import command as check_command
-from replaykit.record._record import record_scenarios
-from replaykit.record._scenario import load_scenarios
+from replaykit.record import load_scenarios, record_scenarios
 from replaykit.servers import parse_server, start_server_async
 
 pytestmark = [pytest.mark.integration]

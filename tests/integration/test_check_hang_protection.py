@@ -17,7 +17,8 @@ import temporalio.api.history.v1
 from temporalio.api.enums.v1 import EventType
 
 from replaykit import CheckOptions, check_histories, parse_server, start_server_async, write_history
-from replaykit.history._files import HistoryFile, load_history, make_meta
+from replaykit.history import HistoryFile, load_history
+from replaykit.history._files import make_meta
 
 CORE = Path(__file__).resolve().parents[1] / "data" / "core"
 

@@ -30,9 +30,10 @@ from reference_agents.payment import (
     Order,
     PaymentAgentWorkflow,
 )
-from replaykit.effects._ledger import EffectsError, EffectsLedger
-from replaykit.history._files import make_meta, write_history
-from replaykit.sagas._verify import SagaReport, verify_saga
+from replaykit.effects import EffectsError, EffectsLedger
+from replaykit.history import write_history
+from replaykit.history._files import make_meta
+from replaykit.sagas import SagaReport, verify_saga
 from replaykit.servers import RunningServer, parse_server, start_server
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]

@@ -13,10 +13,11 @@ from click.testing import CliRunner
 from temporalio import activity, workflow
 from temporalio.worker import Replayer, Worker
 
-from replaykit._internal._errors import ConfigError
+from replaykit import ConfigError
 from replaykit.cli.pull import command as pull_command
-from replaykit.history._files import find_history_files, load_history
-from replaykit.record._pull import PullItem, pull_file_name, pull_histories
+from replaykit.history import find_history_files, load_history
+from replaykit.record import PullItem, pull_histories
+from replaykit.record._pull import pull_file_name
 from replaykit.servers import RunningServer, parse_server, start_server
 
 pytestmark = pytest.mark.integration

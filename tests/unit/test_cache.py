@@ -8,11 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from replaykit._internal._errors import HistoryError
-from replaykit.history import _cache
+from replaykit import HistoryError
+from replaykit.history import _cache, load_history
 from replaykit.history import _files as _history
 from replaykit.history._cache import HistoryCache, default_cache_dir
-from replaykit.history._files import load_history
 
 ROOT = Path(__file__).resolve().parents[2]
 LOOPER = ROOT / "tests" / "data" / "core" / "histories" / "looper_flow" / "looper-1.json"

@@ -16,10 +16,8 @@ from typing import Any
 import pytest
 
 from replaykit import ConfigError
-from replaykit.faults import FaultRunOptions, _explore, _runner
-from replaykit.faults._invariants import Baseline
+from replaykit.faults import Baseline, FaultPlan, FaultRunOptions, _explore, _runner
 from replaykit.faults._options import NOT_GIVEN, resolve_options
-from replaykit.faults._plan import FaultPlan
 
 TODAY = {  # the defaults run_fault_plan had before the options object
     "server": None,

@@ -45,6 +45,40 @@ def test_readme_examples_import_no_private_replaykit_module() -> None:
     assert private == []
 
 
+def _private_replaykit_imports(folder: Path) -> list[str]:
+    found = []
+    for path in sorted(folder.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            modules = (
+                [node.module]
+                if isinstance(node, ast.ImportFrom) and node.module
+                else [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else []
+            )
+            found += [
+                f"{path.relative_to(folder.parent)}:{node.lineno}: {m}"
+                for m in modules
+                if m.split(".")[0] == "replaykit" and any(p.startswith("_") for p in m.split("."))
+            ]
+    return found
+
+
+def test_reference_agents_import_no_private_replaykit_module() -> None:
+    """The reference agents are documentation users copy: public imports only."""
+    assert _private_replaykit_imports(README.parent / "reference_agents") == []
+
+
+def test_the_private_import_finder_finds_one() -> None:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "pkg"
+        folder.mkdir()
+        (folder / "m.py").write_text("import os\nfrom replaykit.check._engine import x\n")
+        assert _private_replaykit_imports(folder) == ["pkg/m.py:2: replaykit.check._engine"]
+
+
 def test_names_readme_examples_import_from_replaykit_exist() -> None:
     missing = []
     for module, names in _imports():

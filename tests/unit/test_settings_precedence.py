@@ -18,17 +18,14 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from replaykit import CheckOptions
-from replaykit._internal._errors import ConfigError, ServerError
-from replaykit.config._config import ProjectConfig
-from replaykit.config._server_spec import ServerSpec
+from replaykit import CheckOptions, ConfigError, ServerError, ServerSpec, parse_server
+from replaykit.config import ProjectConfig
 from replaykit.config._settings import (
     CLI_DEFAULT_SERVER,
     PYTEST_DEFAULT_SERVER,
     Resolver,
     default_fail_on,
     fault_server_spec,
-    parse_server,
 )
 
 pytest_plugins = ["pytester"]

@@ -18,10 +18,25 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
+
+if TYPE_CHECKING:
+    # The SDK's public ``WorkflowRunner.prepare_workflow(defn)`` takes this private type.
+    import temporalio.activity
+    from temporalio.workflow import _Definition
+
+#: The type of ``WorkflowRunner.prepare_workflow``'s argument (private in the SDK).
+WorkflowDefinition: TypeAlias = "_Definition"
 
 __all__ = [
+    "SDK_ACTIVITY_LOGGERS",
+    "WorkflowDefinition",
     "PatchCall",
+    "activity_definition",
+    "is_workflow_class",
+    "workflow_definition",
+    "workflow_type_name",
+    "wrap_bridge_worker",
     "bridge_connect_reason",
     "error_event_id",
     "hook_add_command",
@@ -249,3 +264,50 @@ def bridge_connect_reason(text: str) -> str:
         if marker in text.lower():
             return marker
     return text[:200]
+
+
+# ---------------------------------------------------------------------------------------
+# temporalio.workflow._Definition.from_class(cls) / temporalio.activity._Definition
+# .from_callable(fn): the definition a @workflow.defn class or @activity.defn function carries
+# (None when it carries none). The public API has no "is this a workflow class" call.
+
+
+def workflow_definition(cls: type) -> WorkflowDefinition | None:
+    """The ``@workflow.defn`` definition of ``cls``, or None when it is not a workflow class."""
+    import temporalio.workflow
+
+    return temporalio.workflow._Definition.from_class(cls)
+
+
+def is_workflow_class(value: object) -> bool:
+    """``value`` is a class decorated with ``@workflow.defn``."""
+    return isinstance(value, type) and workflow_definition(value) is not None
+
+
+def workflow_type_name(cls: type) -> str:
+    """The workflow type a ``@workflow.defn`` class registers (its ``name=``, else its name)."""
+    defn = workflow_definition(cls)
+    return (defn.name if defn is not None and defn.name else None) or cls.__name__
+
+
+def activity_definition(fn: Callable[..., Any]) -> temporalio.activity._Definition | None:
+    """The ``@activity.defn`` definition of ``fn`` (its ``.name``), or None."""
+    import temporalio.activity
+
+    return temporalio.activity._Definition.from_callable(fn)
+
+
+# ---------------------------------------------------------------------------------------
+# Worker._bridge_worker: the core worker the Python worker polls and completes through. The
+# fault worker wraps it to see each task as the core hands it over and to crash between a
+# completion and its delivery (no public hook sits there).
+
+
+def wrap_bridge_worker(worker: Any, wrap: Callable[[Any], Any]) -> None:
+    """Replace ``worker``'s core worker with ``wrap(core worker)``, before the worker runs."""
+    worker._bridge_worker = wrap(worker._bridge_worker)
+
+
+#: The loggers the SDK reports each failed activity attempt on (with a traceback); the second
+#: is a private module's logger.
+SDK_ACTIVITY_LOGGERS = ("temporalio.activity", "temporalio.worker._activity")

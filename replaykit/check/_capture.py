@@ -15,7 +15,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import temporalio
 import temporalio.bridge.proto.workflow_activation as wf_activation
@@ -36,6 +36,9 @@ from replaykit._internal._sdk_compat import (
 )
 
 from ._report import display_path
+
+if TYPE_CHECKING:
+    from replaykit._internal._sdk_compat import WorkflowDefinition
 
 __all__ = ["CapturedCommand", "CapturingRunner", "RunCapture"]
 
@@ -280,7 +283,7 @@ class CapturingRunner(WorkflowRunner):
         if sources:
             _install_source_hook()
 
-    def prepare_workflow(self, defn: temporalio.workflow._Definition) -> None:
+    def prepare_workflow(self, defn: WorkflowDefinition) -> None:
         self._inner.prepare_workflow(defn)
 
     def create_instance(self, det: WorkflowInstanceDetails) -> WorkflowInstance:

@@ -10,6 +10,7 @@ import warnings
 import click
 
 from replaykit._internal._errors import ReplaykitError
+from replaykit._internal._sdk_compat import SDK_ACTIVITY_LOGGERS
 from replaykit.check._report import display_path
 from replaykit.cli._options import (
     cli_resolver,
@@ -90,7 +91,7 @@ def command(
     sys.path.insert(0, os.getcwd())
     # Activity failures that scenarios provoke on purpose (retries, injected errors) end up
     # in the histories; the SDK's warning-with-traceback for each one is noise here.
-    for name in ("temporalio.activity", "temporalio.worker._activity"):
+    for name in SDK_ACTIVITY_LOGGERS:
         logging.getLogger(name).setLevel(logging.ERROR)
     # Integrations import lazily inside workflows (httpx, idna, ...); the sandbox warns once
     # per module, dozens of lines that say nothing about the user's code.

@@ -31,7 +31,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import CodeType, FrameType
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import temporalio.bridge.proto.workflow_activation as wf_activation
 import temporalio.bridge.proto.workflow_commands as wf_commands
@@ -41,7 +41,7 @@ import temporalio.workflow
 from temporalio.api.enums.v1 import EventType
 
 from replaykit._internal._errors import ConfigError, ReplaykitError
-from replaykit._internal._sdk_compat import hook_add_command
+from replaykit._internal._sdk_compat import hook_add_command, workflow_type_name
 from replaykit.check._capture import _SKIP_DIRS, CapturingRunner, RunCapture
 from replaykit.check._divergence import Divergence
 from replaykit.check._format import event_type_name
@@ -72,6 +72,9 @@ _TASK_EVENTS = frozenset(
         E.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT,
     }
 )
+
+if TYPE_CHECKING:
+    from replaykit._internal._sdk_compat import WorkflowDefinition
 
 Source = tuple[str, int, str]  # (absolute file, line, function)
 
@@ -1089,7 +1092,7 @@ class _SteppingRunner(temporalio.worker.WorkflowRunner):
         self._stepper = stepper
         _install_command_hook()
 
-    def prepare_workflow(self, defn: temporalio.workflow._Definition) -> None:
+    def prepare_workflow(self, defn: WorkflowDefinition) -> None:
         self._inner.prepare_workflow(defn)
 
     def create_instance(
@@ -1348,10 +1351,7 @@ def replay_history(
     )
     parsed = [p if isinstance(p, BreakPoint) else parse_break_point(p) for p in points]
     classes = collect_workflows(workflows)
-    names = {
-        getattr(temporalio.workflow._Definition.from_class(c), "name", None) or c.__name__
-        for c in classes
-    }
+    names = {workflow_type_name(c) for c in classes}
     if hf.workflow_type and hf.workflow_type not in names:
         raise ConfigError(
             f"{hf.path or hf.display_name}: workflow type {hf.workflow_type!r} is not among the "

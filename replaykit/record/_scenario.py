@@ -31,6 +31,7 @@ import temporalio.workflow
 from temporalio.api.enums.v1 import EventType
 
 from replaykit._internal._errors import ScenarioError
+from replaykit._internal._sdk_compat import is_workflow_class
 from replaykit.history._events import view_of
 
 __all__ = [
@@ -127,7 +128,7 @@ def scenario(
         if not inspect.iscoroutinefunction(func):
             raise ScenarioError(f"scenario {func.__qualname__} must be an async def")
         for wf in workflows:
-            if temporalio.workflow._Definition.from_class(wf) is None:
+            if not is_workflow_class(wf):
                 raise ScenarioError(
                     f"scenario {func.__qualname__}: {wf!r} is not a @workflow.defn class"
                 )

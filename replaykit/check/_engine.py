@@ -30,8 +30,15 @@ import temporalio.workflow
 
 from replaykit._internal._errors import ConfigError, HistoryError, ReplaykitError
 from replaykit._internal._runtime import quiet_runtime
+from replaykit._internal._sdk_compat import is_workflow_class, workflow_type_name
 from replaykit._internal._sync import run_sync
-from replaykit.config._settings import default_fail_on
+from replaykit.config._budgets import parse_budget_limits
+from replaykit.config._settings import (
+    DEFAULT_REPLAY_TIMEOUT,
+    DEFAULT_STRICT,
+    Resolver,
+    default_fail_on,
+)
 from replaykit.history._cache import HistoryCache
 from replaykit.history._codec import (
     decode_history,
@@ -40,7 +47,11 @@ from replaykit.history._codec import (
     load_data_converter,
 )
 from replaykit.history._files import HistoryFile, find_history_files
-from replaykit.history._versioning import pinned_elsewhere, versioning_view
+from replaykit.history._versioning import (
+    parse_deployment_version,
+    pinned_elsewhere,
+    versioning_view,
+)
 from replaykit.integrations._agents import AGENT_CAUSES, parse_volatile_rules
 from replaykit.integrations._plugins import (
     RunnerWrapPlugin,
@@ -91,12 +102,12 @@ class CheckOptions:
             objects need forked workers or ``jobs=0``.
     """
 
-    strict: bool = True
+    strict: bool = DEFAULT_STRICT
     fail_on: frozenset[str] = field(default_factory=default_fail_on)
     allow: tuple[str, ...] = ()
     volatile: tuple[str, ...] = ()
     sandbox: bool = True
-    timeout: float = 120.0
+    timeout: float = DEFAULT_REPLAY_TIMEOUT
     cache: bool = True
     cache_dir: str | None = None
     data_converter: str | None = None
@@ -104,6 +115,49 @@ class CheckOptions:
     include_pinned: bool = False
     budget: BudgetLimits = BudgetLimits()
     plugins: tuple[Any, ...] = ()
+
+    @classmethod
+    def from_settings(
+        cls, settings: Resolver, *, budget_flags: Sequence[str] = (), **overrides: Any
+    ) -> CheckOptions:
+        """The options the resolved settings give: the one place they are built.
+
+        Every command that checks (``check``, ``patches``, ``rollout``) and the pytest plugin
+        build their options here, so a setting means the same everywhere: strict, timeout,
+        fail_on, allow, volatile, data converter, plugins, deployment version and budgets
+        come from ``settings`` (flag > marker > ini > environment > pyproject > default).
+
+        Args:
+            settings: The run's settings resolver.
+            budget_flags: ``--budget KEY=VALUE`` texts, over ``[tool.replaykit] budgets``.
+            **overrides: Options no setting holds (``sandbox``, ``cache``, ``include_pinned``)
+                or that the caller fixes.
+
+        Raises:
+            ConfigError: A setting's value is not valid.
+        """
+        version = settings.deployment_version().value
+        try:
+            budget = parse_budget_limits(
+                settings.project.budgets, source="[tool.replaykit] budgets"
+            )
+            budget = parse_budget_limits(budget_flags, base=budget)
+            deployment = parse_deployment_version(version) if version else None
+        except ValueError as err:
+            raise ConfigError(str(err)) from None
+        values: dict[str, Any] = {
+            "strict": settings.strict().value,
+            "timeout": settings.timeout().value,
+            "fail_on": settings.fail_on().value,
+            "allow": settings.allow().value,
+            "volatile": settings.volatile().value,
+            "data_converter": settings.data_converter().value,
+            "plugins": tuple(settings.plugins().value),
+            "deployment_version": deployment,
+            "budget": budget,
+        }
+        values.update(overrides)
+        return cls(**values)
 
 
 def collect_workflows(specs: Iterable[str | type]) -> list[type]:
@@ -146,24 +200,21 @@ def collect_workflows(specs: Iterable[str | type]) -> list[type]:
         before = len(found)
         for mod in modules:
             for value in vars(mod).values():
-                if isinstance(value, type) and value.__module__ == mod.__name__:
-                    if temporalio.workflow._Definition.from_class(value) is not None:
-                        _add_workflow(found, value, origin=mod.__name__)
+                if is_workflow_class(value) and value.__module__ == mod.__name__:
+                    _add_workflow(found, value, origin=mod.__name__)
         if len(found) == before:
             raise ConfigError(f"--workflows {spec}: no @workflow.defn class found in it")
     return list(found.values())
 
 
 def _workflow_type(cls: type) -> str:
-    defn = temporalio.workflow._Definition.from_class(cls)
-    return (defn.name if defn is not None else None) or cls.__name__
+    return workflow_type_name(cls)
 
 
 def _add_workflow(found: dict[str, type], cls: type, *, origin: str) -> None:
-    defn = temporalio.workflow._Definition.from_class(cls)
-    if defn is None:
+    if not is_workflow_class(cls):
         raise ConfigError(f"{origin}: {cls.__qualname__} is not a @workflow.defn class")
-    name = defn.name or cls.__name__
+    name = workflow_type_name(cls)
     other = found.get(name)
     if other is not None and other is not cls:
         raise ConfigError(

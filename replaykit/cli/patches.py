@@ -142,12 +142,8 @@ def command(
             targets,
             workflows=wf,
             workflow_id=workflow_id,
-            options=CheckOptions(
-                sandbox=not no_sandbox,
-                allow=settings.allow().value,
-                volatile=settings.volatile().value,
-                data_converter=settings.data_converter().value,
-                plugins=settings.plugins().value,
+            options=CheckOptions.from_settings(
+                settings, sandbox=not no_sandbox, deployment_version=None
             ),
         )
     except ReplaykitError as err:

@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast wheel-check bench lint typecheck clean
+.PHONY: demo test test-fast wheel-check bench lint typecheck docs clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,5 +38,11 @@ lint: $(STAMP)
 	$(BIN)/python -m mypy
 	$(BIN)/replaykit lint reference_agents
 
+# the docs site into site/ (git-ignored), every warning an error; then every CLI command and
+# option must appear in the built CLI reference
+docs: $(STAMP)
+	$(BIN)/python -m mkdocs build --strict --site-dir site
+	$(BIN)/python .ci/check_cli_reference.py site/reference/cli/index.html
+
 clean:
-	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache
+	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache site

@@ -135,3 +135,27 @@ def test_the_readme_stays_short_and_keeps_its_two_commands() -> None:
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     assert len(text.splitlines()) <= 210
     assert "make demo" in text and "make test" in text
+
+
+def test_the_module_table_in_contributing_names_every_module() -> None:
+    table = (ROOT / "CONTRIBUTING.md").read_text(encoding="utf-8")
+    missing = []
+    for folder, package in (("replaykit", "replaykit"), ("replaykit_pytest", "replaykit_pytest")):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            rel = path.relative_to(ROOT / folder)
+            if rel.name == "__init__.py" and folder == "replaykit":
+                continue  # a package's contract, not a module of its own
+            sub = ".".join((package, *rel.parts[:-1]))
+            row = f"| `{sub}` | `{rel.stem}` |"
+            if sub == "replaykit" and rel.stem == "strategies":
+                row = "| `replaykit` | `strategies` |"
+            if row not in table:
+                missing.append(f"{sub}.{rel.stem}")
+    assert missing == [], "add a row per module to the table in CONTRIBUTING.md"
+
+
+def test_every_configuration_key_is_in_the_reference() -> None:
+    from replaykit.config._config import _KNOWN_KEYS
+
+    page = (DOCS / "reference" / "config.md").read_text(encoding="utf-8")
+    assert [k for k in _KNOWN_KEYS if f"| `{k}` |" not in page] == []

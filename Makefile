@@ -39,10 +39,11 @@ lint: $(STAMP)
 	$(BIN)/replaykit lint reference_agents
 
 # the docs site into site/ (git-ignored), every warning an error; then every CLI command and
-# option must appear in the built CLI reference
+# option must appear in the built CLI reference, and every public export in the API reference
 docs: $(STAMP)
 	$(BIN)/python -m mkdocs build --strict --site-dir site
 	$(BIN)/python .ci/check_cli_reference.py site/reference/cli/index.html
+	$(BIN)/python .ci/check_api_reference.py site
 
 clean:
 	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache site

@@ -159,3 +159,13 @@ def test_every_configuration_key_is_in_the_reference() -> None:
 
     page = (DOCS / "reference" / "config.md").read_text(encoding="utf-8")
     assert [k for k in _KNOWN_KEYS if f"| `{k}` |" not in page] == []
+
+
+def test_every_relative_link_of_the_readme_and_contributing_exists() -> None:
+    broken = []
+    for name in ("README.md", "CONTRIBUTING.md", "tests/README.md"):
+        page = ROOT / name
+        for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", page.read_text(encoding="utf-8")):
+            if "://" not in target and not (page.parent / target).exists():
+                broken.append(f"{name}: {target}")
+    assert broken == []

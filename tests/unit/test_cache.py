@@ -70,7 +70,7 @@ def test_the_size_cap_applies_on_the_cache_path(
         cache.load(LOOPER)
 
 
-def test_the_cache_folder_is_the_one_the_readme_names(
+def test_the_cache_folder_is_the_one_the_docs_name(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("REPLAYKIT_CACHE_DIR", raising=False)
@@ -81,7 +81,7 @@ def test_the_cache_folder_is_the_one_the_readme_names(
     assert default_cache_dir() == tmp_path / "xdg" / "replaykit" / "histories"
     monkeypatch.setenv("REPLAYKIT_CACHE_DIR", str(tmp_path / "mine"))
     assert default_cache_dir() == tmp_path / "mine"
-    readme = " ".join((ROOT / "README.md").read_text().split())
+    readme = " ".join((ROOT / "docs" / "how-to" / "ci.md").read_text().split())
     assert (
         "`$REPLAYKIT_CACHE_DIR`, else `$XDG_CACHE_HOME/replaykit/histories`, default "
         "`~/.cache/replaykit/histories`"

@@ -291,7 +291,7 @@ def test_prove_rollback_refuses_a_baseline(fn: str) -> None:
 
 
 def test_the_cli_examples_mode_passes_the_point_kinds_on(monkeypatch: pytest.MonkeyPatch) -> None:
-    """``replaykit faults --examples --points …`` narrows the kill points (as the README says)."""
+    """``replaykit faults --examples --points …`` narrows the kill points (as docs/tutorials/faults.md says)."""
     import asyncio
     from types import SimpleNamespace
 

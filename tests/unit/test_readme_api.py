@@ -1,5 +1,5 @@
-"""README examples use the public API only: no ``replaykit._private`` import, and every name
-they import from replaykit exists."""
+"""README and docs examples use the public API only: no ``replaykit._private`` import, and
+every name they import from replaykit exists (python blocks of README.md and docs/**/*.md)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,25 @@ import importlib
 import re
 from pathlib import Path
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+ROOT = Path(__file__).resolve().parents[2]
+README = ROOT / "README.md"
+
+
+def _example_files() -> list[Path]:
+    return [README, *sorted((ROOT / "docs").rglob("*.md"))]
 
 
 def _python_blocks() -> list[str]:
-    return re.findall(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), flags=re.S)
+    return [
+        block
+        for path in _example_files()
+        for block in re.findall(r"```python\n(.*?)```", path.read_text(encoding="utf-8"), re.S)
+    ]
+
+
+def test_the_examples_come_from_the_readme_and_the_docs() -> None:
+    files = _example_files()
+    assert README in files and len(files) > 20
 
 
 def _imports() -> list[tuple[str, tuple[str, ...]]]:

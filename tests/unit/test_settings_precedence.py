@@ -543,8 +543,8 @@ def test_the_faults_fixture_uses_the_resolved_server(
     assert f"cannot reach Temporal at {want}" in result.stdout.str()
 
 
-def test_the_readme_precedence_table_lists_the_rows_in_order() -> None:
-    text = (ROOT / "README.md").read_text()
+def test_the_docs_precedence_table_lists_the_rows_in_order() -> None:
+    text = (ROOT / "docs" / "how-to" / "config.md").read_text()
     start = text.index("| Source")
     table = text[start : text.index("\n\n", start)]
     positions = [

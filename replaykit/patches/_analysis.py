@@ -26,7 +26,7 @@ How a history is classified for a patch id ``P`` of workflow type ``T``:
   new branch). It needs neither branch.
 
 Old-branch histories can be produced from the *current* code with
-:func:`replaykit.patches._prepatch.generate_pre_patch_histories`: a worker whose ``patch_activation_callback`` returns
+:func:`replaykit.patches._prepatch.generate_pre_patch_histories_async`: a worker whose ``patch_activation_callback`` returns
 False makes ``workflow.patched()`` take the old branch and write no marker, exactly what code
 from before the patch did.
 

@@ -32,6 +32,7 @@ from temporalio.api.enums.v1 import EventType
 
 from replaykit._internal._errors import ScenarioError
 from replaykit._internal._sdk_compat import is_workflow_class
+from replaykit._internal._sync import sync_twin
 from replaykit.history._events import view_of
 
 __all__ = [
@@ -40,8 +41,10 @@ __all__ = [
     "ScenarioOutcome",
     "ScenarioRun",
     "collect_executions",
+    "collect_executions_async",
     "load_scenarios",
     "run_scenario",
+    "run_scenario_async",
     "scenario",
 ]
 
@@ -430,7 +433,7 @@ async def set_current_deployment_version(
             await asyncio.sleep(0.2)
 
 
-async def run_scenario(
+async def run_scenario_async(
     scn: Scenario,
     client: temporalio.client.Client,
     *,
@@ -483,7 +486,7 @@ async def run_scenario(
     except Exception as err:
         error = err
     histories: dict[ExecutionRef, temporalio.api.history.v1.History] = {}
-    executions = await collect_executions(client, recorder.started, histories=histories)
+    executions = await collect_executions_async(client, recorder.started, histories=histories)
     if not fetch_histories:
         histories = {}
     return ScenarioOutcome(
@@ -509,7 +512,7 @@ _CAN = EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW
 _CHILD_STARTED = EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_STARTED
 
 
-async def collect_executions(
+async def collect_executions_async(
     client: temporalio.client.Client,
     roots: Sequence[tuple[str, str]],
     *,
@@ -550,3 +553,12 @@ async def collect_executions(
 def fresh_id(prefix: str) -> str:
     """A unique workflow id for ad-hoc runs (recorded scenarios should use fixed ids)."""
     return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+run_scenario = sync_twin(
+    run_scenario_async, doc=":func:`run_scenario_async` from sync code (via ``run_sync``)."
+)
+collect_executions = sync_twin(
+    collect_executions_async,
+    doc=":func:`collect_executions_async` from sync code (via ``run_sync``).",
+)

@@ -473,7 +473,7 @@ async def test_reference_charge_is_idempotent_under_the_same_retry(
 
 
 async def test_payment_scenarios_run_and_verify_their_sagas(client: Client, db: Path) -> None:
-    from replaykit import load_scenarios, run_scenario
+    from replaykit import load_scenarios, run_scenario_async
 
     scenarios = load_scenarios(["reference_agents.payment_scenarios"])
     assert [s.name for s in scenarios] == [
@@ -484,7 +484,9 @@ async def test_payment_scenarios_run_and_verify_their_sagas(client: Client, db: 
         "payment_cancel_during_charge",
     ]
     for scn in scenarios:
-        outcome = await run_scenario(scn, client, task_queue=f"{scn.queue}-{uuid.uuid4().hex[:6]}")
+        outcome = await run_scenario_async(
+            scn, client, task_queue=f"{scn.queue}-{uuid.uuid4().hex[:6]}"
+        )
         assert outcome.ok, f"{scn.name}: {outcome.error!r}"
         (ref,) = outcome.executions
         verify_saga(

@@ -529,7 +529,7 @@ async def test_every_scenario_runs_offline_from_its_cassette(agent_db: Path) -> 
     shares one server) could hold every later timer here at wall-clock speed (seen once
     under heavy load: a 1-hour approval timer never fired and the test stalled).
     """
-    from replaykit.record import load_scenarios, run_scenario
+    from replaykit.record import load_scenarios, run_scenario_async
 
     scenarios = load_scenarios([ROOT / "reference_agents" / "scenarios.py"])
     assert len(scenarios) >= 13
@@ -539,7 +539,7 @@ async def test_every_scenario_runs_offline_from_its_cassette(agent_db: Path) -> 
             test_server_existing_path=str(TEST_SERVER) if TEST_SERVER.exists() else None
         )
         try:
-            outcome = await run_scenario(
+            outcome = await run_scenario_async(
                 scn, own.client, fetch_histories=False, task_queue=_id(scn.queue)
             )
         finally:

@@ -317,3 +317,19 @@ def test_the_cli_examples_mode_passes_the_point_kinds_on(monkeypatch: pytest.Mon
             )
         )
     assert seen["point_kinds"] == ("timer", "activity-start")
+
+
+def test_loose_option_keywords_are_deprecated_in_favour_of_options() -> None:
+    import warnings as _warnings
+
+    from replaykit.faults._options import resolve_options
+
+    def run(*, options: FaultRunOptions | None = None, server: object = NOT_GIVEN.server) -> None:
+        resolve_options(options, locals(), where="run")
+
+    with pytest.warns(DeprecationWarning, match=r"run\(server=\.\.\.\) is deprecated: pass "):
+        run(server="embedded")
+    with _warnings.catch_warnings():
+        _warnings.simplefilter("error")
+        run(options=FaultRunOptions(server="embedded"))
+        run()

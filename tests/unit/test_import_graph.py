@@ -197,6 +197,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("faults",),
     ("sagas", "strategies"),
     ("cli",),
+    ("__main__",),
 )
 _RANK = {package: rank for rank, layer in enumerate(LAYERS) for package in layer}
 

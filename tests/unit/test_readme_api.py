@@ -461,3 +461,18 @@ def test_each_option_keyword_reaches_the_merge(name: str, field: str) -> None:
         result = fn(*args, **kwargs)  # type: ignore[operator]
         if asyncio.iscoroutine(result):
             asyncio.run(result)
+
+
+def test_every_public_coroutine_function_is_named_async_and_has_its_sync_twin() -> None:
+    """One convention for sync/async pairs: ``NAME_async`` is the coroutine function and
+    ``NAME`` its generated sync twin (``replaykit._internal._sync.sync_twin``)."""
+    unnamed, unpaired = [], []
+    for name in replaykit.__all__:
+        obj = getattr(replaykit, name)
+        if inspect.iscoroutinefunction(obj):
+            if not name.endswith("_async"):
+                unnamed.append(name)
+            elif not callable(getattr(replaykit, name.removesuffix("_async"), None)):
+                unpaired.append(name)
+    assert unnamed == [], "public coroutine functions must end in _async"
+    assert unpaired == [], "each NAME_async needs its sync twin NAME"

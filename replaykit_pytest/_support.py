@@ -311,7 +311,7 @@ def debug_divergence(
     reads the terminal; the replay runs off the test's event loop.
     """
     from replaykit._internal._errors import ReplaykitError
-    from replaykit.debug._replay import replay_history
+    from replaykit.debug import replay_history
 
     capman = config.pluginmanager.getplugin("capturemanager")
     if capman is not None:

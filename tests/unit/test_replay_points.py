@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from replaykit.debug import BreakPoint, parse_break_point
-from replaykit.debug._replay import PointError, _Index, _resolve
+from replaykit.debug._points import PointError
+from replaykit.debug._targets import _Index, _resolve
 from replaykit.history import load_history
 
 ROOT = Path(__file__).resolve().parents[2]

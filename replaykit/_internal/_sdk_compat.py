@@ -29,6 +29,7 @@ __all__ = [
     "is_deadlock_text",
     "is_unregistered_workflow_type_text",
     "is_workflow_validation_error",
+    "malformed_history_text",
     "legacy_history_from_json",
     "removed_patch_in_text",
     "strip_sdk_error_codes",
@@ -237,6 +238,39 @@ def is_deadlock_text(text: str) -> bool:
 def is_workflow_validation_error(err: BaseException) -> bool:
     """The sandbox rejected a workflow definition when the worker started."""
     return isinstance(err, RuntimeError) and str(err).startswith(_VALIDATION)
+
+
+_INVALID_HISTORY = re.compile(r"Invalid history!\s*(.*?)(?:\\n|\n|Stack backtrace|$)", re.DOTALL)
+_CORE_EVENT = re.compile(r"event_id: (\d+).*?event_type: (\w+)", re.DOTALL)
+_WFT_MACHINE = re.compile(
+    r"Fatal error in workflow machines: (WorkflowTaskMachine in state \w+ says the transition "
+    r"is invalid during event EventInfo \{ event_id: (\d+), event_type: (\w+) \})"
+)
+
+
+def malformed_history_text(text: str) -> str | None:
+    """What the core says is wrong with a history itself, in one line; None otherwise.
+
+    Two texts (temporalio 1.35): a panic of the core's poller, ``Invalid history! Event
+    Some(HistoryEvent { event_id: 10, ... event_type: TimerStarted, ... }) should be WFT
+    completed, failed, or timed out - or WE terminated.`` (logged, and the replay never
+    returns), and a failed activation, ``Fatal error in workflow machines: WorkflowTaskMachine
+    in state Scheduled says the transition is invalid during event EventInfo { event_id: 9,
+    event_type: WorkflowTaskCompleted }`` (a workflow task's events out of order). Code
+    changes give nondeterminism errors instead, never these.
+    """
+    m = _INVALID_HISTORY.search(text)
+    if m:
+        rest = m.group(1)
+        ev = _CORE_EVENT.search(rest)
+        tail = re.search(r"\}\)\s*(should .*)$", rest.strip())
+        if ev and tail:
+            return f"event {ev.group(1)} ({ev.group(2)}): {tail.group(1).rstrip('.')}"
+        return " ".join(rest.split())[:300] or "invalid history"
+    m = _WFT_MACHINE.search(text)
+    if m:
+        return f"event {m.group(2)} ({m.group(3)}): {m.group(1)}"
+    return None
 
 
 def bridge_connect_reason(text: str) -> str:

@@ -374,12 +374,19 @@ def _check_one(
     if target == 0:
         if ref.required:
             raise HistoryError(
-                path, f"malformed history: {here} has no {name} (it must name {_kinds(ref.targets)})"
+                path,
+                f"malformed history: {here} has no {name} (it must name {_kinds(ref.targets)})",
             )
         return
     if target < 0 or target >= ev.event_id:
-        where = "itself" if target == ev.event_id else (
-            "a later event" if target <= len(events) else "no event (past the end of the history)"
+        where = (
+            "itself"
+            if target == ev.event_id
+            else (
+                "a later event"
+                if target <= len(events)
+                else "no event (past the end of the history)"
+            )
         )
         raise HistoryError(
             path,

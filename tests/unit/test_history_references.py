@@ -35,7 +35,9 @@ def _task(first: int) -> list[dict[str, Any]]:
     return [
         _event(first, "WORKFLOW_TASK_SCHEDULED", taskQueue={"name": "q"}),
         _event(first + 1, "WORKFLOW_TASK_STARTED", scheduledEventId=first),
-        _event(first + 2, "WORKFLOW_TASK_COMPLETED", scheduledEventId=first, startedEventId=first + 1),
+        _event(
+            first + 2, "WORKFLOW_TASK_COMPLETED", scheduledEventId=first, startedEventId=first + 1
+        ),
     ]
 
 
@@ -51,9 +53,23 @@ def _valid() -> list[dict[str, Any]]:
         _event(5, "ACTIVITY_TASK_SCHEDULED", activityId="1", workflowTaskCompletedEventId=4),
         _event(6, "TIMER_STARTED", timerId="2", workflowTaskCompletedEventId=4),
         _event(7, "TIMER_STARTED", timerId="3", workflowTaskCompletedEventId=4),
-        _event(8, "START_CHILD_WORKFLOW_EXECUTION_INITIATED", workflowId="c", workflowTaskCompletedEventId=4),
-        _event(9, "SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED", signalName="s", workflowTaskCompletedEventId=4),
-        _event(10, "REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED", workflowTaskCompletedEventId=4),
+        _event(
+            8,
+            "START_CHILD_WORKFLOW_EXECUTION_INITIATED",
+            workflowId="c",
+            workflowTaskCompletedEventId=4,
+        ),
+        _event(
+            9,
+            "SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED",
+            signalName="s",
+            workflowTaskCompletedEventId=4,
+        ),
+        _event(
+            10,
+            "REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED",
+            workflowTaskCompletedEventId=4,
+        ),
         _event(11, "MARKER_RECORDED", markerName="m", workflowTaskCompletedEventId=4),
         _event(12, "UPSERT_WORKFLOW_SEARCH_ATTRIBUTES", workflowTaskCompletedEventId=4),
         _event(13, "ACTIVITY_TASK_SCHEDULED", activityId="4", workflowTaskCompletedEventId=4),
@@ -65,8 +81,15 @@ def _valid() -> list[dict[str, Any]]:
         _event(19, "EXTERNAL_WORKFLOW_EXECUTION_SIGNALED", initiatedEventId=9),
         _event(20, "EXTERNAL_WORKFLOW_EXECUTION_CANCEL_REQUESTED", initiatedEventId=10),
         *_task(21),  # 21, 22, 23
-        _event(24, "TIMER_CANCELED", timerId="3", startedEventId=7, workflowTaskCompletedEventId=23),
-        _event(25, "ACTIVITY_TASK_CANCEL_REQUESTED", scheduledEventId=13, workflowTaskCompletedEventId=23),
+        _event(
+            24, "TIMER_CANCELED", timerId="3", startedEventId=7, workflowTaskCompletedEventId=23
+        ),
+        _event(
+            25,
+            "ACTIVITY_TASK_CANCEL_REQUESTED",
+            scheduledEventId=13,
+            workflowTaskCompletedEventId=23,
+        ),
         _event(
             26,
             "ACTIVITY_TASK_CANCELED",
@@ -118,39 +141,124 @@ def test_the_hand_built_history_is_valid() -> None:
 # (event id, field, broken value, fragments the message must hold): one per reference kind.
 CASES = [
     # workflow tasks
-    (3, "scheduledEventId", 1, ["event 3 (WorkflowTaskStarted)", "scheduledEventId 1", "WorkflowTaskScheduled"]),
+    (
+        3,
+        "scheduledEventId",
+        1,
+        ["event 3 (WorkflowTaskStarted)", "scheduledEventId 1", "WorkflowTaskScheduled"],
+    ),
     (4, "scheduledEventId", 3, ["event 4 (WorkflowTaskCompleted)", "scheduledEventId 3"]),
-    (4, "startedEventId", 2, ["event 4 (WorkflowTaskCompleted)", "startedEventId 2", "WorkflowTaskStarted"]),
-    (4, "startedEventId", 40, ["event 4 (WorkflowTaskCompleted)", "startedEventId 40", "past the end"]),
+    (
+        4,
+        "startedEventId",
+        2,
+        ["event 4 (WorkflowTaskCompleted)", "startedEventId 2", "WorkflowTaskStarted"],
+    ),
+    (
+        4,
+        "startedEventId",
+        40,
+        ["event 4 (WorkflowTaskCompleted)", "startedEventId 40", "past the end"],
+    ),
     # activities
-    (14, "scheduledEventId", 6, ["event 14 (ActivityTaskStarted)", "scheduledEventId 6", "a TimerStarted"]),
+    (
+        14,
+        "scheduledEventId",
+        6,
+        ["event 14 (ActivityTaskStarted)", "scheduledEventId 6", "a TimerStarted"],
+    ),
     (15, "scheduledEventId", 0, ["event 15 (ActivityTaskCompleted)", "has no scheduledEventId"]),
-    (15, "scheduledEventId", 13, ["event 15 (ActivityTaskCompleted)", "startedEventId 14", "another step"]),
-    (15, "startedEventId", 5, ["event 15 (ActivityTaskCompleted)", "startedEventId 5", "ActivityTaskStarted"]),
+    (
+        15,
+        "scheduledEventId",
+        13,
+        ["event 15 (ActivityTaskCompleted)", "startedEventId 14", "another step"],
+    ),
+    (
+        15,
+        "startedEventId",
+        5,
+        ["event 15 (ActivityTaskCompleted)", "startedEventId 5", "ActivityTaskStarted"],
+    ),
     (15, "startedEventId", 0, ["event 15 (ActivityTaskCompleted)", "has no startedEventId"]),
-    (25, "scheduledEventId", 25, ["event 25 (ActivityTaskCancelRequested)", "scheduledEventId 25", "itself"]),
-    (26, "latestCancelRequestedEventId", 24, ["event 26 (ActivityTaskCanceled)", "latestCancelRequestedEventId 24"]),
+    (
+        25,
+        "scheduledEventId",
+        25,
+        ["event 25 (ActivityTaskCancelRequested)", "scheduledEventId 25", "itself"],
+    ),
+    (
+        26,
+        "latestCancelRequestedEventId",
+        24,
+        ["event 26 (ActivityTaskCanceled)", "latestCancelRequestedEventId 24"],
+    ),
     # timers
     (16, "startedEventId", 99, ["event 16 (TimerFired)", "startedEventId 99", "past the end"]),
-    (16, "startedEventId", 5, ["event 16 (TimerFired)", "startedEventId 5", "an ActivityTaskScheduled"]),
+    (
+        16,
+        "startedEventId",
+        5,
+        ["event 16 (TimerFired)", "startedEventId 5", "an ActivityTaskScheduled"],
+    ),
     (24, "startedEventId", 30, ["event 24 (TimerCanceled)", "startedEventId 30", "a later event"]),
-    (24, "startedEventId", 6, ["event 24 (TimerCanceled)", "startedEventId 6", "event 16 already names it"]),
+    (
+        24,
+        "startedEventId",
+        6,
+        ["event 24 (TimerCanceled)", "startedEventId 6", "event 16 already names it"],
+    ),
     # children
     (17, "initiatedEventId", 9, ["event 17 (ChildWorkflowExecutionStarted)", "initiatedEventId 9"]),
-    (18, "initiatedEventId", 0, ["event 18 (ChildWorkflowExecutionCompleted)", "has no initiatedEventId"]),
+    (
+        18,
+        "initiatedEventId",
+        0,
+        ["event 18 (ChildWorkflowExecutionCompleted)", "has no initiatedEventId"],
+    ),
     (18, "startedEventId", 16, ["event 18 (ChildWorkflowExecutionCompleted)", "startedEventId 16"]),
     # external signal and cancel
-    (19, "initiatedEventId", 10, ["event 19 (ExternalWorkflowExecutionSignaled)", "initiatedEventId 10"]),
-    (20, "initiatedEventId", 9, ["event 20 (ExternalWorkflowExecutionCancelRequested)", "initiatedEventId 9"]),
+    (
+        19,
+        "initiatedEventId",
+        10,
+        ["event 19 (ExternalWorkflowExecutionSignaled)", "initiatedEventId 10"],
+    ),
+    (
+        20,
+        "initiatedEventId",
+        9,
+        ["event 20 (ExternalWorkflowExecutionCancelRequested)", "initiatedEventId 9"],
+    ),
     # command events name the workflow task that produced them
-    (5, "workflowTaskCompletedEventId", 2, ["event 5 (ActivityTaskScheduled)", "workflowTaskCompletedEventId 2"]),
-    (6, "workflowTaskCompletedEventId", 20, ["event 6 (TimerStarted)", "workflowTaskCompletedEventId 20"]),
+    (
+        5,
+        "workflowTaskCompletedEventId",
+        2,
+        ["event 5 (ActivityTaskScheduled)", "workflowTaskCompletedEventId 2"],
+    ),
+    (
+        6,
+        "workflowTaskCompletedEventId",
+        20,
+        ["event 6 (TimerStarted)", "workflowTaskCompletedEventId 20"],
+    ),
     (8, "workflowTaskCompletedEventId", 1, ["event 8 (StartChildWorkflowExecutionInitiated)"]),
-    (11, "workflowTaskCompletedEventId", 5, ["event 11 (MarkerRecorded)", "workflowTaskCompletedEventId 5"]),
+    (
+        11,
+        "workflowTaskCompletedEventId",
+        5,
+        ["event 11 (MarkerRecorded)", "workflowTaskCompletedEventId 5"],
+    ),
     (12, "workflowTaskCompletedEventId", 99, ["event 12 (UpsertWorkflowSearchAttributes)"]),
     (32, "workflowTaskCompletedEventId", 28, ["event 32 (WorkflowExecutionCompleted)"]),
     # updates
-    (28, "acceptedEventId", 26, ["event 28 (WorkflowExecutionUpdateCompleted)", "acceptedEventId 26"]),
+    (
+        28,
+        "acceptedEventId",
+        26,
+        ["event 28 (WorkflowExecutionUpdateCompleted)", "acceptedEventId 26"],
+    ),
 ]
 
 
@@ -170,13 +278,17 @@ def _renumber(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def test_an_event_after_workflow_task_started_must_close_it() -> None:
     events = _valid()
     del events[3]  # WorkflowTaskCompleted 4: the activity follows WorkflowTaskStarted 3
-    _rejects(_renumber(events[:6]), "event 4 (ActivityTaskScheduled) follows WorkflowTaskStarted event 3")
+    _rejects(
+        _renumber(events[:6]), "event 4 (ActivityTaskScheduled) follows WorkflowTaskStarted event 3"
+    )
 
 
 def test_a_second_workflow_task_while_one_is_open() -> None:
     events = _valid()[:4]
     events.insert(2, copy.deepcopy(events[1]))  # a duplicated WorkflowTaskScheduled
-    _rejects(_renumber(events), "event 3 (WorkflowTaskScheduled)", "scheduled at event 2 is still open")
+    _rejects(
+        _renumber(events), "event 3 (WorkflowTaskScheduled)", "scheduled at event 2 is still open"
+    )
 
 
 def test_a_workflow_task_completed_without_started() -> None:
@@ -215,7 +327,12 @@ def test_a_started_task_may_be_cut_short_by_the_execution_closing(close: str) ->
 def test_a_schedule_to_start_timeout_closes_the_task_unstarted() -> None:
     events = [
         *_valid()[:2],
-        _event(3, "WORKFLOW_TASK_TIMED_OUT", scheduledEventId=2, timeoutType="TIMEOUT_TYPE_SCHEDULE_TO_START"),
+        _event(
+            3,
+            "WORKFLOW_TASK_TIMED_OUT",
+            scheduledEventId=2,
+            timeoutType="TIMEOUT_TYPE_SCHEDULE_TO_START",
+        ),
         *_task(4),
     ]
     _load(events)

@@ -62,7 +62,8 @@ class Scenario:
     deployment: str | None = None
     versioning_behavior: str | None = None
     #: Temporal plugins (objects, classes, factories or ``module:attr`` strings), resolved
-    #: anew for every run so factories give each run its own (e.g. a fresh test model).
+    #: anew for every run so factories give each run its own (e.g. a fresh test model);
+    #: ``--plugin`` factories (``extra``), by contrast, are called once per process.
     plugins: tuple[Any, ...] = ()
 
     def make_plugins(self, extra: Sequence[Any] = ()) -> list[Any]:
@@ -73,7 +74,7 @@ class Scenario:
         """
         from replaykit.integrations._plugins import load_plugins, merge_plugins
 
-        own = load_plugins(self.plugins, option=f"scenario {self.name} plugins=")
+        own = load_plugins(self.plugins, option=f"scenario {self.name} plugins=", fresh=True)
         return merge_plugins(own, load_plugins(extra))
 
     async def __call__(self, run: ScenarioRun) -> Any:

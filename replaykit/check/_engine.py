@@ -56,7 +56,12 @@ from ._budget import BudgetLimits, chain_budgets, measure_budget
 from ._capture import CapturingRunner, skip_identity_payload_passes
 from ._divergence import CheckReport, Divergence, HistoryResult, Status
 from ._explain import explain_replay_failure
-from ._malformed import malformed_failure, malformed_message, watch_worker_for_core_rejections
+from ._malformed import (
+    NO_WORKFLOW_TASK,
+    malformed_failure,
+    malformed_message,
+    watch_worker_for_core_rejections,
+)
 from ._strict import compare_run
 
 __all__ = ["CheckOptions", "check_histories", "collect_workflows", "replay_one"]
@@ -314,6 +319,9 @@ class _Replay:
         async def histories() -> AsyncIterator[temporalio.client.WorkflowHistory]:
             async for key, hf in items:
                 started = time.perf_counter()
+                if not hf.view.has_workflow_task:  # the SDK's replayer would wait forever
+                    on_result(key, _error_result(hf.path or hf.display_name, NO_WORKFLOW_TASK))
+                    continue
                 compared = hf
                 if has_codec(self.converter) and self.options.strict:
                     # The replayer decodes the recorded payloads itself; the comparison

@@ -17,7 +17,19 @@ from typing import Any
 from replaykit._internal._runtime import core_rejections, wait_core_rejection
 from replaykit._internal._sdk_compat import malformed_history_text
 
-__all__ = ["malformed_failure", "malformed_message", "watch_worker_for_core_rejections"]
+__all__ = [
+    "NO_WORKFLOW_TASK",
+    "malformed_failure",
+    "malformed_message",
+    "watch_worker_for_core_rejections",
+]
+
+#: A history without a workflow task (a start delay not yet over, or an export cut after
+#: the first event): the stock replayer waits forever for a task, so it is not replayed.
+NO_WORKFLOW_TASK = (
+    "nothing to replay: the history has no WorkflowTaskScheduled event, so no workflow task "
+    "ever ran (the SDK's replayer would wait for one forever)"
+)
 
 
 def malformed_message(core_text: str) -> str:

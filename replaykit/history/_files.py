@@ -431,6 +431,9 @@ def _validate_events(history: temporalio.api.history.v1.History, path: Path | No
         )
     if not first.workflow_execution_started_event_attributes.workflow_type.name:
         raise HistoryError(path, "WorkflowExecutionStarted event has no workflow type")
+    if not first.workflow_execution_started_event_attributes.task_queue.name:
+        # A server always sets it; the SDK's replayer waits forever without one.
+        raise HistoryError(path, "WorkflowExecutionStarted event has no task queue")
     expected = 1
     for ev in events:
         if ev.event_id != expected:

@@ -365,3 +365,29 @@ def test_check_reports_a_malformed_history_as_an_input_error(tmp_path: Path) -> 
     assert result.error is not None
     assert "event 16 (TimerFired)" in result.error and "startedEventId 99" in result.error
     assert "workflow.patched" not in result.describe()
+
+
+def test_a_started_event_without_task_queue_is_rejected() -> None:
+    # The stock replayer waits forever on it.
+    events = _valid()
+    _attrs(events[0]).pop("taskQueue")
+    with pytest.raises(HistoryError, match="no task queue"):
+        _load(events)
+
+
+def test_a_history_without_a_workflow_task_is_not_replayed(tmp_path: Path) -> None:
+    # A start delay not yet over: loads (show, diff read it) but the stock replayer would
+    # wait forever for a workflow task, so check reports it instead of replaying.
+    from replaykit import CheckOptions, check_histories
+
+    (tmp_path / "wf.json").write_text(json.dumps({"events": _valid()[:1]}))
+    load_history(tmp_path / "wf.json")
+    report = check_histories(
+        [tmp_path],
+        workflows=["reference_agents"],
+        jobs=0,
+        options=CheckOptions(cache=False, timeout=600),
+    )
+    (result,) = report.results
+    assert result.status == "error"
+    assert result.error is not None and "nothing to replay" in result.error

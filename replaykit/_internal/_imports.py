@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import os
 import sys
 import threading
 from pathlib import Path
@@ -17,7 +18,20 @@ from typing import Any
 
 from ._errors import ConfigError
 
-__all__ = ["load_file_module", "resolve_ref"]
+__all__ = ["load_file_module", "put_workdir_on_path", "resolve_ref"]
+
+
+def put_workdir_on_path() -> None:
+    """Put the working directory (the project root) on ``sys.path``, first, once.
+
+    As ``python -m`` and pytest's rootdir do: the project's own packages import from a
+    scenario file, a ``--plugin`` or ``--data-converter`` module, a ``--workflows`` module.
+    Every command that imports the user's code calls it, so they all import the same things.
+    """
+    cwd = os.getcwd()
+    if cwd not in sys.path:
+        sys.path.insert(0, cwd)
+
 
 _FILE_MODULES: dict[Path, ModuleType] = {}
 _FILE_MODULES_LOCK = threading.RLock()

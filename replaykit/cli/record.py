@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import logging
-import os
 import sys
 import warnings
 
 import click
 
 from replaykit._internal._errors import ReplaykitError
+from replaykit._internal._imports import put_workdir_on_path
 from replaykit.check._report import display_path
 from replaykit.cli._options import (
     cli_resolver,
@@ -87,7 +87,7 @@ def command(
         server=server, address=address, namespace=namespace, db_filename=db_filename, project=config
     )
     settings = cli_resolver(config, data_converter=data_converter, plugins=plugins)
-    sys.path.insert(0, os.getcwd())
+    put_workdir_on_path()  # the scenario import rule (load_scenarios) puts it there too
     # Activity failures that scenarios provoke on purpose (retries, injected errors) end up
     # in the histories; the SDK's warning-with-traceback for each one is noise here.
     for name in ("temporalio.activity", "temporalio.worker._activity"):

@@ -31,6 +31,7 @@ import temporalio.workflow
 from temporalio.api.enums.v1 import EventType
 
 from replaykit._internal._errors import ScenarioError
+from replaykit._internal._imports import put_workdir_on_path
 from replaykit.history._events import view_of
 
 __all__ = [
@@ -265,11 +266,24 @@ class ScenarioOutcome:
 def load_scenarios(files: Sequence[Path | str], *, pattern: str | None = None) -> list[Scenario]:
     """Import scenario files (or dotted module names) and return their scenarios.
 
+    The one import rule for scenario files, whichever command loads them (``record``,
+    ``faults`` and its worker processes, ``patches --generate-old``, ``saga
+    prove-rollback``, the pytest fixtures):
+
+    1. the working directory (the project root) is on ``sys.path``, so the project's own
+       packages import (:func:`~replaykit._internal._imports.put_workdir_on_path`);
+    2. a file inside a package importable from a ``sys.path`` entry is imported under its
+       dotted name (its workflow classes are the package's own objects);
+    3. any other file's folder goes on ``sys.path`` and the file is imported under its own
+       name, so its sibling modules import and the workflow sandbox can import its
+       workflows again by name; a private name only when that name is another module's.
+
     Args:
         files: Python files or importable module names.
         pattern: Keep only scenarios whose name contains it or matches it as a glob
             (like pytest's ``-k`` for a single term).
     """
+    put_workdir_on_path()
     found: list[Scenario] = []
     for item in files:
         module = _import_scenario_module(str(item))
@@ -308,7 +322,8 @@ def _import_scenario_module(item: str) -> Any:
 
 
 def _module_name_for(path: Path) -> str:
-    """The dotted name a file has relative to a sys.path entry, else a unique private name.
+    """The dotted name a file has relative to a sys.path entry, else its own name with its
+    folder put on sys.path, else (the name is another module's) a unique private name.
 
     Using the real dotted name matters: workflow classes defined in the file must be the
     same objects whether imported through the scenario file or through their package.
@@ -326,10 +341,24 @@ def _module_name_for(path: Path) -> str:
                 if str(entry.resolve()) not in sys.path:
                     sys.path.insert(0, str(entry.resolve()))
                 return ".".join(parts)
-    digest = hashlib.blake2b(str(path).encode(), digest_size=6).hexdigest()
     if str(path.parent) not in sys.path:
         sys.path.insert(0, str(path.parent))
+    if path.stem.isidentifier() and _importable_as(path.stem, path):
+        return path.stem
+    digest = hashlib.blake2b(str(path).encode(), digest_size=6).hexdigest()
     return f"_replaykit_scenario_{path.stem}_{digest}"
+
+
+def _importable_as(name: str, path: Path) -> bool:
+    """Whether ``import name`` finds exactly ``path`` (no other module has the name)."""
+    loaded = sys.modules.get(name)
+    if loaded is not None:
+        return Path(getattr(loaded, "__file__", "") or "").resolve() == path
+    try:
+        spec = importlib.util.find_spec(name)
+    except (ImportError, ValueError):
+        return False
+    return spec is not None and spec.origin is not None and Path(spec.origin).resolve() == path
 
 
 def new_worker(

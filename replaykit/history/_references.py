@@ -211,6 +211,13 @@ _REFERENCES: dict[int, tuple[_Ref, ...]] = {
     },
 }
 
+#: The attributes field of each event type (checked to agree with the type before this runs).
+_ATTRIBUTES = {
+    value: name.removeprefix("EVENT_TYPE_").lower() + "_event_attributes"
+    for name, value in EventType.items()
+    if name != "EVENT_TYPE_UNSPECIFIED"
+}
+
 _GROUP_TEXT = {
     "wft-started": "workflow task already started",
     "wft-closed": "workflow task already closed",
@@ -308,7 +315,7 @@ def check_references(
             )
         refs = _REFERENCES.get(kind)
         if refs:
-            attrs = getattr(ev, ev.WhichOneof("attributes") or "")
+            attrs = getattr(ev, _ATTRIBUTES[kind])
             for ref in refs:
                 target = int(getattr(attrs, ref.field))
                 _check_one(events, ev, here, ref, target, attrs, used, path)
@@ -331,7 +338,7 @@ def check_references(
                 )
             open_started = ev.event_id
         elif kind in _WFT_CLOSE:
-            attrs = getattr(ev, ev.WhichOneof("attributes") or "")
+            attrs = getattr(ev, _ATTRIBUTES[kind])
             scheduled = int(attrs.scheduled_event_id)
             if scheduled != open_task:
                 raise HistoryError(

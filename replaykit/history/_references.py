@@ -233,6 +233,23 @@ _GROUP_TEXT = {
     "nexus-closed": "Nexus operation already closed",
 }
 
+#: Fields a server always writes on the events a command produces; without them the code
+#: would be blamed (a changed activity type, a new timer) for what is a damaged history.
+_REQUIRED: dict[int, tuple[str, ...]] = {
+    E.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED: ("activity_id", "activity_type.name", "task_queue.name"),
+    E.EVENT_TYPE_TIMER_STARTED: ("timer_id",),
+    E.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED: ("workflow_id", "workflow_type.name"),
+    E.EVENT_TYPE_MARKER_RECORDED: ("marker_name",),
+    E.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED: (
+        "signal_name",
+        "workflow_execution.workflow_id",
+    ),
+    E.EVENT_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED: (
+        "workflow_execution.workflow_id",
+    ),
+    E.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_STARTED: ("workflow_execution.workflow_id",),
+}
+
 #: What may follow ``WorkflowTaskStarted`` (the core panics on anything else).
 _AFTER_WFT_STARTED = frozenset(
     {
@@ -313,6 +330,9 @@ def check_references(
                 "WorkflowTaskFailed or WorkflowTaskTimedOut (or the execution's Terminated or "
                 "TimedOut) may come; the SDK core panics on this order",
             )
+        required = _REQUIRED.get(kind)
+        if required:
+            _check_required(ev, here, required, path)
         refs = _REFERENCES.get(kind)
         if refs:
             attrs = getattr(ev, _ATTRIBUTES[kind])
@@ -361,6 +381,26 @@ def check_references(
                 )
             open_task = open_started = None
         previous = ev
+
+
+def _check_required(
+    ev: temporalio.api.history.v1.HistoryEvent,
+    here: str,
+    required: tuple[str, ...],
+    path: Path | None,
+) -> None:
+    attrs = getattr(ev, _ATTRIBUTES[ev.event_type])
+    for dotted in required:
+        value: object = attrs
+        for part in dotted.split("."):
+            value = getattr(value, part)
+        if not value:
+            name = ".".join(_json_name(p) for p in dotted.split("."))
+            raise HistoryError(
+                path,
+                f"malformed history: {here} has no {name} (a server always writes it; the "
+                "history was edited or damaged)",
+            )
 
 
 def _open_text(open_task: int | None) -> str:

@@ -248,6 +248,9 @@ _WFT_MACHINE = re.compile(
 )
 
 
+_POLLER_PANIC = "Poller task died or did not terminate cleanly: Err("
+
+
 def malformed_history_text(text: str) -> str | None:
     """What the core says is wrong with a history itself, in one line; None otherwise.
 
@@ -256,8 +259,9 @@ def malformed_history_text(text: str) -> str | None:
     completed, failed, or timed out - or WE terminated.`` (logged, and the replay never
     returns), and a failed activation, ``Fatal error in workflow machines: WorkflowTaskMachine
     in state Scheduled says the transition is invalid during event EventInfo { event_id: 9,
-    event_type: WorkflowTaskCompleted }`` (a workflow task's events out of order). Code
-    changes give nondeterminism errors instead, never these.
+    event_type: WorkflowTaskCompleted }`` (a workflow task's events out of order); and a
+    panic of the replay's poller with no message (``Poller task died or did not terminate
+    cleanly: Err(Any { .. })``). Code changes give nondeterminism errors instead, never these.
     """
     m = _INVALID_HISTORY.search(text)
     if m:
@@ -270,6 +274,10 @@ def malformed_history_text(text: str) -> str | None:
     m = _WFT_MACHINE.search(text)
     if m:
         return f"event {m.group(2)} ({m.group(3)}): {m.group(1)}"
+    if _POLLER_PANIC in text:
+        # A panic without a message (``Err(Any { .. })``), e.g. on a started event without a
+        # task queue: the replay's history feeder is gone and the replay never returns.
+        return "its history feeder panicked"
     return None
 
 

@@ -110,3 +110,18 @@ def test_a_core_panic_in_a_worker_process(tmp_path: Path) -> None:
     assert status == "error"
     assert "malformed history" in error and "event 10 (TimerStarted)" in error
     assert results["b-clean.json"] == ("clean", None)
+
+
+def test_a_core_panic_without_a_message_is_reported_at_once() -> None:
+    # A started event without a task queue: the core's history feeder panics with no text.
+    doc = json.loads(SOURCE.read_text())
+    del doc["events"][0]["workflowExecutionStartedEventAttributes"]["taskQueue"]
+    result = check_histories(
+        [_unvalidated(doc)],
+        workflows=["reference_agents"],
+        jobs=0,
+        options=CheckOptions(timeout=TIMEOUT, cache=False),
+    ).results[0]
+    assert result.status == "error"
+    assert result.error is not None and "malformed history" in result.error
+    assert "did not finish" not in result.error

@@ -60,6 +60,10 @@ class Settings:
     data_converter: str | None = None
     timeout: float = DEFAULT_TIMEOUT
     plugins: tuple[Any, ...] = ()
+    #: Whether ``plugins`` came from the test's marker: its factories are then called for
+    #: every test (a fresh test model each); ini and pyproject factories, like ``--plugin``,
+    #: once per process.
+    plugins_per_test: bool = False
     #: ``[tool.replaykit]`` check rules, as ``replaykit check`` applies them.
     allow: tuple[str, ...] = ()
     volatile: tuple[str, ...] = ()
@@ -130,7 +134,8 @@ class SettingsSources:
         if not isinstance(strict, bool):
             raise ConfigError(f"strict={strict!r} is not valid; choose from: True, False")
         workflows = settings.workflows().value
-        plugins = settings.plugins().value
+        resolved_plugins = settings.plugins()
+        plugins = resolved_plugins.value
         histories = settings.histories(default=(str(self.root / "histories"),)).value
         try:
             timeout = float(self.ini_timeout) if self.ini_timeout else DEFAULT_TIMEOUT
@@ -151,6 +156,7 @@ class SettingsSources:
             data_converter=settings.data_converter().value,
             timeout=timeout,
             plugins=tuple(plugins),
+            plugins_per_test=resolved_plugins.source == "marker",
             allow=settings.allow().value,
             volatile=settings.volatile().value,
             fail_on=tuple(sorted(settings.fail_on().value)),

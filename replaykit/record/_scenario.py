@@ -33,7 +33,7 @@ from temporalio.api.enums.v1 import EventType, WorkflowTaskFailedCause
 
 from replaykit._internal._errors import ScenarioError
 from replaykit._internal._imports import put_workdir_on_path
-from replaykit.history._events import view_of
+from replaykit.history._events import CLOSE_KINDS, view_of
 
 __all__ = [
     "ExecutionRef",
@@ -586,12 +586,15 @@ async def _first_task_failure(
     bookkeeping and are retried at once).
     """
     seen: dict[tuple[str, str], int] = {}  # execution -> events already looked at
+    closed: set[tuple[str, str]] = set()  # no task can fail any more: not fetched again
     delay = _WATCH_EVERY[0]
     while True:
         await asyncio.sleep(delay)
         delay = min(delay * 1.5, _WATCH_EVERY[1])
         queue = [*recorder.started, *(k for k in seen if k not in recorder.started)]
         for workflow_id, run_id in dict.fromkeys(queue):
+            if (workflow_id, run_id) in closed:
+                continue
             try:
                 history = await client.get_workflow_handle(
                     workflow_id, run_id=run_id
@@ -601,6 +604,8 @@ async def _first_task_failure(
             events = history.events
             start = seen.get((workflow_id, run_id), 0)
             seen[(workflow_id, run_id)] = len(events)
+            if events and events[-1].event_type in CLOSE_KINDS:
+                closed.add((workflow_id, run_id))
             for ev in events[start:]:
                 if ev.event_type == _CHILD_STARTED:
                     child = ev.child_workflow_execution_started_event_attributes

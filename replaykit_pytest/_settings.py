@@ -61,6 +61,10 @@ class Settings:
     data_converter: str | None = None
     timeout: float = 120.0
     plugins: tuple[Any, ...] = ()
+    #: Whether ``plugins`` came from the test's marker: its factories are then called for
+    #: every test (a fresh test model each); ini and pyproject factories, like ``--plugin``,
+    #: once per process.
+    plugins_per_test: bool = False
     #: ``[tool.replaykit]`` check rules, as ``replaykit check`` applies them.
     allow: tuple[str, ...] = ()
     volatile: tuple[str, ...] = ()
@@ -139,7 +143,8 @@ class SettingsSources:
         record = settings.record().value
         strict = settings.strict().value
         workflows = settings.workflows().value
-        plugins = settings.plugins().value
+        resolved_plugins = settings.plugins()
+        plugins = resolved_plugins.value
         histories = settings.histories(default=(str(self.root / "histories"),)).value
         timeout = settings.timeout().value
         return Settings(
@@ -153,6 +158,7 @@ class SettingsSources:
             data_converter=settings.data_converter().value,
             timeout=timeout,
             plugins=tuple(plugins),
+            plugins_per_test=resolved_plugins.source == "marker",
             allow=settings.allow().value,
             volatile=settings.volatile().value,
             fail_on=tuple(sorted(settings.fail_on().value)),

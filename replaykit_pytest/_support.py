@@ -153,8 +153,9 @@ class TestState:
         self._plugins: list[Any] | None = None
 
     def plugins(self) -> list[Any]:
-        """The test's plugin objects, resolved once per test (factories give each test its
-        own, e.g. a fresh test model provider).
+        """The test's plugin objects, resolved once per test: a marker's factories give each
+        test its own (e.g. a fresh test model provider); ini and pyproject factories are
+        called once per process, as ``--plugin`` ones are.
 
         Raises:
             ConfigError: A plugin reference does not resolve to a Temporal plugin.
@@ -164,7 +165,11 @@ class TestState:
 
             if any(isinstance(p, str) for p in self.settings.plugins):
                 ensure_importable(self.settings.root)
-            self._plugins = load_plugins(self.settings.plugins, option="replaykit plugins")
+            self._plugins = load_plugins(
+                self.settings.plugins,
+                option="replaykit plugins",
+                fresh=self.settings.plugins_per_test,
+            )
         return self._plugins
 
     def workflows(self, explicit: Sequence[Any] | None) -> list[Any]:

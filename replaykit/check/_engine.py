@@ -29,7 +29,7 @@ import temporalio.worker
 import temporalio.workflow
 
 from replaykit._internal._errors import ConfigError, HistoryError, ReplaykitError
-from replaykit._internal._runtime import quiet_runtime
+from replaykit._internal._runtime import core_rejection, core_rejections, quiet_runtime
 from replaykit._internal._sdk_compat import is_workflow_class, workflow_type_name
 from replaykit._internal._sync import run_sync
 from replaykit.config._budgets import parse_budget_limits
@@ -67,6 +67,12 @@ from ._budget import BudgetLimits, chain_budgets, measure_budget
 from ._capture import CapturingRunner, skip_identity_payload_passes
 from ._divergence import CheckReport, Divergence, HistoryResult, Status
 from ._explain import explain_replay_failure
+from ._malformed import (
+    NO_WORKFLOW_TASK,
+    malformed_failure,
+    malformed_message,
+    watch_worker_for_core_rejections,
+)
 from ._strict import compare_run
 
 __all__ = ["CheckOptions", "check_histories", "collect_workflows", "replay_one"]
@@ -364,6 +370,9 @@ class _Replay:
         async def histories() -> AsyncIterator[temporalio.client.WorkflowHistory]:
             async for key, hf in items:
                 started = time.perf_counter()
+                if not hf.view.has_workflow_task:  # the SDK's replayer would wait forever
+                    on_result(key, _error_result(hf.path or hf.display_name, NO_WORKFLOW_TASK))
+                    continue
                 compared = hf
                 if has_codec(self.converter) and self.options.strict:
                     # The replayer decodes the recorded payloads itself; the comparison
@@ -410,6 +419,9 @@ class _Replay:
         assert self.runner is not None
         capture = self.runner.take(result.history.run_id)
         failure = result.replay_failure
+        malformed = malformed_failure(failure)
+        if malformed is not None:  # the history's fault, not the code's: no divergence
+            return _error_result(hf.path or hf.display_name, malformed)
         divergences: list[Divergence] = []
         if self.options.strict and capture is not None:
             divergences = compare_run(
@@ -664,6 +676,7 @@ def _check_in_process(
         abandoned: bool = False
         in_flight: dict[int, float] = field(default_factory=dict)  # index -> since (monotonic)
         thread: Any = None
+        rejections: int = 0  # core panics on malformed histories before this pipeline
 
     def run_pipeline(pipe: _Pipeline) -> None:
         def deliver(index: int, result: HistoryResult) -> None:
@@ -699,7 +712,7 @@ def _check_in_process(
             inbox.put((pipe, -2, None))
 
     def start() -> _Pipeline:
-        pipe = _Pipeline()
+        pipe = _Pipeline(rejections=core_rejections())
         pipe.thread = threading.Thread(
             target=run_pipeline, args=(pipe,), name="replaykit-check", daemon=True
         )
@@ -727,7 +740,11 @@ def _check_in_process(
                 emit(payload)
         with lock:
             oldest = min(current.in_flight.items(), key=lambda kv: kv[1], default=None)
-            if oldest is None or time.monotonic() - oldest[1] <= options.timeout:
+            # A core panic on a malformed history: that replay never returns either.
+            rejected = core_rejection(current.rejections)
+            if oldest is None or (
+                rejected is None and time.monotonic() - oldest[1] <= options.timeout
+            ):
                 continue
             current.abandoned = True
             stuck = oldest[0]
@@ -740,7 +757,9 @@ def _check_in_process(
             emit(
                 _error_result(
                     path,
-                    (
+                    malformed_message(rejected)
+                    if rejected is not None
+                    else (
                         f"replay did not finish within {options.timeout:g} s (the SDK can hang on "
                         "corrupted histories); in-process replays cannot be killed, so its thread was "
                         "abandoned and the remaining histories replay on a fresh replayer"
@@ -831,6 +850,23 @@ def _worker_main(
     skip_identity_payload_passes()
     _memoize_compiles()
 
+    flight: dict[int, str] = {}  # index -> path, in start order, until its result is sent
+    flight_lock = threading.Lock()
+
+    def leave() -> None:
+        results.put(("done", worker_index))
+        for q in (results, tasks):
+            q.close()
+            q.join_thread()
+        os._exit(0)
+
+    watch_worker_for_core_rejections(
+        in_flight=lambda: _locked_items(flight, flight_lock),
+        report=lambda i, p, m: results.put(("result", worker_index, i, _error_result(p, m))),
+        requeue=lambda i, p: tasks.put((i, p)),
+        leave=leave,
+    )
+
     async def main() -> None:
         loop = asyncio.get_running_loop()
 
@@ -840,16 +876,22 @@ def _worker_main(
                 if task is None:
                     return
                 index, path = task
+                with flight_lock:
+                    flight[index] = path
                 results.put(("start", worker_index, index))
                 try:
                     hf = _load(Path(path), workflow_id, cache)
                 except HistoryError as err:
                     error = _error_result(err.path, err.reason)
+                    with flight_lock:
+                        flight.pop(index, None)
                     results.put(("result", worker_index, index, error))
                     continue
                 yield index, hf
 
         def on_result(index: int, result: HistoryResult) -> None:
+            with flight_lock:
+                flight.pop(index, None)
             results.put(("result", worker_index, index, result))
 
         await asyncio.gather(
@@ -871,6 +913,11 @@ def _worker_main(
         results.join_thread()
         # The SDK's runtime can crash at interpreter exit (DESIGN.md); leave cleanly.
         os._exit(0)
+
+
+def _locked_items(flight: dict[int, str], lock: threading.Lock) -> list[tuple[int, str]]:
+    with lock:
+        return list(flight.items())
 
 
 def _start_method() -> str:

@@ -80,6 +80,8 @@ _LABELS = {
     "ini": "replaykit_{name}",
     "pyproject": "[tool.replaykit] {name}",
 }
+#: Seconds a scenario may run when neither ``--timeout`` nor the scenario says.
+DEFAULT_SCENARIO_TIMEOUT = 300.0
 
 #: The environment variables Temporal defines that stand for a replaykit setting.
 ENV_VARS: Mapping[str, str] = {"server": ENV_ADDRESS, "namespace": ENV_NAMESPACE}
@@ -301,6 +303,24 @@ class Resolver:
     def jobs(self) -> Resolved[int | None]:
         """Worker processes (None: the CPU count; 0: in this process)."""
         return self._pick("jobs", project=self.project.jobs)
+
+    def scenario_timeout(self, *, scenario: float | None = None) -> Resolved[float]:
+        """Seconds a scenario may run: ``--timeout`` > the scenario's own ``timeout=`` > 300.
+
+        Raises:
+            ConfigError: The value is not a positive number; the message names its source.
+        """
+        got = self._pick("scenario_timeout", scenario=scenario, default=DEFAULT_SCENARIO_TIMEOUT)
+        try:
+            value = float(got.value)
+        except (TypeError, ValueError):
+            value = -1.0
+        if not value > 0:
+            raise ConfigError(
+                f"scenario timeout {got.value!r} (from {got.source}) must be a positive "
+                "number of seconds"
+            )
+        return Resolved(value, got.source)
 
     def deployment_version(self) -> Resolved[str | None]:
         """``NAME.BUILD_ID`` of the Worker Deployment version this code is."""

@@ -76,7 +76,7 @@ DEFAULT_RECORD_MODE = "none"
 #: How each source names a setting in an error message.
 _LABELS = {
     "flag": "--{dashed}",
-    "marker": "@pytest.mark.replaykit({name}=...)",
+    "marker": "{name}",  # as the marker spells its keyword: strict=...
     "ini": "replaykit_{name}",
     "pyproject": "[tool.replaykit] {name}",
 }

@@ -57,6 +57,7 @@ from ._capture import CapturingRunner, skip_identity_payload_passes
 from ._divergence import CheckReport, Divergence, HistoryResult, Status
 from ._explain import explain_replay_failure
 from ._strict import compare_run
+from ._verdicts import DependencyTracker, VerdictCache
 
 __all__ = ["CheckOptions", "check_histories", "collect_workflows", "replay_one"]
 
@@ -89,6 +90,9 @@ class CheckOptions:
             strings, plugin objects, classes or factories (see
             :func:`~replaykit.integrations._plugins.load_plugins`). Strings travel to worker processes;
             objects need forked workers or ``jobs=0``.
+        verdict_cache: Folder of the verdict cache (None: off): a stored pass is reused
+            when the history, every module its replay imported and every option that
+            changes a verdict are unchanged (see :mod:`replaykit.check._verdicts`).
     """
 
     strict: bool = True
@@ -104,6 +108,7 @@ class CheckOptions:
     include_pinned: bool = False
     budget: BudgetLimits = BudgetLimits()
     plugins: tuple[Any, ...] = ()
+    verdict_cache: str | None = None
 
 
 def collect_workflows(specs: Iterable[str | type]) -> list[type]:
@@ -266,7 +271,14 @@ _PLUGIN_REPLAYS = threading.Lock()
 class _Replay:
     """One replayer (and its capturing runner) reused for many histories."""
 
-    def __init__(self, workflows: Sequence[type], options: CheckOptions) -> None:
+    def __init__(
+        self,
+        workflows: Sequence[type],
+        options: CheckOptions,
+        *,
+        tracker: DependencyTracker | None = None,
+    ) -> None:
+        self.tracker = tracker
         inner: temporalio.worker.WorkflowRunner = (
             temporalio.worker.workflow_sandbox.SandboxedWorkflowRunner()
             if options.sandbox
@@ -286,7 +298,12 @@ class _Replay:
         def capture(runner: temporalio.worker.WorkflowRunner) -> temporalio.worker.WorkflowRunner:
             # Applied after every plugin: a plugin adjusts a SandboxedWorkflowRunner only
             # when it is given one, so the capture must not hide it from them.
-            wrapped = CapturingRunner(runner, sources=options.strict, default_converter=default)
+            wrapped = CapturingRunner(
+                runner,
+                sources=options.strict,
+                default_converter=default,
+                track_files=tracker is not None,
+            )
             self.runner = wrapped
             return wrapped
 
@@ -418,7 +435,14 @@ class _Replay:
                 "converter in use (--data-converter, or the plugins') cannot read after its "
                 "codec, if any: it is not the one the history was recorded with",
             )
-        return _verdict(hf, divergences, self.options, seconds=seconds, stock_error=stock)
+        verdict = _verdict(hf, divergences, self.options, seconds=seconds, stock_error=stock)
+        if self.tracker is not None and verdict.status == "clean":
+            deps = self.tracker.describe(
+                capture.modules if capture is not None else None,
+                opened=(capture.opened or ()) if capture is not None else (),
+            )
+            verdict = dataclasses.replace(verdict, dependencies=deps)
+        return verdict
 
 
 def replay_one(
@@ -509,9 +533,29 @@ def check_histories(
         load_data_converter(options.data_converter)  # a bad reference fails before any replay
     parse_volatile_rules(options.volatile)  # so does a malformed volatile rule
     module_specs = _importable_specs(workflows, workflow_classes)
+    verdicts, cache_note = _open_verdict_cache(options, workflow_classes, workflow_id, entries)
+    if verdicts is None and options.verdict_cache:
+        options = dataclasses.replace(options, verdict_cache=None)  # workers track nothing
+    reasons: dict[str, str] = {}
+    reused: list[HistoryResult] = []
+    replay_entries = entries
+    if verdicts is not None:
+        replay_entries = []
+        for entry in entries:
+            if isinstance(entry, HistoryFile):
+                if entry.path is not None:
+                    reasons[str(entry.path)] = "given as a loaded history, not a file"
+                replay_entries.append(entry)
+                continue
+            got = verdicts.lookup(entry)
+            if isinstance(got, HistoryResult):
+                reused.append(got)
+            else:
+                reasons[str(entry)] = got
+                replay_entries.append(entry)
     if jobs is None:
         jobs = os.cpu_count() or 1
-    jobs = min(jobs, len(entries)) if jobs > 0 else 0
+    jobs = min(jobs, len(replay_entries)) if jobs > 0 else 0
     if module_specs is None and jobs > 0:
         jobs = 0  # classes defined in __main__ or a test cannot be re-imported elsewhere
     if options.plugins:
@@ -524,6 +568,14 @@ def check_histories(
             jobs = 0  # plugin objects reach forked workers only; name them as strings
 
     def emit(result: HistoryResult) -> None:
+        if verdicts is not None and not result.reused:
+            not_stored = verdicts.store(result)
+            result = dataclasses.replace(
+                result,
+                recheck_reason=reasons.get(result.path or ""),
+                not_stored=not_stored,
+                dependencies=None,
+            )
         results.append(result)
         if on_result is not None:
             on_result(result)
@@ -531,12 +583,14 @@ def check_histories(
     for r in results:
         if on_result is not None:
             on_result(r)
-    if entries:
+    for r in reused:
+        emit(r)
+    if replay_entries:
         if jobs == 0:
-            _check_in_process(entries, workflow_classes, options, workflow_id, emit)
+            _check_in_process(replay_entries, workflow_classes, options, workflow_id, emit)
         else:
             assert module_specs is not None
-            _check_in_pool(entries, module_specs, options, workflow_id, jobs, emit)
+            _check_in_pool(replay_entries, module_specs, options, workflow_id, jobs, emit)
     order = {str(e.path if isinstance(e, HistoryFile) else e): i for i, e in enumerate(entries)}
     results.sort(
         key=lambda r: (r.status != "error" or r.path not in order, order.get(r.path or "", -1))
@@ -555,8 +609,31 @@ def check_histories(
             "deployment_version": options.deployment_version,
             "include_pinned": options.include_pinned,
             "budget": dataclasses.asdict(options.budget),
+            "verdict_cache": verdicts is not None,
+            "verdict_cache_note": cache_note,
+            "verdicts_stored": verdicts.stored if verdicts is not None else 0,
         },
     )
+
+
+def _open_verdict_cache(
+    options: CheckOptions,
+    workflow_classes: Sequence[type],
+    workflow_id: str | None,
+    entries: Sequence[HistoryFile | Path],
+) -> tuple[VerdictCache | None, str | None]:
+    """The verdict cache of this run, or None and why it is off (None: not asked for)."""
+    if not options.verdict_cache or not entries:
+        return None, None
+    verdicts = VerdictCache(
+        options.verdict_cache,
+        options=options,
+        workflows=workflow_classes,
+        workflow_id=workflow_id,
+    )
+    if verdicts.disabled is not None:
+        return None, verdicts.disabled
+    return verdicts, None
 
 
 def _validate_shard(shard: object) -> None:
@@ -603,6 +680,7 @@ def _check_in_process(
     import threading
 
     cache = HistoryCache(options.cache_dir) if options.cache else None
+    tracker = DependencyTracker() if options.verdict_cache else None
     lock = threading.Lock()
     todo: list[tuple[int, HistoryFile | Path]] = list(enumerate(entries))
     remaining = set(range(len(entries)))
@@ -641,7 +719,7 @@ def _check_in_process(
                 yield index, hf
 
         try:
-            run_sync(lambda: _Replay(workflows, options).run(items(), deliver))
+            run_sync(lambda: _Replay(workflows, options, tracker=tracker).run(items(), deliver))
         except BaseException as err:  # noqa: BLE001 - re-raised by the calling thread
             inbox.put((pipe, -1, err))
         finally:
@@ -777,6 +855,7 @@ def _worker_main(
         results.put(("fatal", worker_index, str(err)))
         return
     cache = HistoryCache(options.cache_dir) if options.cache else None
+    tracker = DependencyTracker() if options.verdict_cache else None
     skip_identity_payload_passes()
     _memoize_compiles()
 
@@ -803,7 +882,7 @@ def _worker_main(
 
         await asyncio.gather(
             *(
-                _Replay(workflows, options).run(items(), on_result)
+                _Replay(workflows, options, tracker=tracker).run(items(), on_result)
                 for _ in range(_PIPELINES_PER_WORKER)
             )
         )

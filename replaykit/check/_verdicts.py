@@ -1,0 +1,664 @@
+"""The verdict cache: reuse a history's pass when nothing it depends on has changed.
+
+A verdict depends on three things, and an entry records all three:
+
+- **the history**: its content digest (the entry's file name);
+- **the code that replayed it**: every module the replay imported, as the sandbox's
+  importer saw it while it replayed (lazy imports inside workflow methods included), with
+  project modules keyed by content and their path below their ``sys.path`` root, installed
+  distributions by exact version, and the Python version;
+- **the judgment**: replaykit's and temporalio's versions (and replaykit's own source) and
+  every option that changes a verdict (strict, fail_on, allow, volatile, plugins, data
+  converter, deployment version, budgets, sandbox, workflow id).
+
+Paths and the environment are not in the key, so a cache restored on another CI runner
+hits. Only passes are stored: a diverged or errored history always replays. When a
+dependency cannot be pinned down (a module without a source file, a data file read while
+the workflow code ran), the verdict is not stored and the reason is reported.
+
+Worker processes describe what each replay depended on (:class:`DependencyTracker`); the
+parent process looks entries up before replaying and stores passes afterwards
+(:class:`VerdictCache`), hashing each dependency once per run.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import functools
+import hashlib
+import json
+import os
+import platform
+import sys
+import sysconfig
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ._divergence import Divergence, HistoryResult
+
+if TYPE_CHECKING:
+    from ._engine import CheckOptions
+
+__all__ = [
+    "ENTRY_FORMAT",
+    "DependencyTracker",
+    "ReplayDeps",
+    "VerdictCache",
+    "start_recording_opens",
+    "stop_recording_opens",
+]
+
+#: Bumped when the entry layout or the meaning of a key part changes.
+ENTRY_FORMAT = 1
+
+# ---------------------------------------------------------------------------------------
+# Files opened while a workflow runs
+
+_SINKS: list[set[str]] = []
+_SINKS_LOCK = threading.Lock()
+_HOOKED = False
+
+
+def _audit(event: str, args: tuple[Any, ...]) -> None:
+    if event != "open" or not _SINKS or not args:
+        return
+    path = args[0]
+    if isinstance(path, (str, bytes)):
+        text = os.path.abspath(os.fsdecode(path))
+        for sink in list(_SINKS):
+            sink.add(text)
+
+
+def start_recording_opens() -> set[str]:
+    """Start collecting every path this process opens (from any thread); returns the set.
+
+    The workflow code of a sandboxed replay runs on the SDK's executor thread, so the
+    recording is process-wide; histories replay one at a time per pipeline.
+    """
+    global _HOOKED
+    with _SINKS_LOCK:
+        if not _HOOKED:
+            sys.addaudithook(_audit)  # the "open" audit event: builtins.open, io, os.open
+            _HOOKED = True
+        sink: set[str] = set()
+        _SINKS.append(sink)
+    return sink
+
+
+def stop_recording_opens(sink: set[str]) -> None:
+    """Stop adding to ``sink`` (a set :func:`start_recording_opens` returned)."""
+    with _SINKS_LOCK:
+        for i, other in enumerate(_SINKS):
+            if other is sink:
+                del _SINKS[i]
+                return
+
+
+# ---------------------------------------------------------------------------------------
+# What one replay depended on (worker side)
+
+
+@dataclass(frozen=True)
+class ReplayDeps:
+    """The code one replay depended on.
+
+    Attributes:
+        modules: ``(module name, path below its sys.path root, content digest)`` of every
+            project module.
+        distributions: ``(distribution, exact version)`` of every installed distribution
+            a replayed module came from.
+        unpinned: Why the dependencies cannot be pinned down (the verdict is then not
+            stored), or None.
+    """
+
+    modules: tuple[tuple[str, str, str], ...] = ()
+    distributions: tuple[tuple[str, str], ...] = ()
+    unpinned: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict (what an entry stores)."""
+        return {
+            "modules": [list(m) for m in self.modules],
+            "distributions": [list(d) for d in self.distributions],
+        }
+
+
+_CODE_SUFFIXES = (".py", ".pyc", ".pyi", ".pyd", ".so", ".pth", ".pb", ".tmp")
+_INSTALLED_PARTS = (f"{os.sep}site-packages{os.sep}", f"{os.sep}dist-packages{os.sep}")
+_SKIP_NAMES = frozenset({"__main__", "__temporal_main__", "sys", "builtins"})
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+@functools.lru_cache(maxsize=1)
+def _stdlib_dirs() -> tuple[str, ...]:
+    paths = sysconfig.get_paths()
+    dirs = {os.path.realpath(paths[k]) + os.sep for k in ("stdlib", "platstdlib") if k in paths}
+    return tuple(sorted(dirs))
+
+
+@functools.lru_cache(maxsize=1)
+def _install_dirs() -> tuple[str, ...]:
+    """Folders whose files are pinned by a version: the stdlib and the interpreter's prefixes."""
+    dirs = set(_stdlib_dirs())
+    for prefix in {sys.prefix, sys.base_prefix, sys.exec_prefix}:
+        dirs.add(os.path.realpath(prefix) + os.sep)
+    return tuple(sorted(dirs))
+
+
+@functools.lru_cache(maxsize=1)
+def _top_level_distributions() -> Mapping[str, list[str]]:
+    from importlib import metadata
+
+    return metadata.packages_distributions()
+
+
+def _is_stdlib(path: str) -> bool:
+    return path.startswith(_stdlib_dirs()) and not any(p in path for p in _INSTALLED_PARTS)
+
+
+@dataclass(frozen=True)
+class _Classified:
+    kind: str  # "skip", "module", "dist", "unpinned"
+    a: str = ""
+    b: str = ""
+    c: str = ""
+    path: str = ""  # the module's file (project modules)
+
+
+class DependencyTracker:
+    """Describes what a replay depended on; hashes each file once (one per check run)."""
+
+    def __init__(self) -> None:
+        self._files: dict[str, str] = {}
+        self._classified: dict[tuple[str, str | None], _Classified] = {}
+        self._static: dict[str, tuple[str, ...]] = {}
+
+    def file_digest(self, path: str) -> str:
+        """The content digest of a file, read once."""
+        got = self._files.get(path)
+        if got is None:
+            with open(path, "rb") as fh:
+                got = self._files[path] = _digest(fh.read())
+        return got
+
+    def classify(self, name: str, module: Any) -> _Classified:
+        """What a loaded module contributes to the key (memoized per name and file)."""
+        try:
+            file = getattr(module, "__file__", None)
+        except Exception:  # noqa: BLE001 - a restricted or odd module object
+            file = None
+        key = (name, file if isinstance(file, str) else None)
+        got = self._classified.get(key)
+        if got is None:
+            got = self._classified[key] = self._classify(name, module, key[1])
+        return got
+
+    def _classify(self, name: str, module: Any, file: str | None) -> _Classified:
+        if name in _SKIP_NAMES or name in sys.builtin_module_names:
+            return _Classified("skip")
+        if name == "replaykit" or name.startswith("replaykit."):
+            return _Classified("skip")  # its version and whole source are in the key
+        if file is None:
+            spec = getattr(module, "__spec__", None)
+            origin = getattr(spec, "origin", None)
+            if origin in ("built-in", "frozen") or getattr(module, "__path__", None) is not None:
+                return _Classified("skip")  # built in, frozen, or a namespace package
+            return _Classified(
+                "unpinned", f"module {name} has no source file, so its code cannot be pinned"
+            )
+        real = os.path.realpath(file)
+        if _is_stdlib(real):
+            return _Classified("skip")  # the Python version pins it
+        top = name.split(".", 1)[0]
+        for dist_name in _top_level_distributions().get(top, ()):
+            installed = _installed_version(dist_name, real)
+            if installed is not None:
+                return _Classified("dist", installed[0], installed[1])
+        parts = name.split(".")
+        base = os.path.basename(real)
+        is_package = base.startswith("__init__.")
+        rel = os.path.join(*(parts if is_package else parts[:-1]), base)
+        if not real.endswith(os.sep + rel):
+            return _Classified(
+                "unpinned",
+                f"module {name} was loaded from {real}, not from a path its name gives",
+            )
+        try:
+            digest = self.file_digest(real)
+        except OSError as err:
+            return _Classified("unpinned", f"module {name}: cannot read {real}: {err}")
+        return _Classified("module", name, rel.replace(os.sep, "/"), digest, path=real)
+
+    def describe(
+        self,
+        modules: Mapping[str, Any] | None,
+        *,
+        opened: Iterable[str] = (),
+        host: Mapping[str, Any] | None = None,
+    ) -> ReplayDeps:
+        """What a replay depended on.
+
+        Args:
+            modules: The sandbox's ``sys.modules`` for the run; None for an unsandboxed
+                run, which may have used any module loaded in this process (all count).
+            opened: Files opened while the workflow code ran.
+            host: This process's ``sys.modules`` (default: the real one).
+        """
+        host = sys.modules if host is None else host
+        sandboxed = modules is not None
+        seen: dict[str, Any] = dict(modules if modules is not None else host)
+        found: dict[str, _Classified] = {}
+        queue = list(seen.items())
+        while queue:
+            name, module = queue.pop()
+            if name in found:
+                continue
+            got = self.classify(name, module)
+            found[name] = got
+            if got.kind == "unpinned":
+                return ReplayDeps(unpinned=got.a)
+            if got.kind == "module" and sandboxed and host.get(name) is module:
+                # Passed through from the host: its own imports ran outside the sandbox,
+                # where the importer did not see them. Follow its import statements.
+                for dep in self._static_imports(got.path, name, module):
+                    dep_module = host.get(dep)
+                    if dep_module is not None and dep not in found:
+                        queue.append((dep, dep_module))
+        reason = self._data_file(opened)
+        if reason is not None:
+            return ReplayDeps(unpinned=reason)
+        mods = sorted((c.a, c.b, c.c) for c in found.values() if c.kind == "module")
+        dists = sorted({(c.a, c.b) for c in found.values() if c.kind == "dist"})
+        return ReplayDeps(modules=tuple(mods), distributions=tuple(dists))
+
+    def _static_imports(self, path: str, name: str, module: Any) -> tuple[str, ...]:
+        key = f"{path}\0{self.file_digest(path)}"
+        got = self._static.get(key)
+        if got is None:
+            package = (
+                name if getattr(module, "__path__", None) is not None else name.rpartition(".")[0]
+            )
+            got = self._static[key] = _imports_of(path, package)
+        return got
+
+    @staticmethod
+    def _data_file(opened: Iterable[str]) -> str | None:
+        for path in sorted(opened):
+            if path.endswith(_CODE_SUFFIXES) or os.path.isdir(path):
+                continue
+            real = os.path.realpath(path)
+            if real.startswith(_install_dirs()) or any(p in real for p in _INSTALLED_PARTS):
+                continue
+            if not os.path.exists(real):
+                continue
+            shown = os.path.relpath(real) if not os.path.relpath(real).startswith("..") else real
+            return (
+                f"the workflow code read {shown} while it replayed: a data file the verdict "
+                "depends on cannot be pinned down"
+            )
+        return None
+
+
+def _installed_version(dist_name: str, file: str) -> tuple[str, str] | None:
+    """``(name, version)`` when ``file`` belongs to that installed distribution (not an
+    editable install of project code)."""
+    from importlib import metadata
+
+    try:
+        dist = metadata.distribution(dist_name)
+    except metadata.PackageNotFoundError:
+        return None
+    base = os.path.realpath(str(dist.locate_file(""))) + os.sep
+    if not file.startswith(base):
+        return None
+    return (dist.metadata["Name"] or dist_name, dist.version)
+
+
+def _imports_of(path: str, package: str) -> tuple[str, ...]:
+    """Every module an import statement anywhere in the file may name (functions included)."""
+    try:
+        with open(path, "rb") as fh:
+            tree = ast.parse(fh.read())
+    except (OSError, SyntaxError, ValueError):
+        return ()
+    out: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                parts = alias.name.split(".")
+                out.update(".".join(parts[: i + 1]) for i in range(len(parts)))
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base_parts = package.split(".") if package else []
+                if node.level > 1:
+                    base_parts = base_parts[: len(base_parts) - node.level + 1]
+                base = ".".join([*base_parts, *([node.module] if node.module else [])])
+            else:
+                base = node.module or ""
+            if not base:
+                continue
+            parts = base.split(".")
+            out.update(".".join(parts[: i + 1]) for i in range(len(parts)))
+            out.update(f"{base}.{alias.name}" for alias in node.names)
+    return tuple(sorted(out))
+
+
+# ---------------------------------------------------------------------------------------
+# The key's other parts
+
+
+@functools.lru_cache(maxsize=1)
+def _replaykit_code() -> str:
+    """replaykit's version and own source: a development checkout changes without a bump."""
+    from importlib import metadata
+
+    root = Path(__file__).resolve().parent.parent
+    h = hashlib.blake2b(digest_size=16)
+    for path in sorted(root.rglob("*.py")):
+        h.update(str(path.relative_to(root)).encode() + b"\0")
+        try:
+            h.update(path.read_bytes())
+        except OSError:
+            h.update(b"?")
+    try:
+        version = metadata.version("replaykit")
+    except metadata.PackageNotFoundError:
+        version = "?"
+    return f"{version}+{h.hexdigest()[:12]}"
+
+
+def environment() -> dict[str, str]:
+    """The Python, replaykit and temporalio versions a verdict was reached with."""
+    from importlib import metadata
+
+    try:
+        temporalio_version = metadata.version("temporalio")
+    except metadata.PackageNotFoundError:
+        temporalio_version = "?"
+    return {
+        "python": f"{platform.python_implementation()} {platform.python_version()}",
+        "replaykit": _replaykit_code(),
+        "temporalio": temporalio_version,
+    }
+
+
+def judgment(options: CheckOptions, *, workflow_id: str | None) -> dict[str, Any] | str:
+    """Every option that changes a verdict, as JSON; a string says why there is none."""
+    plugins: list[str] = []
+    for plugin in options.plugins:
+        if not isinstance(plugin, str):
+            return (
+                "a plugin given as an object cannot be keyed (name it as module:attr to "
+                "use the verdict cache)"
+            )
+        plugins.append(plugin)
+    if "budget" in options.fail_on:
+        return (
+            "--fail-on budget measures continue-as-new chains together, across histories; "
+            "verdicts are not reused"
+        )
+    return {
+        "strict": options.strict,
+        "fail_on": sorted(options.fail_on),
+        "allow": list(options.allow),
+        "volatile": list(options.volatile),
+        "plugins": plugins,
+        "data_converter": options.data_converter,
+        "deployment_version": options.deployment_version,
+        "include_pinned": options.include_pinned,
+        "budget": dataclasses.asdict(options.budget),
+        "sandbox": options.sandbox,
+        "workflow_id": workflow_id,
+    }
+
+
+def _judge_code(options: CheckOptions, tracker: DependencyTracker) -> ReplayDeps:
+    """The modules the judgment itself runs: plugins and the data converter (host code)."""
+    names = [ref.partition(":")[0] for ref in options.plugins if isinstance(ref, str)]
+    if options.data_converter:
+        names.append(options.data_converter.partition(":")[0])
+    modules = {n: sys.modules[n] for n in names if n in sys.modules}
+    if not modules:
+        return ReplayDeps()
+    # Passed as "the sandbox's" modules with the host's: their imports are followed.
+    return tracker.describe(modules, host=sys.modules)
+
+
+# ---------------------------------------------------------------------------------------
+# The cache (parent side)
+
+
+def _workflow_class(cls: type) -> str:
+    return f"{cls.__module__}:{cls.__qualname__}"
+
+
+def _divergence(obj: Mapping[str, Any]) -> Divergence:
+    fields = {f.name for f in dataclasses.fields(Divergence)}
+    kw = {k: v for k, v in obj.items() if k in fields}
+    kw["items"] = tuple(kw.get("items") or ())
+    return Divergence(**kw)
+
+
+def _changed(what: str, old: Any, new: Any) -> str:
+    return f"{what} changed ({old!r} -> {new!r})"
+
+
+class VerdictCache:
+    """Looks stored passes up before a check replays, and stores new passes after.
+
+    One instance per check run: each dependency is hashed at most once.
+    """
+
+    def __init__(
+        self,
+        directory: str | Path,
+        *,
+        options: CheckOptions,
+        workflows: Sequence[type],
+        workflow_id: str | None,
+    ) -> None:
+        """Open the cache in ``directory`` for a check with these options and workflows.
+
+        Check :attr:`disabled` before use: a reason when these options cannot be keyed.
+        """
+        self.directory = Path(directory)
+        self.tracker = DependencyTracker()
+        judged = judgment(options, workflow_id=workflow_id)
+        self.disabled: str | None = judged if isinstance(judged, str) else None
+        self.judgment: dict[str, Any] = {} if isinstance(judged, str) else judged
+        if self.disabled is None:
+            code = _judge_code(options, self.tracker)
+            if code.unpinned:
+                self.disabled = f"plugins or data converter: {code.unpinned}"
+            self.judgment["judge_code"] = code.to_json()
+        self.env = environment()
+        self.classes = {
+            _type_name(cls): _workflow_class(cls) for cls in workflows if _type_name(cls)
+        }
+        self.digests: dict[str, str] = {}
+        self._modules: dict[str, str | None] = {}
+        self._dists: dict[str, str | None] = {}
+        self.reused = 0
+        self.stored = 0
+
+    # -- layout
+
+    def _entry(self, digest: str) -> Path:
+        return self.directory / digest[:2] / f"{digest}.json"
+
+    def _index(self, path: str) -> Path:
+        try:
+            rel = os.path.relpath(path)
+        except ValueError:  # another drive (Windows)
+            rel = path
+        name = _digest(rel.replace(os.sep, "/").encode())
+        return self.directory / "paths" / name[:2] / f"{name}.json"
+
+    # -- lookup
+
+    def lookup(self, path: Path) -> HistoryResult | str:
+        """The reused result for the history at ``path``, or why it must replay."""
+        key = str(path)
+        try:
+            digest = _digest(path.read_bytes())
+        except OSError as err:
+            return f"cannot read the history: {err.strerror or err}"
+        self.digests[key] = digest
+        entry = _read_json(self._entry(digest))
+        if entry is None or entry.get("format") != ENTRY_FORMAT:
+            previous = _read_json(self._index(key))
+            if previous is not None and previous.get("history") not in (None, digest):
+                return "history changed"
+            return "no stored pass (first check, or it did not pass or was not stored last time)"
+        reason = self._stale(entry)
+        if reason is not None:
+            return reason
+        stored = entry["result"]
+        self.reused += 1
+        return HistoryResult(
+            path=key,
+            workflow_id=stored.get("workflow_id"),
+            workflow_type=stored.get("workflow_type"),
+            status="clean",
+            divergences=tuple(_divergence(d) for d in stored.get("divergences", ())),
+            events=int(stored.get("events", 0)),
+            allowed=tuple(_divergence(d) for d in stored.get("allowed", ())),
+            closed=stored.get("closed"),
+            reused=True,
+        )
+
+    def _stale(self, entry: Mapping[str, Any]) -> str | None:
+        """Which part of the key changed since the entry was written (None: nothing)."""
+        env = entry.get("env", {})
+        for name, now in self.env.items():
+            if env.get(name) != now:
+                return _changed(f"{name} version", env.get(name), now)
+        judged = entry.get("judgment", {})
+        for name, now in self.judgment.items():
+            if judged.get(name) != now:
+                if name == "judge_code":
+                    return "the plugins' or data converter's code changed"
+                return _changed(f"option {name}", judged.get(name), now)
+        wtype = entry.get("result", {}).get("workflow_type")
+        if self.classes.get(wtype) != entry.get("workflow_class"):
+            return _changed(
+                f"workflow type {wtype}'s class",
+                entry.get("workflow_class"),
+                self.classes.get(wtype),
+            )
+        deps = entry.get("deps", {})
+        for name, version in deps.get("distributions", ()):
+            installed = self._dist_version(name)
+            if installed != version:
+                return _changed(f"distribution {name}", version, installed)
+        for name, rel, digest in deps.get("modules", ()):
+            current = self._module_digest(rel)
+            if current is None:
+                return f"module {name} is gone ({rel} is on no sys.path root)"
+            if current != digest:
+                return f"module {name} changed ({rel})"
+        return None
+
+    def _dist_version(self, name: str) -> str | None:
+        if name not in self._dists:
+            from importlib import metadata
+
+            try:
+                self._dists[name] = metadata.version(name)
+            except metadata.PackageNotFoundError:
+                self._dists[name] = None
+        return self._dists[name]
+
+    def _module_digest(self, rel: str) -> str | None:
+        """The digest of the file an import would find at ``rel`` below a sys.path root."""
+        if rel not in self._modules:
+            found: str | None = None
+            for root in sys.path:
+                candidate = os.path.join(root or os.getcwd(), *rel.split("/"))
+                if os.path.isfile(candidate):
+                    try:
+                        found = self.tracker.file_digest(os.path.realpath(candidate))
+                    except OSError:
+                        found = None
+                    break
+            self._modules[rel] = found
+        return self._modules[rel]
+
+    # -- store
+
+    def store(self, result: HistoryResult) -> str | None:
+        """Store a pass; returns why it was not stored (None: stored, or not a pass)."""
+        if result.status != "clean" or result.path is None or result.reused:
+            return None
+        if result.budget is not None and result.budget.flagged:
+            return "its history budget is flagged (shown again on every check)"
+        deps = result.dependencies
+        if deps is None:
+            return "the replay did not report what it depended on"
+        if deps.unpinned is not None:
+            return deps.unpinned
+        digest = self.digests.get(result.path)
+        if digest is None:
+            return "the history was not read from a file"
+        wclass = self.classes.get(result.workflow_type or "")
+        if wclass is None:
+            return f"workflow type {result.workflow_type} is not registered by name"
+        for name, _rel, recorded in deps.modules:
+            # A module edited while the check ran: the replay may have seen either version.
+            if self._module_digest(_rel) != recorded:
+                return f"module {name} changed while the check ran"
+        entry = {
+            "format": ENTRY_FORMAT,
+            "history": digest,
+            "env": self.env,
+            "judgment": self.judgment,
+            "workflow_class": wclass,
+            "deps": deps.to_json(),
+            "result": {
+                "workflow_id": result.workflow_id,
+                "workflow_type": result.workflow_type,
+                "events": result.events,
+                "closed": result.closed,
+                "divergences": [d.to_json() for d in result.divergences],
+                "allowed": [d.to_json() for d in result.allowed],
+            },
+        }
+        if not _write_json(self._entry(digest), entry):
+            return f"cannot write to the verdict cache {self.directory}"
+        _write_json(self._index(result.path), {"history": digest})
+        self.stored += 1
+        return None
+
+
+def _type_name(cls: type) -> str:
+    import temporalio.workflow
+
+    defn = temporalio.workflow._Definition.from_class(cls)
+    return (defn.name if defn is not None else None) or cls.__name__
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _write_json(path: Path, obj: Any) -> bool:
+    """Atomically (temp file + rename); False when the folder is not writable."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
+        tmp.write_text(json.dumps(obj, sort_keys=True, separators=(",", ":")), encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError:
+        return False
+    return True

@@ -36,6 +36,7 @@ _KNOWN_KEYS = {
     "deployment_version": "NAME.BUILD_ID: the Worker Deployment version being checked",
     "budgets": 'table of history limits (events_warn, bytes_error = "50MB", horizon, ...)',
     "plugins": "list of module:attr naming Temporal plugins (OpenAIAgentsPlugin, ...)",
+    "verdict_cache": "folder of the verdict cache (default .replaykit/verdicts), or false",
 }
 
 
@@ -57,6 +58,8 @@ class ProjectConfig:
     deployment_version: str | None = None
     budgets: dict[str, Any] = field(default_factory=dict)
     plugins: tuple[str, ...] = ()
+    #: ``[tool.replaykit] verdict_cache``: a folder (relative to the pyproject), or False.
+    verdict_cache: str | bool | None = None
     raw: dict[str, Any] = field(default_factory=dict)
 
     def path(self, value: str) -> str:
@@ -121,6 +124,9 @@ def load_project_config(pyproject: Path | None = None) -> ProjectConfig:
     for key in ("server", "namespace", "data_converter", "deployment_version"):
         if key in table and not isinstance(table[key], str):
             raise ConfigError(f"{path}: [tool.replaykit] {key} must be a string")
+    verdict_cache = table.get("verdict_cache")
+    if verdict_cache is not None and not (isinstance(verdict_cache, str) or verdict_cache is False):
+        raise ConfigError(f"{path}: [tool.replaykit] verdict_cache must be a folder name or false")
     return ProjectConfig(
         root=path.parent,
         workflows=_str_list("workflows", table.get("workflows", []), path),
@@ -136,5 +142,6 @@ def load_project_config(pyproject: Path | None = None) -> ProjectConfig:
         deployment_version=table.get("deployment_version"),
         budgets=dict(budgets),
         plugins=_str_list("plugins", table.get("plugins", []), path),
+        verdict_cache=verdict_cache,
         raw=dict(table),
     )

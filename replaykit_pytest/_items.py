@@ -93,6 +93,7 @@ class HistoryBatch:
                 allow=self.settings.allow,
                 volatile=self.settings.volatile,
                 fail_on=self.settings.fail_on,
+                verdict_cache=self.settings.verdict_cache,
             )
         except ReplaykitError as err:
             for path in paths:
@@ -107,11 +108,14 @@ class HistoryBatch:
         if not self.results:
             return None
         counts = {"clean": 0, "divergent": 0, "error": 0}
+        reused = 0
         for result in self.results.values():
             counts[result.status] += 1
+            reused += result.reused
         return (
-            f"replaykit: {len(self.results)} histories replayed: {counts['clean']} clean, "
-            f"{counts['divergent']} divergent, {counts['error']} unreadable"
+            f"replaykit: {len(self.results)} histories replayed: {counts['clean']} clean"
+            + (f" ({reused} verdicts reused, nothing they depend on changed)" if reused else "")
+            + f", {counts['divergent']} divergent, {counts['error']} unreadable"
         )
 
 
@@ -128,6 +132,8 @@ class HistoryItem(pytest.Item):
     def runtest(self) -> None:
         batch: HistoryBatch = self.config.stash[BATCH_KEY]
         result = batch.result_for(self)
+        # JUnit XML (pytest's own) shows a reused verdict as a property of the test case.
+        self.user_properties.append(("replaykit.reused", result.reused))
         if result.status != "clean":
             if result.status == "divergent" and self.config.getoption("replaykit_pdb", False):
                 debug_divergence(

@@ -280,8 +280,12 @@ def check_replays(
     allow: Sequence[str] = (),
     volatile: Sequence[str] = (),
     fail_on: Sequence[str] = (),
+    verdict_cache: str | None = None,
 ) -> CheckReport:
     """Replay histories in this process (one replayer for all of them), off the test's loop.
+
+    With ``verdict_cache`` (a folder), a stored pass is reused when nothing it depends on
+    changed (history items use it; ``assert_replays`` always replays).
 
     A replay that overruns ``timeout`` seconds is an error result, not a hung test (its
     thread cannot be killed and is abandoned; see :func:`replaykit.check_histories`).
@@ -304,6 +308,7 @@ def check_replays(
         plugins=tuple(plugins),
         allow=tuple(allow),
         volatile=tuple(volatile),
+        verdict_cache=verdict_cache,
     )
     if timeout is not None:
         options = dataclasses.replace(options, timeout=timeout)

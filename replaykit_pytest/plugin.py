@@ -94,6 +94,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="At the first divergence of a failing history item or assert_replays, replay "
         "it again and drop into pdb in the workflow code there (like --pdb).",
     )
+    group.addoption(
+        "--replaykit-verdict-cache",
+        dest="replaykit_verdict_cache",
+        default=None,
+        metavar="DIR",
+        help="Verdict cache of history items: a stored pass is reused when nothing it "
+        "depends on changed; 'off' replays every history (default: "
+        "$REPLAYKIT_VERDICT_CACHE, [tool.replaykit] verdict_cache, .replaykit/verdicts).",
+    )
     parser.addini(
         "replaykit_workflows",
         "Workflow modules (packages are walked) or module:Class names replaykit replays "

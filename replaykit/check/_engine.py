@@ -57,7 +57,7 @@ from ._capture import CapturingRunner, skip_identity_payload_passes
 from ._divergence import CheckReport, Divergence, HistoryResult, Status
 from ._explain import explain_replay_failure
 from ._strict import compare_run
-from ._verdicts import DependencyTracker, VerdictCache
+from ._verdicts import DependencyTracker, VerdictCache, note_check_input, record_host_imports
 
 __all__ = ["CheckOptions", "check_histories", "collect_workflows", "replay_one"]
 
@@ -437,9 +437,11 @@ class _Replay:
             )
         verdict = _verdict(hf, divergences, self.options, seconds=seconds, stock_error=stock)
         if self.tracker is not None and verdict.status == "clean":
+            classes = [w for w in self.workflows if _workflow_type(w) == hf.workflow_type]
             deps = self.tracker.describe(
                 capture.modules if capture is not None else None,
                 opened=(capture.opened or ()) if capture is not None else (),
+                root=classes[0].__module__ if classes else None,
             )
             verdict = dataclasses.replace(verdict, dependencies=deps)
         return verdict
@@ -465,6 +467,7 @@ def _load(
 ) -> HistoryFile:
     if isinstance(item, HistoryFile):
         return item
+    note_check_input(item)  # read here, maybe while another history replays
     if cache is not None:
         return cache.load(item, workflow_id=workflow_id)
     from replaykit.history._files import load_history
@@ -528,7 +531,11 @@ def check_histories(
     if shard is not None:
         k, n = shard
         entries = [e for i, e in enumerate(entries) if i % n == k - 1]
-    workflow_classes = collect_workflows(workflows)
+    if options.verdict_cache:
+        with record_host_imports():
+            workflow_classes = collect_workflows(workflows)
+    else:
+        workflow_classes = collect_workflows(workflows)
     if options.data_converter:
         load_data_converter(options.data_converter)  # a bad reference fails before any replay
     parse_volatile_rules(options.volatile)  # so does a malformed volatile rule
@@ -549,6 +556,8 @@ def check_histories(
                 continue
             got = verdicts.lookup(entry)
             if isinstance(got, HistoryResult):
+                if got.path in verdicts.remeasure:
+                    got = _remeasured(got, entry, options, workflow_id)
                 reused.append(got)
             else:
                 reasons[str(entry)] = got
@@ -614,6 +623,19 @@ def check_histories(
             "verdicts_stored": verdicts.stored if verdicts is not None else 0,
         },
     )
+
+
+def _remeasured(
+    result: HistoryResult, path: Path, options: CheckOptions, workflow_id: str | None
+) -> HistoryResult:
+    """A reused pass with its budget and versioning measured again from the history (a
+    budget finding or loop is shown on every check; a chain's runs are measured together)."""
+    try:
+        hf = _load(path, workflow_id, HistoryCache(options.cache_dir) if options.cache else None)
+    except HistoryError:
+        return result
+    budget = measure_budget(hf.events, options.budget)
+    return dataclasses.replace(result, budget=budget, versioning=versioning_view(hf.events))
 
 
 def _open_verdict_cache(
@@ -850,7 +872,11 @@ def _worker_main(
         os.dup2(devnull, 2)
         os.close(devnull)
     try:
-        workflows = collect_workflows(modules)
+        if options.verdict_cache:
+            with record_host_imports():
+                workflows = collect_workflows(modules)
+        else:
+            workflows = collect_workflows(modules)
     except ReplaykitError as err:
         results.put(("fatal", worker_index, str(err)))
         return

@@ -46,8 +46,10 @@ if TYPE_CHECKING:
 __all__ = [
     "ENTRY_FORMAT",
     "DependencyTracker",
+    "note_check_input",
     "ReplayDeps",
     "VerdictCache",
+    "record_host_imports",
     "start_recording_opens",
     "stop_recording_opens",
 ]
@@ -63,14 +65,65 @@ _SINKS_LOCK = threading.Lock()
 _HOOKED = False
 
 
+#: Data files read by modules while the host imported them: module name -> paths.
+_HOST_READS: dict[str, set[str]] = {}
+_HOST_RECORDING = 0
+
+
 def _audit(event: str, args: tuple[Any, ...]) -> None:
-    if event != "open" or not _SINKS or not args:
+    if event != "open" or not args or not (_SINKS or _HOST_RECORDING):
         return
     path = args[0]
-    if isinstance(path, (str, bytes)):
-        text = os.path.abspath(os.fsdecode(path))
-        for sink in list(_SINKS):
-            sink.add(text)
+    if not isinstance(path, (str, bytes)):
+        return  # a file descriptor
+    text = os.path.abspath(os.fsdecode(path))
+    for sink in list(_SINKS):
+        sink.add(text)
+    if _HOST_RECORDING and not text.endswith(_CODE_SUFFIXES):
+        # The module whose body is running: the innermost module-level frame.
+        frame = sys._getframe(1)
+        while frame is not None and frame.f_code.co_name != "<module>":
+            frame = frame.f_back  # type: ignore[assignment]
+        if frame is not None:
+            name = frame.f_globals.get("__name__")
+            if isinstance(name, str):
+                _HOST_READS.setdefault(name, set()).add(text)
+
+
+#: History files the check itself reads: never a dependency of the code that replays.
+_CHECK_INPUTS: set[str] = set()
+
+
+def note_check_input(path: str | os.PathLike[str]) -> None:
+    """A file the check reads itself (a history), possibly while another history replays."""
+    _CHECK_INPUTS.add(os.path.abspath(path))
+
+
+def _install_hook() -> None:
+    global _HOOKED
+    if not _HOOKED:
+        sys.addaudithook(_audit)  # the "open" audit event: builtins.open, io, os.open
+        _HOOKED = True
+
+
+class record_host_imports:  # noqa: N801 - used as a context manager, like a function
+    """While active, data files that module bodies open are remembered per module.
+
+    Wrapped around the import of the workflow modules: a module that reads a file when it
+    is imported (outside the sandbox, or passed through into it) makes every replay that
+    depends on it unpinnable.
+    """
+
+    def __enter__(self) -> None:
+        global _HOST_RECORDING
+        with _SINKS_LOCK:
+            _install_hook()
+            _HOST_RECORDING += 1
+
+    def __exit__(self, *exc: object) -> None:
+        global _HOST_RECORDING
+        with _SINKS_LOCK:
+            _HOST_RECORDING -= 1
 
 
 def start_recording_opens() -> set[str]:
@@ -79,11 +132,8 @@ def start_recording_opens() -> set[str]:
     The workflow code of a sandboxed replay runs on the SDK's executor thread, so the
     recording is process-wide; histories replay one at a time per pipeline.
     """
-    global _HOOKED
     with _SINKS_LOCK:
-        if not _HOOKED:
-            sys.addaudithook(_audit)  # the "open" audit event: builtins.open, io, os.open
-            _HOOKED = True
+        _install_hook()
         sink: set[str] = set()
         _SINKS.append(sink)
     return sink
@@ -152,13 +202,6 @@ def _install_dirs() -> tuple[str, ...]:
     return tuple(sorted(dirs))
 
 
-@functools.lru_cache(maxsize=1)
-def _top_level_distributions() -> Mapping[str, list[str]]:
-    from importlib import metadata
-
-    return metadata.packages_distributions()
-
-
 def _is_stdlib(path: str) -> bool:
     return path.startswith(_stdlib_dirs()) and not any(p in path for p in _INSTALLED_PARTS)
 
@@ -179,6 +222,18 @@ class DependencyTracker:
         self._files: dict[str, str] = {}
         self._classified: dict[tuple[str, str | None], _Classified] = {}
         self._static: dict[str, tuple[str, ...]] = {}
+        self._dists: dict[str, tuple[str, str, str] | None] = {}
+        self._top_level: Mapping[str, list[str]] | None = None
+
+    def _installed_version(self, dist_name: str, file: str) -> tuple[str, str] | None:
+        """``(name, version)`` when ``file`` belongs to that installed distribution (not an
+        editable install of project code)."""
+        if dist_name not in self._dists:
+            self._dists[dist_name] = _distribution(dist_name)
+        located = self._dists[dist_name]
+        if located is None or not file.startswith(located[0]):
+            return None
+        return located[1], located[2]
 
     def file_digest(self, path: str) -> str:
         """The content digest of a file, read once."""
@@ -210,6 +265,13 @@ class DependencyTracker:
             origin = getattr(spec, "origin", None)
             if origin in ("built-in", "frozen") or getattr(module, "__path__", None) is not None:
                 return _Classified("skip")  # built in, frozen, or a namespace package
+            parent_name = name.rpartition(".")[0]
+            parent = sys.modules.get(parent_name) if parent_name else None
+            if parent is not None:
+                # Made by its package's code (pyexpat.model, six.moves): pinned with it.
+                inherited = self.classify(parent_name, parent)
+                if inherited.kind in ("skip", "dist"):
+                    return inherited
             return _Classified(
                 "unpinned", f"module {name} has no source file, so its code cannot be pinned"
             )
@@ -217,8 +279,12 @@ class DependencyTracker:
         if _is_stdlib(real):
             return _Classified("skip")  # the Python version pins it
         top = name.split(".", 1)[0]
-        for dist_name in _top_level_distributions().get(top, ()):
-            installed = _installed_version(dist_name, real)
+        if self._top_level is None:
+            from importlib import metadata
+
+            self._top_level = metadata.packages_distributions()
+        for dist_name in self._top_level.get(top, ()):
+            installed = self._installed_version(dist_name, real)
             if installed is not None:
                 return _Classified("dist", installed[0], installed[1])
         parts = name.split(".")
@@ -241,21 +307,32 @@ class DependencyTracker:
         modules: Mapping[str, Any] | None,
         *,
         opened: Iterable[str] = (),
+        root: str | None = None,
         host: Mapping[str, Any] | None = None,
     ) -> ReplayDeps:
         """What a replay depended on.
 
         Args:
-            modules: The sandbox's ``sys.modules`` for the run; None for an unsandboxed
-                run, which may have used any module loaded in this process (all count).
+            modules: The sandbox's ``sys.modules`` for the run: every module its importer
+                saw. None for an unsandboxed run: then the project modules reachable by
+                import statements from ``root`` count, and every installed distribution
+                loaded in this process.
             opened: Files opened while the workflow code ran.
+            root: The workflow class's module (unsandboxed runs).
             host: This process's ``sys.modules`` (default: the real one).
         """
         host = sys.modules if host is None else host
-        sandboxed = modules is not None
-        seen: dict[str, Any] = dict(modules if modules is not None else host)
         found: dict[str, _Classified] = {}
-        queue = list(seen.items())
+        if modules is not None:
+            queue = list(modules.items())
+        else:
+            if root is None or root not in host:
+                return ReplayDeps(unpinned="the replayed workflow's module is not known")
+            queue = [(root, host[root])]
+            for name, module in list(host.items()):
+                got = self.classify(name, module)
+                if got.kind == "dist":
+                    found[name] = got
         while queue:
             name, module = queue.pop()
             if name in found:
@@ -264,9 +341,10 @@ class DependencyTracker:
             found[name] = got
             if got.kind == "unpinned":
                 return ReplayDeps(unpinned=got.a)
-            if got.kind == "module" and sandboxed and host.get(name) is module:
-                # Passed through from the host: its own imports ran outside the sandbox,
-                # where the importer did not see them. Follow its import statements.
+            if got.kind == "module" and host.get(name) is module:
+                # Loaded by the host (passed through into the sandbox, or an unsandboxed
+                # run): its own imports ran where no importer recorded them. Follow its
+                # import statements (those inside functions too).
                 for dep in self._static_imports(got.path, name, module):
                     dep_module = host.get(dep)
                     if dep_module is not None and dep not in found:
@@ -274,6 +352,11 @@ class DependencyTracker:
         reason = self._data_file(opened)
         if reason is not None:
             return ReplayDeps(unpinned=reason)
+        for name, got in found.items():
+            if got.kind == "module" and name in _HOST_READS:
+                read = self._data_file(_HOST_READS[name], what=f"module {name}", when="imported")
+                if read is not None:
+                    return ReplayDeps(unpinned=read)
         mods = sorted((c.a, c.b, c.c) for c in found.values() if c.kind == "module")
         dists = sorted({(c.a, c.b) for c in found.values() if c.kind == "dist"})
         return ReplayDeps(modules=tuple(mods), distributions=tuple(dists))
@@ -289,9 +372,11 @@ class DependencyTracker:
         return got
 
     @staticmethod
-    def _data_file(opened: Iterable[str]) -> str | None:
+    def _data_file(
+        opened: Iterable[str], *, what: str = "the workflow code", when: str = "replayed"
+    ) -> str | None:
         for path in sorted(opened):
-            if path.endswith(_CODE_SUFFIXES) or os.path.isdir(path):
+            if path.endswith(_CODE_SUFFIXES) or path in _CHECK_INPUTS or os.path.isdir(path):
                 continue
             real = os.path.realpath(path)
             if real.startswith(_install_dirs()) or any(p in real for p in _INSTALLED_PARTS):
@@ -300,15 +385,14 @@ class DependencyTracker:
                 continue
             shown = os.path.relpath(real) if not os.path.relpath(real).startswith("..") else real
             return (
-                f"the workflow code read {shown} while it replayed: a data file the verdict "
-                "depends on cannot be pinned down"
+                f"{what} read {shown} when it {when}: a data file the verdict depends on "
+                "cannot be pinned down"
             )
         return None
 
 
-def _installed_version(dist_name: str, file: str) -> tuple[str, str] | None:
-    """``(name, version)`` when ``file`` belongs to that installed distribution (not an
-    editable install of project code)."""
+def _distribution(dist_name: str) -> tuple[str, str, str] | None:
+    """``(folder it is installed in, name, version)`` of an installed distribution."""
     from importlib import metadata
 
     try:
@@ -316,9 +400,7 @@ def _installed_version(dist_name: str, file: str) -> tuple[str, str] | None:
     except metadata.PackageNotFoundError:
         return None
     base = os.path.realpath(str(dist.locate_file(""))) + os.sep
-    if not file.startswith(base):
-        return None
-    return (dist.metadata["Name"] or dist_name, dist.version)
+    return base, dist.metadata["Name"] or dist_name, dist.version
 
 
 def _imports_of(path: str, package: str) -> tuple[str, ...]:
@@ -487,6 +569,9 @@ class VerdictCache:
         self._dists: dict[str, str | None] = {}
         self.reused = 0
         self.stored = 0
+        #: Reused histories whose budget (a finding, a loop, a continue-as-new chain) is
+        #: measured again: it is reported, and chains are measured together.
+        self.remeasure: set[str] = set()
 
     # -- layout
 
@@ -521,6 +606,8 @@ class VerdictCache:
         if reason is not None:
             return reason
         stored = entry["result"]
+        if stored.get("remeasure"):
+            self.remeasure.add(key)
         self.reused += 1
         return HistoryResult(
             path=key,
@@ -597,8 +684,6 @@ class VerdictCache:
         """Store a pass; returns why it was not stored (None: stored, or not a pass)."""
         if result.status != "clean" or result.path is None or result.reused:
             return None
-        if result.budget is not None and result.budget.flagged:
-            return "its history budget is flagged (shown again on every check)"
         deps = result.dependencies
         if deps is None:
             return "the replay did not report what it depended on"
@@ -628,6 +713,7 @@ class VerdictCache:
                 "closed": result.closed,
                 "divergences": [d.to_json() for d in result.divergences],
                 "allowed": [d.to_json() for d in result.allowed],
+                "remeasure": _needs_budget(result),
             },
         }
         if not _write_json(self._entry(digest), entry):
@@ -635,6 +721,14 @@ class VerdictCache:
         _write_json(self._index(result.path), {"history": digest})
         self.stored += 1
         return None
+
+
+def _needs_budget(result: HistoryResult) -> bool:
+    budget = result.budget
+    if budget is None:
+        return False
+    chained = budget.continues_as_new or bool(budget.run_ids and budget.run_ids[1])
+    return budget.flagged or bool(budget.loops) or chained or budget.chain_runs > 1
 
 
 def _type_name(cls: type) -> str:

@@ -222,18 +222,81 @@ class DependencyTracker:
         self._files: dict[str, str] = {}
         self._classified: dict[tuple[str, str | None], _Classified] = {}
         self._static: dict[str, tuple[str, ...]] = {}
-        self._dists: dict[str, tuple[str, str, str] | None] = {}
-        self._top_level: Mapping[str, list[str]] | None = None
+        self._roots: dict[str, list[str]] = {}
+        self._records: dict[str, frozenset[str]] = {}
+        self._candidates: dict[tuple[str, str], list[str]] = {}
+        self._tops: dict[str, frozenset[str]] = {}
+        self._names: dict[str, tuple[str, str] | None] = {}
 
-    def _installed_version(self, dist_name: str, file: str) -> tuple[str, str] | None:
-        """``(name, version)`` when ``file`` belongs to that installed distribution (not an
-        editable install of project code)."""
-        if dist_name not in self._dists:
-            self._dists[dist_name] = _distribution(dist_name)
-        located = self._dists[dist_name]
-        if located is None or not file.startswith(located[0]):
+    def _installed(self, root: str, rel: str) -> tuple[str, str] | None:
+        """``(distribution, version)`` whose ``RECORD`` (in ``root``) lists ``rel``.
+
+        Only files an installer recorded are pinned by a version: an editable install's
+        project files, or a file nobody installed, count by content instead.
+        """
+        top = rel.split("/", 1)[0].partition(".")[0]
+        candidates = self._candidates.get((root, top))
+        if candidates is None:
+            infos = self._roots.get(root)
+            if infos is None:
+                try:
+                    names = sorted(os.listdir(root))
+                except OSError:
+                    names = []
+                infos = self._roots[root] = [
+                    os.path.join(root, n) for n in names if n.endswith(".dist-info")
+                ]
+            wanted = _normalize(top)
+            # The distribution named like the top-level package first: usually the one.
+            ordered = sorted(infos, key=lambda i: _normalize(os.path.basename(i)) != wanted)
+            candidates = self._candidates[(root, top)] = [
+                i for i in ordered if top in self._top_levels(i, default=top)
+            ]
+        for info in candidates:
+            if rel in self._record(info):
+                if info not in self._names:
+                    self._names[info] = self._name_version(info)
+                return self._names[info]
+        return None
+
+    def _top_levels(self, info: str, *, default: str) -> frozenset[str]:
+        """The top-level names ``top_level.txt`` lists; without one, any (``default``)."""
+        got = self._tops.get(info)
+        if got is None:
+            try:
+                with open(os.path.join(info, "top_level.txt"), encoding="utf-8") as fh:
+                    got = frozenset(line.strip() for line in fh if line.strip())
+            except OSError:
+                got = frozenset({"*"})
+            self._tops[info] = got
+        return frozenset({default}) if got == {"*"} else got
+
+    def _record(self, info: str) -> frozenset[str]:
+        got = self._records.get(info)
+        if got is None:
+            try:
+                with open(os.path.join(info, "RECORD"), encoding="utf-8") as fh:
+                    got = frozenset(line.split(",", 1)[0] for line in fh if line.strip())
+            except OSError:
+                got = frozenset()
+            self._records[info] = got
+        return got
+
+    @staticmethod
+    def _name_version(info: str) -> tuple[str, str] | None:
+        name = version = None
+        try:
+            with open(os.path.join(info, "METADATA"), encoding="utf-8") as fh:
+                for line in fh:
+                    if line.startswith("Name:"):
+                        name = line[5:].strip()
+                    elif line.startswith("Version:"):
+                        version = line[8:].strip()
+                    if (name and version) or not line.strip():
+                        break
+        except (OSError, UnicodeDecodeError):
             return None
-        return located[1], located[2]
+        return (name, version) if name and version else None
 
     def file_digest(self, path: str) -> str:
         """The content digest of a file, read once."""
@@ -278,15 +341,6 @@ class DependencyTracker:
         real = os.path.realpath(file)
         if _is_stdlib(real):
             return _Classified("skip")  # the Python version pins it
-        top = name.split(".", 1)[0]
-        if self._top_level is None:
-            from importlib import metadata
-
-            self._top_level = metadata.packages_distributions()
-        for dist_name in self._top_level.get(top, ()):
-            installed = self._installed_version(dist_name, real)
-            if installed is not None:
-                return _Classified("dist", installed[0], installed[1])
         parts = name.split(".")
         base = os.path.basename(real)
         is_package = base.startswith("__init__.")
@@ -296,6 +350,9 @@ class DependencyTracker:
                 "unpinned",
                 f"module {name} was loaded from {real}, not from a path its name gives",
             )
+        installed = self._installed(real[: -len(rel) - 1], rel.replace(os.sep, "/"))
+        if installed is not None:
+            return _Classified("dist", installed[0], installed[1])
         try:
             digest = self.file_digest(real)
         except OSError as err:
@@ -391,16 +448,10 @@ class DependencyTracker:
         return None
 
 
-def _distribution(dist_name: str) -> tuple[str, str, str] | None:
-    """``(folder it is installed in, name, version)`` of an installed distribution."""
-    from importlib import metadata
-
-    try:
-        dist = metadata.distribution(dist_name)
-    except metadata.PackageNotFoundError:
-        return None
-    base = os.path.realpath(str(dist.locate_file(""))) + os.sep
-    return base, dist.metadata["Name"] or dist_name, dist.version
+def _normalize(name: str) -> str:
+    """A distribution or dist-info folder name, comparable (PEP 503, version dropped)."""
+    stem = name.removesuffix(".dist-info").split("-", 1)[0]
+    return stem.lower().replace("_", "-").replace(".", "-")
 
 
 def _imports_of(path: str, package: str) -> tuple[str, ...]:

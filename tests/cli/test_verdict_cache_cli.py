@@ -96,8 +96,7 @@ def check(project: Path, *args: str) -> tuple[dict[str, dict[str, object]], str,
     assert "Traceback" not in proc.stderr, proc.stderr
     report = json.loads((project / "out.json").read_text())
     results = {
-        str(Path(r["path"]).relative_to("histories").with_suffix("")): r
-        for r in report["results"]
+        str(Path(r["path"]).relative_to("histories").with_suffix("")): r for r in report["results"]
     }
     return results, proc.stdout, proc.returncode
 

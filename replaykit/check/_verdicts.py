@@ -657,6 +657,11 @@ class VerdictCache:
         if reason is not None:
             return reason
         stored = entry["result"]
+        if stored.get("id_from_name") and stored.get("workflow_id") != path.stem:
+            # A plain export's workflow id is its file name, which replay depends on.
+            return _changed(
+                "workflow id (from the file name)", stored.get("workflow_id"), path.stem
+            )
         if stored.get("remeasure"):
             self.remeasure.add(key)
         self.reused += 1
@@ -765,6 +770,7 @@ class VerdictCache:
                 "divergences": [d.to_json() for d in result.divergences],
                 "allowed": [d.to_json() for d in result.allowed],
                 "remeasure": _needs_budget(result),
+                "id_from_name": result.workflow_id == Path(result.path).stem,
             },
         }
         if not _write_json(self._entry(digest), entry):

@@ -277,3 +277,26 @@ def test_reused_verdicts_are_marked_everywhere(tmp_path: Path) -> None:
     }
     assert props["a.json"] == {"replaykit.reused": "true"}
     assert props["b.json"]["replaykit.recheck_reason"].startswith("module pkg.helpers")
+
+
+def test_a_plain_export_renamed_replays_its_workflow_id_is_its_name(
+    project: Path, tmp_path: Path
+) -> None:
+    history = project / "order-7.json"
+    shutil.copy(HISTORY, history)
+    cache = _cache(tmp_path / "v")
+    cache.lookup(history)
+    plain = HistoryResult(
+        path=str(history),
+        workflow_id="order-7",  # no metadata: the id is the file name stem
+        workflow_type="PaymentAgentWorkflow",
+        status="clean",
+        dependencies=ReplayDeps(),
+    )
+    assert cache.store(plain) is None
+    assert isinstance(_cache(tmp_path / "v").lookup(history), HistoryResult)
+    renamed = project / "order-8.json"
+    history.rename(renamed)
+    assert _cache(tmp_path / "v").lookup(renamed) == (
+        "workflow id (from the file name) changed ('order-7' -> 'order-8')"
+    )

@@ -438,9 +438,13 @@ class DependencyTracker:
             real = os.path.realpath(path)
             if real.startswith(_install_dirs()) or any(p in real for p in _INSTALLED_PARTS):
                 continue
-            if not os.path.exists(real):
-                continue
             shown = os.path.relpath(real) if not os.path.relpath(real).startswith("..") else real
+            if not os.path.exists(real):
+                # Trying a file that is not there depends on it too: it may appear.
+                return (
+                    f"{what} tried to open {shown} when it {when}: whether that file exists "
+                    "changes what the code does, and cannot be pinned down"
+                )
             return (
                 f"{what} read {shown} when it {when}: a data file the verdict depends on "
                 "cannot be pinned down"

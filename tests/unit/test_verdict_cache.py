@@ -300,3 +300,11 @@ def test_a_plain_export_renamed_replays_its_workflow_id_is_its_name(
     assert _cache(tmp_path / "v").lookup(renamed) == (
         "workflow id (from the file name) changed ('order-7' -> 'order-8')"
     )
+
+
+def test_trying_a_missing_project_file_is_not_pinned_either(project: Path) -> None:
+    leaf = importlib.import_module("vcu_pkg.leaf")
+    deps = DependencyTracker().describe(
+        {"vcu_pkg.leaf": leaf}, opened=[str(project / "vcu_pkg" / "optional.toml")]
+    )
+    assert deps.unpinned is not None and "tried to open vcu_pkg/optional.toml" in deps.unpinned

@@ -119,9 +119,12 @@ def main() -> None:
         for path in sorted(corpus.glob("*.json")):
             parsed.load(path)
 
+        wall = time.perf_counter()
         stock = _run(STOCK, project, str(corpus), "reference_agents")
+        stock_wall = time.perf_counter() - wall
         stock_s = float(stock["seconds"])  # type: ignore[arg-type]
         print(f"  stock Replayer, sandboxed, 1 process         {stock_s:7.2f} s   1.00x")
+        print(f"  stock Replayer (wall, start-up and imports)  {stock_wall:7.2f} s")
 
         def rk(label: str, folder: Path = corpus, verdict_dir: str = verdicts) -> dict[str, object]:
             res = _run(REPLAYKIT, project, str(folder), "reference_agents", verdict_dir, cache)
@@ -168,8 +171,12 @@ def main() -> None:
         cli_s = time.perf_counter() - cli_t
         summary = proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else proc.stderr
         print(
-            f"  {'replaykit check CLI, unchanged (wall, start-up incl.)':44s} {cli_s:7.2f} s  "
-            f"{stock_s / cli_s:6.1f}x stock   ({summary})"
+            f"  {'replaykit check CLI, unchanged (wall)':44s} {cli_s:7.2f} s  "
+            f"{stock_wall / cli_s:6.1f}x stock wall   ({summary})"
+        )
+        print(
+            "    (both walls include importing the workflow modules, here the AI frameworks "
+            "of reference_agents; the rows above time the check only)"
         )
         module = project / "reference_agents" / EDITED_MODULE
         module.write_text(module.read_text() + "\n# edited by the benchmark\n")

@@ -55,7 +55,11 @@ __all__ = [
 ]
 
 #: Bumped when the entry layout or the meaning of a key part changes.
-ENTRY_FORMAT = 1
+ENTRY_FORMAT = 2
+
+#: Passes kept per history for different judgments and environments (a CI matrix of
+#: Python versions or deployment versions does not evict its own entries), newest first.
+MAX_VARIANTS = 4
 
 # ---------------------------------------------------------------------------------------
 # Files opened while a workflow runs
@@ -652,20 +656,26 @@ class VerdictCache:
             return f"cannot read the history: {err.strerror or err}"
         self.digests[key] = digest
         entry = _read_json(self._entry(digest))
-        if entry is None or entry.get("format") != ENTRY_FORMAT:
+        variants = (
+            entry.get("variants", []) if entry and entry.get("format") == ENTRY_FORMAT else []
+        )
+        if not variants:
             previous = _read_json(self._index(key))
             if previous is not None and previous.get("history") not in (None, digest):
                 return "history changed"
             return "no stored pass (first check, or it did not pass or was not stored last time)"
-        reason = self._stale(entry)
-        if reason is not None:
-            return reason
-        stored = entry["result"]
-        if stored.get("id_from_name") and stored.get("workflow_id") != path.stem:
-            # A plain export's workflow id is its file name, which replay depends on.
-            return _changed(
-                "workflow id (from the file name)", stored.get("workflow_id"), path.stem
-            )
+        best: tuple[int, str] | None = None
+        stored: Mapping[str, Any] | None = None
+        for variant in variants:
+            stale = self._stale(variant, path)
+            if stale is None:
+                stored = variant["result"]
+                break
+            if best is None or stale[0] > best[0]:
+                best = stale  # the reason of the closest pass: same options, other code
+        if stored is None:
+            assert best is not None
+            return best[1]
         if stored.get("remeasure"):
             self.remeasure.add(key)
         self.reused += 1
@@ -681,36 +691,43 @@ class VerdictCache:
             reused=True,
         )
 
-    def _stale(self, entry: Mapping[str, Any]) -> str | None:
-        """Which part of the key changed since the entry was written (None: nothing)."""
+    def _stale(self, entry: Mapping[str, Any], path: Path) -> tuple[int, str] | None:
+        """Which part of a stored pass's key changed (None: nothing), ranked: 0 the
+        environment or an option, 1 the code or the workflow id."""
         env = entry.get("env", {})
         for name, now in self.env.items():
             if env.get(name) != now:
-                return _changed(f"{name} version", env.get(name), now)
+                return 0, _changed(f"{name} version", env.get(name), now)
         judged = entry.get("judgment", {})
         for name, now in self.judgment.items():
             if judged.get(name) != now:
                 if name == "judge_code":
-                    return "the plugins' or data converter's code changed"
-                return _changed(f"option {name}", judged.get(name), now)
-        wtype = entry.get("result", {}).get("workflow_type")
+                    return 0, "the plugins' or data converter's code changed"
+                return 0, _changed(f"option {name}", judged.get(name), now)
+        stored = entry.get("result", {})
+        wtype = stored.get("workflow_type")
         if self.classes.get(wtype) != entry.get("workflow_class"):
-            return _changed(
+            return 1, _changed(
                 f"workflow type {wtype}'s class",
                 entry.get("workflow_class"),
                 self.classes.get(wtype),
+            )
+        if stored.get("id_from_name") and stored.get("workflow_id") != path.stem:
+            # A plain export's workflow id is its file name, which replay depends on.
+            return 1, _changed(
+                "workflow id (from the file name)", stored.get("workflow_id"), path.stem
             )
         deps = entry.get("deps", {})
         for name, version in deps.get("distributions", ()):
             installed = self._dist_version(name)
             if installed != version:
-                return _changed(f"distribution {name}", version, installed)
+                return 1, _changed(f"distribution {name}", version, installed)
         for name, rel, digest in deps.get("modules", ()):
             current = self._module_digest(rel)
             if current is None:
-                return f"module {name} is gone ({rel} is on no sys.path root)"
+                return 1, f"module {name} is gone ({rel} is on no sys.path root)"
             if current != digest:
-                return f"module {name} changed ({rel})"
+                return 1, f"module {name} changed ({rel})"
         return None
 
     def _dist_version(self, name: str) -> str | None:
@@ -759,9 +776,7 @@ class VerdictCache:
             # A module edited while the check ran: the replay may have seen either version.
             if self._module_digest(_rel) != recorded:
                 return f"module {name} changed while the check ran"
-        entry = {
-            "format": ENTRY_FORMAT,
-            "history": digest,
+        variant = {
             "env": self.env,
             "judgment": self.judgment,
             "workflow_class": wclass,
@@ -777,7 +792,19 @@ class VerdictCache:
                 "id_from_name": result.workflow_id == Path(result.path).stem,
             },
         }
-        if not _write_json(self._entry(digest), entry):
+        path = self._entry(digest)
+        old = _read_json(path)
+        kept = [
+            v
+            for v in (old.get("variants", []) if old and old.get("format") == ENTRY_FORMAT else [])
+            if (v.get("env"), v.get("judgment")) != (self.env, self.judgment)
+        ]
+        entry = {
+            "format": ENTRY_FORMAT,
+            "history": digest,
+            "variants": [variant, *kept][:MAX_VARIANTS],
+        }
+        if not _write_json(path, entry):
             return f"cannot write to the verdict cache {self.directory}"
         _write_json(self._index(result.path), {"history": digest})
         self.stored += 1

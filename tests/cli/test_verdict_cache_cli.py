@@ -204,6 +204,9 @@ def test_changing_allow_or_volatile_replays_everything_once(project: Path) -> No
     assert results["lazy/lazy-0"]["recheck_reason"] == (
         "option volatile changed ([] -> ['activity:x.id'])"
     )
+    # Each option set keeps its own passes (a CI matrix does not evict itself).
+    results, _, _ = check(project)
+    assert replayed(results) == {"data/data-0"}
 
 
 def test_changing_a_history_replays_that_history(project: Path) -> None:

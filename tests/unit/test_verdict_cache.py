@@ -308,3 +308,20 @@ def test_trying_a_missing_project_file_is_not_pinned_either(project: Path) -> No
         {"vcu_pkg.leaf": leaf}, opened=[str(project / "vcu_pkg" / "optional.toml")]
     )
     assert deps.unpinned is not None and "tried to open vcu_pkg/optional.toml" in deps.unpinned
+
+
+def test_each_option_set_keeps_its_own_pass(project: Path, tmp_path: Path) -> None:
+    history = project / "h.json"
+    shutil.copy(HISTORY, history)
+    deps = DependencyTracker().describe({"vcu_pkg.leaf": importlib.import_module("vcu_pkg.leaf")})
+    matrix = [CheckOptions(), CheckOptions(allow=("drift",)), CheckOptions(strict=False)]
+    for options in matrix:
+        cache = _cache(tmp_path / "v", options)
+        assert isinstance(cache.lookup(history), str)
+        assert cache.store(_pass(history, deps)) is None
+    for options in matrix:
+        assert isinstance(_cache(tmp_path / "v", options).lookup(history), HistoryResult)
+    # Same options, other code: that pass's reason is the one given.
+    (project / "vcu_pkg" / "leaf.py").write_text("VALUE = 3\n")
+    got = _cache(tmp_path / "v", CheckOptions(allow=("drift",))).lookup(history)
+    assert got == "module vcu_pkg.leaf changed (vcu_pkg/leaf.py)"

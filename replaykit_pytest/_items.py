@@ -29,6 +29,7 @@ __all__ = [
     "HistoryFileCollector",
     "HistoryItem",
     "is_candidate",
+    "is_reused",
 ]
 
 _SNIFF_BYTES = 65536
@@ -133,7 +134,7 @@ class HistoryItem(pytest.Item):
         batch: HistoryBatch = self.config.stash[BATCH_KEY]
         result = batch.result_for(self)
         # JUnit XML (pytest's own) shows a reused verdict as a property of the test case.
-        self.user_properties.append(("replaykit.reused", result.reused))
+        self.user_properties.append((REUSED_PROPERTY, result.reused))
         if result.status != "clean":
             if result.status == "divergent" and self.config.getoption("replaykit_pdb", False):
                 debug_divergence(
@@ -158,6 +159,14 @@ class HistoryItem(pytest.Item):
 
 
 BATCH_KEY = pytest.StashKey[HistoryBatch]()
+
+#: The user property a history item's report carries (also in pytest's JUnit XML).
+REUSED_PROPERTY = "replaykit.reused"
+
+
+def is_reused(report: pytest.TestReport) -> bool:
+    """Whether a test report is a history item whose pass came from the verdict cache."""
+    return (REUSED_PROPERTY, True) in report.user_properties
 
 
 def is_candidate(file_path: Path, settings: Settings, args: list[Path]) -> bool:

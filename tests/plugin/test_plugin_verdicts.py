@@ -27,7 +27,12 @@ def test_history_items_reuse_a_stored_pass_until_the_code_changes(
     assert (root / ".replaykit" / "verdicts").is_dir()  # the default, below the pyproject
     result = pytester.runpytest("histories/", "-v", "--junit-xml=out.xml")
     result.assert_outcomes(passed=1)
-    result.stdout.fnmatch_lines(["*replaykit: 1 histories replayed: 1 clean (1 verdicts reused*"])
+    result.stdout.fnmatch_lines(
+        [
+            "*test_research_agent.json::replay PASSED (verdict reused)*",
+            "*replaykit: 1 histories replayed: 1 clean (1 verdicts reused*",
+        ]
+    )
     assert 'name="replaykit.reused" value="True"' in (root / "out.xml").read_text()
     off = pytester.runpytest("histories/", "--replaykit-verdict-cache=off")
     off.assert_outcomes(passed=1)

@@ -1,9 +1,10 @@
 """`make bench`: every benchmark, each comparing against the stock SDK in the same run.
 
-Runs, in order: check throughput + long history (check_throughput.py), check throughput on
-plugin (AI-integration) histories vs ``Replayer(plugins=...)`` (plugin_throughput.py), crash-recovery cost
-(crash_recovery.py) and the mutation score (mutation_score.py). Extra arguments are not
-forwarded; run a script directly for its options.
+Runs, in order: check throughput + long history (check_throughput.py), the verdict
+cache's re-check of an unchanged and of a one-module-edited corpus (verdict_cache.py), check
+throughput on plugin (AI-integration) histories vs ``Replayer(plugins=...)``
+(plugin_throughput.py), crash-recovery cost (crash_recovery.py) and the mutation score
+(mutation_score.py). Extra arguments are not forwarded; run a script directly for its options.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 STEPS = [
     ["check_throughput.py"],
+    ["verdict_cache.py"],
     ["plugin_throughput.py"],
     ["crash_recovery.py"],
     ["mutation_score.py", "--quiet"],

@@ -29,6 +29,7 @@ __all__ = [
     "HistoryFileCollector",
     "HistoryItem",
     "is_candidate",
+    "is_reused",
 ]
 
 _SNIFF_BYTES = 65536
@@ -86,7 +87,7 @@ class HistoryBatch:
                 paths,
                 workflows=self.settings.workflows,
                 root=self.settings.root,
-                options=self.settings.check_options(),
+                options=self.settings.check_options(verdict_cache=self.settings.verdict_cache),
             )
         except ReplaykitError as err:
             for path in paths:
@@ -101,11 +102,14 @@ class HistoryBatch:
         if not self.results:
             return None
         counts = {"clean": 0, "divergent": 0, "error": 0}
+        reused = 0
         for result in self.results.values():
             counts[result.status] += 1
+            reused += result.reused
         return (
-            f"replaykit: {len(self.results)} histories replayed: {counts['clean']} clean, "
-            f"{counts['divergent']} divergent, {counts['error']} unreadable"
+            f"replaykit: {len(self.results)} histories replayed: {counts['clean']} clean"
+            + (f" ({reused} verdicts reused, nothing they depend on changed)" if reused else "")
+            + f", {counts['divergent']} divergent, {counts['error']} unreadable"
         )
 
 
@@ -122,6 +126,8 @@ class HistoryItem(pytest.Item):
     def runtest(self) -> None:
         batch: HistoryBatch = self.config.stash[BATCH_KEY]
         result = batch.result_for(self)
+        # JUnit XML (pytest's own) shows a reused verdict as a property of the test case.
+        self.user_properties.append((REUSED_PROPERTY, result.reused))
         if result.status != "clean":
             if result.status == "divergent" and self.config.getoption("replaykit_pdb", False):
                 debug_divergence(
@@ -146,6 +152,14 @@ class HistoryItem(pytest.Item):
 
 
 BATCH_KEY = pytest.StashKey[HistoryBatch]()
+
+#: The user property a history item's report carries (also in pytest's JUnit XML).
+REUSED_PROPERTY = "replaykit.reused"
+
+
+def is_reused(report: pytest.TestReport) -> bool:
+    """Whether a test report is a history item whose pass came from the verdict cache."""
+    return (REUSED_PROPERTY, True) in report.user_properties
 
 
 def is_candidate(file_path: Path, settings: Settings, args: list[Path]) -> bool:

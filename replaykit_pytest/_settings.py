@@ -69,6 +69,9 @@ class Settings:
     allow: tuple[str, ...] = ()
     volatile: tuple[str, ...] = ()
     fail_on: tuple[str, ...] = ()
+    #: The verdict cache folder history items use (None: off): ``--replaykit-verdict-cache``
+    #: > ``$REPLAYKIT_VERDICT_CACHE`` > ``[tool.replaykit] verdict_cache`` > default.
+    verdict_cache: str | None = None
     #: Where ``server`` and ``namespace`` came from (``flag``, ``env TEMPORAL_ADDRESS``, ...).
     server_source: str = "default"
     namespace_source: str = "default"
@@ -99,6 +102,7 @@ class SettingsSources:
     rootpath: Path
     ini_timeout: str | None = None
     ini_plugins: tuple[str, ...] = ()
+    flag_verdict_cache: str | None = None
 
     def resolve(self, marker: Mapping[str, Any] | None = None) -> Settings:
         """Resolve every value; ``marker`` is a ``replaykit`` marker's keyword arguments.
@@ -122,6 +126,7 @@ class SettingsSources:
                 "server": self.flag_server,
                 "record": self.flag_record,
                 "strict": self.flag_strict,
+                "verdict_cache": self.flag_verdict_cache,
             },
             marker={k: marker.get(k) for k in ("server", "workflows", "plugins", "strict")},
             ini={
@@ -162,6 +167,7 @@ class SettingsSources:
             allow=settings.allow().value,
             volatile=settings.volatile().value,
             fail_on=tuple(sorted(settings.fail_on().value)),
+            verdict_cache=settings.verdict_cache().value,
             server_source=server.source,
             namespace_source=namespace.source,
             resolver=settings,
@@ -197,4 +203,5 @@ def load_sources(config: pytest.Config) -> SettingsSources:
         rootpath=Path(config.rootpath),
         ini_timeout=config.getini("replaykit_timeout") or None,
         ini_plugins=tuple(config.getini("replaykit_plugins")),
+        flag_verdict_cache=config.getoption("replaykit_verdict_cache", None),
     )

@@ -1,7 +1,9 @@
 """replaykit's pytest plugin: options, markers, fixtures and histories as test items.
 
 Options (group ``replaykit``): ``--replaykit-server``, ``--replaykit-record``,
-``--replaykit-strict`` / ``--replaykit-no-strict``, ``--replaykit-pdb``. Ini keys: ``replaykit_workflows``,
+``--replaykit-strict`` / ``--replaykit-no-strict``, ``--replaykit-pdb``,
+``--replaykit-verdict-cache`` (history items reuse a stored pass while nothing it depends on
+changed; shown ``PASSED (verdict reused)``). Ini keys: ``replaykit_workflows``,
 ``replaykit_histories``, ``replaykit_server``, ``replaykit_strict``. ``[tool.replaykit]`` in
 pyproject.toml is honoured. Precedence (flag > marker > ini > ``$TEMPORAL_ADDRESS`` /
 ``$TEMPORAL_NAMESPACE`` > pyproject > default), the CLI's order, is decided by
@@ -26,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from ._items import BATCH_KEY, HistoryBatch, HistoryFileCollector, is_candidate
+from ._items import BATCH_KEY, HistoryBatch, HistoryFileCollector, is_candidate, is_reused
 from ._settings import MARKER_KEYS, RECORD_MODES, Settings, SettingsSources, load_sources
 from ._support import (
     ServerPool,
@@ -93,6 +95,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=False,
         help="At the first divergence of a failing history item or assert_replays, replay "
         "it again and drop into pdb in the workflow code there (like --pdb).",
+    )
+    group.addoption(
+        "--replaykit-verdict-cache",
+        dest="replaykit_verdict_cache",
+        default=None,
+        metavar="DIR",
+        help="Verdict cache of history items: a stored pass is reused when nothing it "
+        "depends on changed; 'off' replays every history (default: "
+        "$REPLAYKIT_VERDICT_CACHE, [tool.replaykit] verdict_cache, .replaykit/verdicts).",
     )
     parser.addini(
         "replaykit_workflows",
@@ -181,6 +192,15 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
         return None
     collector: pytest.Collector = HistoryFileCollector.from_parent(parent, path=file_path)
     return collector
+
+
+def pytest_report_teststatus(
+    report: pytest.TestReport, config: pytest.Config
+) -> tuple[str, str, str] | None:
+    # A history item whose pass was reused from the verdict cache says so, never a bare PASSED.
+    if report.when == "call" and report.passed and is_reused(report):
+        return "passed", "r", "PASSED (verdict reused)"
+    return None
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:

@@ -7,6 +7,7 @@
   them, and how steps are named.
 - ``_divergence``: the result model; ``_report``: text, JSON and JUnit reports.
 - ``_budget``: history budgets against Temporal's limits; ``_rollout``: the rollout report.
+- ``_verdicts``: the verdict cache (a pass reused while nothing it depends on changed).
 """
 
 from __future__ import annotations

@@ -73,6 +73,12 @@ class RunCapture:
     unhandled_signals: list[str] = field(default_factory=list)
     unhandled_updates: list[str] = field(default_factory=list)
     failure: str | None = None
+    #: The sandbox's own ``sys.modules`` for this run (every module its importer saw, lazy
+    #: imports inside workflow methods included); None when the run was not sandboxed.
+    modules: dict[str, Any] | None = None
+    #: Files the process opened while this run was created and activated (only when
+    #: dependency tracking is on: see :mod:`replaykit.check._verdicts`).
+    opened: set[str] | None = None
 
 
 _SKIP_DIRS = (
@@ -267,7 +273,12 @@ class CapturingRunner(WorkflowRunner):
     """A workflow runner that delegates to another and records what each run commanded."""
 
     def __init__(
-        self, inner: WorkflowRunner, *, sources: bool = True, default_converter: bool = True
+        self,
+        inner: WorkflowRunner,
+        *,
+        sources: bool = True,
+        default_converter: bool = True,
+        track_files: bool = False,
     ) -> None:
         """Wrap ``inner``.
 
@@ -276,9 +287,12 @@ class CapturingRunner(WorkflowRunner):
             sources: Record the source line of each command.
             default_converter: The replayer uses the SDK's default data converter (no codec,
                 no context-aware converter), so serialization contexts can be skipped.
+            track_files: Record the files opened while each run is created and activated
+                (what the verdict cache needs to know the run depends on no data file).
         """
         self._inner = inner
         self._default_converter = default_converter
+        self._track_files = track_files
         self.runs: dict[str, RunCapture] = {}
         if sources:
             _install_source_hook()
@@ -293,8 +307,19 @@ class CapturingRunner(WorkflowRunner):
             task_queue=det.info.task_queue,
         )
         self.runs[det.info.run_id] = capture
+        if self._track_files:
+            from ._verdicts import start_recording_opens
+
+            # The sandbox imports the workflow module while it creates the instance:
+            # a data file read at import is opened here.
+            capture.opened = start_recording_opens()
+        inner = self._inner.create_instance(det)
+        importer = getattr(inner, "importer", None)  # the sandbox's per-run importer
+        new_modules = getattr(importer, "new_modules", None)
+        if isinstance(new_modules, dict):
+            capture.modules = new_modules
         return _CapturingInstance(
-            self._inner.create_instance(det),
+            inner,
             capture,
             det.defn,
             context_free=self._default_converter,
@@ -311,8 +336,19 @@ class CapturingRunner(WorkflowRunner):
         capture = self.runs.pop(run_id, None)
         if capture is None and len(self.runs) == 1:
             capture = self.runs.popitem()[1]
+        for other in self.runs.values():
+            _stop_recording(other)
         self.runs.clear()
+        if capture is not None:
+            _stop_recording(capture)
         return capture
+
+
+def _stop_recording(capture: RunCapture) -> None:
+    if capture.opened is not None:
+        from ._verdicts import stop_recording_opens
+
+        stop_recording_opens(capture.opened)
 
 
 def skip_identity_payload_passes() -> bool:

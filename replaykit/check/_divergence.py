@@ -10,6 +10,7 @@ if TYPE_CHECKING:
     from replaykit.history._versioning import VersioningView
 
     from ._budget import BudgetReport
+    from ._verdicts import ReplayDeps
 
 __all__ = ["CheckReport", "Divergence", "HistoryResult", "Kind", "Status"]
 
@@ -120,6 +121,15 @@ class HistoryResult:
     budget: BudgetReport | None = None
     #: Whether the history ends with a close event (``False``: the execution was running).
     closed: bool | None = None
+    #: The verdict was reused from the verdict cache: nothing it depends on changed.
+    reused: bool = False
+    #: Why the history was replayed instead of reused (verdict cache on): which part of
+    #: its key changed, or that no pass was stored.
+    recheck_reason: str | None = None
+    #: Why this pass was not stored in the verdict cache (a dependency not pinned down).
+    not_stored: str | None = None
+    #: What the replay depended on (filled by the replaying process for the verdict cache).
+    dependencies: ReplayDeps | None = field(default=None, compare=False, repr=False)
 
     @property
     def name(self) -> str:
@@ -148,6 +158,9 @@ class HistoryResult:
             "pinned_reason": self.pinned_reason,
             "closed": self.closed,
             "budget": self.budget.to_json() if self.budget is not None else None,
+            "reused": self.reused,
+            "recheck_reason": self.recheck_reason,
+            "not_stored": self.not_stored,
         }
 
     def describe(self) -> str:
@@ -187,6 +200,11 @@ class CheckReport:
         return [r for r in self.results if r.status == "pinned"]
 
     @property
+    def reused(self) -> list[HistoryResult]:
+        """Histories whose pass was reused from the verdict cache (not replayed)."""
+        return [r for r in self.results if r.reused]
+
+    @property
     def errors(self) -> list[HistoryResult]:
         """Histories that could not be checked (bad input)."""
         return [r for r in self.results if r.status == "error"]
@@ -209,6 +227,7 @@ class CheckReport:
                 "divergent": len(self.divergent),
                 "pinned": len(self.pinned),
                 "errors": len(self.errors),
+                "reused": len(self.reused),
                 "seconds": round(self.seconds, 3),
                 "exit_code": self.exit_code,
             },

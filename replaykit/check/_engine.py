@@ -74,6 +74,7 @@ from ._malformed import (
     watch_worker_for_core_rejections,
 )
 from ._strict import compare_run
+from ._verdicts import DependencyTracker, VerdictCache, note_check_input, record_host_imports
 
 __all__ = ["CheckOptions", "check_histories", "collect_workflows", "replay_one"]
 
@@ -106,6 +107,9 @@ class CheckOptions:
             strings, plugin objects, classes or factories (see
             :func:`~replaykit.integrations._plugins.load_plugins`). Strings travel to worker processes;
             objects need forked workers or ``jobs=0``.
+        verdict_cache: Folder of the verdict cache (None: off): a stored pass is reused
+            when the history, every module its replay imported and every option that
+            changes a verdict are unchanged (see :mod:`replaykit.check._verdicts`).
     """
 
     strict: bool = DEFAULT_STRICT
@@ -121,6 +125,7 @@ class CheckOptions:
     include_pinned: bool = False
     budget: BudgetLimits = BudgetLimits()
     plugins: tuple[Any, ...] = ()
+    verdict_cache: str | None = None
 
     @classmethod
     def from_settings(
@@ -137,7 +142,10 @@ class CheckOptions:
             settings: The run's settings resolver.
             budget_flags: ``--budget KEY=VALUE`` texts, over ``[tool.replaykit] budgets``.
             **overrides: Options no setting holds (``sandbox``, ``cache``, ``include_pinned``)
-                or that the caller fixes.
+                or that the caller fixes. The verdict cache stays off unless given here
+                (``verdict_cache=settings.verdict_cache().value``): only the commands whose
+                result is the verdict reuse one (``check`` and the pytest history items;
+                ``patches`` and ``rollout`` need every replay's observations).
 
         Raises:
             ConfigError: A setting's value is not valid.
@@ -323,7 +331,14 @@ _PLUGIN_REPLAYS = threading.Lock()
 class _Replay:
     """One replayer (and its capturing runner) reused for many histories."""
 
-    def __init__(self, workflows: Sequence[type], options: CheckOptions) -> None:
+    def __init__(
+        self,
+        workflows: Sequence[type],
+        options: CheckOptions,
+        *,
+        tracker: DependencyTracker | None = None,
+    ) -> None:
+        self.tracker = tracker
         inner: temporalio.worker.WorkflowRunner = (
             temporalio.worker.workflow_sandbox.SandboxedWorkflowRunner()
             if options.sandbox
@@ -343,7 +358,12 @@ class _Replay:
         def capture(runner: temporalio.worker.WorkflowRunner) -> temporalio.worker.WorkflowRunner:
             # Applied after every plugin: a plugin adjusts a SandboxedWorkflowRunner only
             # when it is given one, so the capture must not hide it from them.
-            wrapped = CapturingRunner(runner, sources=options.strict, default_converter=default)
+            wrapped = CapturingRunner(
+                runner,
+                sources=options.strict,
+                default_converter=default,
+                track_files=tracker is not None,
+            )
             self.runner = wrapped
             return wrapped
 
@@ -481,7 +501,16 @@ class _Replay:
                 "converter in use (--data-converter, or the plugins') cannot read after its "
                 "codec, if any: it is not the one the history was recorded with",
             )
-        return _verdict(hf, divergences, self.options, seconds=seconds, stock_error=stock)
+        verdict = _verdict(hf, divergences, self.options, seconds=seconds, stock_error=stock)
+        if self.tracker is not None and verdict.status == "clean":
+            classes = [w for w in self.workflows if _workflow_type(w) == hf.workflow_type]
+            deps = self.tracker.describe(
+                capture.modules if capture is not None else None,
+                opened=(capture.opened or ()) if capture is not None else (),
+                root=classes[0].__module__ if classes else None,
+            )
+            verdict = dataclasses.replace(verdict, dependencies=deps)
+        return verdict
 
 
 def replay_one(
@@ -504,6 +533,7 @@ def _load(
 ) -> HistoryFile:
     if isinstance(item, HistoryFile):
         return item
+    note_check_input(item)  # read here, maybe while another history replays
     if cache is not None:
         return cache.load(item, workflow_id=workflow_id)
     from replaykit.history._files import load_history
@@ -567,14 +597,40 @@ def check_histories(
     if shard is not None:
         k, n = shard
         entries = [e for i, e in enumerate(entries) if i % n == k - 1]
-    workflow_classes = collect_workflows(workflows)
+    if options.verdict_cache:
+        with record_host_imports():
+            workflow_classes = collect_workflows(workflows)
+    else:
+        workflow_classes = collect_workflows(workflows)
     if options.data_converter:
         load_data_converter(options.data_converter)  # a bad reference fails before any replay
     parse_volatile_rules(options.volatile)  # so does a malformed volatile rule
     module_specs = _importable_specs(workflows, workflow_classes)
+    verdicts, cache_note = _open_verdict_cache(options, workflow_classes, workflow_id, entries)
+    if verdicts is None and options.verdict_cache:
+        options = dataclasses.replace(options, verdict_cache=None)  # workers track nothing
+    reasons: dict[str, str] = {}
+    reused: list[HistoryResult] = []
+    replay_entries = entries
+    if verdicts is not None:
+        replay_entries = []
+        for entry in entries:
+            if isinstance(entry, HistoryFile):
+                if entry.path is not None:
+                    reasons[str(entry.path)] = "given as a loaded history, not a file"
+                replay_entries.append(entry)
+                continue
+            got = verdicts.lookup(entry)
+            if isinstance(got, HistoryResult):
+                if got.path in verdicts.remeasure:
+                    got = _remeasured(got, entry, options, workflow_id)
+                reused.append(got)
+            else:
+                reasons[str(entry)] = got
+                replay_entries.append(entry)
     if jobs is None:
         jobs = os.cpu_count() or 1
-    jobs = min(jobs, len(entries)) if jobs > 0 else 0
+    jobs = min(jobs, len(replay_entries)) if jobs > 0 else 0
     if module_specs is None and jobs > 0:
         jobs = 0  # classes defined in __main__ or a test cannot be re-imported elsewhere
     if options.plugins:
@@ -587,6 +643,14 @@ def check_histories(
             jobs = 0  # plugin objects reach forked workers only; name them as strings
 
     def emit(result: HistoryResult) -> None:
+        if verdicts is not None and not result.reused:
+            not_stored = verdicts.store(result)
+            result = dataclasses.replace(
+                result,
+                recheck_reason=reasons.get(result.path or ""),
+                not_stored=not_stored,
+                dependencies=None,
+            )
         results.append(result)
         if on_result is not None:
             on_result(result)
@@ -594,12 +658,14 @@ def check_histories(
     for r in results:
         if on_result is not None:
             on_result(r)
-    if entries:
+    for r in reused:
+        emit(r)
+    if replay_entries:
         if jobs == 0:
-            _check_in_process(entries, workflow_classes, options, workflow_id, emit)
+            _check_in_process(replay_entries, workflow_classes, options, workflow_id, emit)
         else:
             assert module_specs is not None
-            _check_in_pool(entries, module_specs, options, workflow_id, jobs, emit)
+            _check_in_pool(replay_entries, module_specs, options, workflow_id, jobs, emit)
     order = {str(e.path if isinstance(e, HistoryFile) else e): i for i, e in enumerate(entries)}
     results.sort(
         key=lambda r: (r.status != "error" or r.path not in order, order.get(r.path or "", -1))
@@ -618,8 +684,44 @@ def check_histories(
             "deployment_version": options.deployment_version,
             "include_pinned": options.include_pinned,
             "budget": dataclasses.asdict(options.budget),
+            "verdict_cache": verdicts is not None,
+            "verdict_cache_note": cache_note,
+            "verdicts_stored": verdicts.stored if verdicts is not None else 0,
         },
     )
+
+
+def _remeasured(
+    result: HistoryResult, path: Path, options: CheckOptions, workflow_id: str | None
+) -> HistoryResult:
+    """A reused pass with its budget and versioning measured again from the history (a
+    budget finding or loop is shown on every check; a chain's runs are measured together)."""
+    try:
+        hf = _load(path, workflow_id, HistoryCache(options.cache_dir) if options.cache else None)
+    except HistoryError:
+        return result
+    budget = measure_budget(hf.events, options.budget)
+    return dataclasses.replace(result, budget=budget, versioning=versioning_view(hf.events))
+
+
+def _open_verdict_cache(
+    options: CheckOptions,
+    workflow_classes: Sequence[type],
+    workflow_id: str | None,
+    entries: Sequence[HistoryFile | Path],
+) -> tuple[VerdictCache | None, str | None]:
+    """The verdict cache of this run, or None and why it is off (None: not asked for)."""
+    if not options.verdict_cache or not entries:
+        return None, None
+    verdicts = VerdictCache(
+        options.verdict_cache,
+        options=options,
+        workflows=workflow_classes,
+        workflow_id=workflow_id,
+    )
+    if verdicts.disabled is not None:
+        return None, verdicts.disabled
+    return verdicts, None
 
 
 def _validate_shard(shard: object) -> None:
@@ -666,6 +768,7 @@ def _check_in_process(
     import threading
 
     cache = HistoryCache(options.cache_dir) if options.cache else None
+    tracker = DependencyTracker() if options.verdict_cache else None
     lock = threading.Lock()
     todo: list[tuple[int, HistoryFile | Path]] = list(enumerate(entries))
     remaining = set(range(len(entries)))
@@ -705,7 +808,7 @@ def _check_in_process(
                 yield index, hf
 
         try:
-            run_sync(lambda: _Replay(workflows, options).run(items(), deliver))
+            run_sync(lambda: _Replay(workflows, options, tracker=tracker).run(items(), deliver))
         except BaseException as err:  # noqa: BLE001 - re-raised by the calling thread
             inbox.put((pipe, -1, err))
         finally:
@@ -842,11 +945,16 @@ def _worker_main(
         os.dup2(devnull, 2)
         os.close(devnull)
     try:
-        workflows = collect_workflows(modules)
+        if options.verdict_cache:
+            with record_host_imports():
+                workflows = collect_workflows(modules)
+        else:
+            workflows = collect_workflows(modules)
     except ReplaykitError as err:
         results.put(("fatal", worker_index, str(err)))
         return
     cache = HistoryCache(options.cache_dir) if options.cache else None
+    tracker = DependencyTracker() if options.verdict_cache else None
     skip_identity_payload_passes()
     _memoize_compiles()
 
@@ -896,7 +1004,7 @@ def _worker_main(
 
         await asyncio.gather(
             *(
-                _Replay(workflows, options).run(items(), on_result)
+                _Replay(workflows, options, tracker=tracker).run(items(), on_result)
                 for _ in range(_PIPELINES_PER_WORKER)
             )
         )

@@ -51,9 +51,28 @@ def _grouped(divergences: Sequence[Divergence]) -> list[tuple[Divergence, list[i
     return list(groups.values())
 
 
-def format_result_line(result: HistoryResult) -> str:
-    """One verdict line, then the explanation of a divergence or error, indented."""
+def format_result_line(result: HistoryResult, *, why: bool = False) -> str:
+    """One verdict line, then the explanation of a divergence or error, indented.
+
+    Args:
+        result: The verdict.
+        why: Add, for a replayed history, which part of its verdict-cache key changed
+            (``--why-rechecked``), and why a pass was not stored.
+    """
+    line = _result_line(result)
+    if why and not result.reused and (result.recheck_reason or result.not_stored):
+        if result.recheck_reason:
+            line += f"\n    rechecked: {result.recheck_reason}"
+        if result.not_stored:
+            line += f"\n    not stored: {result.not_stored}"
+    return line
+
+
+def _result_line(result: HistoryResult) -> str:
     name = _rel(result.path) if result.path else (result.workflow_id or "?")
+    if result.reused:
+        extra = f"  ({len(result.divergences)} reported, passing)" if result.divergences else ""
+        return f"reused    {name}  (verdict cache: nothing it depends on changed){extra}"
     if result.status == "error":
         return f"ERROR     {name}: {result.error}"
     if result.status == "pinned":
@@ -109,9 +128,13 @@ def format_budget_section(report: CheckReport, *, verbose: bool = False) -> str:
 def format_summary(report: CheckReport) -> str:
     """The closing summary line."""
     n = len(report.results)
+    reused = len(report.reused)
+    clean = f"{len(report.clean)} clean" + (f" ({reused} reused)" if reused else "")
+    note = report.options.get("verdict_cache_note")
     return (
-        f"{n} histor{'y' if n == 1 else 'ies'} checked in {report.seconds:.1f} s: "
-        f"{len(report.clean)} clean, {len(report.divergent)} diverged, "
+        (f"verdict cache off: {note}\n" if note else "")
+        + f"{n} histor{'y' if n == 1 else 'ies'} checked in {report.seconds:.1f} s: "
+        f"{clean}, {len(report.divergent)} diverged, "
         + (f"{len(report.pinned)} pinned to other versions, " if report.pinned else "")
         + f"{len(report.errors)} error{'s' if len(report.errors) != 1 else ''}"
     )
@@ -150,13 +173,20 @@ def write_junit_xml(report: CheckReport, path: Path | str, *, suite: str = "repl
             name=_rel(r.path) if r.path else (r.workflow_id or "?"),
             time=f"{r.seconds:.3f}",
         )
+        props_values: list[tuple[str, str | None]] = []
         if r.versioning is not None and r.versioning.versioned:
-            props = ET.SubElement(case, "properties")
-            for key, value in (
+            props_values += [
                 ("versioning_behavior", r.versioning.behavior),
                 ("deployment_version", r.versioning.version),
                 ("versioning_override", r.versioning.override),
-            ):
+            ]
+        if r.reused:
+            props_values.append(("replaykit.reused", "true"))
+        elif r.recheck_reason:
+            props_values.append(("replaykit.recheck_reason", r.recheck_reason))
+        if any(value for _, value in props_values):
+            props = ET.SubElement(case, "properties")
+            for key, value in props_values:
                 if value:
                     ET.SubElement(props, "property", name=key, value=value)
         if r.status == "error":

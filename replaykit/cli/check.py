@@ -141,6 +141,24 @@ def _shard(value: str | None) -> tuple[int, int] | None:
     default=None,
     help="Write JUnit XML, one testcase per history.",
 )
+@click.option(
+    "--verdict-cache",
+    "verdict_cache",
+    default=None,
+    metavar="DIR",
+    help="Reuse a stored pass when the history, every module its replay imported and every "
+    "verdict-changing option are unchanged. Default: $REPLAYKIT_VERDICT_CACHE, else "
+    "[tool.replaykit] verdict_cache, else .replaykit/verdicts in the project.",
+)
+@click.option(
+    "--no-verdict-cache", is_flag=True, help="Replay every history (no verdict reused or stored)."
+)
+@click.option(
+    "--why-rechecked",
+    is_flag=True,
+    help="Say for each replayed history which part of its verdict-cache key changed.",
+)
+@click.option("--verbose", "-v", is_flag=True, help="More detail (implies --why-rechecked).")
 @click.option("--quiet", "-q", is_flag=True, help="Only divergences, errors and the summary.")
 def command(
     paths: tuple[str, ...],
@@ -163,6 +181,10 @@ def command(
     show_budgets: bool,
     json_report: str | None,
     junit_xml: str | None,
+    verdict_cache: str | None,
+    no_verdict_cache: bool,
+    why_rechecked: bool,
+    verbose: bool,
     quiet: bool,
 ) -> None:
     """Replay every history under PATHS against the current code and report divergences.
@@ -187,6 +209,7 @@ def command(
             deployment_version=deployment_version,
             strict=strict,
             timeout=timeout,
+            verdict_cache=False if no_verdict_cache else verdict_cache,
         )
         wf = settings.workflows().value
         if not wf:
@@ -203,6 +226,7 @@ def command(
             sandbox=not no_sandbox,
             cache=not no_cache,
             include_pinned=include_pinned,
+            verdict_cache=settings.verdict_cache().value,
         )
         jobs_value = settings.jobs().value
         progress = Progress(enabled=sys.stderr.isatty() and not os.environ.get("CI"))
@@ -211,7 +235,7 @@ def command(
             progress.advance()
             if quiet and result.status == "clean":
                 return
-            progress.echo(format_result_line(result))
+            progress.echo(format_result_line(result, why=why_rechecked or verbose))
 
         report = check_histories(
             targets,

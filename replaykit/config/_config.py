@@ -38,6 +38,7 @@ _KNOWN_KEYS = {
     "plugins": "list of module:attr naming Temporal plugins (OpenAIAgentsPlugin, ...)",
     "strict": "true | false: compare every command with its recorded event",
     "timeout": "seconds one replay may take before it is reported as an error",
+    "verdict_cache": "folder of the verdict cache (default .replaykit/verdicts), or false",
 }
 
 
@@ -61,6 +62,8 @@ class ProjectConfig:
     plugins: tuple[str, ...] = ()
     strict: bool | None = None
     timeout: float | None = None
+    #: ``[tool.replaykit] verdict_cache``: a folder (relative to the pyproject), or False.
+    verdict_cache: str | bool | None = None
     raw: dict[str, Any] = field(default_factory=dict)
 
     def path(self, value: str) -> str:
@@ -133,6 +136,9 @@ def load_project_config(pyproject: Path | None = None) -> ProjectConfig:
     for key in ("server", "namespace", "data_converter", "deployment_version"):
         if key in table and not isinstance(table[key], str):
             raise ConfigError(f"{path}: [tool.replaykit] {key} must be a string")
+    verdict_cache = table.get("verdict_cache")
+    if verdict_cache is not None and not (isinstance(verdict_cache, str) or verdict_cache is False):
+        raise ConfigError(f"{path}: [tool.replaykit] verdict_cache must be a folder name or false")
     return ProjectConfig(
         root=path.parent,
         workflows=_str_list("workflows", table.get("workflows", []), path),
@@ -150,5 +156,6 @@ def load_project_config(pyproject: Path | None = None) -> ProjectConfig:
         plugins=_str_list("plugins", table.get("plugins", []), path),
         strict=strict,
         timeout=None if timeout is None else float(timeout),
+        verdict_cache=verdict_cache,
         raw=dict(table),
     )

@@ -8,7 +8,9 @@ The order is the same for every setting and every face, highest first:
 2. ``marker``    ``@pytest.mark.replaykit(...)`` (pytest only)
 3. ``ini``       a ``replaykit_*`` ini key (pytest only)
 4. ``env``       a variable Temporal itself defines: ``TEMPORAL_ADDRESS`` (server) and
-   ``TEMPORAL_NAMESPACE`` (namespace); no other setting reads the environment
+   ``TEMPORAL_NAMESPACE`` (namespace), and ``REPLAYKIT_VERDICT_CACHE`` (the verdict cache
+   folder, so CI can point every job at a restored cache); no other setting reads the
+   environment
 5. ``pyproject`` ``[tool.replaykit]``
 6. ``scenario``  the scenario's own preference (``@scenario(server="timeskip")``), where a
    command runs scenarios (``record``, ``patches --generate-old``, ``faults``)
@@ -29,6 +31,7 @@ import os
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any, Generic, Literal, TypeVar
 
 from replaykit._internal._errors import ConfigError, ServerError
@@ -44,6 +47,7 @@ __all__ = [
     "parse_server",
     "resolve",
     "CLI_DEFAULT_SERVER",
+    "DEFAULT_VERDICT_CACHE",
     "DEFAULT_NAMESPACE",
     "ENV_VARS",
     "FAIL_ON_CHOICES",
@@ -84,7 +88,18 @@ _LABELS = {
 DEFAULT_SCENARIO_TIMEOUT = 300.0
 
 #: The environment variables Temporal defines that stand for a replaykit setting.
-ENV_VARS: Mapping[str, str] = {"server": ENV_ADDRESS, "namespace": ENV_NAMESPACE}
+ENV_VARS: Mapping[str, str] = {
+    "server": ENV_ADDRESS,
+    "namespace": ENV_NAMESPACE,
+    "verdict_cache": "REPLAYKIT_VERDICT_CACHE",
+}
+
+#: Where the verdict cache lives when nothing says otherwise: below the project folder (the
+#: pyproject's, else the current one), so ``.replaykit/`` can be git-ignored and cached in CI.
+DEFAULT_VERDICT_CACHE = os.path.join(".replaykit", "verdicts")
+
+#: Values of the verdict cache setting that turn it off.
+_OFF = ("0", "false", "off", "no", "none")
 
 #: Divergence kinds ``fail_on`` may name (``budget`` fails histories over a history limit).
 FAIL_ON_KINDS = ("nondeterminism", "drift", "option-change")
@@ -325,6 +340,30 @@ class Resolver:
     def deployment_version(self) -> Resolved[str | None]:
         """``NAME.BUILD_ID`` of the Worker Deployment version this code is."""
         return self._pick("deployment_version", project=self.project.deployment_version)
+
+    def verdict_cache(self) -> Resolved[str | None]:
+        """The verdict cache folder, or None when it is off.
+
+        Flag ``--verdict-cache DIR`` (``False``: ``--no-verdict-cache``) >
+        ``$REPLAYKIT_VERDICT_CACHE`` > ``[tool.replaykit] verdict_cache`` > the default
+        ``.replaykit/verdicts`` below the project folder. A value ``false`` / ``off`` / ``0``
+        (or ``verdict_cache = false``) turns it off. A relative folder from the pyproject is
+        relative to the pyproject's folder; from a flag or the environment, to the current one.
+        """
+        if self.flags.get("verdict_cache") is False:
+            return Resolved(None, "flag")
+        project = self.project.verdict_cache
+        got = self._pick(
+            "verdict_cache",
+            project="off" if project is False else project,
+            default=str((self.project.root or Path.cwd()) / DEFAULT_VERDICT_CACHE),
+        )
+        value = str(got.value).strip()
+        if value.lower() in _OFF:
+            return Resolved(None, got.source)
+        if got.source == "pyproject":
+            value = self.project.path(value)
+        return Resolved(os.path.abspath(value), got.source)
 
     def strict(self) -> Resolved[bool]:
         """Compare every command with its recorded event (default :data:`DEFAULT_STRICT`).

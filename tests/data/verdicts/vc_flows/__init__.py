@@ -1,0 +1,1 @@
+"""Workflows for the verdict-cache tests: each depends on code in its own way."""

@@ -67,6 +67,12 @@ class Settings:
     #: Where ``server`` and ``namespace`` came from (``flag``, ``env TEMPORAL_ADDRESS``, ...).
     server_source: str = "default"
     namespace_source: str = "default"
+    #: ``--replaykit-harvest`` / ini ``replaykit_harvest``: where harvested histories go.
+    harvest: Path | None = None
+    #: ``--replaykit-harvest-mode`` / ini ``replaykit_harvest_mode``: new, all or none.
+    harvest_mode: str = "new"
+    #: ``--replaykit-replay-check``: every test's harvested histories must replay strictly.
+    replay_check: bool = False
 
 
 @dataclass(frozen=True)
@@ -84,6 +90,11 @@ class SettingsSources:
     rootpath: Path
     ini_timeout: str | None = None
     ini_plugins: tuple[str, ...] = ()
+    flag_harvest: str | None = None
+    flag_harvest_mode: str | None = None
+    ini_harvest: str | None = None
+    ini_harvest_mode: str | None = None
+    flag_replay_check: bool = False
 
     def resolve(self, marker: Mapping[str, Any] | None = None) -> Settings:
         """Resolve every value; ``marker`` is a ``replaykit`` marker's keyword arguments.
@@ -103,13 +114,19 @@ class SettingsSources:
             )
         settings = Resolver(
             face="pytest",
-            flags={"server": self.flag_server},
+            flags={
+                "server": self.flag_server,
+                "harvest": self.flag_harvest,
+                "harvest_mode": self.flag_harvest_mode,
+            },
             marker={k: marker.get(k) for k in ("server", "workflows", "plugins")},
             ini={
                 "server": self.ini_server,
                 "workflows": self.ini_workflows,
                 "histories": self.ini_histories,
                 "plugins": self.ini_plugins,
+                "harvest": self.ini_harvest,
+                "harvest_mode": self.ini_harvest_mode,
             },
             project=self.project,
         )
@@ -140,7 +157,11 @@ class SettingsSources:
             raise ConfigError(
                 f"replaykit_timeout={self.ini_timeout!r} is not valid; give seconds (a number > 0)"
             )
+        harvest = settings.harvest().value
         return Settings(
+            harvest=Path(harvest).resolve() if harvest else None,
+            harvest_mode=settings.harvest_mode().value,
+            replay_check=self.flag_replay_check,
             server=server.value,
             namespace=namespace.value,
             record=str(record),
@@ -188,4 +209,18 @@ def load_sources(config: pytest.Config) -> SettingsSources:
         rootpath=Path(config.rootpath),
         ini_timeout=config.getini("replaykit_timeout") or None,
         ini_plugins=tuple(config.getini("replaykit_plugins")),
+        # Paths are made absolute here: a flag is relative to where pytest was started, the
+        # ini key to the ini file's folder (the rootdir when there is none).
+        flag_harvest=_absolute(config.getoption("replaykit_harvest"), config.invocation_params.dir),
+        flag_harvest_mode=config.getoption("replaykit_harvest_mode"),
+        ini_harvest=_absolute(
+            config.getini("replaykit_harvest") or None,
+            config.inipath.parent if config.inipath else config.rootpath,
+        ),
+        ini_harvest_mode=config.getini("replaykit_harvest_mode") or None,
+        flag_replay_check=bool(config.getoption("replaykit_replay_check")),
     )
+
+
+def _absolute(value: str | None, base: Path) -> str | None:
+    return str((Path(base) / value).resolve()) if value else None

@@ -291,10 +291,12 @@ def check_replays(
     """
     from replaykit._internal._errors import ConfigError
     from replaykit.check._engine import CheckOptions, check_histories
+    from replaykit.history._harvest_meta import read_harvest_info
 
-    if not workflows:
+    harvested = any(read_harvest_info(i) is not None for i in items)
+    if not workflows and not harvested:
         raise ConfigError(NO_WORKFLOWS)
-    if any(isinstance(w, str) for w in [*workflows, *plugins]):
+    if harvested or any(isinstance(w, str) for w in [*workflows, *plugins]):
         ensure_importable(root)
     import dataclasses
 

@@ -40,6 +40,7 @@ from replaykit.history._codec import (
     load_data_converter,
 )
 from replaykit.history._files import HistoryFile, find_history_files
+from replaykit.history._harvest_meta import read_harvest_info
 from replaykit.history._versioning import pinned_elsewhere, versioning_view
 from replaykit.integrations._agents import AGENT_CAUSES, parse_volatile_rules
 from replaykit.integrations._plugins import (
@@ -58,7 +59,14 @@ from ._divergence import CheckReport, Divergence, HistoryResult, Status
 from ._explain import explain_replay_failure
 from ._strict import compare_run
 
-__all__ = ["CheckOptions", "check_histories", "collect_workflows", "replay_one"]
+__all__ = [
+    "CheckGroup",
+    "CheckOptions",
+    "check_histories",
+    "collect_workflows",
+    "plan_checks",
+    "replay_one",
+]
 
 
 @dataclass(frozen=True)
@@ -152,6 +160,85 @@ def collect_workflows(specs: Iterable[str | type]) -> list[type]:
         if len(found) == before:
             raise ConfigError(f"--workflows {spec}: no @workflow.defn class found in it")
     return list(found.values())
+
+
+#: Per-file error for a history that names no workflows and was given none.
+NO_WORKFLOWS_FOR_FILE = (
+    "no workflows to replay with: pass --workflows MODULE or set [tool.replaykit] workflows "
+    "(harvested files name their own; this one does not)"
+)
+
+
+@dataclass(frozen=True)
+class CheckGroup:
+    """Histories that replay with the same workflows and options.
+
+    Attributes:
+        entries: The histories.
+        workflows: What to collect workflow classes from.
+        options: The options, with plugins and data converter filled in from metadata.
+        from_metadata: Something was taken from the files' harvest metadata.
+        error: Set when the group cannot be replayed at all (reported per file).
+    """
+
+    entries: tuple[HistoryFile | Path, ...]
+    workflows: tuple[str | type, ...]
+    options: CheckOptions
+    from_metadata: bool = False
+    error: str | None = None
+
+
+def plan_checks(
+    entries: Sequence[HistoryFile | Path],
+    *,
+    workflows: Sequence[str | type],
+    options: CheckOptions,
+) -> list[CheckGroup]:
+    """Split histories by what their replay needs: the one place harvest metadata is read.
+
+    What the caller gives wins: workflows (``--workflows``, ``[tool.replaykit]``), plugins and
+    a data converter. What it does not give comes from each file's harvest metadata (written by
+    ``pytest --replaykit-harvest``): the workflow class the test's worker registered, its
+    plugins and data converter. Files that need different plugins or converters go to
+    different groups (each gets its own replayer). Files with no workflows from either place
+    form a group with an error.
+    """
+    given = tuple(workflows)
+    if not entries:
+        return [CheckGroup((), given, options)]
+    groups: dict[tuple[Any, ...], list[HistoryFile | Path]] = {}
+    for entry in entries:
+        info = read_harvest_info(entry)
+        if info is None:
+            key: tuple[Any, ...] = ("given",)
+        else:
+            key = (
+                "harvest",
+                () if given else info.workflows,
+                () if options.plugins else info.plugins,
+                options.data_converter or info.data_converter,
+            )
+        groups.setdefault(key, []).append(entry)
+    out: list[CheckGroup] = []
+    for key, members in groups.items():
+        if key[0] == "given":
+            if not given:
+                out.append(CheckGroup(tuple(members), (), options, error=NO_WORKFLOWS_FOR_FILE))
+            else:
+                out.append(CheckGroup(tuple(members), given, options))
+            continue
+        _, meta_workflows, meta_plugins, converter = key
+        group_workflows = given or tuple(meta_workflows)
+        if not group_workflows:
+            out.append(CheckGroup(tuple(members), (), options, error=NO_WORKFLOWS_FOR_FILE))
+            continue
+        group_options = dataclasses.replace(
+            options,
+            plugins=options.plugins or tuple(meta_plugins),
+            data_converter=converter,
+        )
+        out.append(CheckGroup(tuple(members), group_workflows, group_options, from_metadata=True))
+    return out
 
 
 def _workflow_type(cls: type) -> str:
@@ -504,39 +591,36 @@ def check_histories(
     if shard is not None:
         k, n = shard
         entries = [e for i, e in enumerate(entries) if i % n == k - 1]
-    workflow_classes = collect_workflows(workflows)
-    if options.data_converter:
-        load_data_converter(options.data_converter)  # a bad reference fails before any replay
-    parse_volatile_rules(options.volatile)  # so does a malformed volatile rule
-    module_specs = _importable_specs(workflows, workflow_classes)
-    if jobs is None:
-        jobs = os.cpu_count() or 1
-    jobs = min(jobs, len(entries)) if jobs > 0 else 0
-    if module_specs is None and jobs > 0:
-        jobs = 0  # classes defined in __main__ or a test cannot be re-imported elsewhere
-    if options.plugins:
-        load_plugins(options.plugins)  # a bad reference fails before any replay
-        if (
-            jobs > 0
-            and _start_method() != "fork"
-            and not all(isinstance(p, str) for p in options.plugins)
-        ):
-            jobs = 0  # plugin objects reach forked workers only; name them as strings
 
     def emit(result: HistoryResult) -> None:
         results.append(result)
         if on_result is not None:
             on_result(result)
 
-    for r in results:
+    for r in list(results):
         if on_result is not None:
             on_result(r)
-    if entries:
-        if jobs == 0:
-            _check_in_process(entries, workflow_classes, options, workflow_id, emit)
-        else:
-            assert module_specs is not None
-            _check_in_pool(entries, module_specs, options, workflow_id, jobs, emit)
+    used_jobs = 0
+    for group in plan_checks(entries, workflows=workflows, options=options):
+        if group.error is not None:
+            for entry in group.entries:
+                path = entry.path if isinstance(entry, HistoryFile) else entry
+                emit(_error_result(path, group.error))
+            continue
+        try:
+            group_jobs = _check_group(
+                list(group.entries), group.workflows, group.options, jobs, workflow_id, emit
+            )
+        except ConfigError as err:
+            if not group.from_metadata:
+                raise
+            # A harvested file names what cannot be loaded here: that file's error, not the run's.
+            for entry in group.entries:
+                path = entry.path if isinstance(entry, HistoryFile) else entry
+                emit(_error_result(path, f"{err} (named by the file's harvest metadata)"))
+            continue
+        used_jobs = max(used_jobs, group_jobs)
+    jobs = used_jobs
     order = {str(e.path if isinstance(e, HistoryFile) else e): i for i, e in enumerate(entries)}
     results.sort(
         key=lambda r: (r.status != "error" or r.path not in order, order.get(r.path or "", -1))
@@ -557,6 +641,43 @@ def check_histories(
             "budget": dataclasses.asdict(options.budget),
         },
     )
+
+
+def _check_group(
+    entries: list[HistoryFile | Path],
+    workflows: Sequence[str | type],
+    options: CheckOptions,
+    jobs: int | None,
+    workflow_id: str | None,
+    emit: Callable[[HistoryResult], None],
+) -> int:
+    """Replay one group of histories that share workflows and options; the jobs used."""
+    workflow_classes = collect_workflows(workflows)
+    if options.data_converter:
+        load_data_converter(options.data_converter)  # a bad reference fails before any replay
+    parse_volatile_rules(options.volatile)  # so does a malformed volatile rule
+    module_specs = _importable_specs(workflows, workflow_classes)
+    if jobs is None:
+        jobs = os.cpu_count() or 1
+    jobs = min(jobs, len(entries)) if jobs > 0 else 0
+    if module_specs is None and jobs > 0:
+        jobs = 0  # classes defined in __main__ or a test cannot be re-imported elsewhere
+    if options.plugins:
+        load_plugins(options.plugins)  # a bad reference fails before any replay
+        if (
+            jobs > 0
+            and _start_method() != "fork"
+            and not all(isinstance(p, str) for p in options.plugins)
+        ):
+            jobs = 0  # plugin objects reach forked workers only; name them as strings
+
+    if entries:
+        if jobs == 0:
+            _check_in_process(entries, workflow_classes, options, workflow_id, emit)
+        else:
+            assert module_specs is not None
+            _check_in_pool(entries, module_specs, options, workflow_id, jobs, emit)
+    return jobs
 
 
 def _validate_shard(shard: object) -> None:

@@ -240,7 +240,11 @@ class HarvestSummary:
             head += f"; {len(self.skipped)} skipped: {why}"
         else:
             head += "; 0 skipped"
-        details = [f"mode {self.mode}", f"{self.written} written"]
+        details = [
+            f"mode {self.mode}",
+            f"{self.started} started by the tests, the rest children and continue-as-new runs",
+            f"{self.written} written",
+        ]
         if self.existing:
             details.append(f"{self.existing} already there (kept)")
         if self.partial:

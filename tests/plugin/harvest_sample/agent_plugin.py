@@ -15,7 +15,9 @@ from temporalio.openai_agents.testing import ResponseBuilders, TestModelProvider
 class TravelModel(Model):
     """Answers from the conversation: a weather tool call first, then the advice."""
 
-    async def get_response(self, system_instructions: Any, input: Any, *args: Any, **kwargs: Any) -> Any:
+    async def get_response(
+        self, system_instructions: Any, input: Any, *args: Any, **kwargs: Any
+    ) -> Any:
         items = input if isinstance(input, list) else []
         outputs = [
             i for i in items if isinstance(i, dict) and i.get("type") == "function_call_output"

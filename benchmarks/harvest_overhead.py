@@ -42,6 +42,7 @@ asyncio_default_fixture_loop_scope = "function"
 _SUMMARY = re.compile(r"replaykit: (\d+) executions harvested from (\d+) tests into (.+)")
 _STARTED = re.compile(r"(\d+) started by the tests")
 _SKIPPED = re.compile(r"; (\d+) skipped(?:: (.*?))? \(mode")
+_SECONDS = re.compile(r"([\d.]+) s fetching and writing")
 
 
 def _suite(name: str, workdir: Path) -> tuple[Path, list[str]]:
@@ -111,6 +112,7 @@ def main() -> int:
             summary = _SUMMARY.search(output)
             started = _STARTED.search(output)
             skipped = _SKIPPED.search(output)
+            own = _SECONDS.search(output)
             files = len(list((workdir / f"harvest-{name}-0").rglob("*.json")))
             print(f"suite {name}: pytest {' '.join(args)}")
             print(f"  without the flag: {base:.2f} s ({plain_outcome})")
@@ -123,6 +125,10 @@ def main() -> int:
                 print("  no harvest summary line found; output tail:")
                 print("\n".join(output.splitlines()[-15:]))
                 continue
+            print(
+                f"  the harvest's own time (history fetches and file writes, measured inside "
+                f"the run): {own.group(1) if own else '?'} s"
+            )
             print(f"  executions started by the tests: {started.group(1) if started else '?'}")
             print(
                 f"  executions harvested: {summary.group(1)} (children and continue-as-new runs "

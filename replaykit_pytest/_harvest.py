@@ -7,6 +7,7 @@ the fetches, the files and the replay check. Nothing here imports ``temporalio``
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -68,8 +69,9 @@ def replay_check_failure(harvester: Harvester, item: pytest.Item, settings: Sett
         volatile=tuple(settings.volatile),
         data_converter=settings.data_converter,
         timeout=settings.timeout,
-        **({"fail_on": frozenset(settings.fail_on)} if settings.fail_on else {}),
     )
+    if settings.fail_on:
+        options = dataclasses.replace(options, fail_on=frozenset(settings.fail_on))
     report = harvester.replay_check(item.nodeid, options=options)
     if report is None or not report.results:
         return None

@@ -11,7 +11,13 @@ Fixtures: ``temporal_env``, ``temporal_client``, ``replaykit_worker``, ``assert_
 ``replaykit_histories``, ``record_history``, ``replaykit_settings``, ``replaykit_ledger``,
 ``replaykit_cassette``, ``replaykit_faults``.
 
-Markers: ``replaykit(workflows=..., server=..., strict=...)`` and ``replaykit_faults(...)``.
+Markers: ``replaykit(workflows=..., server=..., strict=...)``, ``replaykit_faults(...)`` and
+``replaykit_replay`` (replay the test's own executions strictly after it).
+
+Harvest: ``--replaykit-harvest DIR`` / ini ``replaykit_harvest`` saves the history of every
+workflow execution any test starts (``--replaykit-harvest-mode`` / ini ``replaykit_harvest_mode``:
+new, all, none); ``--replaykit-replay-check`` replays each test's executions after it. The hooks
+below only call :mod:`replaykit.record._harvest` (through :mod:`replaykit_pytest._harvest`).
 
 The hooks and fixtures here only wire pytest to :mod:`replaykit_pytest._support` and
 :mod:`replaykit_pytest._items`. Nothing at import time touches ``temporalio``.

@@ -22,10 +22,12 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import functools
 import re
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -157,6 +159,7 @@ class HarvestSummary:
         failed_tests: Executions from tests that failed.
         skipped: One reason per execution not harvested.
         not_importable: What files could not name by import path, with the flag to pass.
+        seconds: Time spent fetching histories and writing files (the harvest's own cost).
     """
 
     folder: str | None
@@ -170,6 +173,7 @@ class HarvestSummary:
     failed_tests: int = 0
     skipped: tuple[str, ...] = ()
     not_importable: tuple[str, ...] = ()
+    seconds: float = 0.0
 
     def to_json_dict(self) -> dict[str, Any]:
         """A JSON-safe dict (pytest-xdist sends it from worker to controller)."""
@@ -185,6 +189,7 @@ class HarvestSummary:
             "failed_tests": self.failed_tests,
             "skipped": list(self.skipped),
             "not_importable": list(self.not_importable),
+            "seconds": self.seconds,
         }
 
     @classmethod
@@ -202,6 +207,7 @@ class HarvestSummary:
             failed_tests=int(raw.get("failed_tests", 0)),
             skipped=tuple(raw.get("skipped", ())),
             not_importable=tuple(raw.get("not_importable", ())),
+            seconds=float(raw.get("seconds", 0.0)),
         )
 
     @classmethod
@@ -223,6 +229,7 @@ class HarvestSummary:
             failed_tests=sum(p.failed_tests for p in items),
             skipped=tuple(s for p in items for s in p.skipped),
             not_importable=tuple(dict.fromkeys(n for p in items for n in p.not_importable)),
+            seconds=sum(p.seconds for p in items),
         )
 
     def lines(self) -> list[str]:
@@ -251,6 +258,7 @@ class HarvestSummary:
             details.append(f"{self.partial} partial (still running)")
         if self.failed_tests:
             details.append(f"{self.failed_tests} from failing tests")
+        details.append(f"{self.seconds:.2f} s fetching and writing")
         out = [f"{head} ({', '.join(details)})"]
         out.extend(f"replaykit: not importable: {n}" for n in self.not_importable)
         return out
@@ -305,6 +313,7 @@ class Harvester:
         self._not_importable: dict[str, None] = {}
         self._started = 0
         self._refs: dict[int, tuple[Any, str | None]] = {}
+        self._seconds = 0.0
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -427,13 +436,31 @@ class Harvester:
             _in_thread(lambda: asyncio.run(self._fetch(starts, final=True)))
 
     async def _fetch(self, starts: Sequence[_Start], *, final: bool) -> list[HarvestedExecution]:
+        started = time.perf_counter()
+        try:
+            return await self._fetch_all(starts, final=final)
+        finally:
+            with self._lock:
+                self._seconds += time.perf_counter() - started
+
+    async def _fetch_all(
+        self, starts: Sequence[_Start], *, final: bool
+    ) -> list[HarvestedExecution]:
         out: list[HarvestedExecution] = []
+        # A server that is gone fails every fetch slowly (the client retries): after one such
+        # failure, the other starts on that connection fail at once, with the same reason.
+        gone: dict[int, BaseException] = {}
         for start in starts:
+            connection = id(start.client.service_client)
             try:
+                if connection in gone:
+                    raise gone[connection]
                 chain = await asyncio.wait_for(
                     self._fetch_chain(start), timeout=self.options.fetch_timeout * 4
                 )
             except Exception as err:  # noqa: BLE001 - reported in the summary, never raised
+                if not _is_not_found(err):
+                    gone[connection] = err
                 if final:
                     with self._lock:
                         if start in self._pending:
@@ -695,12 +722,26 @@ class Harvester:
             failed_tests=sum(1 for h in harvested if outcomes.get(h.test) in ("failed", "error")),
             skipped=tuple(skipped),
             not_importable=tuple(self._not_importable),
+            seconds=self._seconds,
         )
 
 
 def _skip_reason(err: BaseException) -> str:
-    text = " ".join(str(err).split())[:120] or type(err).__name__
-    return f"fetch failed ({type(err).__name__}: {text})"
+    if _is_not_found(err):
+        return "not on its server any more (the server was restarted without its store)"
+    if isinstance(err, (asyncio.TimeoutError, TimeoutError)):
+        return "fetch timed out (its server was stopped or unreachable)"
+    text = " ".join(str(err).split())[:100] or type(err).__name__
+    return f"fetch failed, its server was gone ({type(err).__name__}: {text})"
+
+
+def _is_not_found(err: BaseException) -> bool:
+    import temporalio.service
+
+    return (
+        isinstance(err, temporalio.service.RPCError)
+        and err.status == temporalio.service.RPCStatusCode.NOT_FOUND
+    )
 
 
 def _in_thread(fn: Callable[[], _T]) -> _T:
@@ -815,7 +856,8 @@ def _wrap_start(original: Any) -> Any:
         handle = await original(self, *args, **kwargs)
         harvester = _ACTIVE
         if harvester is not None:
-            harvester._on_start(self, handle)
+            with contextlib.suppress(Exception):  # a harvest problem never breaks a test
+                harvester._on_start(self, handle)
         return handle
 
     return start_workflow
@@ -828,7 +870,8 @@ def _wrap_update_with_start(original: Any) -> Any:
         harvester = _ACTIVE
         operation = kwargs.get("start_workflow_operation")
         if harvester is not None and operation is not None:
-            harvester._on_start(self, await operation.workflow_handle())
+            with contextlib.suppress(Exception):
+                harvester._on_start(self, await operation.workflow_handle())
         return result
 
     return with_start
@@ -840,7 +883,8 @@ def _wrap_worker_init(original: Any) -> Any:
         original(self, client, *args, **kwargs)
         harvester = _ACTIVE
         if harvester is not None:
-            harvester._on_worker(client, kwargs)
+            with contextlib.suppress(Exception):
+                harvester._on_worker(client, kwargs)
 
     return __init__
 
@@ -850,10 +894,8 @@ def _wrap_shutdown(original: Any) -> Any:
     async def shutdown(self: Any) -> None:
         harvester = _ACTIVE
         if harvester is not None:
-            try:
+            with contextlib.suppress(Exception):  # a harvest problem never breaks a shutdown
                 await harvester.fetch_connection(self.client.service_client)
-            except Exception:  # noqa: BLE001 - a harvest problem must never break a shutdown
-                pass
         await original(self)
 
     return shutdown

@@ -263,7 +263,7 @@ def test_failing_tests_unfinished_runs_and_a_fixture_built_plugin(
     result.stdout.fnmatch_lines(
         [
             "replaykit: 3 executions harvested from 3 tests into *; 0 skipped *"
-            "1 partial (still running), 1 from failing tests)",
+            "1 partial (still running), 1 from failing tests*",
             "replaykit: not importable: plugin temporalio.openai_agents.*OpenAIAgentsPlugin of "
             "harvest_sample/test_extra.py::test_agent_with_fixture_plugin *pass --plugin *",
         ]

@@ -117,6 +117,7 @@ def test_summaries_merge_across_xdist_workers_and_explain_skips() -> None:
         "2 fetch failed (RPCError: gone) (mode new, 3 started by the tests"
     )
     assert "3 written, 1 already there (kept), 1 partial (still running), 1 from failing" in head
+    assert head.endswith("1 from failing tests, 0.00 s fetching and writing)")
     assert note == "replaykit: not importable: plugin P: pass --plugin"
     assert HarvestSummary.merge([]) is None
 

@@ -429,6 +429,12 @@ class Harvester:
         starts = self.pending_for(connection=connection)
         return await self._fetch(starts, final=True) if starts else []
 
+    def fetch_address(self, address: str) -> None:
+        """Fetch everything pending on the server at ``HOST:PORT`` (before it stops)."""
+        starts = [s for s in self.pending_for() if _target(s.client) == address]
+        if starts:
+            _in_thread(lambda: asyncio.run(self._fetch(starts, final=True)))
+
     def fetch_rest(self) -> None:
         """At session end: fetch what is still pending; what cannot be fetched is skipped."""
         starts = self.pending_for()
@@ -453,6 +459,10 @@ class Harvester:
         for start in starts:
             connection = id(start.client.service_client)
             try:
+                if connection not in gone and not await _reachable(_target(start.client)):
+                    gone[connection] = ConnectionRefusedError(
+                        f"nothing listens at {_target(start.client)}"
+                    )
                 if connection in gone:
                     raise gone[connection]
                 chain = await asyncio.wait_for(
@@ -539,8 +549,8 @@ class Harvester:
         converter_ref: str | None = None
         if worker is None:
             not_importable.append(
-                f"workflow {workflow_type}: no Worker in this session registered it; pass "
-                "--workflows MODULE"
+                f"workflow {workflow_type}: no Worker had registered it when its history was "
+                "fetched (no worker ran it); pass --workflows MODULE"
             )
         else:
             cls = worker.workflows[workflow_type]
@@ -729,10 +739,40 @@ class Harvester:
 def _skip_reason(err: BaseException) -> str:
     if _is_not_found(err):
         return "not on its server any more (the server was restarted without its store)"
+    if isinstance(err, ConnectionRefusedError):
+        return "its server was stopped or killed before the history could be fetched"
     if isinstance(err, (asyncio.TimeoutError, TimeoutError)):
         return "fetch timed out (its server was stopped or unreachable)"
     text = " ".join(str(err).split())[:100] or type(err).__name__
     return f"fetch failed, its server was gone ({type(err).__name__}: {text})"
+
+
+def _target(client: Any) -> str:
+    try:
+        return str(client.service_client.config.target_host)
+    except Exception:  # noqa: BLE001 - a client without the usual config: no address
+        return ""
+
+
+async def _reachable(address: str) -> bool:
+    """Whether something accepts TCP connections at ``HOST:PORT`` (unknown: True).
+
+    A stopped server fails a history fetch only after the client's retries (seconds); this
+    tells in milliseconds.
+    """
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        return True
+    try:
+        _, writer = await asyncio.wait_for(
+            asyncio.open_connection(host.strip("[]"), int(port)), timeout=2.0
+        )
+    except (OSError, asyncio.TimeoutError):
+        return False
+    writer.close()
+    with contextlib.suppress(Exception):
+        await writer.wait_closed()
+    return True
 
 
 def _is_not_found(err: BaseException) -> bool:
@@ -827,6 +867,12 @@ def _install() -> None:
         for env_cls in _env_classes(temporalio.testing.WorkflowEnvironment):
             if "shutdown" in vars(env_cls):
                 _patch(env_cls, "shutdown", _wrap_shutdown(vars(env_cls)["shutdown"]))
+        # replaykit's own servers (start_server, the plugin's temporal_env): fetch before a
+        # stop, and before a restart that forgets its executions (no persistent store).
+        from replaykit.servers._running import RunningServer
+
+        _patch(RunningServer, "stop", _wrap_server_stop(RunningServer.stop, always=True))
+        _patch(RunningServer, "restart", _wrap_server_stop(RunningServer.restart, always=False))
 
 
 def _env_classes(base: type) -> list[type]:
@@ -887,6 +933,18 @@ def _wrap_worker_init(original: Any) -> Any:
                 harvester._on_worker(client, kwargs)
 
     return __init__
+
+
+def _wrap_server_stop(original: Any, *, always: bool) -> Any:
+    @functools.wraps(original)
+    def stop(self: Any) -> None:
+        harvester = _ACTIVE
+        if harvester is not None and (always or getattr(self.spec, "db_filename", None) is None):
+            with contextlib.suppress(Exception):  # a harvest problem never breaks a stop
+                harvester.fetch_address(str(self.address))
+        original(self)
+
+    return stop
 
 
 def _wrap_shutdown(original: Any) -> Any:

@@ -2,7 +2,8 @@
 
 Runs, in order: check throughput + long history (check_throughput.py), check throughput on
 plugin (AI-integration) histories vs ``Replayer(plugins=...)`` (plugin_throughput.py), crash-recovery cost
-(crash_recovery.py) and the mutation score (mutation_score.py). Extra arguments are not
+(crash_recovery.py), the mutation score (mutation_score.py) and the cost of ``pytest
+--replaykit-harvest`` on a suite (harvest_overhead.py). Extra arguments are not
 forwarded; run a script directly for its options.
 """
 
@@ -18,6 +19,7 @@ STEPS = [
     ["plugin_throughput.py"],
     ["crash_recovery.py"],
     ["mutation_score.py", "--quiet"],
+    ["harvest_overhead.py"],
 ]
 
 

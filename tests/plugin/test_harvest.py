@@ -412,3 +412,57 @@ def test_replay_check_flag_passes_a_deterministic_suite(
     )
     result.assert_outcomes(passed=3)
     result.stdout.fnmatch_lines(["replaykit: 7 executions harvested from 3 tests into *"])
+
+
+LOCAL = """
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from harvest_sample.workflows import GreetingWorkflow, compose_greeting
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def local_env():
+    cli = Path(sys.executable).parent / "temporal"
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(cli) if cli.exists() else None
+    )
+    yield env
+    await env.shutdown()
+
+
+async def test_on_the_dev_server(local_env):
+    async with Worker(local_env.client, task_queue="local", workflows=[GreetingWorkflow],
+                      activities=[compose_greeting]):
+        await local_env.client.execute_workflow(
+            GreetingWorkflow.run, "Ada", id=f"local-{uuid.uuid4()}", task_queue="local")
+
+
+async def test_through_from_client(local_env):
+    env = WorkflowEnvironment.from_client(local_env.client)
+    async with Worker(env.client, task_queue="local2", workflows=[GreetingWorkflow],
+                      activities=[compose_greeting]):
+        await env.client.execute_workflow(
+            GreetingWorkflow.run, "Grace", id="from-client", task_queue="local2")
+"""
+
+
+def test_session_scoped_start_local_and_from_client_environments(
+    project: Path, pytester: pytest.Pytester
+) -> None:
+    (project / "harvest_sample" / "test_local.py").write_text(LOCAL)
+    result = _harvest(pytester, "harvest_sample/test_local.py", "--replaykit-harvest", "harvested")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(["replaykit: 2 executions harvested from 2 tests into *0 skipped*"])
+    assert sorted(_files(project / "harvested")) == [
+        "harvest_sample/test_local/test_on_the_dev_server/local-uuid1.json",
+        "harvest_sample/test_local/test_through_from_client/from-client.json",
+    ]

@@ -221,9 +221,14 @@ def pytest_report_header(config: pytest.Config) -> str | None:
     if settings is None:
         return None
     workflows = ", ".join(_spec_name(w) for w in settings.workflows) or "-"
+    harvest = (
+        f" harvest={settings.harvest} (mode {settings.harvest_mode})"
+        if settings.harvest is not None
+        else ""
+    )
     return (
         f"replaykit: server={settings.server} record={settings.record} "
-        f"strict={settings.strict} workflows={workflows}"
+        f"strict={settings.strict} workflows={workflows}{harvest}"
     )
 
 

@@ -308,7 +308,12 @@ def test_a_test_that_never_touches_temporal_pays_nothing(
         pytester, "test_plain.py", "--replaykit-harvest", "harvested", "-p", "no:xdist"
     )
     result.assert_outcomes(passed=2)
-    result.stdout.fnmatch_lines(["replaykit: 0 executions harvested from 0 tests into *"])
+    result.stdout.fnmatch_lines(
+        [
+            "replaykit: server=* harvest=*harvested (mode new)",
+            "replaykit: 0 executions harvested from 0 tests into *",
+        ]
+    )
     assert not (project / "harvested").exists()
 
 

@@ -11,7 +11,8 @@ Suites:
   ``WorkflowEnvironment.start_time_skipping()``, ``Worker`` and OpenAI Agents plugin; no replaykit
   API), copied into a temporary project;
 * ``servers``: this repository's own ``tests/integration/test_servers.py`` (replaykit's server
-  management on real servers; some tests kill or restart their server on purpose).
+  management on real servers; some tests kill or restart their server on purpose);
+* any test path of this repository (``--suite tests/integration/test_plugins.py``).
 
 Run: ``python benchmarks/harvest_overhead.py [--suite sample --suite servers] [--repeat 1]
 [--warmup 1]``. Wall times on a shared machine are noisy; the harvest's own time (fetches and
@@ -59,7 +60,9 @@ def _suite(name: str, workdir: Path) -> tuple[Path, list[str]]:
         return project, ["harvest_sample"]
     if name == "servers":
         return ROOT, ["tests/integration/test_servers.py"]
-    raise SystemExit(f"unknown suite {name!r}: choose sample or servers")
+    if (ROOT / name.split("::")[0]).exists():
+        return ROOT, [name]  # any test file or folder of this repository
+    raise SystemExit(f"unknown suite {name!r}: choose sample, servers or a test path")
 
 
 def _run(cwd: Path, args: list[str], harvest: Path | None) -> tuple[float, str, int]:
@@ -92,7 +95,9 @@ def _outcome(output: str) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--suite", action="append", choices=["sample", "servers"])
+    parser.add_argument(
+        "--suite", action="append", help="sample, servers, or a test path of this repository"
+    )
     parser.add_argument("--repeat", type=int, default=1, help="runs of each variant (median)")
     parser.add_argument(
         "--warmup", type=int, default=1, help="untimed runs first (bytecode, server binaries)"

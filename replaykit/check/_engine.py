@@ -179,6 +179,8 @@ class CheckGroup:
         options: The options, with plugins and data converter filled in from metadata.
         from_metadata: Something was taken from the files' harvest metadata.
         error: Set when the group cannot be replayed at all (reported per file).
+        extra_workflows: ``module:Class`` the files name, used for the workflow types that
+            ``workflows`` (given by the caller) do not define.
     """
 
     entries: tuple[HistoryFile | Path, ...]
@@ -186,6 +188,7 @@ class CheckGroup:
     options: CheckOptions
     from_metadata: bool = False
     error: str | None = None
+    extra_workflows: tuple[str, ...] = ()
 
 
 def plan_checks(
@@ -198,8 +201,9 @@ def plan_checks(
 
     What the caller gives wins: workflows (``--workflows``, ``[tool.replaykit]``), plugins and
     a data converter. What it does not give comes from each file's harvest metadata (written by
-    ``pytest --replaykit-harvest``): the workflow class the test's worker registered, its
-    plugins and data converter. Files that need different plugins or converters go to
+    ``pytest --replaykit-harvest``): the workflow class the test's worker registered (also
+    when workflows are given, for a type they do not define, such as a workflow a test module
+    defines), its plugins and data converter. Files that need different plugins or converters go to
     different groups (each gets its own replayer). Files with no workflows from either place
     form a group with an error.
     """
@@ -214,7 +218,7 @@ def plan_checks(
         else:
             key = (
                 "harvest",
-                () if given else info.workflows,
+                info.workflows,
                 () if options.plugins else info.plugins,
                 options.data_converter or info.data_converter,
             )
@@ -229,6 +233,7 @@ def plan_checks(
             continue
         _, meta_workflows, meta_plugins, converter = key
         group_workflows = given or tuple(meta_workflows)
+        extra = tuple(meta_workflows) if given else ()
         if not group_workflows:
             out.append(CheckGroup(tuple(members), (), options, error=NO_WORKFLOWS_FOR_FILE))
             continue
@@ -237,7 +242,15 @@ def plan_checks(
             plugins=options.plugins or tuple(meta_plugins),
             data_converter=converter,
         )
-        out.append(CheckGroup(tuple(members), group_workflows, group_options, from_metadata=True))
+        out.append(
+            CheckGroup(
+                tuple(members),
+                group_workflows,
+                group_options,
+                from_metadata=True,
+                extra_workflows=extra,
+            )
+        )
     return out
 
 
@@ -609,7 +622,13 @@ def check_histories(
             continue
         try:
             group_jobs = _check_group(
-                list(group.entries), group.workflows, group.options, jobs, workflow_id, emit
+                list(group.entries),
+                group.workflows,
+                group.options,
+                jobs,
+                workflow_id,
+                emit,
+                extra_workflows=group.extra_workflows,
             )
         except ConfigError as err:
             if not group.from_metadata:
@@ -650,9 +669,24 @@ def _check_group(
     jobs: int | None,
     workflow_id: str | None,
     emit: Callable[[HistoryResult], None],
+    *,
+    extra_workflows: Sequence[str] = (),
 ) -> int:
-    """Replay one group of histories that share workflows and options; the jobs used."""
+    """Replay one group of histories that share workflows and options; the jobs used.
+
+    ``extra_workflows`` (``module:Class`` from harvest metadata) add only the workflow types
+    ``workflows`` do not define.
+    """
     workflow_classes = collect_workflows(workflows)
+    if extra_workflows:
+        have = {_workflow_type(c) for c in workflow_classes}
+        try:
+            named = collect_workflows(extra_workflows)
+        except ConfigError:
+            named = []  # the given workflows stand; a type they lack is reported per history
+        added = [c for c in named if _workflow_type(c) not in have]
+        workflow_classes.extend(added)
+        workflows = [*workflows, *(f"{c.__module__}:{c.__qualname__}" for c in added)]
     if options.data_converter:
         load_data_converter(options.data_converter)  # a bad reference fails before any replay
     parse_volatile_rules(options.volatile)  # so does a malformed volatile rule

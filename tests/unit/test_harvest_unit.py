@@ -87,8 +87,11 @@ def test_the_engine_takes_workflows_plugins_and_converter_from_harvest_metadata(
     given = plan_checks(
         [a, c], workflows=("pkg",), options=CheckOptions(plugins=("x:y",), data_converter="x:c")
     )
-    assert len(given) == 1 and given[0].workflows == ("pkg",)
-    assert given[0].options.plugins == ("x:y",) and given[0].options.data_converter == "x:c"
+    assert [g.workflows for g in given] == [("pkg",), ("pkg",)]
+    assert all(g.options.plugins == ("x:y",) for g in given)
+    assert all(g.options.data_converter == "x:c" for g in given)
+    # The files' own classes only fill in types the given workflows lack.
+    assert [g.extra_workflows for g in given] == [("m:A",), ("m:C",)]
 
 
 def test_summaries_merge_across_xdist_workers_and_explain_skips() -> None:

@@ -3,8 +3,10 @@
 Runs, in order: check throughput + long history (check_throughput.py), the verdict
 cache's re-check of an unchanged and of a one-module-edited corpus (verdict_cache.py), check
 throughput on plugin (AI-integration) histories vs ``Replayer(plugins=...)``
-(plugin_throughput.py), crash-recovery cost (crash_recovery.py) and the mutation score
-(mutation_score.py). Extra arguments are not forwarded; run a script directly for its options.
+(plugin_throughput.py), crash-recovery cost (crash_recovery.py), the mutation score
+(mutation_score.py) and the cost of ``pytest --replaykit-harvest`` on a suite
+(harvest_overhead.py). Extra arguments are not forwarded; run a script directly for its
+options.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ STEPS = [
     ["plugin_throughput.py"],
     ["crash_recovery.py"],
     ["mutation_score.py", "--quiet"],
+    ["harvest_overhead.py"],
 ]
 
 

@@ -30,6 +30,7 @@ __all__ = [
     "HistoryItem",
     "is_candidate",
     "is_reused",
+    "is_harvested",
 ]
 
 _SNIFF_BYTES = 65536
@@ -202,3 +203,10 @@ def _looks_like_history(path: Path) -> bool:
     except OSError:
         return False
     return b'"events"' in head and b'"eventType"' in head
+
+
+def is_harvested(path: Path) -> bool:
+    """Whether a history file was written by ``--replaykit-harvest`` (it names its workflows)."""
+    from replaykit.history._harvest_meta import looks_harvested
+
+    return looks_harvested(path)

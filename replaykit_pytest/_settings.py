@@ -86,6 +86,13 @@ class Settings:
         resolver = self.resolver or Resolver(face="pytest")
         return CheckOptions.from_settings(resolver, **overrides)
 
+    #: ``--replaykit-harvest`` / ini ``replaykit_harvest``: where harvested histories go.
+    harvest: Path | None = None
+    #: ``--replaykit-harvest-mode`` / ini ``replaykit_harvest_mode``: new, all or none.
+    harvest_mode: str = "new"
+    #: ``--replaykit-replay-check``: every test's harvested histories must replay strictly.
+    replay_check: bool = False
+
 
 @dataclass(frozen=True)
 class SettingsSources:
@@ -103,6 +110,11 @@ class SettingsSources:
     ini_timeout: str | None = None
     ini_plugins: tuple[str, ...] = ()
     flag_verdict_cache: str | None = None
+    flag_harvest: str | None = None
+    flag_harvest_mode: str | None = None
+    ini_harvest: str | None = None
+    ini_harvest_mode: str | None = None
+    flag_replay_check: bool = False
 
     def resolve(self, marker: Mapping[str, Any] | None = None) -> Settings:
         """Resolve every value; ``marker`` is a ``replaykit`` marker's keyword arguments.
@@ -127,6 +139,8 @@ class SettingsSources:
                 "record": self.flag_record,
                 "strict": self.flag_strict,
                 "verdict_cache": self.flag_verdict_cache,
+                "harvest": self.flag_harvest,
+                "harvest_mode": self.flag_harvest_mode,
             },
             marker={k: marker.get(k) for k in ("server", "workflows", "plugins", "strict")},
             ini={
@@ -136,6 +150,8 @@ class SettingsSources:
                 "plugins": self.ini_plugins,
                 "strict": self.ini_strict,
                 "timeout": self.ini_timeout,
+                "harvest": self.ini_harvest,
+                "harvest_mode": self.ini_harvest_mode,
             },
             project=self.project,
         )
@@ -152,7 +168,11 @@ class SettingsSources:
         plugins = resolved_plugins.value
         histories = settings.histories(default=(str(self.root / "histories"),)).value
         timeout = settings.timeout().value
+        harvest = settings.harvest().value
         return Settings(
+            harvest=Path(harvest).resolve() if harvest else None,
+            harvest_mode=settings.harvest_mode().value,
+            replay_check=self.flag_replay_check,
             server=server.value,
             namespace=namespace.value,
             record=str(record),
@@ -204,4 +224,18 @@ def load_sources(config: pytest.Config) -> SettingsSources:
         ini_timeout=config.getini("replaykit_timeout") or None,
         ini_plugins=tuple(config.getini("replaykit_plugins")),
         flag_verdict_cache=config.getoption("replaykit_verdict_cache", None),
+        # Paths are made absolute here: a flag is relative to where pytest was started, the
+        # ini key to the ini file's folder (the rootdir when there is none).
+        flag_harvest=_absolute(config.getoption("replaykit_harvest"), config.invocation_params.dir),
+        flag_harvest_mode=config.getoption("replaykit_harvest_mode"),
+        ini_harvest=_absolute(
+            config.getini("replaykit_harvest") or None,
+            config.inipath.parent if config.inipath else config.rootpath,
+        ),
+        ini_harvest_mode=config.getini("replaykit_harvest_mode") or None,
+        flag_replay_check=bool(config.getoption("replaykit_replay_check")),
     )
+
+
+def _absolute(value: str | None, base: Path) -> str | None:
+    return str((Path(base) / value).resolve()) if value else None

@@ -297,10 +297,12 @@ def check_replays(
     """
     from replaykit._internal._errors import ConfigError
     from replaykit.check._engine import check_histories
+    from replaykit.history._harvest_meta import read_harvest_info
 
-    if not workflows:
+    harvested = any(read_harvest_info(i) is not None for i in items)
+    if not workflows and not harvested:
         raise ConfigError(NO_WORKFLOWS)
-    if any(isinstance(w, str) for w in [*workflows, *options.plugins]):
+    if harvested or any(isinstance(w, str) for w in [*workflows, *options.plugins]):
         ensure_importable(root)
     return in_thread(
         lambda: check_histories(list(items), workflows=list(workflows), options=options, jobs=0)

@@ -13,7 +13,13 @@ Fixtures: ``temporal_env``, ``temporal_client``, ``replaykit_worker``, ``assert_
 ``replaykit_histories``, ``record_history``, ``replaykit_settings``, ``replaykit_ledger``,
 ``replaykit_cassette``, ``replaykit_faults``.
 
-Markers: ``replaykit(workflows=..., server=..., strict=...)`` and ``replaykit_faults(...)``.
+Markers: ``replaykit(workflows=..., server=..., strict=...)``, ``replaykit_faults(...)`` and
+``replaykit_replay`` (replay the test's own executions strictly after it).
+
+Harvest: ``--replaykit-harvest DIR`` / ini ``replaykit_harvest`` saves the history of every
+workflow execution any test starts (``--replaykit-harvest-mode`` / ini ``replaykit_harvest_mode``:
+new, all, none); ``--replaykit-replay-check`` replays each test's executions after it. The hooks
+below only call :mod:`replaykit.record._harvest` (through :mod:`replaykit_pytest._harvest`).
 
 The hooks and fixtures here only wire pytest to :mod:`replaykit_pytest._support` and
 :mod:`replaykit_pytest._items`. Nothing at import time touches ``temporalio``.
@@ -21,6 +27,7 @@ The hooks and fixtures here only wire pytest to :mod:`replaykit_pytest._support`
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -28,7 +35,26 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from ._items import BATCH_KEY, HistoryBatch, HistoryFileCollector, is_candidate, is_reused
+from ._harvest import (
+    HARVEST_KEY,
+    REPLAY_MARKER,
+    WORKER_OUTPUT_KEY,
+    WORKER_SUMMARIES_KEY,
+    new_harvester,
+    outcome_of,
+    replay_check_failure,
+    summary_lines,
+    wants_replay_check,
+    worker_output,
+)
+from ._items import (
+    BATCH_KEY,
+    HistoryBatch,
+    HistoryFileCollector,
+    is_candidate,
+    is_harvested,
+    is_reused,
+)
 from ._settings import MARKER_KEYS, RECORD_MODES, Settings, SettingsSources, load_sources
 from ._support import (
     ServerPool,
@@ -105,6 +131,39 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "depends on changed; 'off' replays every history (default: "
         "$REPLAYKIT_VERDICT_CACHE, [tool.replaykit] verdict_cache, .replaykit/verdicts).",
     )
+    group.addoption(
+        "--replaykit-harvest",
+        dest="replaykit_harvest",
+        default=None,
+        metavar="DIR",
+        help="Save the history of every workflow execution any test starts (through any "
+        "Client, WorkflowEnvironment included) into DIR, with what its replay needs "
+        "(default: replaykit_harvest ini).",
+    )
+    group.addoption(
+        "--replaykit-harvest-mode",
+        dest="replaykit_harvest_mode",
+        default=None,
+        metavar="MODE",
+        help="Harvest mode: new (write missing files; default), all (rewrite every file), "
+        "none (write nothing).",
+    )
+    group.addoption(
+        "--replaykit-replay-check",
+        dest="replaykit_replay_check",
+        action="store_true",
+        default=False,
+        help="After each test, replay the histories of the executions it started strictly "
+        "against the current code and fail the test on a divergence (per test: "
+        "@pytest.mark.replaykit_replay).",
+    )
+    parser.addini(
+        "replaykit_harvest",
+        "Folder (relative to the ini file) to harvest every test's workflow histories into, "
+        "as --replaykit-harvest does.",
+        default="",
+    )
+    parser.addini("replaykit_harvest_mode", "Harvest mode: new (default), all or none.", default="")
     parser.addini(
         "replaykit_workflows",
         "Workflow modules (packages are walked) or module:Class names replaykit replays "
@@ -150,6 +209,11 @@ def pytest_configure(config: pytest.Config) -> None:
         "replaykit_faults(plan=None, crash=None, max_runs=None, **options): defaults for the "
         "replaykit_faults fixture (a fault plan, or crash='every-step').",
     )
+    config.addinivalue_line(
+        "markers",
+        f"{REPLAY_MARKER}: after the test, replay the histories of the workflow executions it "
+        "started strictly against the current code; a divergence fails the test.",
+    )
     from replaykit._internal._errors import ReplaykitError
 
     try:
@@ -165,6 +229,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[_ARGS_KEY] = [
         (invocation / arg.split("::", 1)[0]).resolve() for arg in config.args if arg
     ]
+    harvester = new_harvester(settings)
+    if harvester is not None:
+        config.stash[HARVEST_KEY] = harvester
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:
@@ -172,9 +239,14 @@ def pytest_report_header(config: pytest.Config) -> str | None:
     if settings is None:
         return None
     workflows = ", ".join(_spec_name(w) for w in settings.workflows) or "-"
+    harvest = (
+        f" harvest={settings.harvest} (mode {settings.harvest_mode})"
+        if settings.harvest is not None
+        else ""
+    )
     return (
         f"replaykit: server={settings.server} record={settings.record} "
-        f"strict={settings.strict} workflows={workflows}"
+        f"strict={settings.strict} workflows={workflows}{harvest}"
     )
 
 
@@ -186,9 +258,11 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
     if file_path.suffix != ".json":
         return None
     settings = parent.config.stash.get(_SETTINGS_KEY, None)
-    if settings is None or not settings.workflows:
+    if settings is None:
         return None
     if not is_candidate(file_path, settings, parent.config.stash[_ARGS_KEY]):
+        return None
+    if not settings.workflows and not is_harvested(file_path):
         return None
     collector: pytest.Collector = HistoryFileCollector.from_parent(parent, path=file_path)
     return collector
@@ -208,6 +282,90 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     line = batch.summary() if batch is not None else None
     if line is not None:
         terminalreporter.write_line(line)
+    harvester = config.stash.get(HARVEST_KEY, None)
+    for text in summary_lines(harvester, config.stash.get(WORKER_SUMMARIES_KEY, None)):
+        terminalreporter.write_line(text)
+
+
+# --------------------------------------------------------------------------- harvest
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if HARVEST_KEY not in config.stash and any(i.get_closest_marker(REPLAY_MARKER) for i in items):
+        harvester = new_harvester(config.stash[_SETTINGS_KEY], in_memory=True)
+        if harvester is not None:
+            config.stash[HARVEST_KEY] = harvester
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> Any:
+    harvester = item.config.stash.get(HARVEST_KEY, None)
+    if harvester is not None:
+        harvester.begin_test(item.nodeid)
+    return (yield)
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_call(item: pytest.Item) -> Any:
+    harvester = item.config.stash.get(HARVEST_KEY, None)
+    if harvester is None:
+        return (yield)
+    try:
+        result = yield
+    except BaseException:
+        # A failing test's executions are harvested too, marked as such.
+        harvester.set_outcome(item.nodeid, "failed")
+        with contextlib.suppress(Exception):  # the test's own failure is what to report
+            harvester.fetch_test(item.nodeid)
+        raise
+    harvester.set_outcome(item.nodeid, "passed")
+    harvester.fetch_test(item.nodeid)  # the test's fixtures (its server) are still up
+    settings = item.config.stash[_SETTINGS_KEY]
+    if wants_replay_check(item, settings):
+        text = replay_check_failure(harvester, item, settings)
+        if text is not None:
+            pytest.fail(text, pytrace=False)
+    return result
+
+
+@pytest.hookimpl(wrapper=True, trylast=True)
+def pytest_runtest_teardown(item: pytest.Item) -> Any:
+    try:
+        return (yield)
+    finally:
+        harvester = item.config.stash.get(HARVEST_KEY, None)
+        if harvester is not None:
+            harvester.end_test()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: Any) -> Any:
+    report = yield
+    harvester = item.config.stash.get(HARVEST_KEY, None)
+    outcome = outcome_of(report)
+    if harvester is not None and outcome is not None:
+        harvester.set_outcome(item.nodeid, outcome)
+    return report
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    config = session.config
+    harvester = config.stash.get(HARVEST_KEY, None)
+    if harvester is None:
+        return
+    harvester.fetch_rest()
+    harvester.deactivate()
+    workeroutput = getattr(config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput[WORKER_OUTPUT_KEY] = worker_output(harvester)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    output = getattr(node, "workeroutput", None) or {}
+    summary = output.get(WORKER_OUTPUT_KEY)
+    if summary is not None:
+        node.config.stash.setdefault(WORKER_SUMMARIES_KEY, []).append(summary)
 
 
 # --------------------------------------------------------------------------- fixtures

@@ -10,6 +10,7 @@ ones) and replayed in worker processes that are killed and replaced if a replay 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import importlib
 import multiprocessing
@@ -47,6 +48,7 @@ from replaykit.history._codec import (
     load_data_converter,
 )
 from replaykit.history._files import HistoryFile, find_history_files
+from replaykit.history._harvest_meta import read_harvest_info
 from replaykit.history._versioning import (
     parse_deployment_version,
     pinned_elsewhere,
@@ -76,7 +78,14 @@ from ._malformed import (
 from ._strict import compare_run
 from ._verdicts import DependencyTracker, VerdictCache, note_check_input, record_host_imports
 
-__all__ = ["CheckOptions", "check_histories", "collect_workflows", "replay_one"]
+__all__ = [
+    "CheckGroup",
+    "CheckOptions",
+    "check_histories",
+    "collect_workflows",
+    "plan_checks",
+    "replay_one",
+]
 
 
 @dataclass(frozen=True)
@@ -219,6 +228,98 @@ def collect_workflows(specs: Iterable[str | type]) -> list[type]:
         if len(found) == before:
             raise ConfigError(f"--workflows {spec}: no @workflow.defn class found in it")
     return list(found.values())
+
+
+#: Per-file error for a history that names no workflows and was given none.
+NO_WORKFLOWS_FOR_FILE = (
+    "no workflows to replay with: pass --workflows MODULE or set [tool.replaykit] workflows "
+    "(harvested files name their own; this one does not)"
+)
+
+
+@dataclass(frozen=True)
+class CheckGroup:
+    """Histories that replay with the same workflows and options.
+
+    Attributes:
+        entries: The histories.
+        workflows: What to collect workflow classes from.
+        options: The options, with plugins and data converter filled in from metadata.
+        from_metadata: Something was taken from the files' harvest metadata.
+        error: Set when the group cannot be replayed at all (reported per file).
+        extra_workflows: ``module:Class`` the files name, used for the workflow types that
+            ``workflows`` (given by the caller) do not define.
+    """
+
+    entries: tuple[HistoryFile | Path, ...]
+    workflows: tuple[str | type, ...]
+    options: CheckOptions
+    from_metadata: bool = False
+    error: str | None = None
+    extra_workflows: tuple[str, ...] = ()
+
+
+def plan_checks(
+    entries: Sequence[HistoryFile | Path],
+    *,
+    workflows: Sequence[str | type],
+    options: CheckOptions,
+) -> list[CheckGroup]:
+    """Split histories by what their replay needs: the one place harvest metadata is read.
+
+    What the caller gives wins: workflows (``--workflows``, ``[tool.replaykit]``), plugins and
+    a data converter. What it does not give comes from each file's harvest metadata (written by
+    ``pytest --replaykit-harvest``): the workflow class the test's worker registered (also
+    when workflows are given, for a type they do not define, such as a workflow a test module
+    defines), its plugins and data converter. Files that need different plugins or converters go to
+    different groups (each gets its own replayer). Files with no workflows from either place
+    form a group with an error.
+    """
+    given = tuple(workflows)
+    if not entries:
+        return [CheckGroup((), given, options)]
+    groups: dict[tuple[Any, ...], list[HistoryFile | Path]] = {}
+    for entry in entries:
+        info = read_harvest_info(entry)
+        if info is None:
+            key: tuple[Any, ...] = ("given",)
+        else:
+            key = (
+                "harvest",
+                info.workflows,
+                () if options.plugins else info.plugins,
+                options.data_converter or info.data_converter,
+            )
+        groups.setdefault(key, []).append(entry)
+    out: list[CheckGroup] = []
+    for key, members in groups.items():
+        if key[0] == "given":
+            if not given:
+                out.append(CheckGroup(tuple(members), (), options, error=NO_WORKFLOWS_FOR_FILE))
+            else:
+                out.append(CheckGroup(tuple(members), given, options))
+            continue
+        _, meta_workflows, meta_plugins, converter = key
+        group_workflows = given or tuple(meta_workflows)
+        extra = tuple(meta_workflows) if given else ()
+        if not group_workflows:
+            out.append(CheckGroup(tuple(members), (), options, error=NO_WORKFLOWS_FOR_FILE))
+            continue
+        group_options = dataclasses.replace(
+            options,
+            plugins=options.plugins or tuple(meta_plugins),
+            data_converter=converter,
+        )
+        out.append(
+            CheckGroup(
+                tuple(members),
+                group_workflows,
+                group_options,
+                from_metadata=True,
+                extra_workflows=extra,
+            )
+        )
+    return out
 
 
 def _workflow_type(cls: type) -> str:
@@ -597,11 +698,146 @@ def check_histories(
     if shard is not None:
         k, n = shard
         entries = [e for i, e in enumerate(entries) if i % n == k - 1]
-    if options.verdict_cache:
-        with record_host_imports():
-            workflow_classes = collect_workflows(workflows)
-    else:
+
+    def emit(result: HistoryResult) -> None:
+        results.append(result)
+        if on_result is not None:
+            on_result(result)
+
+    for r in list(results):
+        if on_result is not None:
+            on_result(r)
+    used_jobs = 0
+    cache_on = False
+    notes: list[str] = []
+    stored = 0
+    for group in plan_checks(entries, workflows=workflows, options=options):
+        if group.error is not None:
+            for entry in group.entries:
+                path = entry.path if isinstance(entry, HistoryFile) else entry
+                emit(_error_result(path, group.error))
+            continue
+        try:
+            run = _check_group(
+                list(group.entries),
+                group.workflows,
+                group.options,
+                jobs,
+                workflow_id,
+                emit,
+                extra_workflows=group.extra_workflows,
+            )
+        except ConfigError as err:
+            if not group.from_metadata:
+                raise
+            # A harvested file names what cannot be loaded here: that file's error, not the run's.
+            for entry in group.entries:
+                path = entry.path if isinstance(entry, HistoryFile) else entry
+                emit(_error_result(path, f"{err} (named by the file's harvest metadata)"))
+            continue
+        used_jobs = max(used_jobs, run.jobs)
+        cache_on = cache_on or run.verdict_cache
+        stored += run.stored
+        if run.note:
+            notes.append(run.note)
+    jobs = used_jobs
+    order = {str(e.path if isinstance(e, HistoryFile) else e): i for i, e in enumerate(entries)}
+    results.sort(
+        key=lambda r: (r.status != "error" or r.path not in order, order.get(r.path or "", -1))
+    )
+    results = _with_chain_budgets(results, options)
+    return CheckReport(
+        results=tuple(results),
+        seconds=time.perf_counter() - started,
+        options={
+            "strict": options.strict,
+            "fail_on": sorted(options.fail_on),
+            "allow": list(options.allow),
+            "volatile": list(options.volatile),
+            "sandbox": options.sandbox,
+            "jobs": jobs,
+            "deployment_version": options.deployment_version,
+            "include_pinned": options.include_pinned,
+            "budget": dataclasses.asdict(options.budget),
+            "verdict_cache": cache_on,
+            "verdict_cache_note": "; ".join(dict.fromkeys(notes)) or None,
+            "verdicts_stored": stored,
+        },
+    )
+
+
+def _remeasured(
+    result: HistoryResult, path: Path, options: CheckOptions, workflow_id: str | None
+) -> HistoryResult:
+    """A reused pass with its budget and versioning measured again from the history (a
+    budget finding or loop is shown on every check; a chain's runs are measured together)."""
+    try:
+        hf = _load(path, workflow_id, HistoryCache(options.cache_dir) if options.cache else None)
+    except HistoryError:
+        return result
+    budget = measure_budget(hf.events, options.budget)
+    return dataclasses.replace(result, budget=budget, versioning=versioning_view(hf.events))
+
+
+def _open_verdict_cache(
+    options: CheckOptions,
+    workflow_classes: Sequence[type],
+    workflow_id: str | None,
+    entries: Sequence[HistoryFile | Path],
+) -> tuple[VerdictCache | None, str | None]:
+    """The verdict cache of this run, or None and why it is off (None: not asked for)."""
+    if not options.verdict_cache or not entries:
+        return None, None
+    verdicts = VerdictCache(
+        options.verdict_cache,
+        options=options,
+        workflows=workflow_classes,
+        workflow_id=workflow_id,
+    )
+    if verdicts.disabled is not None:
+        return None, verdicts.disabled
+    return verdicts, None
+
+
+@dataclass(frozen=True)
+class _GroupRun:
+    """What checking one group did: worker processes used, and the verdict cache's part."""
+
+    jobs: int
+    verdict_cache: bool = False
+    note: str | None = None
+    stored: int = 0
+
+
+def _check_group(
+    entries: list[HistoryFile | Path],
+    workflows: Sequence[str | type],
+    options: CheckOptions,
+    jobs: int | None,
+    workflow_id: str | None,
+    emit: Callable[[HistoryResult], None],
+    *,
+    extra_workflows: Sequence[str] = (),
+) -> _GroupRun:
+    """Replay one group of histories that share workflows and options (reusing stored passes
+    when ``options.verdict_cache`` is set).
+
+    ``extra_workflows`` (``module:Class`` from harvest metadata) add only the workflow types
+    ``workflows`` do not define.
+    """
+    # The verdict cache keys on what importing the workflows imported, so it watches that.
+    watch = record_host_imports() if options.verdict_cache else contextlib.nullcontext()
+    with watch:
         workflow_classes = collect_workflows(workflows)
+        if extra_workflows:
+            have = {_workflow_type(c) for c in workflow_classes}
+            try:
+                named = collect_workflows(extra_workflows)
+            except ConfigError:
+                named = []  # the given workflows stand; a type they lack is reported per history
+            added = [c for c in named if _workflow_type(c) not in have]
+            workflow_classes.extend(added)
+            workflows = [*workflows, *(f"{c.__module__}:{c.__qualname__}" for c in added)]
     if options.data_converter:
         load_data_converter(options.data_converter)  # a bad reference fails before any replay
     parse_volatile_rules(options.volatile)  # so does a malformed volatile rule
@@ -642,7 +878,7 @@ def check_histories(
         ):
             jobs = 0  # plugin objects reach forked workers only; name them as strings
 
-    def emit(result: HistoryResult) -> None:
+    def emit_stored(result: HistoryResult) -> None:
         if verdicts is not None and not result.reused:
             not_stored = verdicts.store(result)
             result = dataclasses.replace(
@@ -651,77 +887,22 @@ def check_histories(
                 not_stored=not_stored,
                 dependencies=None,
             )
-        results.append(result)
-        if on_result is not None:
-            on_result(result)
+        emit(result)
 
-    for r in results:
-        if on_result is not None:
-            on_result(r)
     for r in reused:
-        emit(r)
+        emit_stored(r)
     if replay_entries:
         if jobs == 0:
-            _check_in_process(replay_entries, workflow_classes, options, workflow_id, emit)
+            _check_in_process(replay_entries, workflow_classes, options, workflow_id, emit_stored)
         else:
             assert module_specs is not None
-            _check_in_pool(replay_entries, module_specs, options, workflow_id, jobs, emit)
-    order = {str(e.path if isinstance(e, HistoryFile) else e): i for i, e in enumerate(entries)}
-    results.sort(
-        key=lambda r: (r.status != "error" or r.path not in order, order.get(r.path or "", -1))
+            _check_in_pool(replay_entries, module_specs, options, workflow_id, jobs, emit_stored)
+    return _GroupRun(
+        jobs=jobs,
+        verdict_cache=verdicts is not None,
+        note=cache_note,
+        stored=verdicts.stored if verdicts is not None else 0,
     )
-    results = _with_chain_budgets(results, options)
-    return CheckReport(
-        results=tuple(results),
-        seconds=time.perf_counter() - started,
-        options={
-            "strict": options.strict,
-            "fail_on": sorted(options.fail_on),
-            "allow": list(options.allow),
-            "volatile": list(options.volatile),
-            "sandbox": options.sandbox,
-            "jobs": jobs,
-            "deployment_version": options.deployment_version,
-            "include_pinned": options.include_pinned,
-            "budget": dataclasses.asdict(options.budget),
-            "verdict_cache": verdicts is not None,
-            "verdict_cache_note": cache_note,
-            "verdicts_stored": verdicts.stored if verdicts is not None else 0,
-        },
-    )
-
-
-def _remeasured(
-    result: HistoryResult, path: Path, options: CheckOptions, workflow_id: str | None
-) -> HistoryResult:
-    """A reused pass with its budget and versioning measured again from the history (a
-    budget finding or loop is shown on every check; a chain's runs are measured together)."""
-    try:
-        hf = _load(path, workflow_id, HistoryCache(options.cache_dir) if options.cache else None)
-    except HistoryError:
-        return result
-    budget = measure_budget(hf.events, options.budget)
-    return dataclasses.replace(result, budget=budget, versioning=versioning_view(hf.events))
-
-
-def _open_verdict_cache(
-    options: CheckOptions,
-    workflow_classes: Sequence[type],
-    workflow_id: str | None,
-    entries: Sequence[HistoryFile | Path],
-) -> tuple[VerdictCache | None, str | None]:
-    """The verdict cache of this run, or None and why it is off (None: not asked for)."""
-    if not options.verdict_cache or not entries:
-        return None, None
-    verdicts = VerdictCache(
-        options.verdict_cache,
-        options=options,
-        workflows=workflow_classes,
-        workflow_id=workflow_id,
-    )
-    if verdicts.disabled is not None:
-        return None, verdicts.disabled
-    return verdicts, None
 
 
 def _validate_shard(shard: object) -> None:

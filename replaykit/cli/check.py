@@ -211,12 +211,9 @@ def command(
             timeout=timeout,
             verdict_cache=False if no_verdict_cache else verdict_cache,
         )
+        # No workflows is fine for harvested files (they name theirs); the engine reports
+        # every other file as an input error.
         wf = settings.workflows().value
-        if not wf:
-            raise click.UsageError(
-                "no workflows: pass --workflows MODULE or set "
-                "[tool.replaykit] workflows in pyproject.toml"
-            )
         targets = list(settings.histories().value)
         if not targets:
             raise click.UsageError("no history paths given and no [tool.replaykit] histories")

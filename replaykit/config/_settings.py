@@ -52,6 +52,7 @@ __all__ = [
     "ENV_VARS",
     "FAIL_ON_CHOICES",
     "FAIL_ON_KINDS",
+    "HARVEST_MODES",
     "PYTEST_DEFAULT_SERVER",
     "Face",
     "Resolved",
@@ -104,6 +105,10 @@ _OFF = ("0", "false", "off", "no", "none")
 #: Divergence kinds ``fail_on`` may name (``budget`` fails histories over a history limit).
 FAIL_ON_KINDS = ("nondeterminism", "drift", "option-change")
 FAIL_ON_CHOICES = (*FAIL_ON_KINDS, "budget")
+
+#: ``pytest --replaykit-harvest`` record modes (pytest-recording's): write missing files,
+#: rewrite every file, write nothing.
+HARVEST_MODES = ("new", "all", "none")
 
 
 def default_fail_on() -> frozenset[str]:
@@ -292,6 +297,16 @@ class Resolver:
     def data_converter(self) -> Resolved[str | None]:
         """``module:attr`` of the DataConverter or PayloadCodec, or None."""
         return self._pick("data_converter", project=self.project.data_converter)
+
+    def harvest(self) -> Resolved[str | None]:
+        """The folder ``pytest --replaykit-harvest`` saves histories to (None: no harvest)."""
+        got = self._pick("harvest")
+        return Resolved(str(got.value) if got.value else None, got.source)
+
+    def harvest_mode(self) -> Resolved[str]:
+        """``new`` (write missing files; the default), ``all`` (rewrite) or ``none``."""
+        got = self._pick("harvest_mode", default="new", choices=HARVEST_MODES)
+        return Resolved(str(got.value), got.source)
 
     def fail_on(self) -> Resolved[frozenset[str]]:
         """Divergence kinds that fail (default: :func:`default_fail_on`)."""

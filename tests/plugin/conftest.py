@@ -8,4 +8,4 @@ extension, which breaks every later cassette load in this process (other test fi
 import vcr  # noqa: F401
 import yaml  # noqa: F401
 
-collect_ignore = ["sample_repo"]
+collect_ignore = ["sample_repo", "harvest_sample"]

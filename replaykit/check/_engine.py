@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import temporalio.api.history.v1
 import temporalio.client
 import temporalio.worker
 import temporalio.workflow
@@ -39,7 +40,7 @@ from replaykit.history._codec import (
     has_codec,
     load_data_converter,
 )
-from replaykit.history._files import HistoryFile, find_history_files
+from replaykit.history._files import HistoryFile, HistoryMeta, find_history_files
 from replaykit.history._versioning import pinned_elsewhere, versioning_view
 from replaykit.integrations._agents import AGENT_CAUSES, parse_volatile_rules
 from replaykit.integrations._plugins import (
@@ -58,7 +59,13 @@ from ._divergence import CheckReport, Divergence, HistoryResult, Status
 from ._explain import explain_replay_failure
 from ._strict import compare_run
 
-__all__ = ["CheckOptions", "check_histories", "collect_workflows", "replay_one"]
+__all__ = [
+    "CheckOptions",
+    "check_histories",
+    "check_history_stream",
+    "collect_workflows",
+    "replay_one",
+]
 
 
 @dataclass(frozen=True)
@@ -559,6 +566,86 @@ def check_histories(
     )
 
 
+def check_history_stream(
+    source: Iterable[HistoryFile | Path],
+    *,
+    workflows: Sequence[str | type],
+    options: CheckOptions | None = None,
+    jobs: int | None = None,
+    window: int | None = None,
+    on_result: Callable[[HistoryResult], None] | None = None,
+) -> CheckReport:
+    """Check histories as a stream yields them, replaying while the stream still produces.
+
+    The same check as :func:`check_histories` (validation, the worker-process pool, strict
+    comparison, verdicts), for a source that is not a list of files: ``shadow`` fetches
+    histories from a cluster while earlier ones replay. The pool reads the stream from a
+    thread of its own, so the source may block until its next history is ready.
+
+    Args:
+        source: Loaded :class:`HistoryFile` objects (sent to the workers as binary protobuf)
+            or history file paths (loaded by the workers); consumed once, lazily.
+        workflows: Module names (packages walked), ``module:Class`` names or classes.
+        options: See :class:`CheckOptions`.
+        jobs: Worker processes (default: CPU count). 0 (or workflow classes that cannot be
+            re-imported elsewhere) replays in this process, after the stream has ended.
+        window: Histories handed to the pool ahead of their verdicts, at most (default: 8
+            per worker), so a fast source does not pile up histories in memory.
+        on_result: Called with each result as it arrives, in arrival order.
+
+    Returns:
+        A :class:`CheckReport` with the results in arrival order.
+    """
+    options = options or CheckOptions()
+    started = time.perf_counter()
+    workflow_classes = collect_workflows(workflows)
+    if options.data_converter:
+        load_data_converter(options.data_converter)  # a bad reference fails before any replay
+    parse_volatile_rules(options.volatile)
+    module_specs = _importable_specs(workflows, workflow_classes)
+    if jobs is None:
+        jobs = os.cpu_count() or 1
+    if module_specs is None:
+        jobs = 0
+    if options.plugins:
+        load_plugins(options.plugins)
+        if (
+            jobs > 0
+            and _start_method() != "fork"
+            and not all(isinstance(p, str) for p in options.plugins)
+        ):
+            jobs = 0  # plugin objects reach forked workers only; name them as strings
+    results: list[HistoryResult] = []
+
+    def emit(result: HistoryResult) -> None:
+        results.append(result)
+        if on_result is not None:
+            on_result(result)
+
+    if jobs == 0:
+        _check_in_process(list(source), workflow_classes, options, None, emit)
+    else:
+        assert module_specs is not None
+        _check_in_pool(
+            source, module_specs, options, None, jobs, emit, window=window or 8 * jobs
+        )
+    return CheckReport(
+        results=tuple(_with_chain_budgets(results, options)),
+        seconds=time.perf_counter() - started,
+        options={
+            "strict": options.strict,
+            "fail_on": sorted(options.fail_on),
+            "allow": list(options.allow),
+            "volatile": list(options.volatile),
+            "sandbox": options.sandbox,
+            "jobs": jobs,
+            "deployment_version": options.deployment_version,
+            "include_pinned": options.include_pinned,
+            "budget": dataclasses.asdict(options.budget),
+        },
+    )
+
+
 def _validate_shard(shard: object) -> None:
     """``(k, n)`` with integers ``1 <= k <= n``, else a ConfigError saying so."""
     ok = (
@@ -788,10 +875,10 @@ def _worker_main(
                 task = await loop.run_in_executor(None, tasks.get)
                 if task is None:
                     return
-                index, path = task
+                index, payload = task
                 results.put(("start", worker_index, index))
                 try:
-                    hf = _load(Path(path), workflow_id, cache)
+                    hf = _load(_task_entry(payload), workflow_id, cache)
                 except HistoryError as err:
                     error = _error_result(err.path, err.reason)
                     results.put(("result", worker_index, index, error))
@@ -841,38 +928,129 @@ def _start_method() -> str:
     return "fork"
 
 
+@dataclass(frozen=True)
+class _WireHistory:
+    """A loaded history on its way to a worker process: binary protobuf, not JSON."""
+
+    path: str | None
+    workflow_id: str
+    events: bytes
+    meta: HistoryMeta | None
+    digest: str
+
+    def load(self) -> HistoryFile:
+        history = temporalio.api.history.v1.History.FromString(self.events)
+        path = Path(self.path) if self.path is not None else None
+        return HistoryFile(
+            path=path,
+            workflow_id=self.workflow_id,
+            history=history,
+            meta=self.meta,
+            digest=self.digest,
+        )
+
+
+def _task_payload(entry: HistoryFile | Path) -> str | _WireHistory:
+    """What a worker is sent: a file's path (it loads the file), or a loaded history."""
+    if isinstance(entry, HistoryFile):
+        return _WireHistory(
+            path=str(entry.path) if entry.path is not None else None,
+            workflow_id=entry.workflow_id,
+            events=entry.history.SerializeToString(),
+            meta=entry.meta,
+            digest=entry.digest,
+        )
+    return str(entry)
+
+
+def _task_entry(payload: str | _WireHistory) -> HistoryFile | Path:
+    return Path(payload) if isinstance(payload, str) else payload.load()
+
+
+def _entry_label(entry: HistoryFile | Path) -> str:
+    return entry.display_name if isinstance(entry, HistoryFile) else str(entry)
+
+
 def _check_in_pool(
-    entries: Sequence[HistoryFile | Path],
+    entries: Iterable[HistoryFile | Path],
     modules: list[str],
     options: CheckOptions,
     workflow_id: str | None,
     jobs: int,
     emit: Callable[[HistoryResult], None],
+    *,
+    window: int | None = None,
 ) -> None:
+    """Replay ``entries`` in ``jobs`` worker processes, reading them as the workers need them.
+
+    ``entries`` may be a lazy stream (``shadow`` fetches while the pool replays): a feeder
+    thread hands them out, at most ``window`` ahead of the verdicts when a window is given.
+    """
     ctx: Any = multiprocessing.get_context(_start_method())
     tasks: Any = ctx.Queue()
     results: Any = ctx.Queue()
-    paths: list[str] = []
-    for entry in entries:
-        if isinstance(entry, HistoryFile):
-            if entry.path is None:
-                raise ReplaykitError("in-memory histories need jobs=0")
-            paths.append(str(entry.path))
-        else:
-            paths.append(str(entry))
-    for index, path in enumerate(paths):
-        tasks.put((index, path))
+    paths: dict[int, str] = {}  # index -> what an error result names
+    payloads: dict[int, Any] = {}  # index -> the task, to hand out again
+    remaining: set[int] = set()
+    lock = threading.Lock()
+    fed = threading.Event()
+    closing = threading.Event()  # the check ended early: the feeder must stop
+    feed_error: list[BaseException] = []
+    ahead = threading.Semaphore(window) if window else None
+    owed_stops = 0  # stop markers of the workers started before the feed ended
+
+    def feed() -> None:
+        nonlocal owed_stops
+        try:
+            iterator = iter(entries)
+            index = -1
+            while True:
+                if ahead is not None:
+                    ahead.acquire()
+                if closing.is_set():
+                    return
+                try:
+                    entry = next(iterator)
+                except StopIteration:
+                    return
+                index += 1
+                payload = _task_payload(entry)
+                with lock:
+                    paths[index] = _entry_label(entry)
+                    payloads[index] = payload
+                    remaining.add(index)
+                tasks.put((index, payload))
+        except BaseException as err:  # noqa: BLE001 - re-raised by the supervising thread
+            feed_error.append(err)
+        finally:
+            with lock:
+                fed.set()
+                for _ in range(owed_stops):
+                    tasks.put(None)
+                owed_stops = 0
+
+    def finish(index: int, result: HistoryResult) -> None:
+        remaining.discard(index)
+        payloads.pop(index, None)
+        if ahead is not None:
+            ahead.release()
+        emit(result)
+
     slots: dict[int, _Slot] = {}
     started: list[Any] = []
     finished = False
     next_worker = 0
 
     def spawn() -> None:
-        nonlocal next_worker
+        nonlocal next_worker, owed_stops
         worker_index = next_worker
         next_worker += 1
-        for _ in range(_PIPELINES_PER_WORKER):
-            tasks.put(None)  # one stop marker per pipeline of every worker ever started
+        with lock:  # one stop marker per pipeline of every worker ever started, after the feed
+            if fed.is_set():
+                for _ in range(_PIPELINES_PER_WORKER):
+                    tasks.put(None)
+            else:
+                owed_stops += _PIPELINES_PER_WORKER
         proc = ctx.Process(
             target=_worker_main,
             args=(modules, options, workflow_id, tasks, results, worker_index),
@@ -884,10 +1062,13 @@ def _check_in_pool(
 
     for _ in range(jobs):
         spawn()
+    feeder = threading.Thread(target=feed, name="replaykit-check-feed", daemon=True)
+    feeder.start()
     done = 0
-    remaining = set(range(len(paths)))
     try:
-        while remaining:
+        while not (fed.is_set() and not remaining):
+            if feed_error:
+                raise feed_error[0]
             try:
                 msg = results.get(timeout=1.0)
             except queue_mod.Empty:
@@ -900,8 +1081,7 @@ def _check_in_pool(
                 elif kind == "result":
                     index, result = msg[2], msg[3]
                     if index in remaining:
-                        remaining.discard(index)
-                        emit(result)
+                        finish(index, result)
                     if slot is not None:
                         slot.in_flight.pop(index, None)
                 elif kind == "fatal":
@@ -928,7 +1108,6 @@ def _check_in_pool(
                 slots.pop(worker_index, None)
                 stuck = oldest[0] if oldest is not None else None
                 if stuck is not None and stuck in remaining:
-                    remaining.discard(stuck)
                     reason = (
                         f"replay did not finish within {options.timeout:g} s; the worker "
                         "was killed (the SDK can hang on corrupted histories)"
@@ -936,16 +1115,19 @@ def _check_in_pool(
                         else "replay crashed its worker process "
                         f"(exit code {slot.process.exitcode})"
                     )
-                    emit(_error_result(paths[stuck], reason))
+                    finish(stuck, _error_result(paths[stuck], reason))
                 for other in slot.in_flight:  # innocent bystanders: replay them elsewhere
                     if other != stuck and other in remaining:
-                        tasks.put((other, paths[other]))
-                if remaining:
+                        tasks.put((other, payloads[other]))
+                if remaining or not fed.is_set():
                     spawn()
-            if not slots and remaining:
+            if not slots and (remaining or not fed.is_set()):
                 spawn()
         finished = True
     finally:
+        closing.set()
+        if ahead is not None:
+            ahead.release()  # a feeder waiting for room sees the check ended
         for slot in slots.values():
             if slot.process.is_alive():
                 slot.process.kill()

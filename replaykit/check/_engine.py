@@ -627,7 +627,14 @@ def check_history_stream(
     else:
         assert module_specs is not None
         _check_in_pool(
-            source, module_specs, options, None, jobs, emit, window=window or 8 * jobs
+            source,
+            module_specs,
+            options,
+            None,
+            jobs,
+            emit,
+            window=window or 8 * jobs,
+            ctx=_stream_context(module_specs),
         )
     return CheckReport(
         results=tuple(_with_chain_budgets(results, options)),
@@ -644,6 +651,28 @@ def check_history_stream(
             "budget": dataclasses.asdict(options.budget),
         },
     )
+
+
+def _stream_context(module_specs: Sequence[str]) -> Any:
+    """The multiprocessing context of a stream's workers.
+
+    A stream's source usually runs threads and a client (with the SDK's Rust runtime) in
+    this process, so forking it is unsafe; spawned workers import temporalio and every
+    workflow module again (seconds each, more on a loaded machine). A fork server forks
+    them from a clean process that imported those modules once.
+    """
+    method = _start_method()
+    if method == "fork" or "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context(method)
+    ctx: Any = multiprocessing.get_context("forkserver")
+    roots = {spec.partition(":")[0] for spec in module_specs}
+    loaded = [
+        name
+        for name in list(sys.modules)
+        if name != "__main__" and any(name == r or name.startswith(r + ".") for r in roots)
+    ]
+    ctx.set_forkserver_preload(["replaykit.check._engine", *sorted(loaded)])
+    return ctx
 
 
 def _validate_shard(shard: object) -> None:
@@ -980,13 +1009,15 @@ def _check_in_pool(
     emit: Callable[[HistoryResult], None],
     *,
     window: int | None = None,
+    ctx: Any = None,
 ) -> None:
     """Replay ``entries`` in ``jobs`` worker processes, reading them as the workers need them.
 
     ``entries`` may be a lazy stream (``shadow`` fetches while the pool replays): a feeder
     thread hands them out, at most ``window`` ahead of the verdicts when a window is given.
+    ``ctx`` is the multiprocessing context (default: :func:`_start_method`'s).
     """
-    ctx: Any = multiprocessing.get_context(_start_method())
+    ctx = ctx if ctx is not None else multiprocessing.get_context(_start_method())
     tasks: Any = ctx.Queue()
     results: Any = ctx.Queue()
     paths: dict[int, str] = {}  # index -> what an error result names

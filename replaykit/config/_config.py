@@ -36,6 +36,7 @@ _KNOWN_KEYS = {
     "deployment_version": "NAME.BUILD_ID: the Worker Deployment version being checked",
     "budgets": 'table of history limits (events_warn, bytes_error = "50MB", horizon, ...)',
     "plugins": "list of module:attr naming Temporal plugins (OpenAIAgentsPlugin, ...)",
+    "shadow_store": "folder where `replaykit shadow` keeps fetched histories",
 }
 
 
@@ -57,6 +58,7 @@ class ProjectConfig:
     deployment_version: str | None = None
     budgets: dict[str, Any] = field(default_factory=dict)
     plugins: tuple[str, ...] = ()
+    shadow_store: str | None = None
     raw: dict[str, Any] = field(default_factory=dict)
 
     def path(self, value: str) -> str:
@@ -118,7 +120,7 @@ def load_project_config(pyproject: Path | None = None) -> ProjectConfig:
             parse_budget_limits(budgets, source=f"{path}: [tool.replaykit] budgets")
         except ValueError as err:
             raise ConfigError(str(err)) from err
-    for key in ("server", "namespace", "data_converter", "deployment_version"):
+    for key in ("server", "namespace", "data_converter", "deployment_version", "shadow_store"):
         if key in table and not isinstance(table[key], str):
             raise ConfigError(f"{path}: [tool.replaykit] {key} must be a string")
     return ProjectConfig(
@@ -136,5 +138,6 @@ def load_project_config(pyproject: Path | None = None) -> ProjectConfig:
         deployment_version=table.get("deployment_version"),
         budgets=dict(budgets),
         plugins=_str_list("plugins", table.get("plugins", []), path),
+        shadow_store=table.get("shadow_store"),
         raw=dict(table),
     )

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -33,6 +34,7 @@ from replaykit.config._settings import SHADOW_FETCH_CONCURRENCY, SHADOW_MAX_RPS
 from replaykit.history._cache import HistoryCache
 from replaykit.history._files import (
     HistoryFile,
+    atomic_write_text,
     find_history_files,
     history_from_proto,
     load_history,
@@ -52,6 +54,7 @@ __all__ = [
     "shadow_cluster",
     "shadow_cluster_async",
     "shadow_folder",
+    "write_shadow_json",
 ]
 
 
@@ -548,3 +551,8 @@ def run_shadow(
             )
 
     return run_sync(main)
+
+
+def write_shadow_json(report: ShadowReport, path: Path | str) -> None:
+    """``check``'s JSON report with the shadow's counts under ``"shadow"`` (atomically)."""
+    atomic_write_text(Path(path), json.dumps(report.to_json(), indent=2) + "\n")

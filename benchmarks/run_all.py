@@ -1,7 +1,8 @@
 """`make bench`: every benchmark, each comparing against the stock SDK in the same run.
 
 Runs, in order: check throughput + long history (check_throughput.py), check throughput on
-plugin (AI-integration) histories vs ``Replayer(plugins=...)`` (plugin_throughput.py), crash-recovery cost
+plugin (AI-integration) histories vs ``Replayer(plugins=...)`` (plugin_throughput.py), a cluster's
+executions via pull + check vs shadow vs the stock SDK (shadow_throughput.py), crash-recovery cost
 (crash_recovery.py) and the mutation score (mutation_score.py). Extra arguments are not
 forwarded; run a script directly for its options.
 """
@@ -16,6 +17,7 @@ HERE = Path(__file__).resolve().parent
 STEPS = [
     ["check_throughput.py"],
     ["plugin_throughput.py"],
+    ["shadow_throughput.py"],
     ["crash_recovery.py"],
     ["mutation_score.py", "--quiet"],
 ]

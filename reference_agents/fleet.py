@@ -210,14 +210,8 @@ class Fleet:
 
 
 def fleet_worker(client: Client, task_queue: str) -> Worker:
-    """A worker of every fleet workflow with the instant activities (no sticky cache)."""
-    return Worker(
-        client,
-        task_queue=task_queue,
-        workflows=FLEET_WORKFLOWS,
-        activities=ACTIVITIES,
-        max_cached_workflows=0,
-    )
+    """A worker of every fleet workflow with the instant activities."""
+    return Worker(client, task_queue=task_queue, workflows=FLEET_WORKFLOWS, activities=ACTIVITIES)
 
 
 async def seed_fleet(
@@ -301,8 +295,12 @@ async def seed_fleet(
     return Fleet(task_queue, size, {k: tuple(v) for k, v in ids.items()})
 
 
-async def _settled(handle: WorkflowHandle[Any, Any], timeout: float = 60.0) -> None:
-    """Wait until a waiting execution has no workflow task or activity left to run."""
+async def _settled(handle: WorkflowHandle[Any, Any], timeout: float = 600.0) -> None:
+    """Wait until a waiting execution has no workflow task or activity left to run.
+
+    The timeout only keeps a broken run from waiting forever: a loaded CI machine may take
+    minutes to run a few hundred executions.
+    """
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
         desc = await handle.describe()
@@ -312,7 +310,7 @@ async def _settled(handle: WorkflowHandle[Any, Any], timeout: float = 60.0) -> N
             return
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"{handle.id} did not settle within {timeout:g} s")
-        await asyncio.sleep(0.1)
+        await asyncio.sleep(0.25)
 
 
 async def grow(client: Client, workflow_ids: Sequence[str], *, task_queue: str = "fleet") -> None:

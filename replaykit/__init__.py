@@ -110,6 +110,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "in_sample",
         "shadow_cluster",
         "shadow_cluster_async",
+        "shadow_export",
         "shadow_folder",
     ),
     ".views": (
@@ -297,6 +298,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         in_sample,
         shadow_cluster,
         shadow_cluster_async,
+        shadow_export,
         shadow_folder,
     )
     from replaykit.views import (

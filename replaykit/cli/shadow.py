@@ -85,6 +85,14 @@ def _duration(value: str | None) -> float | None:
     help="Shadow history files in this folder (or file) instead of a cluster. Repeatable.",
 )
 @click.option(
+    "--from-export",
+    "exports",
+    multiple=True,
+    type=click.Path(exists=True),
+    help="Shadow Temporal Cloud Workflow History Export files (binary "
+    "temporal.api.export.v1.WorkflowExecutions) in this folder (or file). Repeatable.",
+)
+@click.option(
     "--sample",
     type=click.FloatRange(min=0.0, max=1.0, min_open=True),
     default=1.0,
@@ -127,6 +135,7 @@ def _duration(value: str | None) -> float | None:
 def command(
     query: str | None,
     folders: tuple[str, ...],
+    exports: tuple[str, ...],
     sample: float,
     limit: int | None,
     max_duration: str | None,
@@ -144,7 +153,9 @@ def command(
 
     Each execution is checked as `replaykit check` checks a file, with the same options and
     reports; histories are fetched while earlier ones replay, running executions as the
-    partial histories they are. With --from, history files are shadowed instead.
+    partial histories they are. With --from, history files are shadowed instead; with
+    --from-export, Temporal Cloud's Workflow History Export files (a run exported twice is
+    judged once).
 
     Exit code: 0 all clean, 1 at least one divergence, 2 usage or input errors (an execution
     that cannot be fetched is an input error; every other one is still checked).
@@ -152,6 +163,7 @@ def command(
     from replaykit.shadow._shadow import (
         ShadowOptions,
         run_shadow,
+        shadow_export,
         shadow_folder,
         write_shadow_json,
     )
@@ -212,9 +224,20 @@ def command(
                 return
             progress.echo(format_result_line(result))
 
-        if folders:
-            if query is not None:
-                raise ConfigError("--query applies to a cluster, not to --from folders")
+        if (folders or exports) and query is not None:
+            raise ConfigError("--query applies to a cluster, not to --from/--from-export files")
+        if folders and exports:
+            raise ConfigError("give --from or --from-export, not both")
+        if exports:
+            report = shadow_export(
+                exports,
+                workflows=workflows,
+                options=options,
+                shadow=shadow,
+                jobs=settings.jobs().value,
+                on_result=on_result,
+            )
+        elif folders:
             report = shadow_folder(
                 folders,
                 workflows=workflows,

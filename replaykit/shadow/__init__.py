@@ -3,6 +3,7 @@
 - ``_shadow``: the shadow itself (list, select, fetch while replaying, report).
 - ``_select``: the deterministic sample by run id, the limit, the deadline, each run once.
 - ``_fetch``: listing, history pages and describes, every request through one token bucket.
+- ``_export``: Temporal Cloud's Workflow History Export files as histories.
 - ``_store``: the local history store (a next shadow fetches only what is new or has grown).
 """
 
@@ -18,6 +19,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "ShadowReport",
         "shadow_cluster",
         "shadow_cluster_async",
+        "shadow_export",
         "shadow_folder",
     ),
     "._select": ("in_sample",),
@@ -32,6 +34,7 @@ __all__ = [
     "in_sample",
     "shadow_cluster",
     "shadow_cluster_async",
+    "shadow_export",
     "shadow_folder",
 ]
 
@@ -43,6 +46,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from ._shadow import ShadowReport as ShadowReport
     from ._shadow import shadow_cluster as shadow_cluster
     from ._shadow import shadow_cluster_async as shadow_cluster_async
+    from ._shadow import shadow_export as shadow_export
     from ._shadow import shadow_folder as shadow_folder
     from ._store import HistoryStore as HistoryStore
     from ._store import StoredRun as StoredRun

@@ -53,6 +53,7 @@ __all__ = [
     "run_shadow",
     "shadow_cluster",
     "shadow_cluster_async",
+    "shadow_export",
     "shadow_folder",
     "write_shadow_json",
 ]
@@ -415,6 +416,10 @@ def _merged(
     return dataclasses.replace(report, results=tuple(ordered))
 
 
+#: What a file source yields: a loaded history, or ``(path, reason)`` for one it cannot read.
+_Read = HistoryFile | tuple[Path | None, str]
+
+
 def shadow_folder(
     paths: Iterable[Path | str],
     *,
@@ -444,6 +449,101 @@ def shadow_folder(
         The report; unreadable files are ``error`` results, as in ``check``.
     """
     options = options or CheckOptions()
+    folders = [Path(p) for p in paths]
+
+    def read() -> Iterator[_Read]:
+        cache = HistoryCache(options.cache_dir) if options.cache else None
+        try:
+            found = find_history_files(folders)
+        except HistoryError as err:
+            yield (err.path, err.reason)
+            return
+        for path in found:
+            try:
+                yield (
+                    cache.load(path, workflow_id=workflow_id)
+                    if cache is not None
+                    else load_history(path, workflow_id=workflow_id)
+                )
+            except HistoryError as err:
+                yield (err.path, err.reason)
+
+    return _shadow_source(
+        ", ".join(str(f) for f in folders),
+        read(),
+        workflows=workflows,
+        options=options,
+        shadow=shadow,
+        jobs=jobs,
+        on_result=on_result,
+    )
+
+
+def shadow_export(
+    paths: Iterable[Path | str],
+    *,
+    workflows: Sequence[str | type],
+    options: CheckOptions | None = None,
+    shadow: ShadowOptions | None = None,
+    jobs: int | None = None,
+    on_result: Callable[[HistoryResult], None] | None = None,
+) -> ShadowReport:
+    """Shadow Temporal Cloud Workflow History Export files from a folder.
+
+    Each file is a binary ``temporal.api.export.v1.WorkflowExecutions`` (the items'
+    histories) or ``ExportedExecutions`` (its ``workflows``). Export delivers at least once,
+    so a run found in several files (or twice in one) is judged once. Each history's
+    workflow id comes from its started event; results are named
+    ``<workflow id>__<run id>.json`` as for a cluster.
+
+    Args:
+        paths: Export files and folders (every file below them, hidden ones aside).
+        workflows: Module names (packages walked), ``module:Class`` names or classes.
+        options: How to check (see :class:`~replaykit.check.CheckOptions`).
+        shadow: The selection (``sample``, ``limit``, ``max_duration``).
+        jobs: Replay worker processes (default: CPU count).
+        on_result: Called with each verdict as it arrives (from another thread).
+
+    Returns:
+        The report; unreadable files and histories are ``error`` results.
+    """
+    sources = [Path(p) for p in paths]
+    return _shadow_source(
+        ", ".join(str(f) for f in sources),
+        read_export_files(sources),
+        workflows=workflows,
+        options=options,
+        shadow=shadow,
+        jobs=jobs,
+        on_result=on_result,
+    )
+
+
+def read_export_files(paths: Sequence[Path]) -> Iterator[_Read]:
+    """The histories in Cloud Export files, in sorted path order, then file order."""
+    from ._export import export_files, export_histories
+
+    try:
+        files = export_files(paths)
+    except HistoryError as err:
+        yield (err.path, err.reason)
+        return
+    for path in files:
+        yield from export_histories(path)
+
+
+def _shadow_source(
+    source: str,
+    items: Iterator[_Read],
+    *,
+    workflows: Sequence[str | type],
+    options: CheckOptions | None,
+    shadow: ShadowOptions | None,
+    jobs: int | None,
+    on_result: Callable[[HistoryResult], None] | None,
+) -> ShadowReport:
+    """Select and check what a file source yields, reading while earlier ones replay."""
+    options = options or CheckOptions()
     shadow = shadow or ShadowOptions()
     validate_selection(sample=shadow.sample, limit=shadow.limit, max_duration=shadow.max_duration)
     started = time.monotonic()
@@ -454,55 +554,41 @@ def shadow_folder(
     )
     counts = _Counts()
     lock = threading.Lock()
-    folders = [Path(p) for p in paths]
 
     def emit(result: HistoryResult) -> None:
         if on_result is not None:
             with lock:
                 on_result(result)
 
-    def failed(path: Path | None, reason: str) -> None:
-        result = HistoryResult(
-            path=str(path) if path is not None else None,
-            workflow_id=None,
-            workflow_type=None,
-            status="error",
-            error=reason,
-        )
-        counts.errors.append(result)
-        emit(result)
-
-    def files() -> Iterator[HistoryFile]:
-        cache = HistoryCache(options.cache_dir) if options.cache else None
-        try:
-            found = find_history_files(folders)
-        except HistoryError as err:
-            failed(err.path, err.reason)
-            return
-        for path in found:
+    def selected() -> Iterator[HistoryFile]:
+        for item in items:
             counts.listed += 1
-            try:
-                hf = (
-                    cache.load(path, workflow_id=workflow_id)
-                    if cache is not None
-                    else load_history(path, workflow_id=workflow_id)
+            if not isinstance(item, HistoryFile):
+                path, reason = item
+                result = HistoryResult(
+                    path=str(path) if path is not None else None,
+                    workflow_id=None,
+                    workflow_type=None,
+                    status="error",
+                    error=reason,
                 )
-            except HistoryError as err:
-                failed(err.path, err.reason)
+                counts.errors.append(result)
+                emit(result)
                 continue
-            verdict = selector.admit(hf.run_id or f"{hf.workflow_id}\0{hf.digest or path}")
+            key = item.run_id or f"{item.workflow_id}\0{item.digest or item.display_name}"
+            verdict = selector.admit(key)
             if verdict == "stop":
                 counts.listed -= 1
                 return
             if verdict == "selected":
-                yield hf
+                yield item
 
     report = check_history_stream(
-        files(), workflows=workflows, options=options, jobs=jobs, on_result=emit
+        selected(), workflows=workflows, options=options, jobs=jobs, on_result=emit
     )
     return ShadowReport(
         check=_merged(report, report.results, counts.errors),
-        source=", ".join(str(f) for f in folders),
+        source=source,
         listed=counts.listed,
         selected=selector.selected,
         sampled_out=selector.sampled_out,

@@ -6,9 +6,11 @@ import json
 import shutil
 from pathlib import Path
 
+import temporalio.api.export.v1
 from click.testing import CliRunner
 
 from replaykit.cli.shadow import command
+from replaykit.history import load_history
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "histories"
 
@@ -58,3 +60,47 @@ def test_query_with_a_folder_is_a_usage_error(tmp_path: Path) -> None:
     )
     assert result.exit_code == 2
     assert "--query applies to a cluster" in result.output
+
+
+def _export(path: Path, *sources: str) -> None:
+    """A Cloud Export file (binary WorkflowExecutions) of fixture histories."""
+    items = [
+        temporalio.api.export.v1.WorkflowExecution(history=load_history(FIXTURES / s).history)
+        for s in sources
+    ]
+    path.write_bytes(temporalio.api.export.v1.WorkflowExecutions(items=items).SerializeToString())
+
+
+def test_cloud_export_files_with_duplicates_are_judged_once_each(tmp_path: Path) -> None:
+    exports = tmp_path / "export" / "2026" / "12"
+    exports.mkdir(parents=True)
+    research = "research_happy_path/research-1.json"
+    agent = "openai_tool_agent/openai-agent-1.json"
+    support = "support_conversation/support-1.json"
+    _export(exports / "a.bin", research, agent)
+    _export(exports / "b.bin", agent, support, agent)  # at-least-once: delivered again
+    report = tmp_path / "report.json"
+    result = CliRunner().invoke(
+        command,
+        ["--from-export", str(tmp_path / "export"), "-w", "reference_agents", "-j", "1"]
+        + ["--json-report", str(report)],
+    )
+    assert result.exit_code == 0, result.output
+    body = json.loads(report.read_text())
+    assert body["shadow"]["listed"] == 5 and body["shadow"]["duplicates"] == 2
+    assert sorted(r["workflow_id"] for r in body["results"]) == [
+        "openai-agent-1",
+        "research-1",
+        "support-1",
+    ]
+    assert {r["status"] for r in body["results"]} == {"clean"}
+
+    # A history whose started event has no workflow id, and a file that is no export.
+    _export(exports / "c.bin", "monitoring_continue_as_new/monitoring-1.json")
+    (exports / "d.bin").write_bytes(b"\x00\x01not protobuf at all")
+    result = CliRunner().invoke(
+        command, ["--from-export", str(tmp_path / "export"), "-w", "reference_agents", "-j", "1"]
+    )
+    assert result.exit_code == 2, result.output
+    assert "no workflow id" in result.output and "not a Cloud Export file" in result.output
+    assert "3 clean" in result.output

@@ -11,6 +11,7 @@ from click.testing import CliRunner
 
 from replaykit.cli.shadow import command
 from replaykit.history import load_history
+from replaykit.shadow import ShadowOptions, in_sample, shadow_folder
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "histories"
 
@@ -104,3 +105,21 @@ def test_cloud_export_files_with_duplicates_are_judged_once_each(tmp_path: Path)
     assert result.exit_code == 2, result.output
     assert "no workflow id" in result.output and "not a Cloud Export file" in result.output
     assert "3 clean" in result.output
+
+
+def test_the_sample_and_the_deadline_select_in_process_too(tmp_path: Path) -> None:
+    folder = _folder(tmp_path)
+    runs = [load_history(p).run_id or "" for p in sorted(folder.rglob("*.json"))]
+    chosen = sum(in_sample(r, 0.5) for r in runs)
+    assert 0 < chosen < len(runs)
+    result = CliRunner().invoke(
+        command, ["--from", str(folder), "-w", "reference_agents", "--sample", "0.5", "-j", "0"]
+    )
+    assert result.exit_code == 0, result.output
+    assert f"{len(runs)} listed, {chosen} selected" in result.output
+    assert f"{chosen} histor" in result.output
+
+    report = shadow_folder(
+        [folder], workflows=["reference_agents"], shadow=ShadowOptions(max_duration=1e-9), jobs=0
+    )
+    assert (report.selected, report.stopped, report.check.results) == (0, "max-duration", ())

@@ -14,6 +14,7 @@ fetches only executions that are new or have grown (closed histories never chang
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import json
 import threading
@@ -26,7 +27,7 @@ from typing import Any
 import temporalio.client
 import temporalio.service
 
-from replaykit._internal._errors import HistoryError, ServerError
+from replaykit._internal._errors import ConfigError, HistoryError, ServerError
 from replaykit._internal._sync import run_sync, sync_twin
 from replaykit.check._divergence import CheckReport, HistoryResult
 from replaykit.check._engine import CheckOptions, check_history_stream
@@ -176,13 +177,18 @@ class _Counts:
 
 
 class _Channel:
-    """From the producer's event loop to the check's feeder thread, bounded."""
+    """From the producer's event loop to the check's feeder thread, bounded.
+
+    The producer's loop must outlive the reading: it waits for :attr:`drained` (set once
+    the reader has taken the end marker) before it ends.
+    """
 
     _END = object()
 
     def __init__(self, loop: asyncio.AbstractEventLoop, size: int) -> None:
         self.loop = loop
         self.queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=size)
+        self.drained = asyncio.Event()
 
     async def put(self, item: HistoryFile | Path) -> None:
         await self.queue.put(item)
@@ -194,6 +200,7 @@ class _Channel:
         while True:
             item = asyncio.run_coroutine_threadsafe(self.queue.get(), self.loop).result()
             if item is self._END:
+                self.loop.call_soon_threadsafe(self.drained.set)
                 return
             yield item
 
@@ -208,76 +215,100 @@ def _error(name: str, listed: Listed, message: str) -> HistoryResult:
     )
 
 
-async def shadow_cluster_async(
-    client: temporalio.client.Client,
-    *,
-    workflows: Sequence[str | type],
-    query: str | None = None,
-    options: CheckOptions | None = None,
-    shadow: ShadowOptions | None = None,
-    jobs: int | None = None,
-    on_result: Callable[[HistoryResult], None] | None = None,
-) -> ShadowReport:
-    """Check the executions a visibility query matches against the current code.
+class _Shadow:
+    """One cluster shadow's state: the selection, the rate limit, the store, the counts."""
 
-    Histories are fetched while earlier ones replay; each is judged as ``check`` judges a
-    file (running executions as the partial histories they are).
+    def __init__(
+        self,
+        shadow: ShadowOptions | None,
+        on_result: Callable[[HistoryResult], None] | None,
+    ) -> None:
+        self.shadow = shadow = shadow or ShadowOptions()
+        validate_selection(
+            sample=shadow.sample, limit=shadow.limit, max_duration=shadow.max_duration
+        )
+        if shadow.fetch_concurrency < 1:
+            raise ConfigError(
+                f"fetch concurrency must be at least 1, got {shadow.fetch_concurrency}"
+            )
+        self.bucket = TokenBucket(shadow.max_rps)
+        self.started = time.monotonic()
+        self.selector = Selector(
+            sample=shadow.sample,
+            limit=shadow.limit,
+            deadline=self.started + shadow.max_duration if shadow.max_duration else None,
+        )
+        self.store = HistoryStore(shadow.store) if shadow.store is not None else None
+        self.namespace = "?"
+        self.counts = _Counts()
+        self.names: dict[str, str] = {}  # stored file -> the name its result carries
+        self.lock = threading.Lock()
+        self.on_result = on_result
 
-    Args:
-        client: A client of the cluster and namespace to shadow.
-        workflows: Module names (packages walked), ``module:Class`` names or classes.
-        query: Visibility list filter; None matches every execution.
-        options: How to check (see :class:`~replaykit.check.CheckOptions`).
-        shadow: What to select and how to fetch (see :class:`ShadowOptions`).
-        jobs: Replay worker processes (default: CPU count; 0 replays in this process once
-            every history is fetched).
-        on_result: Called with each verdict as it arrives (from another thread).
+    def emit(self, result: HistoryResult) -> None:
+        if self.on_result is not None:
+            with self.lock:  # verdicts come from the check's thread, fetch errors from another
+                self.on_result(result)
 
-    Returns:
-        The report; an execution whose history cannot be fetched is an ``error`` result.
-
-    Raises:
-        ConfigError: The server rejected the query, or an option is out of range.
-        ServerError: Listing failed (unreachable, no visibility API, no such namespace).
-    """
-    shadow = shadow or ShadowOptions()
-    validate_selection(sample=shadow.sample, limit=shadow.limit, max_duration=shadow.max_duration)
-    if shadow.fetch_concurrency < 1:
-        raise ServerError(f"fetch concurrency must be at least 1, got {shadow.fetch_concurrency}")
-    bucket = TokenBucket(shadow.max_rps)
-    started = time.monotonic()
-    selector = Selector(
-        sample=shadow.sample,
-        limit=shadow.limit,
-        deadline=started + shadow.max_duration if shadow.max_duration else None,
-    )
-    store = HistoryStore(shadow.store) if shadow.store is not None else None
-    namespace = client.namespace
-    counts = _Counts()
-    names: dict[str, str] = {}  # stored file -> the name its result carries
-    lock = threading.Lock()
-    loop = asyncio.get_running_loop()
-    channel = _Channel(loop, size=max(2, shadow.fetch_concurrency))
-
-    def emit(result: HistoryResult) -> None:
-        if on_result is not None:
-            with lock:  # verdicts come from the check's thread, fetch errors from this one
-                on_result(result)
-
-    def renamed(result: HistoryResult) -> HistoryResult:
+    def renamed(self, result: HistoryResult) -> HistoryResult:
         # A history reused from the store was replayed from its file; name it as if fetched.
-        name = names.get(result.path or "")
+        name = self.names.get(result.path or "")
         return dataclasses.replace(result, path=name) if name is not None else result
 
-    async def one(listed: Listed) -> None:
+    def on_verdict(self, result: HistoryResult) -> None:
+        self.emit(self.renamed(result))
+
+    async def produce(
+        self, client: temporalio.client.Client, query: str | None, channel: _Channel
+    ) -> None:
+        """List, select and fetch into ``channel``; close it when done (or on an error)."""
+        self.namespace = client.namespace
+        slots = asyncio.Semaphore(self.shadow.fetch_concurrency)
+        running: set[asyncio.Task[None]] = set()
+
+        def done(task: asyncio.Task[None]) -> None:
+            running.discard(task)
+            slots.release()
+
+        try:
+            listing = list_executions(client, query, self.bucket, page_size=self.shadow.page_size)
+            async for listed in listing:
+                self.counts.listed += 1
+                verdict = self.selector.admit(listed.run_id)
+                if verdict == "stop":
+                    self.counts.listed -= 1  # seen only to learn that nothing more is wanted
+                    break
+                if verdict != "selected":
+                    continue
+                await slots.acquire()
+                task = asyncio.create_task(self._one(client, listed, channel))
+                running.add(task)
+                task.add_done_callback(done)
+            if running:
+                await asyncio.gather(*running)
+        except asyncio.CancelledError:
+            for task in running:
+                task.cancel()
+            raise  # the check is gone: nobody reads the channel any more
+        except BaseException:
+            for task in running:
+                task.cancel()
+            await channel.close()
+            raise
+        await channel.close()
+
+    async def _one(
+        self, client: temporalio.client.Client, listed: Listed, channel: _Channel
+    ) -> None:
         name = pull_file_name(listed.workflow_id, listed.run_id)
+        namespace, store, bucket = client.namespace, self.store, self.bucket
         try:
             stored = store.get(namespace, listed.run_id) if store is not None else None
             if stored is not None and await _unchanged(
                 client, listed, stored.last_event_id, stored.closed, bucket
             ):
-                names[str(stored.path)] = name
-                counts.reused += 1
+                self.names[str(stored.path)] = name
+                self.counts.reused += 1
                 await channel.put(stored.path)
                 return
             history = await fetch_history(client, listed, bucket)
@@ -296,51 +327,71 @@ async def shadow_cluster_async(
                 await asyncio.to_thread(
                     store.put, namespace, history, meta=meta, closed=hf.is_closed
                 )
-            counts.fetched += 1
+            self.counts.fetched += 1
             await channel.put(hf)
         except temporalio.service.RPCError as exc:
-            failed(_error(name, listed, f"cannot fetch the history: {exc.message}"))
+            self._failed(_error(name, listed, f"cannot fetch the history: {exc.message}"))
         except HistoryError as err:
-            failed(_error(name, listed, err.reason))
+            self._failed(_error(name, listed, err.reason))
 
-    def failed(result: HistoryResult) -> None:
-        counts.errors.append(result)
-        emit(result)
+    def _failed(self, result: HistoryResult) -> None:
+        self.counts.errors.append(result)
+        self.emit(result)
 
-    async def produce() -> None:
-        slots = asyncio.Semaphore(shadow.fetch_concurrency)
-        running: set[asyncio.Task[None]] = set()
+    def report(self, check: CheckReport, query: str | None) -> ShadowReport:
+        results = [self.renamed(r) for r in check.results]
+        return ShadowReport(
+            check=_merged(check, results, self.counts.errors),
+            source=f"temporal://{self.namespace}",
+            query=query,
+            listed=self.counts.listed,
+            selected=self.selector.selected,
+            sampled_out=self.selector.sampled_out,
+            duplicates=self.selector.duplicates,
+            fetched=self.counts.fetched,
+            reused=self.counts.reused,
+            requests=self.bucket.taken,
+            stopped=self.selector.stopped,
+            seconds=time.monotonic() - self.started,
+        )
 
-        def done(task: asyncio.Task[None]) -> None:
-            running.discard(task)
-            slots.release()
 
-        try:
-            async for listed in list_executions(client, query, bucket, page_size=shadow.page_size):
-                counts.listed += 1
-                verdict = selector.admit(listed.run_id)
-                if verdict == "stop":
-                    counts.listed -= 1  # seen only to learn that nothing more is wanted
-                    break
-                if verdict != "selected":
-                    continue
-                await slots.acquire()
-                task = asyncio.create_task(one(listed))
-                running.add(task)
-                task.add_done_callback(done)
-            if running:
-                await asyncio.gather(*running)
-        except asyncio.CancelledError:
-            for task in running:
-                task.cancel()
-            raise  # the check is gone: nobody reads the channel any more
-        except BaseException:
-            for task in running:
-                task.cancel()
-            await channel.close()
-            raise
-        await channel.close()
+async def shadow_cluster_async(
+    client: temporalio.client.Client,
+    *,
+    workflows: Sequence[str | type],
+    query: str | None = None,
+    options: CheckOptions | None = None,
+    shadow: ShadowOptions | None = None,
+    jobs: int | None = None,
+    on_result: Callable[[HistoryResult], None] | None = None,
+) -> ShadowReport:
+    """Check the executions a visibility query matches against the current code.
 
+    Histories are fetched while earlier ones replay; each is judged as ``check`` judges a
+    file (running executions as the partial histories they are). The replay workers start
+    from a fork server (this process runs the client's runtime, which must not be forked);
+    :func:`run_shadow`, which connects by itself, forks them before connecting.
+
+    Args:
+        client: A client of the cluster and namespace to shadow.
+        workflows: Module names (packages walked), ``module:Class`` names or classes.
+        query: Visibility list filter; None matches every execution.
+        options: How to check (see :class:`~replaykit.check.CheckOptions`).
+        shadow: What to select and how to fetch (see :class:`ShadowOptions`).
+        jobs: Replay worker processes (default: CPU count; 0 replays in this process once
+            every history is fetched).
+        on_result: Called with each verdict as it arrives (from another thread).
+
+    Returns:
+        The report; an execution whose history cannot be fetched is an ``error`` result.
+
+    Raises:
+        ConfigError: The server rejected the query, or an option is out of range.
+        ServerError: Listing failed (unreachable, no visibility API, no such namespace).
+    """
+    state = _Shadow(shadow, on_result)
+    channel = _Channel(asyncio.get_running_loop(), size=max(2, state.shadow.fetch_concurrency))
     checking = asyncio.ensure_future(
         asyncio.to_thread(
             check_history_stream,
@@ -349,10 +400,10 @@ async def shadow_cluster_async(
             options=options,
             jobs=jobs,
             # names are filled in before a history is sent, so they are there when it returns
-            on_result=lambda result: emit(renamed(result)),
+            on_result=state.on_verdict,
         )
     )
-    producer = asyncio.ensure_future(produce())
+    producer = asyncio.ensure_future(state.produce(client, query, channel))
     try:
         done, _ = await asyncio.wait({checking, producer}, return_when=asyncio.FIRST_EXCEPTION)
         if checking in done:
@@ -368,23 +419,9 @@ async def shadow_cluster_async(
             producer.cancel()
         if not checking.done():
             await asyncio.wait({checking})  # the channel is closed: the pool winds down
-        if store is not None:
-            await asyncio.to_thread(store.save)
-    results = [renamed(r) for r in report.results]
-    return ShadowReport(
-        check=_merged(report, results, counts.errors),
-        source=f"temporal://{namespace}",
-        query=query,
-        listed=counts.listed,
-        selected=selector.selected,
-        sampled_out=selector.sampled_out,
-        duplicates=selector.duplicates,
-        fetched=counts.fetched,
-        reused=counts.reused,
-        requests=bucket.taken,
-        stopped=selector.stopped,
-        seconds=time.monotonic() - started,
-    )
+        if state.store is not None:
+            await asyncio.to_thread(state.store.save)
+    return state.report(report, query)
 
 
 shadow_cluster = sync_twin(
@@ -614,29 +651,85 @@ def run_shadow(
     started. The synchronous entry point behind ``replaykit shadow``; see
     :func:`shadow_cluster_async`.
 
+    The check's worker processes are forked first, while this process runs no thread and no
+    SDK runtime (forking is cheap and safe then); the connection and the fetching start in a
+    thread of their own when the check asks for its first history.
+
     Raises:
-        ServerError: The spec names the time-skipping test server (it has no visibility).
+        ServerError: The spec names the time-skipping test server (it has no visibility), or
+            the server cannot be reached.
     """
     if spec.kind == "timeskip":
         raise ServerError(
             "the time-skipping test server has no visibility API; "
             "shadow a cluster (--server HOST:PORT) or the embedded server"
         )
+    state = _Shadow(shadow, on_result)
+    link = _Link()
 
-    async def main() -> ShadowReport:
-        async with await start_server_async(spec, ready_timeout=ready_timeout) as server:
-            client = await server.client()
-            return await shadow_cluster_async(
-                client,
-                workflows=workflows,
-                query=query,
-                options=options,
-                shadow=shadow,
-                jobs=jobs,
-                on_result=on_result,
-            )
+    async def main() -> None:
+        link.task = asyncio.current_task()
+        try:
+            async with await start_server_async(spec, ready_timeout=ready_timeout) as server:
+                client = await server.client()
+                channel = _Channel(
+                    asyncio.get_running_loop(), size=max(2, state.shadow.fetch_concurrency)
+                )
+                link.channel = channel
+                link.ready.set()
+                try:
+                    await state.produce(client, query, channel)
+                except asyncio.CancelledError:
+                    raise
+                except BaseException:
+                    await channel.drained.wait()  # the reader takes what is queued, then ends
+                    raise
+                await channel.drained.wait()  # the reader needs this loop until the end
+        finally:
+            link.ready.set()
 
-    return run_sync(main)
+    def produce() -> None:
+        try:
+            run_sync(main, thread_name="replaykit-shadow-fetch")
+        except BaseException as err:  # noqa: BLE001 - re-raised by the calling thread
+            link.error = err
+
+    thread = threading.Thread(target=produce, name="replaykit-shadow", daemon=True)
+
+    def source() -> Iterator[HistoryFile | Path]:
+        thread.start()
+        link.ready.wait()
+        if link.channel is None:
+            thread.join()
+            raise link.error or ServerError("the shadow's producer ended before it connected")
+        yield from link.channel
+
+    try:
+        report = check_history_stream(
+            source(), workflows=workflows, options=options, jobs=jobs, on_result=state.on_verdict
+        )
+    finally:
+        if thread.is_alive() and link.task is not None and link.channel is not None:
+            # The check ended early: nobody reads the channel; stop fetching.
+            with contextlib.suppress(RuntimeError):  # its loop closed meanwhile
+                link.channel.loop.call_soon_threadsafe(link.task.cancel)
+        if thread.ident is not None:
+            thread.join()
+        if state.store is not None:
+            state.store.save()
+    if link.error is not None and not isinstance(link.error, asyncio.CancelledError):
+        raise link.error
+    return state.report(report, query)
+
+
+@dataclass
+class _Link:
+    """Between :func:`run_shadow`'s check and its producer thread."""
+
+    ready: threading.Event = field(default_factory=threading.Event)
+    channel: _Channel | None = None
+    task: asyncio.Task[Any] | None = None
+    error: BaseException | None = None
 
 
 def write_shadow_json(report: ShadowReport, path: Path | str) -> None:

@@ -123,6 +123,9 @@ def test_unchanged_code_is_clean_and_a_second_shadow_fetches_only_what_changed(
     second = _shadow(server, ShadowOptions(store=store))
     assert second.exit_code == 0, [r.describe() for r in second.check.results]
     assert second.selected == len(runs) + 2
+    # Reused histories replay from the store's files but carry the names fetched ones do.
+    now = asyncio.run(_list(server))
+    assert {r.path for r in second.check.results} == {pull_file_name(w, r) for w, r in now}
     assert (second.fetched, second.reused) == (5, len(runs) - 3)
     events_before = {r.path: r.events for r in results}
     for r in second.check.results:

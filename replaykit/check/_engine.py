@@ -635,6 +635,7 @@ def check_history_stream(
             emit,
             window=window or 8 * jobs,
             ctx=_stream_context(module_specs),
+            first_ctx=multiprocessing.get_context("fork") if _start_method() == "fork" else None,
         )
     return CheckReport(
         results=tuple(_with_chain_budgets(results, options)),
@@ -654,16 +655,17 @@ def check_history_stream(
 
 
 def _stream_context(module_specs: Sequence[str]) -> Any:
-    """The multiprocessing context of a stream's workers.
+    """The multiprocessing context of a stream's workers: a fork server.
 
-    A stream's source usually runs threads and a client (with the SDK's Rust runtime) in
-    this process, so forking it is unsafe; spawned workers import temporalio and every
-    workflow module again (seconds each, more on a loaded machine). A fork server forks
-    them from a clean process that imported those modules once.
+    A stream's source runs threads and usually a client (with the SDK's Rust runtime) in
+    this process, if not yet then soon, so forking it is unsafe for any worker started once
+    the stream flows (a replacement after a kill); spawned workers import temporalio and
+    every workflow module again (seconds each, more on a loaded machine). A fork server
+    forks them from a clean process that imported those modules once. (The first workers
+    are forked directly while this process is still clean: see :func:`check_history_stream`.)
     """
-    method = _start_method()
-    if method == "fork" or "forkserver" not in multiprocessing.get_all_start_methods():
-        return multiprocessing.get_context(method)
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
     ctx: Any = multiprocessing.get_context("forkserver")
     roots = {spec.partition(":")[0] for spec in module_specs}
     loaded = [
@@ -881,6 +883,10 @@ def _worker_main(
     worker_index: int,
 ) -> None:
     """Entry point of a check worker process."""
+    # A worker forked again after the parent made its own SDK runtime (a stream's source
+    # connects once the first workers run) must not reuse that runtime: its threads were
+    # not forked. A fresh worker has none cached; this one makes its own.
+    quiet_runtime.cache_clear()
     if not os.environ.get("REPLAYKIT_DEBUG"):
         # Verdicts travel through the result queue; what the SDK core prints when it panics
         # on a broken history (pages of Rust backtrace) would only bury the report.
@@ -1010,14 +1016,18 @@ def _check_in_pool(
     *,
     window: int | None = None,
     ctx: Any = None,
+    first_ctx: Any = None,
 ) -> None:
     """Replay ``entries`` in ``jobs`` worker processes, reading them as the workers need them.
 
     ``entries`` may be a lazy stream (``shadow`` fetches while the pool replays): a feeder
     thread hands them out, at most ``window`` ahead of the verdicts when a window is given.
-    ``ctx`` is the multiprocessing context (default: :func:`_start_method`'s).
+    ``ctx`` is the multiprocessing context (default: :func:`_start_method`'s); ``first_ctx``,
+    when given, starts the first ``jobs`` workers (a fork while this process is still
+    clean), ``ctx`` the ones that replace them later.
     """
     ctx = ctx if ctx is not None else multiprocessing.get_context(_start_method())
+    starting = first_ctx if first_ctx is not None else ctx
     tasks: Any = ctx.Queue()
     results: Any = ctx.Queue()
     paths: dict[int, str] = {}  # index -> what an error result names
@@ -1082,7 +1092,7 @@ def _check_in_pool(
                     tasks.put(None)
             else:
                 owed_stops += _PIPELINES_PER_WORKER
-        proc = ctx.Process(
+        proc = starting.Process(
             target=_worker_main,
             args=(modules, options, workflow_id, tasks, results, worker_index),
             daemon=True,
@@ -1093,6 +1103,7 @@ def _check_in_pool(
 
     for _ in range(jobs):
         spawn()
+    starting = ctx
     feeder = threading.Thread(target=feed, name="replaykit-check-feed", daemon=True)
     feeder.start()
     done = 0

@@ -269,3 +269,64 @@ def test_a_change_reports_exactly_the_affected_executions_as_check_explains_them
             same["stock_error"],
         ), name
     assert "fetched" in shadowed.stdout and f"{len(affected)} diverged" in shadowed.stdout
+
+
+HANG_MODULE = """
+import time
+from temporalio import workflow
+
+
+@workflow.defn
+class Quick:
+    @workflow.run
+    async def run(self) -> str:
+        return "quick"
+
+
+@workflow.defn
+class Stalling:
+    @workflow.run
+    async def run(self) -> str:
+        if workflow.unsafe.is_replaying():
+            with workflow.unsafe.sandbox_unrestricted():
+                time.sleep(3)  # stands in for a replay that does not come back
+        return "stalled"
+"""
+
+
+def test_a_stuck_replay_is_killed_and_its_replacement_judges_the_rest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The command forks its workers before it connects; the one started after a kill comes
+    from a process that now runs the SDK's runtime, and must still replay."""
+    (tmp_path / "hang_wf.py").write_text(HANG_MODULE)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import hang_wf
+
+    with start_server(parse_server("embedded")) as server:
+
+        async def run() -> None:
+            from temporalio.worker import Worker
+
+            client = await server.client()
+            async with Worker(
+                client, task_queue="hang", workflows=[hang_wf.Quick, hang_wf.Stalling]
+            ):
+                # Listed newest first: the stalling one is replayed first, the rest after.
+                for wf, wid in (
+                    (hang_wf.Quick, "quick-1"),
+                    (hang_wf.Quick, "quick-2"),
+                    (hang_wf.Stalling, "stalling-1"),
+                ):
+                    await client.execute_workflow(wf.run, id=wid, task_queue="hang")
+
+        asyncio.run(run())
+        proc = _replaykit(
+            ["shadow", "--server", server.address, "--query", "TaskQueue = 'hang'"]
+            + ["-w", "hang_wf", "-j", "1", "--timeout", "1", "--no-store"],
+            code=tmp_path,
+        )
+    sys.modules.pop("hang_wf", None)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "stalling-1" in proc.stdout and "did not finish within 1 s" in proc.stdout
+    assert "3 selected" in proc.stdout and "2 clean" in proc.stdout, proc.stdout

@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast wheel-check bench lint typecheck clean
+.PHONY: demo test test-fast wheel-check bench lint typecheck docs clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,10 +33,17 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py
 
 lint: $(STAMP)
-	$(BIN)/ruff format --check replaykit replaykit_pytest reference_agents tests benchmarks .ci
-	$(BIN)/ruff check replaykit replaykit_pytest reference_agents tests benchmarks .ci
+	$(BIN)/ruff format --check replaykit replaykit_pytest reference_agents tests benchmarks .ci docs/hooks.py
+	$(BIN)/ruff check replaykit replaykit_pytest reference_agents tests benchmarks .ci docs/hooks.py
 	$(BIN)/python -m mypy
 	$(BIN)/replaykit lint reference_agents
 
+# the docs site into site/ (git-ignored), every warning an error; then every CLI command and
+# option must appear in the built CLI reference, and every public export in the API reference
+docs: $(STAMP)
+	$(BIN)/python -m mkdocs build --strict --site-dir site
+	$(BIN)/python .ci/check_cli_reference.py site/reference/cli/index.html
+	$(BIN)/python .ci/check_api_reference.py site
+
 clean:
-	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache
+	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache site

@@ -185,8 +185,8 @@ class _Replaykit:
     """The fault runner's worker pool (standby, failover on death, injector hooks)."""
 
     def __init__(self, client: Any, address: str, tmp: str) -> None:
+        from replaykit.faults import FaultPlan
         from replaykit.faults._control import Control
-        from replaykit.faults._plan import FaultPlan
         from replaykit.faults._pool import WorkerPool, WorkerSpec
 
         self.client = client
@@ -270,7 +270,7 @@ async def _recovery(rounds: int) -> dict[str, list[float]]:
 
 def _every_step_research() -> tuple[float, Any]:
     from replaykit import load_scenarios
-    from replaykit.faults._explore import explore_every_step
+    from replaykit.faults import FaultRunOptions, explore_every_step
 
     [scn] = [
         s
@@ -280,7 +280,7 @@ def _every_step_research() -> tuple[float, Any]:
     start = time.perf_counter()
     report = explore_every_step(
         scn,
-        worker_context="reference_agents._offline:fault_worker_llm",
+        options=FaultRunOptions(worker_context="reference_agents._offline:fault_worker_llm"),
     )
     return time.perf_counter() - start, report
 

@@ -17,8 +17,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from replaykit.record._cassettes import CASSETTE_DIR_ENV, cassette
-from replaykit.record._llm_endpoint import Rule, scripted_openai
+from replaykit.record import CASSETTE_DIR_ENV, Rule, cassette, scripted_openai
 
 RECORD_ENV = "REPLAYKIT_RECORD_CASSETTES"
 #: Base URL used while replaying: never resolvable, so a request that escapes the cassette fails.

@@ -23,7 +23,7 @@ import openai
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from replaykit.record._cassettes import is_cassette_miss
+from replaykit.record import is_cassette_miss
 
 from . import store, tools
 from .models import (

@@ -50,8 +50,8 @@ with workflow.unsafe.imports_passed_through():
     import tempfile
     from pathlib import Path
 
-    from replaykit.effects._ledger import EffectsLedger
-    from replaykit.sagas._verify import SagaSpec
+    from replaykit.effects import EffectsLedger
+    from replaykit.sagas import SagaSpec
 
 _T = TypeVar("_T")
 

@@ -14,7 +14,7 @@ from temporalio.client import WorkflowFailureError, WorkflowHandle
 from temporalio.exceptions import CancelledError
 
 from replaykit import ScenarioRun, scenario
-from replaykit.sagas._verify import verify_saga
+from replaykit.sagas import verify_saga
 
 from .payment import ACTIVITIES, SAGA, Order, PaymentAgentWorkflow
 

@@ -49,7 +49,7 @@ from reference_agents.support import CustomerSupportAgentWorkflow
 from reference_agents.versioned import PRE_PATCH_CALLBACK, VersionedResearchAgentWorkflow
 from reference_agents.weekly import WeeklyResearchAgent
 from replaykit import scenario
-from replaykit.record._llm_endpoint import Rule, reply_error
+from replaykit.record import Rule, reply_error
 
 T = TypeVar("T")
 

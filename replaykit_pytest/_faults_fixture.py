@@ -160,6 +160,7 @@ def run_faults(
     """
     __tracebackhide__ = True
     from replaykit._internal._errors import ReplaykitError
+    from replaykit.faults import FaultRunOptions
     from replaykit.faults._explore import explore_every_step
     from replaykit.faults._report import format_result
     from replaykit.faults._runner import baseline_of, run_fault_plan
@@ -178,13 +179,13 @@ def run_faults(
     try:
         scn = _scenario_of(scenario, options.get("name"), root)
         fault_plan = _plan_of(plan)
-        common: dict[str, Any] = {
-            "server": server,
-            "concurrency": options.get("concurrency", 1),
-            "worker_context": options.get("worker_context"),
-            "data_converter": options.get("data_converter"),
-            "plugins": _plugin_refs(options.get("plugins")),
-        }
+        common = FaultRunOptions(
+            server=server,
+            concurrency=options.get("concurrency", 1),
+            worker_context=options.get("worker_context"),
+            data_converter=options.get("data_converter"),
+            plugins=tuple(_plugin_refs(options.get("plugins"))),
+        )
         if crash == "every-step":
             if fault_plan.faults:
                 raise AssertionError("replaykit_faults: give plan= or crash='every-step', not both")
@@ -195,17 +196,17 @@ def run_faults(
                 max_runs=options.get("max_runs"),
                 point_kinds=[points] if isinstance(points, str) else points,
                 parallel=options.get("parallel"),
-                **common,
+                options=common,
             )
             if raise_on_failure and report.exit_code != 0:
                 raise AssertionError(format_exploration(report))
             return report
-        base = run_fault_plan(scn, type(fault_plan)(), **common)
+        base = run_fault_plan(scn, type(fault_plan)(), options=common)
         if base.error or not base.ok:
             raise AssertionError(format_result(base, header=f"{scn.name}: baseline run failed:"))
         if not fault_plan.faults:
             return base
-        result = run_fault_plan(scn, fault_plan, baseline=baseline_of(base), **common)
+        result = run_fault_plan(scn, fault_plan, options=common.replace(baseline=baseline_of(base)))
     except ReplaykitError as err:
         raise AssertionError(f"replaykit_faults: {err}") from None
     if raise_on_failure and not result.ok:

@@ -85,14 +85,8 @@ class HistoryBatch:
             report = check_replays(
                 paths,
                 workflows=self.settings.workflows,
-                strict=self.settings.strict,
                 root=self.settings.root,
-                data_converter=self.settings.data_converter,
-                timeout=self.settings.timeout,
-                plugins=self.settings.plugins,
-                allow=self.settings.allow,
-                volatile=self.settings.volatile,
-                fail_on=self.settings.fail_on,
+                options=self.settings.check_options(),
             )
         except ReplaykitError as err:
             for path in paths:

@@ -18,12 +18,13 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
+    from replaykit.check import CheckOptions
     from replaykit.config._config import ProjectConfig
+    from replaykit.config._settings import Resolver
 
 __all__ = ["MARKER_KEYS", "RECORD_MODES", "Settings", "SettingsSources", "load_sources"]
 
-RECORD_MODES = ("none", "new", "all")
-DEFAULT_TIMEOUT = 120.0
+RECORD_MODES = ("none", "new", "all")  # = replaykit.config._settings.RECORD_MODES (tested)
 
 #: Keyword arguments ``@pytest.mark.replaykit(...)`` accepts.
 MARKER_KEYS = ("workflows", "server", "strict", "plugins")
@@ -58,8 +59,12 @@ class Settings:
     histories: tuple[Path, ...]
     root: Path
     data_converter: str | None = None
-    timeout: float = DEFAULT_TIMEOUT
+    timeout: float = 120.0
     plugins: tuple[Any, ...] = ()
+    #: Whether ``plugins`` came from the test's marker: its factories are then called for
+    #: every test (a fresh test model each); ini and pyproject factories, like ``--plugin``,
+    #: once per process.
+    plugins_per_test: bool = False
     #: ``[tool.replaykit]`` check rules, as ``replaykit check`` applies them.
     allow: tuple[str, ...] = ()
     volatile: tuple[str, ...] = ()
@@ -67,6 +72,16 @@ class Settings:
     #: Where ``server`` and ``namespace`` came from (``flag``, ``env TEMPORAL_ADDRESS``, ...).
     server_source: str = "default"
     namespace_source: str = "default"
+    #: The resolver these values came from (None only for hand-built settings).
+    resolver: Resolver | None = None
+
+    def check_options(self, **overrides: Any) -> CheckOptions:
+        """The check options of these settings (built where every command builds them)."""
+        from replaykit.check import CheckOptions
+        from replaykit.config._settings import Resolver
+
+        resolver = self.resolver or Resolver(face="pytest")
+        return CheckOptions.from_settings(resolver, **overrides)
 
 
 @dataclass(frozen=True)
@@ -92,7 +107,7 @@ class SettingsSources:
             ConfigError: A value is not valid; the message lists the valid ones.
         """
         from replaykit._internal._errors import ConfigError, ServerError
-        from replaykit.config._settings import Resolver, resolve
+        from replaykit.config._settings import Resolver
 
         marker = dict(marker or {})
         unknown = sorted(set(marker) - set(MARKER_KEYS))
@@ -103,13 +118,19 @@ class SettingsSources:
             )
         settings = Resolver(
             face="pytest",
-            flags={"server": self.flag_server},
-            marker={k: marker.get(k) for k in ("server", "workflows", "plugins")},
+            flags={
+                "server": self.flag_server,
+                "record": self.flag_record,
+                "strict": self.flag_strict,
+            },
+            marker={k: marker.get(k) for k in ("server", "workflows", "plugins", "strict")},
             ini={
                 "server": self.ini_server,
                 "workflows": self.ini_workflows,
                 "histories": self.ini_histories,
                 "plugins": self.ini_plugins,
+                "strict": self.ini_strict,
+                "timeout": self.ini_timeout,
             },
             project=self.project,
         )
@@ -119,27 +140,13 @@ class SettingsSources:
             settings.spec()
         except ServerError as err:
             raise ConfigError(f"replaykit server: {err}") from None
-        record = resolve("record", flag=self.flag_record, default="none", choices=RECORD_MODES)
-        strict = resolve(
-            "strict",
-            flag=self.flag_strict,
-            marker=marker.get("strict"),
-            ini=self.ini_strict,
-            default=True,
-        )
-        if not isinstance(strict, bool):
-            raise ConfigError(f"strict={strict!r} is not valid; choose from: True, False")
+        record = settings.record().value
+        strict = settings.strict().value
         workflows = settings.workflows().value
-        plugins = settings.plugins().value
+        resolved_plugins = settings.plugins()
+        plugins = resolved_plugins.value
         histories = settings.histories(default=(str(self.root / "histories"),)).value
-        try:
-            timeout = float(self.ini_timeout) if self.ini_timeout else DEFAULT_TIMEOUT
-        except ValueError:
-            timeout = -1.0
-        if not timeout > 0:
-            raise ConfigError(
-                f"replaykit_timeout={self.ini_timeout!r} is not valid; give seconds (a number > 0)"
-            )
+        timeout = settings.timeout().value
         return Settings(
             server=server.value,
             namespace=namespace.value,
@@ -151,11 +158,13 @@ class SettingsSources:
             data_converter=settings.data_converter().value,
             timeout=timeout,
             plugins=tuple(plugins),
+            plugins_per_test=resolved_plugins.source == "marker",
             allow=settings.allow().value,
             volatile=settings.volatile().value,
             fail_on=tuple(sorted(settings.fail_on().value)),
             server_source=server.source,
             namespace_source=namespace.source,
+            resolver=settings,
         )
 
     @property

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     import temporalio.worker
 
     from replaykit.check._divergence import CheckReport
+    from replaykit.check._engine import CheckOptions
     from replaykit.history._files import HistoryFile
     from replaykit.servers import RunningServer
 
@@ -47,13 +48,14 @@ NO_WORKFLOWS = (
 
 
 def in_thread(fn: Callable[[], _T]) -> _T:
-    """Run blocking work in a fresh thread and wait for it.
+    """Run blocking work in a fresh thread and wait for it (the library's one sync bridge).
 
     ``asyncio.run`` in the test's own thread would replace (and then clear) the event loop an
     async plugin set for that thread; a helper thread has no loop of its own to disturb.
     """
-    with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="replaykit-pytest") as ex:
-        return ex.submit(fn).result()
+    from replaykit._internal._sync import call_in_thread
+
+    return call_in_thread(fn, thread_name="replaykit-pytest")
 
 
 def safe_name(text: str) -> str:
@@ -113,7 +115,11 @@ class ServerPool:
                     kwargs["data_converter"] = load_data_converter(
                         settings.data_converter, option="[tool.replaykit] data_converter"
                     )
-                client = in_thread(lambda: asyncio.run(server.client(**kwargs)))
+                from replaykit._internal._sync import run_sync
+
+                client = run_sync(
+                    lambda: server.client(**kwargs), thread_name="replaykit-pytest", own_thread=True
+                )
                 self._clients[key] = client
             return client
 
@@ -147,8 +153,9 @@ class TestState:
         self._plugins: list[Any] | None = None
 
     def plugins(self) -> list[Any]:
-        """The test's plugin objects, resolved once per test (factories give each test its
-        own, e.g. a fresh test model provider).
+        """The test's plugin objects, resolved once per test: a marker's factories give each
+        test its own (e.g. a fresh test model provider); ini and pyproject factories are
+        called once per process, as ``--plugin`` ones are.
 
         Raises:
             ConfigError: A plugin reference does not resolve to a Temporal plugin.
@@ -158,7 +165,11 @@ class TestState:
 
             if any(isinstance(p, str) for p in self.settings.plugins):
                 ensure_importable(self.settings.root)
-            self._plugins = load_plugins(self.settings.plugins, option="replaykit plugins")
+            self._plugins = load_plugins(
+                self.settings.plugins,
+                option="replaykit plugins",
+                fresh=self.settings.plugins_per_test,
+            )
         return self._plugins
 
     def workflows(self, explicit: Sequence[Any] | None) -> list[Any]:
@@ -272,43 +283,25 @@ def check_replays(
     items: Sequence[HistoryFile | Path],
     *,
     workflows: Sequence[Any],
-    strict: bool,
     root: Path,
-    data_converter: str | None = None,
-    timeout: float | None = None,
-    plugins: Sequence[Any] = (),
-    allow: Sequence[str] = (),
-    volatile: Sequence[str] = (),
-    fail_on: Sequence[str] = (),
+    options: CheckOptions,
 ) -> CheckReport:
     """Replay histories in this process (one replayer for all of them), off the test's loop.
 
-    A replay that overruns ``timeout`` seconds is an error result, not a hung test (its
-    thread cannot be killed and is abandoned; see :func:`replaykit.check_histories`).
+    ``options`` come from :meth:`Settings.check_options` (built where every command builds
+    them). A replay that overruns ``options.timeout`` seconds is an error result, not a hung
+    test (its thread cannot be killed and is abandoned; see :func:`replaykit.check_histories`).
 
     Raises:
         ConfigError: No workflows, or a workflow module cannot be imported.
     """
     from replaykit._internal._errors import ConfigError
-    from replaykit.check._engine import CheckOptions, check_histories
+    from replaykit.check._engine import check_histories
 
     if not workflows:
         raise ConfigError(NO_WORKFLOWS)
-    if any(isinstance(w, str) for w in [*workflows, *plugins]):
+    if any(isinstance(w, str) for w in [*workflows, *options.plugins]):
         ensure_importable(root)
-    import dataclasses
-
-    options = CheckOptions(
-        strict=strict,
-        data_converter=data_converter,
-        plugins=tuple(plugins),
-        allow=tuple(allow),
-        volatile=tuple(volatile),
-    )
-    if timeout is not None:
-        options = dataclasses.replace(options, timeout=timeout)
-    if fail_on:
-        options = dataclasses.replace(options, fail_on=frozenset(fail_on))
     return in_thread(
         lambda: check_histories(list(items), workflows=list(workflows), options=options, jobs=0)
     )
@@ -323,7 +316,7 @@ def debug_divergence(
     reads the terminal; the replay runs off the test's event loop.
     """
     from replaykit._internal._errors import ReplaykitError
-    from replaykit.debug._replay import replay_history
+    from replaykit.debug import replay_history
 
     capman = config.pluginmanager.getplugin("capturemanager")
     if capman is not None:
@@ -422,13 +415,8 @@ async def record_handle(
         check_replays,
         [path],
         workflows=specs,
-        strict=state.settings.strict,
         root=state.settings.root,
-        data_converter=state.settings.data_converter,
-        plugins=state.settings.plugins,
-        allow=state.settings.allow,
-        volatile=state.settings.volatile,
-        fail_on=state.settings.fail_on,
+        options=state.settings.check_options(),
     )
     text = failure_text(report)
     if text is not None:

@@ -347,14 +347,11 @@ def assert_replays(_replaykit_state: TestState) -> Callable[..., CheckReport]:
             report = check_replays(
                 [item],
                 workflows=_replaykit_state.workflows(workflows),
-                strict=settings.strict if strict is None else strict,
                 root=settings.root,
-                data_converter=settings.data_converter,
-                timeout=settings.timeout if timeout is None else timeout,
-                plugins=settings.plugins,
-                allow=settings.allow,
-                volatile=settings.volatile,
-                fail_on=settings.fail_on,
+                options=settings.check_options(
+                    **({} if strict is None else {"strict": strict}),
+                    **({} if timeout is None else {"timeout": timeout}),
+                ),
             )
         except ReplaykitError as err:
             raise AssertionError(f"replaykit: {err}") from None

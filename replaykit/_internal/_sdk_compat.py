@@ -18,10 +18,26 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
+
+if TYPE_CHECKING:
+    # The SDK's public ``WorkflowRunner.prepare_workflow(defn)`` takes this private type.
+    import temporalio.activity
+    from temporalio.workflow import _Definition
+
+#: The type of ``WorkflowRunner.prepare_workflow``'s argument (private in the SDK).
+WorkflowDefinition: TypeAlias = "_Definition"
 
 __all__ = [
+    "SDK_ACTIVITY_LOGGERS",
+    "SDK_WORKFLOW_TASK_LOGGER",
+    "WorkflowDefinition",
     "PatchCall",
+    "activity_definition",
+    "is_workflow_class",
+    "workflow_definition",
+    "workflow_type_name",
+    "wrap_bridge_worker",
     "bridge_connect_reason",
     "error_event_id",
     "hook_add_command",
@@ -29,6 +45,7 @@ __all__ = [
     "is_deadlock_text",
     "is_unregistered_workflow_type_text",
     "is_workflow_validation_error",
+    "malformed_history_text",
     "legacy_history_from_json",
     "removed_patch_in_text",
     "strip_sdk_error_codes",
@@ -239,6 +256,47 @@ def is_workflow_validation_error(err: BaseException) -> bool:
     return isinstance(err, RuntimeError) and str(err).startswith(_VALIDATION)
 
 
+_INVALID_HISTORY = re.compile(r"Invalid history!\s*(.*?)(?:\\n|\n|Stack backtrace|$)", re.DOTALL)
+_CORE_EVENT = re.compile(r"event_id: (\d+).*?event_type: (\w+)", re.DOTALL)
+_WFT_MACHINE = re.compile(
+    r"Fatal error in workflow machines: (WorkflowTaskMachine in state \w+ says the transition "
+    r"is invalid during event EventInfo \{ event_id: (\d+), event_type: (\w+) \})"
+)
+
+
+_POLLER_PANIC = "Poller task died or did not terminate cleanly: Err("
+
+
+def malformed_history_text(text: str) -> str | None:
+    """What the core says is wrong with a history itself, in one line; None otherwise.
+
+    Two texts (temporalio 1.35): a panic of the core's poller, ``Invalid history! Event
+    Some(HistoryEvent { event_id: 10, ... event_type: TimerStarted, ... }) should be WFT
+    completed, failed, or timed out - or WE terminated.`` (logged, and the replay never
+    returns), and a failed activation, ``Fatal error in workflow machines: WorkflowTaskMachine
+    in state Scheduled says the transition is invalid during event EventInfo { event_id: 9,
+    event_type: WorkflowTaskCompleted }`` (a workflow task's events out of order); and a
+    panic of the replay's poller with no message (``Poller task died or did not terminate
+    cleanly: Err(Any { .. })``). Code changes give nondeterminism errors instead, never these.
+    """
+    m = _INVALID_HISTORY.search(text)
+    if m:
+        rest = m.group(1)
+        ev = _CORE_EVENT.search(rest)
+        tail = re.search(r"\}\)\s*(should .*)$", rest.strip())
+        if ev and tail:
+            return f"event {ev.group(1)} ({ev.group(2)}): {tail.group(1).rstrip('.')}"
+        return " ".join(rest.split())[:300] or "invalid history"
+    m = _WFT_MACHINE.search(text)
+    if m:
+        return f"event {m.group(2)} ({m.group(3)}): {m.group(1)}"
+    if _POLLER_PANIC in text:
+        # A panic without a message (``Err(Any { .. })``), e.g. on a started event without a
+        # task queue: the replay's history feeder is gone and the replay never returns.
+        return "its history feeder panicked"
+    return None
+
+
 def bridge_connect_reason(text: str) -> str:
     """The readable part of a bridge connect error (a Rust debug dump)."""
     text = text.split("\n")[0]
@@ -249,3 +307,54 @@ def bridge_connect_reason(text: str) -> str:
         if marker in text.lower():
             return marker
     return text[:200]
+
+
+# ---------------------------------------------------------------------------------------
+# temporalio.workflow._Definition.from_class(cls) / temporalio.activity._Definition
+# .from_callable(fn): the definition a @workflow.defn class or @activity.defn function carries
+# (None when it carries none). The public API has no "is this a workflow class" call.
+
+
+def workflow_definition(cls: type) -> WorkflowDefinition | None:
+    """The ``@workflow.defn`` definition of ``cls``, or None when it is not a workflow class."""
+    import temporalio.workflow
+
+    return temporalio.workflow._Definition.from_class(cls)
+
+
+def is_workflow_class(value: object) -> bool:
+    """``value`` is a class decorated with ``@workflow.defn``."""
+    return isinstance(value, type) and workflow_definition(value) is not None
+
+
+def workflow_type_name(cls: type) -> str:
+    """The workflow type a ``@workflow.defn`` class registers (its ``name=``, else its name)."""
+    defn = workflow_definition(cls)
+    return (defn.name if defn is not None and defn.name else None) or cls.__name__
+
+
+def activity_definition(fn: Callable[..., Any]) -> temporalio.activity._Definition | None:
+    """The ``@activity.defn`` definition of ``fn`` (its ``.name``), or None."""
+    import temporalio.activity
+
+    return temporalio.activity._Definition.from_callable(fn)
+
+
+# ---------------------------------------------------------------------------------------
+# Worker._bridge_worker: the core worker the Python worker polls and completes through. The
+# fault worker wraps it to see each task as the core hands it over and to crash between a
+# completion and its delivery (no public hook sits there).
+
+
+def wrap_bridge_worker(worker: Any, wrap: Callable[[Any], Any]) -> None:
+    """Replace ``worker``'s core worker with ``wrap(core worker)``, before the worker runs."""
+    worker._bridge_worker = wrap(worker._bridge_worker)
+
+
+#: The loggers the SDK reports each failed activity attempt on (with a traceback); the second
+#: is a private module's logger.
+SDK_ACTIVITY_LOGGERS = ("temporalio.activity", "temporalio.worker._activity")
+
+#: The logger the SDK warns on, with a traceback, each time a workflow task fails (a
+#: private module's logger).
+SDK_WORKFLOW_TASK_LOGGER = "temporalio.worker._workflow_instance"

@@ -31,18 +31,26 @@ import threading
 from collections.abc import Awaitable, Callable
 from typing import ParamSpec, TypeVar
 
-__all__ = ["run_sync", "sync_twin"]
+__all__ = ["call_in_thread", "run_sync", "sync_twin"]
 
 _T = TypeVar("_T")
 _P = ParamSpec("_P")
 
 
-def run_sync(factory: Callable[[], Awaitable[_T]], *, thread_name: str = "replaykit-sync") -> _T:
+def run_sync(
+    factory: Callable[[], Awaitable[_T]],
+    *,
+    thread_name: str = "replaykit-sync",
+    own_thread: bool = False,
+) -> _T:
     """Run ``factory()`` to completion from sync code and return its result.
 
     Args:
         factory: Makes the awaitable to run; called once, on the loop that runs it.
         thread_name: Name of the worker thread, when one is needed (a loop already runs here).
+        own_thread: Always run on a fresh thread's loop, even when none runs here: a caller
+            whose thread has an event loop set but not running (pytest-asyncio's) keeps it;
+            ``asyncio.run`` here would replace it and then clear it.
 
     Returns:
         What the awaitable returned.
@@ -55,7 +63,7 @@ def run_sync(factory: Callable[[], Awaitable[_T]], *, thread_name: str = "replay
         running = True
     except RuntimeError:
         running = False
-    if running:
+    if running or own_thread:
         return _run_in_worker(factory, thread_name)
     # outside the except block, so what the run raises does not carry the probe's
     # "no running event loop" as its __context__ (root-cause reports walk that chain)
@@ -83,6 +91,19 @@ def sync_twin(async_fn: Callable[_P, Awaitable[_T]], *, doc: str) -> Callable[_P
     twin.__qualname__ = async_fn.__qualname__.removesuffix("_async")
     twin.__doc__ = doc
     return twin
+
+
+def call_in_thread(fn: Callable[[], _T], *, thread_name: str = "replaykit-sync") -> _T:
+    """Run blocking ``fn`` on a fresh thread and wait for it (Ctrl-C handled as :func:`run_sync`).
+
+    For sync work that may itself bridge to async code: the fresh thread has no event loop of
+    its own, so nothing the caller's thread holds (a test's loop) is disturbed.
+    """
+
+    async def call() -> _T:
+        return fn()
+
+    return _run_in_worker(call, thread_name)
 
 
 async def _await(factory: Callable[[], Awaitable[_T]]) -> _T:

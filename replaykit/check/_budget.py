@@ -24,7 +24,7 @@ import dataclasses
 import json
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,6 +32,8 @@ from typing import Any
 from google.protobuf.message import Message
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
+
+from replaykit.config._budgets import KB, MB, BudgetLimits, parse_budget_limits
 
 __all__ = [
     "BudgetFinding",
@@ -45,105 +47,6 @@ __all__ = [
     "measure_budget",
     "parse_budget_limits",
 ]
-
-KB = 1024
-MB = 1024 * 1024
-
-
-@dataclass(frozen=True)
-class BudgetLimits:
-    """Limits a history is measured against (defaults: Temporal self-hosted).
-
-    Attributes:
-        events_warn / events_error: Events per history.
-        bytes_warn / bytes_error: Serialized size of the history.
-        payload_warn / payload_error: One payload blob (an activity's input, a result, ...).
-        transaction_error: One persisted transaction (the events one workflow task adds).
-        horizon: Loops projected to reach an error limit within this many more iterations
-            are flagged.
-        min_iterations: Occurrences of an activity in one run (or runs of a chain) before it
-            counts as a loop whose growth is fitted.
-    """
-
-    events_warn: int = 10_240
-    events_error: int = 51_200
-    bytes_warn: int = 10 * MB
-    bytes_error: int = 50 * MB
-    payload_warn: int = 256 * KB
-    payload_error: int = 2 * MB
-    transaction_error: int = 4 * MB
-    horizon: int = 1000
-    min_iterations: int = 3
-
-
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(b|kb|kib|mb|mib|gb|gib|k|m|g)?\s*$", re.IGNORECASE)
-_UNITS = {
-    None: 1,
-    "b": 1,
-    "k": KB,
-    "kb": KB,
-    "kib": KB,
-    "m": MB,
-    "mb": MB,
-    "mib": MB,
-    "g": 1024 * MB,
-    "gb": 1024 * MB,
-    "gib": 1024 * MB,
-}
-
-
-def _parse_number(key: str, value: Any, source: str) -> int:
-    if isinstance(value, bool):
-        raise ValueError(f"{source}: budget {key} must be a number, not {value!r}")
-    if isinstance(value, int):
-        number = value
-    elif isinstance(value, float):
-        number = int(value)
-    elif isinstance(value, str):
-        match = _SIZE.match(value)
-        if not match:
-            raise ValueError(
-                f"{source}: budget {key}={value!r} is not a number or size "
-                "(e.g. 10240, 256KB, 50MB)"
-            )
-        number = int(float(match.group(1)) * _UNITS[(match.group(2) or "").lower() or None])
-    else:
-        raise ValueError(f"{source}: budget {key} must be a number or a size string")
-    if number < 0 or (key in ("horizon", "min_iterations") and number < 1):
-        raise ValueError(f"{source}: budget {key} must be positive, not {value!r}")
-    return number
-
-
-def parse_budget_limits(
-    values: Mapping[str, Any] | Iterable[str],
-    *,
-    base: BudgetLimits | None = None,
-    source: str = "--budget",
-) -> BudgetLimits:
-    """Override limits from a mapping (``[tool.replaykit] budgets``) or ``KEY=VALUE`` texts.
-
-    Sizes take units (``256KB``, ``50MB``). Unknown keys are an error listing the valid ones.
-
-    Raises:
-        ValueError: An unknown key or a bad value.
-    """
-    pairs: list[tuple[str, Any]] = []
-    if isinstance(values, Mapping):
-        pairs = list(values.items())
-    else:
-        for text in values:
-            key, eq, value = text.partition("=")
-            if not eq:
-                raise ValueError(f"{source} {text!r}: expected KEY=VALUE, e.g. events_warn=5000")
-            pairs.append((key.strip(), value.strip()))
-    valid = [f.name for f in dataclasses.fields(BudgetLimits)]
-    changes: dict[str, int] = {}
-    for key, value in pairs:
-        name = key.replace("-", "_")
-        if name not in valid:
-            raise ValueError(f"{source}: unknown budget {key!r}; valid: {', '.join(valid)}")
-        changes[name] = _parse_number(name, value, source)
-    return dataclasses.replace(base or BudgetLimits(), **changes)
 
 
 @dataclass(frozen=True)

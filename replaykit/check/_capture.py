@@ -15,7 +15,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import temporalio
 import temporalio.bridge.proto.workflow_activation as wf_activation
@@ -36,6 +36,9 @@ from replaykit._internal._sdk_compat import (
 )
 
 from ._report import display_path
+
+if TYPE_CHECKING:
+    from replaykit._internal._sdk_compat import WorkflowDefinition
 
 __all__ = ["CapturedCommand", "CapturingRunner", "RunCapture"]
 
@@ -75,7 +78,8 @@ class RunCapture:
 _SKIP_DIRS = (
     os.path.dirname(temporalio.__file__),
     os.path.dirname(asyncio.__file__),
-    os.path.dirname(os.path.abspath(__file__)),
+    # the whole replaykit package (this module is one level down in replaykit/check/)
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep,
     os.path.dirname(os.__file__),
 )
 
@@ -279,7 +283,7 @@ class CapturingRunner(WorkflowRunner):
         if sources:
             _install_source_hook()
 
-    def prepare_workflow(self, defn: temporalio.workflow._Definition) -> None:
+    def prepare_workflow(self, defn: WorkflowDefinition) -> None:
         self._inner.prepare_workflow(defn)
 
     def create_instance(self, det: WorkflowInstanceDetails) -> WorkflowInstance:

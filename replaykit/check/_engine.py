@@ -30,9 +30,16 @@ import temporalio.worker
 import temporalio.workflow
 
 from replaykit._internal._errors import ConfigError, HistoryError, ReplaykitError
-from replaykit._internal._runtime import quiet_runtime
+from replaykit._internal._runtime import core_rejection, core_rejections, quiet_runtime
+from replaykit._internal._sdk_compat import is_workflow_class, workflow_type_name
 from replaykit._internal._sync import run_sync
-from replaykit.config._settings import default_fail_on
+from replaykit.config._budgets import parse_budget_limits
+from replaykit.config._settings import (
+    DEFAULT_REPLAY_TIMEOUT,
+    DEFAULT_STRICT,
+    Resolver,
+    default_fail_on,
+)
 from replaykit.history._cache import HistoryCache
 from replaykit.history._codec import (
     decode_history,
@@ -41,7 +48,11 @@ from replaykit.history._codec import (
     load_data_converter,
 )
 from replaykit.history._files import HistoryFile, HistoryMeta, find_history_files
-from replaykit.history._versioning import pinned_elsewhere, versioning_view
+from replaykit.history._versioning import (
+    parse_deployment_version,
+    pinned_elsewhere,
+    versioning_view,
+)
 from replaykit.integrations._agents import AGENT_CAUSES, parse_volatile_rules
 from replaykit.integrations._plugins import (
     RunnerWrapPlugin,
@@ -57,6 +68,12 @@ from ._budget import BudgetLimits, chain_budgets, measure_budget
 from ._capture import CapturingRunner, skip_identity_payload_passes
 from ._divergence import CheckReport, Divergence, HistoryResult, Status
 from ._explain import explain_replay_failure
+from ._malformed import (
+    NO_WORKFLOW_TASK,
+    malformed_failure,
+    malformed_message,
+    watch_worker_for_core_rejections,
+)
 from ._strict import compare_run
 
 __all__ = [
@@ -98,12 +115,12 @@ class CheckOptions:
             objects need forked workers or ``jobs=0``.
     """
 
-    strict: bool = True
+    strict: bool = DEFAULT_STRICT
     fail_on: frozenset[str] = field(default_factory=default_fail_on)
     allow: tuple[str, ...] = ()
     volatile: tuple[str, ...] = ()
     sandbox: bool = True
-    timeout: float = 120.0
+    timeout: float = DEFAULT_REPLAY_TIMEOUT
     cache: bool = True
     cache_dir: str | None = None
     data_converter: str | None = None
@@ -111,6 +128,49 @@ class CheckOptions:
     include_pinned: bool = False
     budget: BudgetLimits = BudgetLimits()
     plugins: tuple[Any, ...] = ()
+
+    @classmethod
+    def from_settings(
+        cls, settings: Resolver, *, budget_flags: Sequence[str] = (), **overrides: Any
+    ) -> CheckOptions:
+        """The options the resolved settings give: the one place they are built.
+
+        Every command that checks (``check``, ``patches``, ``rollout``) and the pytest plugin
+        build their options here, so a setting means the same everywhere: strict, timeout,
+        fail_on, allow, volatile, data converter, plugins, deployment version and budgets
+        come from ``settings`` (flag > marker > ini > environment > pyproject > default).
+
+        Args:
+            settings: The run's settings resolver.
+            budget_flags: ``--budget KEY=VALUE`` texts, over ``[tool.replaykit] budgets``.
+            **overrides: Options no setting holds (``sandbox``, ``cache``, ``include_pinned``)
+                or that the caller fixes.
+
+        Raises:
+            ConfigError: A setting's value is not valid.
+        """
+        version = settings.deployment_version().value
+        try:
+            budget = parse_budget_limits(
+                settings.project.budgets, source="[tool.replaykit] budgets"
+            )
+            budget = parse_budget_limits(budget_flags, base=budget)
+            deployment = parse_deployment_version(version) if version else None
+        except ValueError as err:
+            raise ConfigError(str(err)) from None
+        values: dict[str, Any] = {
+            "strict": settings.strict().value,
+            "timeout": settings.timeout().value,
+            "fail_on": settings.fail_on().value,
+            "allow": settings.allow().value,
+            "volatile": settings.volatile().value,
+            "data_converter": settings.data_converter().value,
+            "plugins": tuple(settings.plugins().value),
+            "deployment_version": deployment,
+            "budget": budget,
+        }
+        values.update(overrides)
+        return cls(**values)
 
 
 def collect_workflows(specs: Iterable[str | type]) -> list[type]:
@@ -153,24 +213,21 @@ def collect_workflows(specs: Iterable[str | type]) -> list[type]:
         before = len(found)
         for mod in modules:
             for value in vars(mod).values():
-                if isinstance(value, type) and value.__module__ == mod.__name__:
-                    if temporalio.workflow._Definition.from_class(value) is not None:
-                        _add_workflow(found, value, origin=mod.__name__)
+                if is_workflow_class(value) and value.__module__ == mod.__name__:
+                    _add_workflow(found, value, origin=mod.__name__)
         if len(found) == before:
             raise ConfigError(f"--workflows {spec}: no @workflow.defn class found in it")
     return list(found.values())
 
 
 def _workflow_type(cls: type) -> str:
-    defn = temporalio.workflow._Definition.from_class(cls)
-    return (defn.name if defn is not None else None) or cls.__name__
+    return workflow_type_name(cls)
 
 
 def _add_workflow(found: dict[str, type], cls: type, *, origin: str) -> None:
-    defn = temporalio.workflow._Definition.from_class(cls)
-    if defn is None:
+    if not is_workflow_class(cls):
         raise ConfigError(f"{origin}: {cls.__qualname__} is not a @workflow.defn class")
-    name = defn.name or cls.__name__
+    name = workflow_type_name(cls)
     other = found.get(name)
     if other is not None and other is not cls:
         raise ConfigError(
@@ -320,6 +377,9 @@ class _Replay:
         async def histories() -> AsyncIterator[temporalio.client.WorkflowHistory]:
             async for key, hf in items:
                 started = time.perf_counter()
+                if not hf.view.has_workflow_task:  # the SDK's replayer would wait forever
+                    on_result(key, _error_result(hf.path or hf.display_name, NO_WORKFLOW_TASK))
+                    continue
                 compared = hf
                 if has_codec(self.converter) and self.options.strict:
                     # The replayer decodes the recorded payloads itself; the comparison
@@ -366,6 +426,9 @@ class _Replay:
         assert self.runner is not None
         capture = self.runner.take(result.history.run_id)
         failure = result.replay_failure
+        malformed = malformed_failure(failure)
+        if malformed is not None:  # the history's fault, not the code's: no divergence
+            return _error_result(hf.path or hf.display_name, malformed)
         divergences: list[Divergence] = []
         if self.options.strict and capture is not None:
             divergences = compare_run(
@@ -731,6 +794,7 @@ def _check_in_process(
         abandoned: bool = False
         in_flight: dict[int, float] = field(default_factory=dict)  # index -> since (monotonic)
         thread: Any = None
+        rejections: int = 0  # core panics on malformed histories before this pipeline
 
     def run_pipeline(pipe: _Pipeline) -> None:
         def deliver(index: int, result: HistoryResult) -> None:
@@ -766,7 +830,7 @@ def _check_in_process(
             inbox.put((pipe, -2, None))
 
     def start() -> _Pipeline:
-        pipe = _Pipeline()
+        pipe = _Pipeline(rejections=core_rejections())
         pipe.thread = threading.Thread(
             target=run_pipeline, args=(pipe,), name="replaykit-check", daemon=True
         )
@@ -794,7 +858,11 @@ def _check_in_process(
                 emit(payload)
         with lock:
             oldest = min(current.in_flight.items(), key=lambda kv: kv[1], default=None)
-            if oldest is None or time.monotonic() - oldest[1] <= options.timeout:
+            # A core panic on a malformed history: that replay never returns either.
+            rejected = core_rejection(current.rejections)
+            if oldest is None or (
+                rejected is None and time.monotonic() - oldest[1] <= options.timeout
+            ):
                 continue
             current.abandoned = True
             stuck = oldest[0]
@@ -807,7 +875,9 @@ def _check_in_process(
             emit(
                 _error_result(
                     path,
-                    (
+                    malformed_message(rejected)
+                    if rejected is not None
+                    else (
                         f"replay did not finish within {options.timeout:g} s (the SDK can hang on "
                         "corrupted histories); in-process replays cannot be killed, so its thread was "
                         "abandoned and the remaining histories replay on a fresh replayer"
@@ -902,6 +972,25 @@ def _worker_main(
     skip_identity_payload_passes()
     _memoize_compiles()
 
+    flight: dict[int, Any] = {}  # index -> task payload, in start order, until its result is sent
+    flight_lock = threading.Lock()
+
+    def leave() -> None:
+        results.put(("done", worker_index))
+        for q in (results, tasks):
+            q.close()
+            q.join_thread()
+        os._exit(0)
+
+    watch_worker_for_core_rejections(
+        in_flight=lambda: _locked_items(flight, flight_lock),
+        report=lambda i, p, m: results.put(
+            ("result", worker_index, i, _error_result(_payload_label(p), m))
+        ),
+        requeue=lambda i, p: tasks.put((i, p)),
+        leave=leave,
+    )
+
     async def main() -> None:
         loop = asyncio.get_running_loop()
 
@@ -911,16 +1000,22 @@ def _worker_main(
                 if task is None:
                     return
                 index, payload = task
+                with flight_lock:
+                    flight[index] = payload
                 results.put(("start", worker_index, index))
                 try:
                     hf = _load(_task_entry(payload), workflow_id, cache)
                 except HistoryError as err:
                     error = _error_result(err.path, err.reason)
+                    with flight_lock:
+                        flight.pop(index, None)
                     results.put(("result", worker_index, index, error))
                     continue
                 yield index, hf
 
         def on_result(index: int, result: HistoryResult) -> None:
+            with flight_lock:
+                flight.pop(index, None)
             results.put(("result", worker_index, index, result))
 
         await asyncio.gather(
@@ -942,6 +1037,11 @@ def _worker_main(
         results.join_thread()
         # The SDK's runtime can crash at interpreter exit (DESIGN.md); leave cleanly.
         os._exit(0)
+
+
+def _locked_items(flight: dict[int, Any], lock: threading.Lock) -> list[tuple[int, Any]]:
+    with lock:
+        return list(flight.items())
 
 
 def _start_method() -> str:
@@ -1000,6 +1100,12 @@ def _task_payload(entry: HistoryFile | Path) -> str | _WireHistory:
 
 def _task_entry(payload: str | _WireHistory) -> HistoryFile | Path:
     return Path(payload) if isinstance(payload, str) else payload.load()
+
+
+def _payload_label(payload: str | _WireHistory) -> str:
+    if isinstance(payload, str):
+        return payload
+    return payload.path or payload.workflow_id
 
 
 def _entry_label(entry: HistoryFile | Path) -> str:

@@ -164,8 +164,9 @@ def plugin_option(fn: _F) -> _F:
         multiple=True,
         metavar="MODULE:ATTR",
         help="A Temporal plugin, applied as production applies it (client, workers, "
-        "replayer): an instance, a class, or a function returning one plugin or a list, "
-        "e.g. temporalio.openai_agents:OpenAIAgentsPlugin. Repeatable. Default: "
+        "replayer): an instance, a class, or a function returning one plugin or a list "
+        "(a class or function is called once per process), e.g. "
+        "temporalio.openai_agents:OpenAIAgentsPlugin. Repeatable. Default: "
         "[tool.replaykit] plugins.",
     )(fn)
 

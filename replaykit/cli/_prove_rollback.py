@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from replaykit._internal._errors import ReplaykitError
 from replaykit._internal._sync import run_sync
+from replaykit.faults import FaultRunOptions
 from replaykit.record._scenario import Scenario, load_scenarios
 from replaykit.sagas._rollback import (
     PHASES,
@@ -100,13 +101,15 @@ async def _run_all(
                 scn,
                 spec=request.spec,
                 snapshot=snapshot,
-                server=server,
                 phases=request.phases,
                 only=request.only or None,
                 ignore=request.ignore,
-                worker_context=request.worker_context,
-                plugins=request.plugins,
-                scenario_files=list(request.files),
+                options=FaultRunOptions(
+                    server=server,
+                    worker_context=request.worker_context,
+                    plugins=tuple(request.plugins),
+                    scenario_files=tuple(request.files),
+                ),
                 on_run=progress,
                 raise_on_failure=False,
             )

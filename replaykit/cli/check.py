@@ -7,8 +7,7 @@ import sys
 
 import click
 
-from replaykit._internal._errors import ConfigError, ReplaykitError
-from replaykit.check._budget import BudgetLimits, parse_budget_limits
+from replaykit._internal._errors import ReplaykitError
 from replaykit.check._divergence import HistoryResult
 from replaykit.check._engine import CheckOptions, check_histories
 from replaykit.check._report import (
@@ -22,7 +21,6 @@ from replaykit.cli._options import cli_resolver, plugin_option
 from replaykit.cli._progress import Progress
 from replaykit.config._config import load_project_config
 from replaykit.config._settings import FAIL_ON_CHOICES
-from replaykit.history._versioning import parse_deployment_version
 
 FAIL_ON = FAIL_ON_CHOICES
 
@@ -37,23 +35,6 @@ def _shard(value: str | None) -> tuple[int, int] | None:
     if not 1 <= k <= n:
         raise click.BadParameter("need 1 <= K <= N", param_hint="'--shard'")
     return k, n
-
-
-def _version(value: str | None) -> str | None:
-    if value is None:
-        return None
-    try:
-        return parse_deployment_version(value)
-    except ValueError as err:
-        raise ConfigError(str(err)) from None
-
-
-def _limits(table: dict[str, object], flags: tuple[str, ...]) -> BudgetLimits:
-    try:
-        limits = parse_budget_limits(table, source="[tool.replaykit] budgets")
-        return parse_budget_limits(flags, base=limits)
-    except ValueError as err:
-        raise ConfigError(str(err)) from None
 
 
 @click.command("check")
@@ -73,9 +54,9 @@ def _limits(table: dict[str, object], flags: tuple[str, ...]) -> BudgetLimits:
 )
 @click.option(
     "--strict/--no-strict",
-    default=True,
-    show_default=True,
-    help="Compare every command with its recorded event (off: stock replayer only).",
+    default=None,
+    help="Compare every command with its recorded event (off: stock replayer only). "
+    "Default: [tool.replaykit] strict, else on.",
 )
 @click.option(
     "--fail-on",
@@ -120,9 +101,9 @@ def _limits(table: dict[str, object], flags: tuple[str, ...]) -> BudgetLimits:
 @click.option(
     "--timeout",
     type=float,
-    default=120.0,
-    show_default=True,
-    help="Seconds one replay may take before it is killed and reported.",
+    default=None,
+    help="Seconds one replay may take before it is killed and reported. "
+    "Default: [tool.replaykit] timeout, else 120.",
 )
 @click.option(
     "--deployment-version",
@@ -165,7 +146,7 @@ def command(
     paths: tuple[str, ...],
     workflows: tuple[str, ...],
     workflow_id: str | None,
-    strict: bool,
+    strict: bool | None,
     fail_on: tuple[str, ...],
     allow: tuple[str, ...],
     volatile: tuple[str, ...],
@@ -175,7 +156,7 @@ def command(
     no_cache: bool,
     data_converter: str | None,
     plugins: tuple[str, ...],
-    timeout: float,
+    timeout: float | None,
     deployment_version: str | None,
     include_pinned: bool,
     budget: tuple[str, ...],
@@ -204,6 +185,8 @@ def command(
             data_converter=data_converter,
             plugins=plugins,
             deployment_version=deployment_version,
+            strict=strict,
+            timeout=timeout,
         )
         wf = settings.workflows().value
         if not wf:
@@ -214,19 +197,12 @@ def command(
         targets = list(settings.histories().value)
         if not targets:
             raise click.UsageError("no history paths given and no [tool.replaykit] histories")
-        options = CheckOptions(
-            strict=strict,
-            fail_on=settings.fail_on().value,
-            allow=settings.allow().value,
-            volatile=settings.volatile().value,
+        options = CheckOptions.from_settings(
+            settings,
+            budget_flags=budget,
             sandbox=not no_sandbox,
-            timeout=timeout,
             cache=not no_cache,
-            data_converter=settings.data_converter().value,
-            deployment_version=_version(settings.deployment_version().value),
             include_pinned=include_pinned,
-            budget=_limits(config.budgets, budget),
-            plugins=settings.plugins().value,
         )
         jobs_value = settings.jobs().value
         progress = Progress(enabled=sys.stderr.isatty() and not os.environ.get("CI"))

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import sys
 
 import click
 
 from replaykit._internal._errors import ConfigError, ReplaykitError
+from replaykit._internal._imports import put_workdir_on_path
 from replaykit.cli._options import (
     cli_resolver,
     plugin_option,
@@ -206,13 +206,11 @@ def command(
     try:
         converter = settings.data_converter().value
         if converter:
-            if os.getcwd() not in sys.path:
-                sys.path.insert(0, os.getcwd())  # a local converter module imports
+            put_workdir_on_path()  # a local converter module imports
             load_data_converter(converter)  # a bad reference fails before any run
         plugin_list = settings.plugins().value
         if plugin_list:
-            if os.getcwd() not in sys.path:
-                sys.path.insert(0, os.getcwd())
+            put_workdir_on_path()
             load_plugins(plugin_list)  # a bad reference fails before any run
     except ReplaykitError as err:
         raise click.UsageError(str(err)) from None

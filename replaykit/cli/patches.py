@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from replaykit._internal._errors import ReplaykitError
+from replaykit._internal._imports import put_workdir_on_path
 from replaykit.check._engine import CheckOptions
 from replaykit.cli._options import (
     cli_resolver,
@@ -105,8 +106,7 @@ def command(
     With --generate-old SCENARIO_FILE --out DIR: record old-branch histories from the
     current code (exit 1 if a scenario failed).
     """
-    if os.getcwd() not in sys.path:
-        sys.path.insert(0, os.getcwd())
+    put_workdir_on_path()
     config = load_project_config()
     if generate_old:
         if paths:
@@ -142,12 +142,8 @@ def command(
             targets,
             workflows=wf,
             workflow_id=workflow_id,
-            options=CheckOptions(
-                sandbox=not no_sandbox,
-                allow=settings.allow().value,
-                volatile=settings.volatile().value,
-                data_converter=settings.data_converter().value,
-                plugins=settings.plugins().value,
+            options=CheckOptions.from_settings(
+                settings, sandbox=not no_sandbox, deployment_version=None
             ),
         )
     except ReplaykitError as err:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-import os
 import sys
 import warnings
 
 import click
 
 from replaykit._internal._errors import ReplaykitError
+from replaykit._internal._imports import put_workdir_on_path
+from replaykit._internal._sdk_compat import SDK_ACTIVITY_LOGGERS, SDK_WORKFLOW_TASK_LOGGER
 from replaykit.check._report import display_path
 from replaykit.cli._options import (
     cli_resolver,
@@ -50,6 +52,14 @@ from replaykit.servers import RunningServer
     help="DataConverter or PayloadCodec for the client and worker (as in "
     "production). Default: [tool.replaykit] data_converter.",
 )
+@click.option(
+    "--timeout",
+    type=float,
+    default=None,
+    metavar="SECONDS",
+    help="Seconds each scenario may run before it fails (default: the scenario's own "
+    "timeout=, else 300). A failed workflow task fails the scenario at once anyway.",
+)
 @plugin_option
 @server_options
 def command(
@@ -58,6 +68,7 @@ def command(
     pattern: str | None,
     overwrite: bool,
     data_converter: str | None,
+    timeout: float | None,
     plugins: tuple[str, ...],
     server: str | None,
     address: str | None,
@@ -86,17 +97,24 @@ def command(
     server_spec_from_options(
         server=server, address=address, namespace=namespace, db_filename=db_filename, project=config
     )
-    settings = cli_resolver(config, data_converter=data_converter, plugins=plugins)
-    sys.path.insert(0, os.getcwd())
+    settings = cli_resolver(
+        config, data_converter=data_converter, plugins=plugins, scenario_timeout=timeout
+    )
+    put_workdir_on_path()  # the scenario import rule (load_scenarios) puts it there too
     # Activity failures that scenarios provoke on purpose (retries, injected errors) end up
     # in the histories; the SDK's warning-with-traceback for each one is noise here.
-    for name in ("temporalio.activity", "temporalio.worker._activity"):
+    # A failed workflow task is reported with its traceback when the scenario stops
+    # (record._scenario.WorkflowTaskFailed); the SDK's warning repeats it on every retry.
+    for name in (*SDK_ACTIVITY_LOGGERS, SDK_WORKFLOW_TASK_LOGGER):
         logging.getLogger(name).setLevel(logging.ERROR)
     # Integrations import lazily inside workflows (httpx, idna, ...); the sandbox warns once
     # per module, dozens of lines that say nothing about the user's code.
     warnings.filterwarnings("ignore", message=r"Module .* was imported after initial workflow load")
     try:
-        scenarios = load_scenarios(files, pattern=pattern)
+        scenarios = [
+            dataclasses.replace(s, timeout=settings.scenario_timeout(scenario=s.timeout).value)
+            for s in load_scenarios(files, pattern=pattern)
+        ]
         converter_ref = settings.data_converter().value
         converter = load_data_converter(converter_ref) if converter_ref else None
         plugin_list = load_plugins(settings.plugins().value)
@@ -129,7 +147,8 @@ def command(
             click.echo(f"         kept existing {display_path(path)} (use --overwrite)")
         if rec.outcome.error is not None:
             err = rec.outcome.error
-            click.echo(f"         scenario raised {type(err).__name__}: {err}")
+            text = f"{type(err).__name__}: {err}".replace("\n", "\n           ")
+            click.echo(f"         scenario raised {text}")
             if rec.outcome.hint:
                 click.echo(f"         hint: {rec.outcome.hint}")
 

@@ -93,7 +93,8 @@ def command(
     (`c` continues to the next point, `q` runs to the end without stopping). Exit code: 0
     the history replays clean, 1 it diverges from the current code, 2 usage or input errors.
     """
-    from replaykit.debug._replay import DebugpyDebugger, parse_break_point, replay_history
+    from replaykit.debug import parse_break_point, replay_history
+    from replaykit.debug._debuggers import DebugpyDebugger
 
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())  # as `replaykit check`: local workflow modules import

@@ -84,11 +84,7 @@ def command(
         targets = list(settings.histories().value)
         if not targets:
             raise click.UsageError("no history paths given and no [tool.replaykit] histories")
-        options = CheckOptions(
-            deployment_version=target,
-            data_converter=settings.data_converter().value,
-            plugins=settings.plugins().value,
-        )
+        options = CheckOptions.from_settings(settings, deployment_version=target)
         report = check_histories(targets, workflows=wf, options=options, jobs=settings.jobs().value)
     except ReplaykitError as err:
         raise click.UsageError(str(err)) from None

@@ -20,7 +20,6 @@ from replaykit.check._report import (
 )
 from replaykit.cli._options import cli_resolver, server_options, server_spec_from_options
 from replaykit.cli._progress import Progress
-from replaykit.cli.check import _limits, _version
 from replaykit.cli.check import command as _check_command
 from replaykit.config._config import load_project_config
 
@@ -182,6 +181,8 @@ def command(
             data_converter=check["data_converter"],
             plugins=check["plugins"],
             deployment_version=check["deployment_version"],
+            strict=check["strict"],
+            timeout=check["timeout"],
             shadow_store=store,
             fetch_concurrency=fetch_concurrency,
             max_rps=max_rps,
@@ -192,19 +193,12 @@ def command(
                 "no workflows: pass --workflows MODULE or set "
                 "[tool.replaykit] workflows in pyproject.toml"
             )
-        options = CheckOptions(
-            strict=check["strict"],
-            fail_on=settings.fail_on().value,
-            allow=settings.allow().value,
-            volatile=settings.volatile().value,
+        options = CheckOptions.from_settings(
+            settings,
+            budget_flags=check["budget"],
             sandbox=not check["no_sandbox"],
-            timeout=check["timeout"],
             cache=not check["no_cache"],
-            data_converter=settings.data_converter().value,
-            deployment_version=_version(settings.deployment_version().value),
             include_pinned=check["include_pinned"],
-            budget=_limits(config.budgets, check["budget"]),
-            plugins=settings.plugins().value,
         )
         rps = settings.max_rps().value
         shadow = ShadowOptions(

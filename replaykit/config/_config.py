@@ -36,6 +36,8 @@ _KNOWN_KEYS = {
     "deployment_version": "NAME.BUILD_ID: the Worker Deployment version being checked",
     "budgets": 'table of history limits (events_warn, bytes_error = "50MB", horizon, ...)',
     "plugins": "list of module:attr naming Temporal plugins (OpenAIAgentsPlugin, ...)",
+    "strict": "true | false: compare every command with its recorded event",
+    "timeout": "seconds one replay may take before it is reported as an error",
     "shadow_store": "folder where `replaykit shadow` keeps fetched histories",
 }
 
@@ -58,6 +60,8 @@ class ProjectConfig:
     deployment_version: str | None = None
     budgets: dict[str, Any] = field(default_factory=dict)
     plugins: tuple[str, ...] = ()
+    strict: bool | None = None
+    timeout: float | None = None
     shadow_store: str | None = None
     raw: dict[str, Any] = field(default_factory=dict)
 
@@ -114,12 +118,20 @@ def load_project_config(pyproject: Path | None = None) -> ProjectConfig:
             'budgets = { events_warn = 5000, payload_error = "1MB" }'
         )
     if budgets:
-        from replaykit.check._budget import parse_budget_limits
+        from ._budgets import parse_budget_limits
 
         try:
             parse_budget_limits(budgets, source=f"{path}: [tool.replaykit] budgets")
         except ValueError as err:
             raise ConfigError(str(err)) from err
+    strict = table.get("strict")
+    if strict is not None and not isinstance(strict, bool):
+        raise ConfigError(f"{path}: [tool.replaykit] strict must be true or false")
+    timeout = table.get("timeout")
+    if timeout is not None and (
+        isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0
+    ):
+        raise ConfigError(f"{path}: [tool.replaykit] timeout must be seconds (a number > 0)")
     for key in ("server", "namespace", "data_converter", "deployment_version", "shadow_store"):
         if key in table and not isinstance(table[key], str):
             raise ConfigError(f"{path}: [tool.replaykit] {key} must be a string")
@@ -138,6 +150,8 @@ def load_project_config(pyproject: Path | None = None) -> ProjectConfig:
         deployment_version=table.get("deployment_version"),
         budgets=dict(budgets),
         plugins=_str_list("plugins", table.get("plugins", []), path),
+        strict=strict,
+        timeout=None if timeout is None else float(timeout),
         shadow_store=table.get("shadow_store"),
         raw=dict(table),
     )

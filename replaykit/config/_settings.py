@@ -38,6 +38,10 @@ from ._config import ProjectConfig
 from ._server_spec import ENV_ADDRESS, ENV_NAMESPACE, ServerSpec, parse_server_value
 
 __all__ = [
+    "DEFAULT_RECORD_MODE",
+    "DEFAULT_REPLAY_TIMEOUT",
+    "DEFAULT_STRICT",
+    "RECORD_MODES",
     "parse_server",
     "resolve",
     "CLI_DEFAULT_SERVER",
@@ -65,6 +69,23 @@ Face = Literal["cli", "pytest"]
 CLI_DEFAULT_SERVER = "embedded"
 PYTEST_DEFAULT_SERVER = "timeskip"
 DEFAULT_NAMESPACE = "default"
+#: Compare every command with its recorded event (the stock replayer's checks only: False).
+DEFAULT_STRICT = True
+#: Seconds one replay may take before it is reported as an error.
+DEFAULT_REPLAY_TIMEOUT = 120.0
+#: What the pytest plugin writes: nothing, missing histories, or every history again.
+RECORD_MODES = ("none", "new", "all")
+DEFAULT_RECORD_MODE = "none"
+
+#: How each source names a setting in an error message.
+_LABELS = {
+    "flag": "--{dashed}",
+    "marker": "{name}",  # as the marker spells its keyword: strict=...
+    "ini": "replaykit_{name}",
+    "pyproject": "[tool.replaykit] {name}",
+}
+#: Seconds a scenario may run when neither ``--timeout`` nor the scenario says.
+DEFAULT_SCENARIO_TIMEOUT = 300.0
 
 #: The environment variables Temporal defines that stand for a replaykit setting.
 ENV_VARS: Mapping[str, str] = {"server": ENV_ADDRESS, "namespace": ENV_NAMESPACE}
@@ -301,6 +322,24 @@ class Resolver:
         """Worker processes (None: the CPU count; 0: in this process)."""
         return self._pick("jobs", project=self.project.jobs)
 
+    def scenario_timeout(self, *, scenario: float | None = None) -> Resolved[float]:
+        """Seconds a scenario may run: ``--timeout`` > the scenario's own ``timeout=`` > 300.
+
+        Raises:
+            ConfigError: The value is not a positive number; the message names its source.
+        """
+        got = self._pick("scenario_timeout", scenario=scenario, default=DEFAULT_SCENARIO_TIMEOUT)
+        try:
+            value = float(got.value)
+        except (TypeError, ValueError):
+            value = -1.0
+        if not value > 0:
+            raise ConfigError(
+                f"scenario timeout {got.value!r} (from {got.source}) must be a positive "
+                "number of seconds"
+            )
+        return Resolved(value, got.source)
+
     def shadow_store(self) -> Resolved[str]:
         """The folder of ``shadow``'s history store (default: :func:`default_shadow_store`)."""
         got = self._pick(
@@ -323,6 +362,49 @@ class Resolver:
     def deployment_version(self) -> Resolved[str | None]:
         """``NAME.BUILD_ID`` of the Worker Deployment version this code is."""
         return self._pick("deployment_version", project=self.project.deployment_version)
+
+    def strict(self) -> Resolved[bool]:
+        """Compare every command with its recorded event (default :data:`DEFAULT_STRICT`).
+
+        Raises:
+            ConfigError: The value is not a bool; the message names its source.
+        """
+        got = self._pick("strict", project=self.project.strict, default=DEFAULT_STRICT)
+        if not isinstance(got.value, bool):
+            raise ConfigError(
+                f"{_label('strict', got.source)}={got.value!r} is not valid; "
+                "choose from: True, False"
+            )
+        return Resolved(got.value, got.source)
+
+    def timeout(self) -> Resolved[float]:
+        """Seconds one replay may take (default :data:`DEFAULT_REPLAY_TIMEOUT`).
+
+        Raises:
+            ConfigError: Not a number > 0; the message names its source.
+        """
+        got = self._pick("timeout", project=self.project.timeout, default=DEFAULT_REPLAY_TIMEOUT)
+        try:
+            value = -1.0 if isinstance(got.value, bool) else float(got.value)
+        except (TypeError, ValueError):
+            value = -1.0
+        if not value > 0:
+            raise ConfigError(
+                f"{_label('timeout', got.source)}={got.value!r} is not valid; "
+                "give seconds (a number > 0)"
+            )
+        return Resolved(value, got.source)
+
+    def record(self) -> Resolved[str]:
+        """The pytest plugin's record mode (default :data:`DEFAULT_RECORD_MODE`)."""
+        got = self._pick("record", default=DEFAULT_RECORD_MODE, choices=RECORD_MODES)
+        return Resolved(str(got.value), got.source)
+
+
+def _label(name: str, source: str) -> str:
+    """How ``source`` spells setting ``name`` (``replaykit_timeout``, ``--timeout``, ...)."""
+    form = _LABELS.get(source, "{name}")
+    return form.format(name=name, dashed=name.replace("_", "-"))
 
 
 def fault_server_spec(

@@ -14,6 +14,7 @@ NOT_GIVEN.concurrency``): they read as the option's default in ``help()``, and t
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
@@ -190,7 +191,18 @@ def resolve_options(
         TypeError: See :meth:`FaultRunOptions.merge`.
         ConfigError: A baseline given to a function that has no use for it.
     """
-    opts = FaultRunOptions.merge(options, **{k: v for k, v in params.items() if k in _FIELDS})
+    keywords = {k: v for k, v in params.items() if k in _FIELDS}
+    opts = FaultRunOptions.merge(options, **keywords)
+    loose = sorted(k for k, v in keywords.items() if not isinstance(v, _NotGiven))
+    if loose:
+        # One way to pass run options: options=FaultRunOptions(...). The keywords still work.
+        named = ", ".join(f"{k}=..." for k in loose)
+        warnings.warn(
+            f"{where or 'this function'}({named}) is deprecated: pass "
+            f"options=FaultRunOptions({named}) instead",
+            DeprecationWarning,
+            stacklevel=3,
+        )
     if baseline_unused is not None and opts.baseline is not None:
         raise ConfigError(f"{where}: options.baseline is not used: {baseline_unused}")
     return opts

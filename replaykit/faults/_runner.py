@@ -1,6 +1,6 @@
 """Run one scenario under one fault plan on a real server, with real worker processes, and verify.
 
-The parent process drives the scenario (``run_scenario(..., with_worker=False)``); the
+The parent process drives the scenario (``run_scenario_async(..., with_worker=False)``); the
 scenario's workers run in subprocesses (:mod:`replaykit.faults.worker`) that apply the plan
 from the inside. The parent restarts what was killed (a warm standby worker takes over; the
 embedded server is restarted on its port and store), serves the workers' requests (kill the
@@ -32,7 +32,7 @@ from replaykit.config._settings import fault_server_spec
 from replaykit.history._codec import decode_history, has_codec, load_data_converter
 from replaykit.history._events import view_of
 from replaykit.history._files import HistoryFile, make_meta
-from replaykit.record._scenario import Scenario, ScenarioOutcome, run_scenario
+from replaykit.record._scenario import Scenario, ScenarioOutcome, run_scenario_async
 from replaykit.servers import RunningServer, ServerSpec, parse_server, start_server_async
 
 from ._control import Control
@@ -184,7 +184,7 @@ async def run_fault_plan_async(
     plugins: Sequence[str] = NOT_GIVEN.plugins,
 ) -> FaultRunResult:
     """:func:`run_fault_plan` for async callers (the same parameters)."""
-    opts = resolve_options(options, locals())
+    opts = resolve_options(options, locals(), where="run_fault_plan_async")
     return await run_fault_plan_pooled_async(scenario, plan, options=opts)
 
 
@@ -237,7 +237,7 @@ async def run_fault_plan_pooled_async(
         first_instance: Instance number of the first scenario instance; workflow ids get a
             ``~N`` suffix for N > 0, so runs sharing a server at once do not collide.
     """
-    opts = resolve_options(options, locals())
+    opts = resolve_options(options, locals(), where="run_fault_plan_pooled_async")
     reproduce = reproduce_command(scenario, plan, files=opts.scenario_files)
     owned: RunningServer | None = None
     workdir = Path(tempfile.mkdtemp(prefix="replaykit-faults-"))
@@ -356,7 +356,7 @@ async def _run(
                 _StartTweaks(first_instance + instance, tweak_timeout),
             ]
             inst_client = temporalio.client.Client(**config)
-            return await run_scenario(
+            return await run_scenario_async(
                 scn, inst_client, with_worker=False, task_queue=queue, plugins=opts.plugins
             )
 

@@ -56,10 +56,10 @@ def learn_steps(executions: Sequence[ExecutionSummary]) -> ScenarioSteps:
             for kind, out in (("activity-returned", returned), ("activity-start", starts)):
                 out.append(
                     Point(
-                        kind,
+                        kind,  # type: ignore[arg-type]
                         activity=act_type,
                         attempt=1,
-                        activity_id=aid,  # type: ignore[arg-type]
+                        activity_id=aid,
                         workflow_type=ex.workflow_type,
                         workflow_id=scope_id,
                     )

@@ -8,7 +8,7 @@ Learn the points from a fault-free run (``learn_steps(baseline.executions)``), t
 
     @given(fault_plans(steps))
     def test_survives(plan):
-        assert run_fault_plan(scn, plan, server=server, baseline=baseline).ok
+        assert run_fault_plan(scn, plan, options=FaultRunOptions(server=server, baseline=baseline)).ok
 """
 
 from __future__ import annotations

@@ -35,6 +35,8 @@ import temporalio.client
 import temporalio.exceptions
 import temporalio.worker
 
+from replaykit._internal._sdk_compat import wrap_bridge_worker
+
 from ._control import Control
 from ._plan import (
     CancelWorkflow,
@@ -401,7 +403,7 @@ async def _session(
             graceful_shutdown_timeout=timedelta(seconds=0),
             plugins=plugins,
         )
-        worker._bridge_worker = _BridgeProxy(worker._bridge_worker, injector)  # type: ignore[assignment]
+        wrap_bridge_worker(worker, lambda core: _BridgeProxy(core, injector))
         standby = bool(cfg.get("standby"))
         control.event(_PID, "ready", "standby" if standby else "active")
         _say("ready")

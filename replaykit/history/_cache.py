@@ -50,7 +50,7 @@ def parser_fingerprint() -> bytes:
     """
     from importlib import metadata
 
-    from . import _protojson
+    from . import _protojson, _references
 
     parts = [_MAGIC]
     for dist in ("replaykit", "temporalio"):
@@ -58,7 +58,7 @@ def parser_fingerprint() -> bytes:
             parts.append(metadata.version(dist).encode())
         except metadata.PackageNotFoundError:
             parts.append(b"?")
-    for module in (_history, _protojson):
+    for module in (_history, _protojson, _references):
         try:
             parts.append(Path(module.__file__ or "").read_bytes())
         except OSError:

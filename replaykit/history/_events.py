@@ -701,6 +701,11 @@ class HistoryView:
         return out
 
     @cached_property
+    def has_workflow_task(self) -> bool:
+        """Whether any workflow task was scheduled (a replay has something to run)."""
+        return any(ev.event_type == E.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED for ev in self.events)
+
+    @cached_property
     def started_of_completed(self) -> dict[int, int]:
         """The workflow task started event that precedes each completed one."""
         events = self.events

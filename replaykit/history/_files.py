@@ -36,6 +36,7 @@ from replaykit._internal._sdk_compat import legacy_history_from_json
 
 from ._events import HistoryView
 from ._protojson import Unsupported, fill_message
+from ._references import check_references
 
 __all__ = [
     "META_KEY",
@@ -435,7 +436,12 @@ _ATTRIBUTES_FOR = {
 
 
 def _validate_events(history: temporalio.api.history.v1.History, path: Path | None) -> None:
-    """Reject histories the SDK core would misread or hang on (see DESIGN.md)."""
+    """Reject histories the SDK core would misread or hang on (see DESIGN.md).
+
+    The one validator every command's loading goes through (``check``, ``show``, ``diff``,
+    ``replay``, ``patches``, sagas): the first event, event-id order, type/attribute agreement,
+    then every reference between events and the workflow-task order (``_references``).
+    """
     events = history.events
     first = events[0]
     if first.event_type != _STARTED:
@@ -446,6 +452,9 @@ def _validate_events(history: temporalio.api.history.v1.History, path: Path | No
         )
     if not first.workflow_execution_started_event_attributes.workflow_type.name:
         raise HistoryError(path, "WorkflowExecutionStarted event has no workflow type")
+    if not first.workflow_execution_started_event_attributes.task_queue.name:
+        # A server always sets it; the SDK's replayer waits forever without one.
+        raise HistoryError(path, "WorkflowExecutionStarted event has no task queue")
     expected = 1
     for ev in events:
         if ev.event_id != expected:
@@ -468,6 +477,8 @@ def _validate_events(history: temporalio.api.history.v1.History, path: Path | No
                 f"{attrs}; the event type and its attributes disagree",
             )
         expected += 1
+    # Ids run 1, 2, 3, … and attributes match types: now what the events say of each other.
+    check_references(events, path)
 
 
 def write_history(

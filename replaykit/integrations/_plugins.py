@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import ast
 import sys
+import threading
 import traceback
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
@@ -52,34 +53,73 @@ def _is_plugin(value: object) -> bool:
     return isinstance(value, (temporalio.client.Plugin, temporalio.worker.Plugin))
 
 
-def load_plugins(refs: Iterable[Any], *, option: str = "--plugin") -> list[Any]:
+#: What each factory (or plugin class) made, by the factory's identity; the factory itself
+#: is kept alive with it, so an id is never reused for another object.
+_MADE: dict[int, tuple[Any, list[Any]]] = {}
+_MADE_LOCK = threading.RLock()
+
+
+def load_plugins(
+    refs: Iterable[Any], *, option: str = "--plugin", fresh: bool = False
+) -> list[Any]:
     """The plugin objects ``refs`` name, in order.
 
     Each ref is a plugin object, a plugin class (instantiated with no arguments), a callable
-    taking no arguments that returns one plugin or a list of them (a factory: a new plugin per
-    call, e.g. one with a test model provider), or a string ``module:attr`` /
+    taking no arguments that returns one plugin or a list of them (a factory, e.g. one that
+    builds a plugin with a test model provider), or a string ``module:attr`` /
     ``path/to/file.py:attr`` naming any of these.
+
+    A factory or class is called **at most once per process**: every later load of the same
+    factory, under any spelling of its reference (every replay, replayer restart, worker and
+    run of the process), gets the plugins that first call made. Plugins such as
+    ``LangGraphPlugin`` rewrite module-level state when they are built and fail when built
+    twice; a plugin is configuration, applied to each client, worker and replayer anew. A
+    ``file.py`` reference executes the file once per process. Check worker processes each
+    call the factory once.
+
+    Args:
+        refs: What to load.
+        option: Where the refs came from, for error messages.
+        fresh: Call factories anew instead: a scenario's own ``plugins=`` are resolved for
+            every run, so that each run gets its own (a scripted test model is consumed by
+            one run).
 
     Raises:
         ConfigError: A ref does not import, its call fails, or it is not a Temporal plugin.
     """
     out: list[Any] = []
     for ref in refs:
-        out.extend(_load_one(ref, option))
+        out.extend(_load_one(ref, option, fresh=fresh))
     return out
 
 
-def _load_one(ref: Any, option: str) -> list[Any]:
+def _load_one(ref: Any, option: str, *, fresh: bool) -> list[Any]:
     label = ref if isinstance(ref, str) else getattr(ref, "__qualname__", None) or repr(ref)
     value = resolve_ref(ref, option=option) if isinstance(ref, str) else ref
-    if not _is_plugin(value) and callable(value):
-        try:
-            value = value()
-        except Exception as err:
-            raise ConfigError(
-                f"{option} {label}: calling it to make the plugin failed: "
-                f"{type(err).__name__}: {err}"
-            ) from err
+    if _is_plugin(value) or not callable(value):
+        return _checked(value, label, option)
+    if fresh:
+        return _call_factory(value, label, option)
+    with _MADE_LOCK:
+        made = _MADE.get(id(value))
+        if made is not None and made[0] is value:
+            return list(made[1])
+        items = _call_factory(value, label, option)
+        _MADE[id(value)] = (value, items)
+        return list(items)
+
+
+def _call_factory(factory: Callable[[], Any], label: str, option: str) -> list[Any]:
+    try:
+        value = factory()
+    except Exception as err:
+        raise ConfigError(
+            f"{option} {label}: calling it to make the plugin failed: {type(err).__name__}: {err}"
+        ) from err
+    return _checked(value, label, option)
+
+
+def _checked(value: Any, label: str, option: str) -> list[Any]:
     items = list(value) if isinstance(value, (list, tuple)) else [value]
     for item in items:
         if not _is_plugin(item):

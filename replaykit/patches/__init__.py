@@ -25,6 +25,8 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "._prepatch": (
         "PrePatchReport",
         "generate_pre_patch_histories",
+        "generate_pre_patch_histories",
+        "generate_pre_patch_histories_async",
     ),
 }
 
@@ -35,6 +37,7 @@ __all__ = [
     "PrePatchReport",
     "analyze_patches",
     "generate_pre_patch_histories",
+    "generate_pre_patch_histories_async",
     "scan_patch_sites",
 ]
 
@@ -46,5 +49,6 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from ._analysis import analyze_patches as analyze_patches
     from ._prepatch import PrePatchReport as PrePatchReport
     from ._prepatch import generate_pre_patch_histories as generate_pre_patch_histories
+    from ._prepatch import generate_pre_patch_histories_async as generate_pre_patch_histories_async
     from ._scan import PatchSite as PatchSite
     from ._scan import scan_patch_sites as scan_patch_sites

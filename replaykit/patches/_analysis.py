@@ -26,7 +26,7 @@ How a history is classified for a patch id ``P`` of workflow type ``T``:
   new branch). It needs neither branch.
 
 Old-branch histories can be produced from the *current* code with
-:func:`replaykit.patches._prepatch.generate_pre_patch_histories`: a worker whose ``patch_activation_callback`` returns
+:func:`replaykit.patches._prepatch.generate_pre_patch_histories_async`: a worker whose ``patch_activation_callback`` returns
 False makes ``workflow.patched()`` take the old branch and write no marker, exactly what code
 from before the patch did.
 
@@ -46,7 +46,7 @@ from typing import Any, Literal
 from temporalio.api.enums.v1 import EventType
 
 from replaykit._internal._errors import HistoryError
-from replaykit._internal._sdk_compat import PatchCall
+from replaykit._internal._sdk_compat import PatchCall, workflow_type_name
 from replaykit.check._divergence import CheckReport, HistoryResult
 from replaykit.check._engine import CheckOptions, check_histories, collect_workflows
 from replaykit.history._events import COMMAND_EVENTS
@@ -54,7 +54,7 @@ from replaykit.history._files import HistoryFile, find_history_files, load_histo
 from replaykit.history._patch_markers import PatchMarker, history_patch_markers
 
 from ._hook import drain, observing
-from ._scan import PatchSite, scan_patch_sites, workflow_type_name
+from ._scan import PatchSite, scan_patch_sites
 
 __all__ = [
     "HistoryPatchState",

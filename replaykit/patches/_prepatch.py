@@ -2,7 +2,7 @@
 
 A worker whose ``patch_activation_callback`` returns False makes ``workflow.patched()`` take the
 old branch and write no marker, exactly what code from before the patch did
-(:func:`generate_pre_patch_histories`); :func:`generate_pre_patch_groups` starts the servers
+(:func:`generate_pre_patch_histories_async`); :func:`generate_pre_patch_groups` starts the servers
 too (``replaykit patches --generate-old``).
 """
 
@@ -20,7 +20,7 @@ import temporalio.worker
 from replaykit._internal._sync import sync_twin
 from replaykit.config._server_spec import ServerSpec
 from replaykit.record._record import RecordedScenario, RecordReport, write_outcome
-from replaykit.record._scenario import Scenario, run_scenario
+from replaykit.record._scenario import Scenario, run_scenario_async
 from replaykit.servers import start_server_async
 
 __all__ = [
@@ -28,12 +28,13 @@ __all__ = [
     "generate_pre_patch_groups",
     "generate_pre_patch_groups_async",
     "generate_pre_patch_histories",
+    "generate_pre_patch_histories_async",
 ]
 
 
 @dataclass(frozen=True)
 class PrePatchReport(RecordReport):
-    """What :func:`generate_pre_patch_histories` produced: a record report (``scenarios``,
+    """What :func:`generate_pre_patch_histories_async` produced: a record report (``scenarios``,
     ``ok``, ``files``) plus, per scenario, the patch ids the code asked about and was told
     "no" (``deactivated``).
     """
@@ -41,7 +42,7 @@ class PrePatchReport(RecordReport):
     deactivated: tuple[tuple[str, tuple[str, ...]], ...]
 
 
-async def generate_pre_patch_histories(
+async def generate_pre_patch_histories_async(
     scenarios: Sequence[Scenario],
     client: temporalio.client.Client,
     *,
@@ -88,7 +89,7 @@ async def generate_pre_patch_histories(
                 held[input.patch_id] = None
             return False
 
-        outcome = await run_scenario(
+        outcome = await run_scenario_async(
             scn, client, patch_activation_callback=hold_off, plugins=plugins
         )
         ids = tuple(held)
@@ -119,7 +120,7 @@ async def generate_pre_patch_groups_async(
     """Start each group's server in turn and generate its scenarios' old-branch histories.
 
     ``groups`` are ``(server spec, scenarios)`` pairs (the CLI's ``server_groups``); the other
-    arguments are :func:`generate_pre_patch_histories`'.
+    arguments are :func:`generate_pre_patch_histories_async`'.
 
     Raises:
         ReplaykitError: A server does not start or cannot be reached.
@@ -129,7 +130,7 @@ async def generate_pre_patch_groups_async(
     for spec, group in groups:
         async with await start_server_async(spec) as running:
             client = await running.client()
-            report = await generate_pre_patch_histories(
+            report = await generate_pre_patch_histories_async(
                 group,
                 client,
                 out_dir=out_dir,
@@ -146,4 +147,10 @@ async def generate_pre_patch_groups_async(
 generate_pre_patch_groups = sync_twin(
     generate_pre_patch_groups_async,
     doc=":func:`generate_pre_patch_groups_async` from sync code (via ``run_sync``).",
+)
+
+
+generate_pre_patch_histories = sync_twin(
+    generate_pre_patch_histories_async,
+    doc=":func:`generate_pre_patch_histories_async` from sync code (via ``run_sync``).",
 )

@@ -13,9 +13,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import temporalio.workflow
+from replaykit._internal._sdk_compat import workflow_type_name
 
-__all__ = ["PatchSite", "scan_patch_sites", "workflow_type_name"]
+__all__ = ["PatchSite", "scan_patch_sites"]
 
 
 @dataclass(frozen=True)
@@ -43,12 +43,6 @@ class PatchSite:
     def location(self) -> str:
         """``file:line``."""
         return f"{self.file}:{self.line}"
-
-
-def workflow_type_name(cls: type) -> str:
-    """The workflow type a ``@workflow.defn`` class registers (its ``name=``, else its name)."""
-    defn = temporalio.workflow._Definition.from_class(cls)
-    return (defn.name if defn is not None and defn.name else None) or cls.__name__
 
 
 def _display(path: str) -> str:

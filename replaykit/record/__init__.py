@@ -17,6 +17,8 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "._record": (
         "RecordReport",
         "record_scenarios",
+        "record_scenarios",
+        "record_scenarios_async",
     ),
     "._scenario": (
         "ExecutionRef",
@@ -24,14 +26,20 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "ScenarioOutcome",
         "ScenarioRun",
         "collect_executions",
+        "collect_executions",
+        "collect_executions_async",
         "load_scenarios",
         "run_scenario",
+        "run_scenario",
+        "run_scenario_async",
         "scenario",
     ),
     "._pull": (
         "PullItem",
         "PullReport",
         "pull_histories",
+        "pull_histories",
+        "pull_histories_async",
     ),
     "._llm_endpoint": (
         "ChatReply",
@@ -45,6 +53,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "scripted_openai",
     ),
     "._cassettes": (
+        "CASSETTE_DIR_ENV",
         "cassette",
         "cassette_path",
         "is_cassette_miss",
@@ -53,6 +62,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
 }
 
 __all__ = [
+    "CASSETTE_DIR_ENV",
     "ChatReply",
     "ChatRequest",
     "ExecutionRef",
@@ -68,15 +78,19 @@ __all__ = [
     "cassette",
     "cassette_path",
     "collect_executions",
+    "collect_executions_async",
     "is_cassette_miss",
     "json_body_matcher",
     "load_scenarios",
     "pull_histories",
+    "pull_histories_async",
     "record_scenarios",
+    "record_scenarios_async",
     "reply_error",
     "reply_text",
     "reply_tool_calls",
     "run_scenario",
+    "run_scenario_async",
     "scenario",
     "scripted_openai",
 ]
@@ -84,6 +98,7 @@ __all__ = [
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from ._cassettes import CASSETTE_DIR_ENV as CASSETTE_DIR_ENV
     from ._cassettes import cassette as cassette
     from ._cassettes import cassette_path as cassette_path
     from ._cassettes import is_cassette_miss as is_cassette_miss
@@ -100,13 +115,17 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from ._pull import PullItem as PullItem
     from ._pull import PullReport as PullReport
     from ._pull import pull_histories as pull_histories
+    from ._pull import pull_histories_async as pull_histories_async
     from ._record import RecordReport as RecordReport
     from ._record import record_scenarios as record_scenarios
+    from ._record import record_scenarios_async as record_scenarios_async
     from ._scenario import ExecutionRef as ExecutionRef
     from ._scenario import Scenario as Scenario
     from ._scenario import ScenarioOutcome as ScenarioOutcome
     from ._scenario import ScenarioRun as ScenarioRun
     from ._scenario import collect_executions as collect_executions
+    from ._scenario import collect_executions_async as collect_executions_async
     from ._scenario import load_scenarios as load_scenarios
     from ._scenario import run_scenario as run_scenario
+    from ._scenario import run_scenario_async as run_scenario_async
     from ._scenario import scenario as scenario

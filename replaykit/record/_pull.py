@@ -20,7 +20,7 @@ import temporalio.client
 import temporalio.service
 
 from replaykit._internal._errors import ConfigError, ServerError
-from replaykit._internal._sync import run_sync
+from replaykit._internal._sync import run_sync, sync_twin
 from replaykit.history._files import make_meta, write_history
 from replaykit.servers import ServerSpec, start_server_async
 
@@ -31,6 +31,7 @@ __all__ = [
     "list_error",
     "pull_file_name",
     "pull_histories",
+    "pull_histories_async",
     "run_pull",
 ]
 
@@ -166,7 +167,7 @@ def pull_file_name(workflow_id: str, run_id: str) -> str:
     return f"{stem}.json"
 
 
-async def pull_histories(
+async def pull_histories_async(
     client: temporalio.client.Client,
     *,
     query: str | None,
@@ -298,7 +299,7 @@ def run_pull(
 ) -> PullReport:
     """Reach (or start) the server a spec names, pull, and stop what was started.
 
-    The synchronous entry point behind ``replaykit pull``; see :func:`pull_histories`.
+    The synchronous entry point behind ``replaykit pull``; see :func:`pull_histories_async`.
     """
     if spec.kind == "timeskip":
         raise ServerError(
@@ -309,7 +310,7 @@ def run_pull(
     async def main() -> PullReport:
         async with await start_server_async(spec, ready_timeout=ready_timeout) as server:
             client = await server.client()
-            return await pull_histories(
+            return await pull_histories_async(
                 client,
                 query=query,
                 out_dir=out_dir,
@@ -319,3 +320,9 @@ def run_pull(
             )
 
     return run_sync(main)
+
+
+pull_histories = sync_twin(
+    pull_histories_async,
+    doc=":func:`pull_histories_async` from sync code (via ``run_sync``).",
+)

@@ -21,7 +21,7 @@ from replaykit.config._server_spec import ServerSpec
 from replaykit.history._files import make_meta, write_history
 from replaykit.servers import RunningServer, start_server_async
 
-from ._scenario import ExecutionRef, Scenario, ScenarioOutcome, run_scenario
+from ._scenario import ExecutionRef, Scenario, ScenarioOutcome, run_scenario_async
 
 __all__ = [
     "RecordReport",
@@ -30,6 +30,7 @@ __all__ = [
     "record_groups",
     "record_groups_async",
     "record_scenarios",
+    "record_scenarios_async",
     "safe_name",
     "write_handle_history",
     "write_outcome",
@@ -80,7 +81,7 @@ class RecordReport:
         return [f for s in self.scenarios for f in s.files]
 
 
-async def record_scenarios(
+async def record_scenarios_async(
     scenarios: Sequence[Scenario],
     client: temporalio.client.Client,
     *,
@@ -102,11 +103,11 @@ async def record_scenarios(
             reported in ``skipped_existing``.
         on_done: Called after each scenario (progress output).
         plugins: Plugins for every scenario, after each scenario's own (see
-            :func:`~replaykit.record._scenario.run_scenario`).
+            :func:`~replaykit.record._scenario.run_scenario_async`).
     """
     done: list[RecordedScenario] = []
     for scn in scenarios:
-        outcome = await run_scenario(scn, client, plugins=plugins)
+        outcome = await run_scenario_async(scn, client, plugins=plugins)
         recorded = write_outcome(
             scn, outcome, out_dir, namespace=client.namespace, overwrite=overwrite
         )
@@ -218,7 +219,7 @@ async def record_groups_async(
             )
             if on_server is not None:
                 on_server(running, len(group))
-            report = await record_scenarios(
+            report = await record_scenarios_async(
                 group,
                 client,
                 out_dir=out_dir,
@@ -232,4 +233,10 @@ async def record_groups_async(
 
 record_groups = sync_twin(
     record_groups_async, doc=":func:`record_groups_async` from sync code (via ``run_sync``)."
+)
+
+
+record_scenarios = sync_twin(
+    record_scenarios_async,
+    doc=":func:`record_scenarios_async` from sync code (via ``run_sync``).",
 )

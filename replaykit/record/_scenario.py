@@ -22,16 +22,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import temporalio.api.failure.v1
 import temporalio.api.history.v1
 import temporalio.client
 import temporalio.common
 import temporalio.service
 import temporalio.worker
 import temporalio.workflow
-from temporalio.api.enums.v1 import EventType
+from temporalio.api.enums.v1 import EventType, WorkflowTaskFailedCause
 
 from replaykit._internal._errors import ScenarioError
-from replaykit.history._events import view_of
+from replaykit._internal._imports import put_workdir_on_path
+from replaykit._internal._sdk_compat import is_workflow_class
+from replaykit._internal._sync import sync_twin
+from replaykit.history._events import CLOSE_KINDS, view_of
 
 __all__ = [
     "ExecutionRef",
@@ -39,8 +43,10 @@ __all__ = [
     "ScenarioOutcome",
     "ScenarioRun",
     "collect_executions",
+    "collect_executions_async",
     "load_scenarios",
     "run_scenario",
+    "run_scenario_async",
     "scenario",
 ]
 
@@ -62,7 +68,8 @@ class Scenario:
     deployment: str | None = None
     versioning_behavior: str | None = None
     #: Temporal plugins (objects, classes, factories or ``module:attr`` strings), resolved
-    #: anew for every run so factories give each run its own (e.g. a fresh test model).
+    #: anew for every run so factories give each run its own (e.g. a fresh test model);
+    #: ``--plugin`` factories (``extra``), by contrast, are called once per process.
     plugins: tuple[Any, ...] = ()
 
     def make_plugins(self, extra: Sequence[Any] = ()) -> list[Any]:
@@ -73,7 +80,7 @@ class Scenario:
         """
         from replaykit.integrations._plugins import load_plugins, merge_plugins
 
-        own = load_plugins(self.plugins, option=f"scenario {self.name} plugins=")
+        own = load_plugins(self.plugins, option=f"scenario {self.name} plugins=", fresh=True)
         return merge_plugins(own, load_plugins(extra))
 
     async def __call__(self, run: ScenarioRun) -> Any:
@@ -127,7 +134,7 @@ def scenario(
         if not inspect.iscoroutinefunction(func):
             raise ScenarioError(f"scenario {func.__qualname__} must be an async def")
         for wf in workflows:
-            if temporalio.workflow._Definition.from_class(wf) is None:
+            if not is_workflow_class(wf):
                 raise ScenarioError(
                     f"scenario {func.__qualname__}: {wf!r} is not a @workflow.defn class"
                 )
@@ -264,11 +271,24 @@ class ScenarioOutcome:
 def load_scenarios(files: Sequence[Path | str], *, pattern: str | None = None) -> list[Scenario]:
     """Import scenario files (or dotted module names) and return their scenarios.
 
+    The one import rule for scenario files, whichever command loads them (``record``,
+    ``faults`` and its worker processes, ``patches --generate-old``, ``saga
+    prove-rollback``, the pytest fixtures):
+
+    1. the working directory (the project root) is on ``sys.path``, so the project's own
+       packages import (:func:`~replaykit._internal._imports.put_workdir_on_path`);
+    2. a file inside a package importable from a ``sys.path`` entry is imported under its
+       dotted name (its workflow classes are the package's own objects);
+    3. any other file's folder goes on ``sys.path`` and the file is imported under its own
+       name, so its sibling modules import and the workflow sandbox can import its
+       workflows again by name; a private name only when that name is another module's.
+
     Args:
         files: Python files or importable module names.
         pattern: Keep only scenarios whose name contains it or matches it as a glob
             (like pytest's ``-k`` for a single term).
     """
+    put_workdir_on_path()
     found: list[Scenario] = []
     for item in files:
         module = _import_scenario_module(str(item))
@@ -307,7 +327,8 @@ def _import_scenario_module(item: str) -> Any:
 
 
 def _module_name_for(path: Path) -> str:
-    """The dotted name a file has relative to a sys.path entry, else a unique private name.
+    """The dotted name a file has relative to a sys.path entry, else its own name with its
+    folder put on sys.path, else (the name is another module's) a unique private name.
 
     Using the real dotted name matters: workflow classes defined in the file must be the
     same objects whether imported through the scenario file or through their package.
@@ -325,10 +346,24 @@ def _module_name_for(path: Path) -> str:
                 if str(entry.resolve()) not in sys.path:
                     sys.path.insert(0, str(entry.resolve()))
                 return ".".join(parts)
-    digest = hashlib.blake2b(str(path).encode(), digest_size=6).hexdigest()
     if str(path.parent) not in sys.path:
         sys.path.insert(0, str(path.parent))
+    if path.stem.isidentifier() and _importable_as(path.stem, path):
+        return path.stem
+    digest = hashlib.blake2b(str(path).encode(), digest_size=6).hexdigest()
     return f"_replaykit_scenario_{path.stem}_{digest}"
+
+
+def _importable_as(name: str, path: Path) -> bool:
+    """Whether ``import name`` finds exactly ``path`` (no other module has the name)."""
+    loaded = sys.modules.get(name)
+    if loaded is not None:
+        return Path(getattr(loaded, "__file__", "") or "").resolve() == path
+    try:
+        spec = importlib.util.find_spec(name)
+    except (ImportError, ValueError):
+        return False
+    return spec is not None and spec.origin is not None and Path(spec.origin).resolve() == path
 
 
 def new_worker(
@@ -429,7 +464,7 @@ async def set_current_deployment_version(
             await asyncio.sleep(0.2)
 
 
-async def run_scenario(
+async def run_scenario_async(
     scn: Scenario,
     client: temporalio.client.Client,
     *,
@@ -467,7 +502,7 @@ async def run_scenario(
     result: Any = None
 
     async def drive() -> Any:
-        return await asyncio.wait_for(scn.fn(run), timeout=scn.timeout)
+        return await _drive_watched(scn, run, client, recorder)
 
     try:
         if with_worker:
@@ -482,7 +517,7 @@ async def run_scenario(
     except Exception as err:
         error = err
     histories: dict[ExecutionRef, temporalio.api.history.v1.History] = {}
-    executions = await collect_executions(client, recorder.started, histories=histories)
+    executions = await collect_executions_async(client, recorder.started, histories=histories)
     if not fetch_histories:
         histories = {}
     return ScenarioOutcome(
@@ -493,6 +528,137 @@ async def run_scenario(
         histories=histories,
         hint=_failure_hint(scn, resolved, error),
     )
+
+
+class WorkflowTaskFailed(ScenarioError):
+    """A workflow task of the scenario failed: an exception in workflow code.
+
+    The SDK fails such a task and the server retries it for as long as the execution lives,
+    so the scenario would only end at its timeout. The scenario is stopped at the first
+    failure instead; the message has the exception and its traceback from the worker.
+    """
+
+
+#: Seconds between looks at the scenario's executions for failed workflow tasks (growing
+#: from the first to the second; a failed task is retried after about a second anyway).
+_WATCH_EVERY = (0.2, 1.0)
+
+
+async def _drive_watched(
+    scn: Scenario,
+    run: ScenarioRun,
+    client: temporalio.client.Client,
+    recorder: _StartRecorder,
+) -> Any:
+    """Run the scenario function; stop it at its timeout or at a failed workflow task.
+
+    Raises:
+        asyncio.TimeoutError: The scenario ran past ``scn.timeout``.
+        WorkflowTaskFailed: A workflow task of one of its executions failed.
+    """
+    work = asyncio.ensure_future(scn.fn(run))
+    watch = asyncio.ensure_future(_first_task_failure(client, recorder, scn.name))
+    try:
+        done, _ = await asyncio.wait(
+            {work, watch}, timeout=scn.timeout, return_when=asyncio.FIRST_COMPLETED
+        )
+    finally:
+        for task in (work, watch):
+            if not task.done():
+                task.cancel()
+        for task in (work, watch):
+            if not task.done():
+                try:
+                    await task
+                except (asyncio.CancelledError, Exception):  # noqa: BLE001 - stopped on purpose
+                    pass
+    if work in done:
+        return work.result()
+    if watch in done:
+        raise watch.result()
+    raise asyncio.TimeoutError
+
+
+async def _first_task_failure(
+    client: temporalio.client.Client, recorder: _StartRecorder, scenario_name: str
+) -> WorkflowTaskFailed:
+    """Wait for the first failed workflow task among the scenario's executions.
+
+    Looks at the history of every execution the scenario started, and of their children and
+    continue-as-new runs, until one has a ``WorkflowTaskFailed`` event for an exception in
+    workflow code (other causes, such as a signal arriving during a task, are the server's
+    bookkeeping and are retried at once).
+    """
+    seen: dict[tuple[str, str], int] = {}  # execution -> events already looked at
+    closed: set[tuple[str, str]] = set()  # no task can fail any more: not fetched again
+    delay = _WATCH_EVERY[0]
+    while True:
+        await asyncio.sleep(delay)
+        delay = min(delay * 1.5, _WATCH_EVERY[1])
+        queue = [*recorder.started, *(k for k in seen if k not in recorder.started)]
+        for workflow_id, run_id in dict.fromkeys(queue):
+            if (workflow_id, run_id) in closed:
+                continue
+            try:
+                history = await client.get_workflow_handle(
+                    workflow_id, run_id=run_id
+                ).fetch_history()
+            except (temporalio.service.RPCError, RuntimeError):
+                continue  # not visible yet, or gone: look again next time
+            events = history.events
+            start = seen.get((workflow_id, run_id), 0)
+            seen[(workflow_id, run_id)] = len(events)
+            if events and events[-1].event_type in CLOSE_KINDS:
+                closed.add((workflow_id, run_id))
+            for ev in events[start:]:
+                if ev.event_type == _CHILD_STARTED:
+                    child = ev.child_workflow_execution_started_event_attributes
+                    key = (child.workflow_execution.workflow_id, child.workflow_execution.run_id)
+                    seen.setdefault(key, 0)
+                elif ev.event_type == _CAN:
+                    new_run = ev.workflow_execution_continued_as_new_event_attributes
+                    seen.setdefault((workflow_id, new_run.new_execution_run_id), 0)
+                elif ev.event_type == _WFT_FAILED:
+                    attrs = ev.workflow_task_failed_event_attributes
+                    if attrs.cause == _UNHANDLED_FAILURE:
+                        return _task_failure_error(
+                            scenario_name, history, ev.event_id, attrs.failure
+                        )
+
+
+def _task_failure_error(
+    scenario_name: str,
+    history: temporalio.client.WorkflowHistory,
+    event_id: int,
+    failure: temporalio.api.failure.v1.Failure,
+) -> WorkflowTaskFailed:
+    first = history.events[0].workflow_execution_started_event_attributes
+    kind = failure.application_failure_info.type or "error"
+    lines = [
+        f"scenario {scenario_name}: a workflow task of {first.workflow_type.name} "
+        f"(workflow id {history.workflow_id}) failed at event {event_id}: "
+        f"{kind}: {failure.message}",
+        "the SDK retries a failed workflow task for as long as the execution lives, so the "
+        "scenario was stopped (fix the workflow code; the traceback is the worker's):",
+    ]
+    trace = _user_frames(failure.stack_trace)
+    if trace:
+        lines.append("Traceback (most recent call last):")
+        lines.extend(trace)
+    lines.append(f"{kind}: {failure.message}")
+    return WorkflowTaskFailed("\n".join(lines))
+
+
+def _user_frames(stack_trace: str) -> list[str]:
+    """The traceback's frames outside the SDK (all of them if none is outside)."""
+    frames: list[list[str]] = []
+    for line in stack_trace.splitlines():
+        if line.lstrip().startswith('File "'):
+            frames.append([line.rstrip()])
+        elif frames and line.strip():
+            frames[-1].append(line.rstrip())
+    own = [f for f in frames if "/temporalio/" not in f[0] and "\\temporalio\\" not in f[0]]
+    return [line for frame in (own or frames) for line in frame]
 
 
 def _failure_hint(scn: Scenario, plugins: Sequence[Any], error: BaseException | None) -> str | None:
@@ -506,9 +672,13 @@ def _failure_hint(scn: Scenario, plugins: Sequence[Any], error: BaseException | 
 
 _CAN = EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW
 _CHILD_STARTED = EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_STARTED
+_WFT_FAILED = EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED
+_UNHANDLED_FAILURE = (
+    WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_WORKFLOW_WORKER_UNHANDLED_FAILURE
+)
 
 
-async def collect_executions(
+async def collect_executions_async(
     client: temporalio.client.Client,
     roots: Sequence[tuple[str, str]],
     *,
@@ -549,3 +719,12 @@ async def collect_executions(
 def fresh_id(prefix: str) -> str:
     """A unique workflow id for ad-hoc runs (recorded scenarios should use fixed ids)."""
     return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+run_scenario = sync_twin(
+    run_scenario_async, doc=":func:`run_scenario_async` from sync code (via ``run_sync``)."
+)
+collect_executions = sync_twin(
+    collect_executions_async,
+    doc=":func:`collect_executions_async` from sync code (via ``run_sync``).",
+)

@@ -37,6 +37,7 @@ from temporalio.api.enums.v1 import EventType, TimeoutType
 
 from replaykit._internal._errors import ConfigError, HistoryError, ReplaykitError
 from replaykit._internal._imports import resolve_ref
+from replaykit._internal._sdk_compat import activity_definition
 from replaykit.history._events import HistoryView, view_of
 from replaykit.history._failures import FailureView
 from replaykit.history._files import HistoryFile, find_history_files, load_history
@@ -75,7 +76,7 @@ def _activity_name(ref: ActivityRef) -> str:
         if not ref:
             raise ConfigError("an activity type name must not be empty")
         return ref
-    defn = temporalio.activity._Definition.from_callable(ref)
+    defn = activity_definition(ref)
     if defn is None or not defn.name:
         name = getattr(ref, "__name__", repr(ref))
         raise ConfigError(f"{name} is not an @activity.defn function; pass its type name")

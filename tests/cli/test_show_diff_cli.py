@@ -20,7 +20,8 @@ import pytest
 from click.testing import CliRunner, Result
 
 from replaykit.cli import main
-from replaykit.history._files import load_history, make_meta, write_history
+from replaykit.history import load_history, write_history
+from replaykit.history._files import make_meta
 from replaykit.servers import parse_server, start_server
 
 pytestmark = pytest.mark.integration

@@ -16,10 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from replaykit.check._engine import CheckOptions, check_histories
+from replaykit.check import CheckOptions, check_histories
 from replaykit.check._report import format_result_line
-from replaykit.record._record import record_scenarios
-from replaykit.record._scenario import load_scenarios
+from replaykit.record import load_scenarios, record_scenarios_async
 from replaykit.servers import parse_server, start_server
 
 pytestmark = [pytest.mark.integration]
@@ -36,7 +35,7 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
         async def main() -> None:
             client = await running.client()
-            report = await record_scenarios(scenarios, client, out_dir=out)
+            report = await record_scenarios_async(scenarios, client, out_dir=out)
             assert report.ok, report
 
         asyncio.run(main())
@@ -237,7 +236,7 @@ def test_deep_agent_records_and_checks_clean(tmp_path: Path, next_release: Path)
 
         async def main() -> None:
             client = await running.client()
-            report = await record_scenarios(scenarios, client, out_dir=tmp_path)
+            report = await record_scenarios_async(scenarios, client, out_dir=tmp_path)
             assert report.ok, report
 
         asyncio.run(main())

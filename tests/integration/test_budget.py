@@ -12,11 +12,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from replaykit.check import CheckOptions, check_histories
 from replaykit.check._budget import BudgetLimits, format_budget
-from replaykit.check._engine import CheckOptions, check_histories
 from replaykit.cli.check import command as check_command
-from replaykit.record._record import record_scenarios
-from replaykit.record._scenario import load_scenarios
+from replaykit.record import load_scenarios, record_scenarios_async
 from replaykit.servers import parse_server, start_server_async
 
 pytestmark = [pytest.mark.integration]
@@ -41,7 +40,7 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Path:
     async def main() -> None:
         async with await start_server_async(parse_server("embedded")) as server:
             client = await server.client()
-            report = await record_scenarios([scn], client, out_dir=out)
+            report = await record_scenarios_async([scn], client, out_dir=out)
             assert report.ok, [s.error for s in report.scenarios]
 
     asyncio.run(main())
@@ -142,7 +141,7 @@ def long_runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     async def main(scn: object, kind: str) -> None:
         async with await start_server_async(parse_server(kind)) as server:
-            report = await record_scenarios([scn], await server.client(), out_dir=out)  # type: ignore[list-item]
+            report = await record_scenarios_async([scn], await server.client(), out_dir=out)  # type: ignore[list-item]
             assert report.ok, [s.error for s in report.scenarios]
 
     try:

@@ -15,9 +15,16 @@ from click.testing import CliRunner
 
 from replaykit import load_scenarios
 from replaykit.cli.faults import command
-from replaykit.faults._explore import explore_every_step
-from replaykit.faults._plan import FailActivity, FaultPlan, KillServer, KillWorker, Point
-from replaykit.faults._runner import baseline_of, run_fault_plan
+from replaykit.faults import (
+    FailActivity,
+    FaultPlan,
+    KillServer,
+    KillWorker,
+    Point,
+    baseline_of,
+    explore_every_step,
+    run_fault_plan,
+)
 from replaykit.servers import RunningServer, ServerSpec, start_server
 
 pytestmark = pytest.mark.integration

@@ -14,10 +14,14 @@ import pytest
 import temporalio.api.enums.v1
 
 from replaykit import load_scenarios
-from replaykit.faults._explore import explore_every_step
-from replaykit.faults._plan import FailActivity, FaultPlan
-from replaykit.faults._runner import baseline_of, run_fault_plan
-from replaykit.record._scenario import Scenario
+from replaykit.faults import (
+    FailActivity,
+    FaultPlan,
+    baseline_of,
+    explore_every_step,
+    run_fault_plan,
+)
+from replaykit.record import Scenario
 from replaykit.servers import RunningServer, ServerSpec, start_server
 
 pytestmark = pytest.mark.integration

@@ -17,14 +17,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from replaykit.check._engine import check_histories
+from replaykit.check import check_histories
 from replaykit.cli.patches import command as patches_command
-from replaykit.history._files import load_history
+from replaykit.history import load_history
 from replaykit.history._patch_markers import history_patch_markers
-from replaykit.patches._analysis import analyze_patches
-from replaykit.patches._prepatch import PrePatchReport, generate_pre_patch_histories
-from replaykit.record._record import RecordReport, record_scenarios
-from replaykit.record._scenario import load_scenarios
+from replaykit.patches import PrePatchReport, analyze_patches, generate_pre_patch_histories_async
+from replaykit.record import RecordReport, load_scenarios, record_scenarios_async
 from replaykit.servers import RunningServer, parse_server, start_server
 
 pytestmark = [pytest.mark.integration]
@@ -59,12 +57,12 @@ def recorded(server: RunningServer, tmp_path_factory: pytest.TempPathFactory) ->
 
     async def main() -> tuple[RecordReport, PrePatchReport]:
         client = await server.client()
-        rec = await record_scenarios(
+        rec = await record_scenarios_async(
             [scenarios["record_v1"], scenarios["record_v2"], scenarios["record_v3"]],
             client,
             out_dir=out,
         )
-        gen = await generate_pre_patch_histories(
+        gen = await generate_pre_patch_histories_async(
             [scenarios["record_v2"]], client, out_dir=out / "pre_patch_generated"
         )
         return rec, gen

@@ -30,9 +30,10 @@ from reference_agents.payment import (
     Order,
     PaymentAgentWorkflow,
 )
-from replaykit.effects._ledger import EffectsError, EffectsLedger
-from replaykit.history._files import make_meta, write_history
-from replaykit.sagas._verify import SagaReport, verify_saga
+from replaykit.effects import EffectsError, EffectsLedger
+from replaykit.history import write_history
+from replaykit.history._files import make_meta
+from replaykit.sagas import SagaReport, verify_saga
 from replaykit.servers import RunningServer, parse_server, start_server
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
@@ -472,7 +473,7 @@ async def test_reference_charge_is_idempotent_under_the_same_retry(
 
 
 async def test_payment_scenarios_run_and_verify_their_sagas(client: Client, db: Path) -> None:
-    from replaykit import load_scenarios, run_scenario
+    from replaykit import load_scenarios, run_scenario_async
 
     scenarios = load_scenarios(["reference_agents.payment_scenarios"])
     assert [s.name for s in scenarios] == [
@@ -483,7 +484,9 @@ async def test_payment_scenarios_run_and_verify_their_sagas(client: Client, db: 
         "payment_cancel_during_charge",
     ]
     for scn in scenarios:
-        outcome = await run_scenario(scn, client, task_queue=f"{scn.queue}-{uuid.uuid4().hex[:6]}")
+        outcome = await run_scenario_async(
+            scn, client, task_queue=f"{scn.queue}-{uuid.uuid4().hex[:6]}"
+        )
         assert outcome.ok, f"{scn.name}: {outcome.error!r}"
         (ref,) = outcome.executions
         verify_saga(

@@ -39,8 +39,8 @@ from reference_agents.payment import (
 )
 from replaykit.faults import FaultPlan, FaultRunResult, parse_fault, run_fault_plan
 from replaykit.faults._invariants import check_outcome, summarize_execution
-from replaykit.record._scenario import Scenario, load_scenarios
-from replaykit.sagas._verify import SagaReport, verify_saga
+from replaykit.record import Scenario, load_scenarios
+from replaykit.sagas import SagaReport, verify_saga
 from replaykit.servers import RunningServer, ServerSpec, start_server
 
 pytestmark = pytest.mark.integration

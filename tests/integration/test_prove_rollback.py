@@ -17,15 +17,9 @@ from click.testing import CliRunner
 
 from reference_agents.payment import SAGA, world_snapshot
 from replaykit.cli.saga import command
-from replaykit.record._scenario import Scenario, load_scenarios
-from replaykit.sagas._rollback import (
-    Leftover,
-    RollbackError,
-    RollbackReport,
-    diff_worlds,
-    prove_rollback,
-    rollback_probes,
-)
+from replaykit.record import Scenario, load_scenarios
+from replaykit.sagas import Leftover, RollbackError, RollbackReport, prove_rollback
+from replaykit.sagas._rollback import diff_worlds, rollback_probes
 from replaykit.servers import RunningServer, ServerSpec, start_server
 
 pytestmark = pytest.mark.integration

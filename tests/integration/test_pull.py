@@ -13,10 +13,11 @@ from click.testing import CliRunner
 from temporalio import activity, workflow
 from temporalio.worker import Replayer, Worker
 
-from replaykit._internal._errors import ConfigError
+from replaykit import ConfigError
 from replaykit.cli.pull import command as pull_command
-from replaykit.history._files import find_history_files, load_history
-from replaykit.record._pull import PullItem, pull_file_name, pull_histories
+from replaykit.history import find_history_files, load_history
+from replaykit.record import PullItem, pull_histories_async
+from replaykit.record._pull import pull_file_name
 from replaykit.servers import RunningServer, parse_server, start_server
 
 pytestmark = pytest.mark.integration
@@ -90,7 +91,7 @@ async def test_pull_writes_loadable_replayable_files_and_resumes(
 ) -> None:
     client = await seeded.client()
     seen: list[tuple[PullItem, int, int]] = []
-    report = await pull_histories(
+    report = await pull_histories_async(
         client,
         query=f"TaskQueue = '{TASK_QUEUE}'",
         out_dir=tmp_path / "h",
@@ -115,7 +116,7 @@ async def test_pull_writes_loadable_replayable_files_and_resumes(
     await _replay_all(files)
 
     before = {p: p.stat().st_mtime_ns for p in files}
-    again = await pull_histories(
+    again = await pull_histories_async(
         client, query=f"TaskQueue = '{TASK_QUEUE}'", out_dir=tmp_path / "h"
     )
     assert again.fetched == [] and len(again.skipped) == 3
@@ -123,7 +124,7 @@ async def test_pull_writes_loadable_replayable_files_and_resumes(
 
     # A missing file is fetched again; the others stay skipped.
     files[0].unlink()
-    third = await pull_histories(
+    third = await pull_histories_async(
         client, query=f"TaskQueue = '{TASK_QUEUE}'", out_dir=tmp_path / "h"
     )
     assert len(third.fetched) == 1 and len(third.skipped) == 2
@@ -133,18 +134,18 @@ async def test_pull_query_and_limit_select_executions(
     seeded: RunningServer, tmp_path: Path
 ) -> None:
     client = await seeded.client()
-    only_greet = await pull_histories(
+    only_greet = await pull_histories_async(
         client, query="WorkflowType = 'GreetWorkflow'", out_dir=tmp_path / "g"
     )
     assert sorted(i.workflow_id for i in only_greet.items) == sorted(GREET_IDS)
-    limited = await pull_histories(client, query=None, out_dir=tmp_path / "l", limit=1)
+    limited = await pull_histories_async(client, query=None, out_dir=tmp_path / "l", limit=1)
     assert len(limited.items) == 1 and len(find_history_files([tmp_path / "l"])) == 1
 
 
 async def test_pull_bad_query_is_a_config_error(seeded: RunningServer, tmp_path: Path) -> None:
     client = await seeded.client()
     with pytest.raises(ConfigError, match="invalid visibility query"):
-        await pull_histories(client, query="this is not (a query", out_dir=tmp_path)
+        await pull_histories_async(client, query="this is not (a query", out_dir=tmp_path)
 
 
 def test_cli_pull_then_resume(seeded: RunningServer, tmp_path: Path) -> None:

@@ -43,7 +43,7 @@ from reference_agents.scenarios import wait_for_query
 from reference_agents.support import CustomerSupportAgentWorkflow
 from reference_agents.versioned import PATCH_ID, VersionedResearchAgentWorkflow
 from reference_agents.weekly import WeeklyResearchAgent
-from replaykit.record._llm_endpoint import Rule, ScriptedEndpoint, reply_error, scripted_openai
+from replaykit.record import Rule, ScriptedEndpoint, reply_error, scripted_openai
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
 
@@ -529,7 +529,7 @@ async def test_every_scenario_runs_offline_from_its_cassette(agent_db: Path) -> 
     shares one server) could hold every later timer here at wall-clock speed (seen once
     under heavy load: a 1-hour approval timer never fired and the test stalled).
     """
-    from replaykit.record._scenario import load_scenarios, run_scenario
+    from replaykit.record import load_scenarios, run_scenario_async
 
     scenarios = load_scenarios([ROOT / "reference_agents" / "scenarios.py"])
     assert len(scenarios) >= 13
@@ -539,7 +539,7 @@ async def test_every_scenario_runs_offline_from_its_cassette(agent_db: Path) -> 
             test_server_existing_path=str(TEST_SERVER) if TEST_SERVER.exists() else None
         )
         try:
-            outcome = await run_scenario(
+            outcome = await run_scenario_async(
                 scn, own.client, fetch_histories=False, task_queue=_id(scn.queue)
             )
         finally:

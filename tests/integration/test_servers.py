@@ -19,7 +19,7 @@ from temporalio.client import WorkflowExecutionStatus as ClientStatus
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Worker
 
-from replaykit._internal._errors import ServerError
+from replaykit import ServerError
 from replaykit.servers import (
     RunningServer,
     ServerSpec,

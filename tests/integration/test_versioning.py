@@ -19,15 +19,14 @@ from temporalio.api.workflow.v1 import WorkflowExecutionOptions
 from temporalio.api.workflowservice.v1 import UpdateWorkflowExecutionOptionsRequest
 from temporalio.common import PinnedVersioningOverride, WorkerDeploymentVersion
 
-from replaykit.check._engine import CheckOptions, check_histories
+from replaykit.check import CheckOptions, check_histories
 from replaykit.cli.check import command as check_command
 from replaykit.cli.pull import command as pull_command
 from replaykit.cli.rollout import command as rollout_command
-from replaykit.history._files import find_history_files, load_history
+from replaykit.history import find_history_files, load_history
 from replaykit.history._versioning import versioning_view
-from replaykit.record._pull import pull_histories, versioning_query
-from replaykit.record._record import record_scenarios
-from replaykit.record._scenario import load_scenarios
+from replaykit.record import load_scenarios, pull_histories_async, record_scenarios_async
+from replaykit.record._pull import versioning_query
 from replaykit.servers import RunningServer, parse_server, start_server
 
 pytestmark = [pytest.mark.integration]
@@ -53,7 +52,7 @@ def server() -> Iterator[RunningServer]:
 def _pull(server: RunningServer, out: Path, query: str | None = None) -> dict[str, Path]:
     async def main() -> None:
         client = await server.client()
-        report = await pull_histories(client, query=query, out_dir=out)
+        report = await pull_histories_async(client, query=query, out_dir=out)
         assert report.ok
 
     asyncio.run(main())
@@ -68,7 +67,7 @@ def pulled(server: RunningServer, tmp_path_factory: pytest.TempPathFactory) -> d
 
     async def main() -> None:
         client = await server.client()
-        report = await record_scenarios(
+        report = await record_scenarios_async(
             [scenarios["rollout_v1"], scenarios["rollout_v2"]], client, out_dir=recorded
         )
         assert report.ok, [s.error for s in report.scenarios]

@@ -33,9 +33,9 @@ def _main() -> dict[str, Any]:
 
     import temporalio.worker
 
-    from replaykit.check._engine import CheckOptions, check_histories, collect_workflows
-    from replaykit.history._files import load_history
-    from replaykit.integrations._plugins import load_plugins
+    from replaykit.check import CheckOptions, check_histories, collect_workflows
+    from replaykit.history import load_history
+    from replaykit.integrations import load_plugins
 
     paths: list[str] = spec["histories"]
     plugins: list[str] = spec.get("plugins", [])

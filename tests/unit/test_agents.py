@@ -24,7 +24,8 @@ import temporalio.converter
 from pydantic import BaseModel
 from temporalio.api.enums.v1 import EventType
 
-from replaykit._internal._errors import ConfigError
+from replaykit import ConfigError
+from replaykit.check import CheckOptions, Divergence
 from replaykit.check._capture import (
     _SDK,
     _THIRD_PARTY,
@@ -33,11 +34,10 @@ from replaykit.check._capture import (
     RunCapture,
     _file_kind,
 )
-from replaykit.check._divergence import Divergence
-from replaykit.check._engine import CheckOptions, _allowed, _verdict
+from replaykit.check._engine import _allowed, _verdict
 from replaykit.check._strict import compare_run, value_diff
-from replaykit.config._config import load_project_config
-from replaykit.history._files import HistoryFile
+from replaykit.config import load_project_config
+from replaykit.history import HistoryFile
 from replaykit.history._textdiff import text_diff
 from replaykit.integrations._agents import find_integration, mask_volatile, parse_volatile_rules
 

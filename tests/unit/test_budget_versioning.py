@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from replaykit._internal._errors import ConfigError
+from replaykit import ConfigError
 from replaykit.check._budget import (
     BudgetLimits,
     chain_budgets,
@@ -16,8 +16,8 @@ from replaykit.check._budget import (
     measure_budget,
     parse_budget_limits,
 )
-from replaykit.config._config import load_project_config
-from replaykit.history._files import load_history
+from replaykit.config import load_project_config
+from replaykit.history import load_history
 from replaykit.history._versioning import (
     parse_deployment_version,
     pinned_elsewhere,
@@ -198,8 +198,7 @@ def test_versioning_view_reads_overrides_inheritance_and_old_fields() -> None:
 
 def test_scenario_rejects_bad_deployment_options() -> None:
     from reference_agents.research import ResearchAgentWorkflow
-    from replaykit import scenario
-    from replaykit._internal._errors import ScenarioError
+    from replaykit import ScenarioError, scenario
 
     async def fn(run: object) -> None:
         pass
@@ -235,7 +234,7 @@ def test_check_cli_rejects_a_malformed_deployment_version() -> None:
 
 
 def test_show_prints_the_budget_with_the_chain(tmp_path: Path) -> None:
-    from replaykit.views._show import show_history
+    from replaykit.views import show_history
 
     report = show_history(
         FIXTURES / "support_conversation" / "support-1.run2.json", html_out=tmp_path / "s.html"
@@ -249,7 +248,7 @@ def test_pulled_runs_chain_by_run_ids_not_file_names(tmp_path: Path) -> None:
     """Pulled files are named <id>__<run id>.json: the started events' run ids join them."""
     import shutil
 
-    from replaykit.check._engine import check_histories
+    from replaykit.check import check_histories
 
     for path in (FIXTURES / "support_conversation").glob("*.json"):
         run_id = load_history(path).run_id

@@ -8,11 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from replaykit._internal._errors import HistoryError
-from replaykit.history import _cache
+from replaykit import HistoryError
+from replaykit.history import _cache, load_history
 from replaykit.history import _files as _history
 from replaykit.history._cache import HistoryCache, default_cache_dir
-from replaykit.history._files import load_history
 
 ROOT = Path(__file__).resolve().parents[2]
 LOOPER = ROOT / "tests" / "data" / "core" / "histories" / "looper_flow" / "looper-1.json"
@@ -71,7 +70,7 @@ def test_the_size_cap_applies_on_the_cache_path(
         cache.load(LOOPER)
 
 
-def test_the_cache_folder_is_the_one_the_readme_names(
+def test_the_cache_folder_is_the_one_the_docs_name(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("REPLAYKIT_CACHE_DIR", raising=False)
@@ -82,7 +81,7 @@ def test_the_cache_folder_is_the_one_the_readme_names(
     assert default_cache_dir() == tmp_path / "xdg" / "replaykit" / "histories"
     monkeypatch.setenv("REPLAYKIT_CACHE_DIR", str(tmp_path / "mine"))
     assert default_cache_dir() == tmp_path / "mine"
-    readme = " ".join((ROOT / "README.md").read_text().split())
+    readme = " ".join((ROOT / "docs" / "how-to" / "ci.md").read_text().split())
     assert (
         "`$REPLAYKIT_CACHE_DIR`, else `$XDG_CACHE_HOME/replaykit/histories`, default "
         "`~/.cache/replaykit/histories`"

@@ -9,8 +9,13 @@ import pytest
 import vcr.errors
 from vcr.request import Request
 
-from replaykit.record._cassettes import cassette, cassette_path, is_cassette_miss, json_body_matcher
-from replaykit.record._llm_endpoint import scripted_openai
+from replaykit.record import (
+    cassette,
+    cassette_path,
+    is_cassette_miss,
+    json_body_matcher,
+    scripted_openai,
+)
 
 SECRET_KEY = "sk-live-SECRET-0123456789abcdef"
 SECRET_ORG = "org-SECRETORG42"

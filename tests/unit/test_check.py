@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from replaykit import CheckOptions, check_histories
-from replaykit.check._divergence import HistoryResult
+from replaykit.check import HistoryResult
 
 CORE = Path(__file__).parent.parent / "data" / "core"
 HISTORIES = CORE / "histories"
@@ -229,7 +229,7 @@ def test_sharding_splits_without_overlap() -> None:
 @pytest.mark.parametrize("shard", [(0, 3), (4, 3), (1, 0), (-1, 2), (1.0, 2), (True, 1), [1, 2]])
 def test_a_bad_shard_is_refused_by_the_library_too(shard: object) -> None:
     # issue 12 item 7: shard=(0, 3) used to check no history at all, and pass
-    from replaykit._internal._errors import ConfigError
+    from replaykit import ConfigError
 
     with pytest.raises(ConfigError, match=r"1 <= k <= n"):
         check_histories([HISTORIES], workflows=["core_workflows"], jobs=0, shard=shard)  # type: ignore[arg-type]

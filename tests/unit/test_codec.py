@@ -13,7 +13,7 @@ from temporalio.api.common.v1 import Payload
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import History
 
-from replaykit._internal._errors import ConfigError
+from replaykit import ConfigError
 from replaykit.history._codec import (
     decode_history,
     foreign_encodings,

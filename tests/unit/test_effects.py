@@ -9,14 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from replaykit._internal._errors import ConfigError
-from replaykit.effects._ledger import (
-    EffectsError,
-    EffectsLedger,
-    current_slot,
-    idempotent,
-    verify_effects,
-)
+from replaykit import ConfigError
+from replaykit.effects import EffectsError, EffectsLedger, current_slot, idempotent, verify_effects
 
 
 @pytest.fixture

@@ -10,15 +10,8 @@ import temporalio.api.history.v1 as h
 import temporalio.client
 from temporalio.api.enums.v1 import EventType as E
 
-from replaykit.history._events import (
-    CLOSE_KINDS,
-    COMMAND_EVENTS,
-    HistoryView,
-    PatchMarker,
-    decode_patch_marker,
-    view_of,
-)
-from replaykit.history._files import load_history
+from replaykit.history import HistoryView, load_history, view_of
+from replaykit.history._events import CLOSE_KINDS, COMMAND_EVENTS, PatchMarker, decode_patch_marker
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 

@@ -10,8 +10,8 @@ from google.protobuf.duration_pb2 import Duration
 from temporalio.api.enums.v1 import EventType
 
 from replaykit.check._explain import explain_replay_failure
-from replaykit.history._events import ChildStep, HistoryView, TimerStep
-from replaykit.history._files import HistoryFile
+from replaykit.history import HistoryFile, HistoryView
+from replaykit.history._events import ChildStep, TimerStep
 from replaykit.patches._analysis import _commands_before, _reaches_past
 from replaykit.views._timeline import build_timeline
 

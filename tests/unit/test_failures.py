@@ -26,10 +26,10 @@ from temporalio.api.history.v1 import History, HistoryEvent
 from replaykit.check._capture import CapturedCommand
 from replaykit.check._comparers import _compare_fail, _Ctx
 from replaykit.faults._invariants import check_retry_policy
+from replaykit.history import HistoryFile
 from replaykit.history._failures import MAX_DEPTH, FailureView
-from replaykit.history._files import HistoryFile
-from replaykit.sagas._verify import SagaSpec, verify_saga
-from replaykit.views._diff import diff_histories
+from replaykit.sagas import SagaSpec, verify_saga
+from replaykit.views import diff_histories
 from replaykit.views._timeline import build_timeline
 
 ET = EventType

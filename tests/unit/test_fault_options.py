@@ -16,10 +16,8 @@ from typing import Any
 import pytest
 
 from replaykit import ConfigError
-from replaykit.faults import FaultRunOptions, _explore, _runner
-from replaykit.faults._invariants import Baseline
+from replaykit.faults import Baseline, FaultPlan, FaultRunOptions, _explore, _runner
 from replaykit.faults._options import NOT_GIVEN, resolve_options
-from replaykit.faults._plan import FaultPlan
 
 TODAY = {  # the defaults run_fault_plan had before the options object
     "server": None,
@@ -293,7 +291,7 @@ def test_prove_rollback_refuses_a_baseline(fn: str) -> None:
 
 
 def test_the_cli_examples_mode_passes_the_point_kinds_on(monkeypatch: pytest.MonkeyPatch) -> None:
-    """``replaykit faults --examples --points …`` narrows the kill points (as the README says)."""
+    """``replaykit faults --examples --points …`` narrows the kill points (as docs/tutorials/faults.md says)."""
     import asyncio
     from types import SimpleNamespace
 
@@ -319,3 +317,19 @@ def test_the_cli_examples_mode_passes_the_point_kinds_on(monkeypatch: pytest.Mon
             )
         )
     assert seen["point_kinds"] == ("timer", "activity-start")
+
+
+def test_loose_option_keywords_are_deprecated_in_favour_of_options() -> None:
+    import warnings as _warnings
+
+    from replaykit.faults._options import resolve_options
+
+    def run(*, options: FaultRunOptions | None = None, server: object = NOT_GIVEN.server) -> None:
+        resolve_options(options, locals(), where="run")
+
+    with pytest.warns(DeprecationWarning, match=r"run\(server=\.\.\.\) is deprecated: pass "):
+        run(server="embedded")
+    with _warnings.catch_warnings():
+        _warnings.simplefilter("error")
+        run(options=FaultRunOptions(server="embedded"))
+        run()

@@ -5,11 +5,10 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 
-from replaykit._internal._errors import ConfigError
-from replaykit.faults._explore import _smaller, learn_steps
-from replaykit.faults._invariants import ExecutionSummary
-from replaykit.faults._plan import (
+from replaykit import ConfigError
+from replaykit.faults import (
     CancelWorkflow,
+    ExecutionSummary,
     FailActivity,
     FaultPlan,
     KillServer,
@@ -17,11 +16,12 @@ from replaykit.faults._plan import (
     Point,
     SignalWorkflow,
     TimeoutActivity,
-    base_workflow_id,
-    instance_id,
+    learn_steps,
     parse_fault,
     parse_point,
 )
+from replaykit.faults._explore import _smaller
+from replaykit.faults._plan import base_workflow_id, instance_id
 from replaykit.strategies import draw_plans, fault_plans
 
 ORDER = ExecutionSummary(
@@ -186,9 +186,8 @@ def test_shrinking_reaches_the_one_fault_that_matters() -> None:
     # get to the single fault `returned:charge@1`, rerunning only simpler plans.
     import asyncio
 
+    from replaykit.faults import FaultRunResult, InvariantVerdict
     from replaykit.faults._explore import shrink_plan
-    from replaykit.faults._invariants import InvariantVerdict
-    from replaykit.faults._runner import FaultRunResult
 
     def judge(plan: FaultPlan) -> FaultRunResult:
         kills_charge = any(
@@ -229,9 +228,8 @@ def test_shrinking_drops_a_fault_and_simplifies_another_at_once() -> None:
     # first kill while lowering the attempt reaches the one-fault plan.
     import asyncio
 
+    from replaykit.faults import FaultRunResult, InvariantVerdict
     from replaykit.faults._explore import shrink_plan
-    from replaykit.faults._invariants import InvariantVerdict
-    from replaykit.faults._runner import FaultRunResult
 
     wft2 = KillWorker(Point("workflow-task", index=2))
 
@@ -261,8 +259,7 @@ def test_explore_examples_keeps_only_the_point_kinds_asked_for(
 ) -> None:
     # issue 12 item 7: point_kinds was accepted and then dropped. The fault runs are
     # stood in for by a fake (this tests which plans are drawn, not what they do).
-    from replaykit.faults import _explore
-    from replaykit.faults._runner import FaultRunResult
+    from replaykit.faults import FaultRunResult, _explore
     from replaykit.servers import RunningServer
 
     plans: list[FaultPlan] = []
@@ -367,7 +364,8 @@ def _order_run(tag: str, *, swap_children: bool = False) -> list[tuple[str, obje
 
 def test_executions_match_by_place_in_the_scenario_not_workflow_id() -> None:
     # issue 12 item 3 (no server): fresh uuid ids in every run, values carrying them
-    from replaykit.faults._invariants import Baseline, check_no_rerun, check_outcome, summarize_run
+    from replaykit.faults import Baseline
+    from replaykit.faults._invariants import check_no_rerun, check_outcome, summarize_run
 
     tag_a, tag_b = "3f2a9c0d41e64b7c8a1d2e3f4a5b6c7d", "9e8d7c6b5a4f43e2b1c0d9e8f7a6b5c4"
     base = summarize_run([_order_run(tag_a)])  # type: ignore[list-item]

@@ -11,7 +11,7 @@ import pytest
 from temporalio.client import WorkflowHistory
 
 from replaykit import HistoryError, HistoryMeta, find_history_files, load_history, write_history
-from replaykit.history._files import META_KEY
+from replaykit.history import META_KEY
 
 DATA = Path(__file__).parent.parent / "data" / "core" / "histories"
 PARENT = DATA / "parent_flow" / "parent-1.json"

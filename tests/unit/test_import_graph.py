@@ -177,3 +177,70 @@ def test_find_cycles_reports_a_cycle_hidden_in_a_function() -> None:
 def test_replaykit_has_no_import_cycle() -> None:
     cycles = find_cycles(import_graph())
     assert cycles == [], "import cycles in replaykit:\n" + "\n".join(" -> ".join(c) for c in cycles)
+
+
+# ---------------------------------------------------------------------------------------
+# Layers: a package imports only its own modules and packages of lower layers.
+
+#: The layers of replaykit, lowest first. A package may import packages of lower layers only
+#: (not of its own layer: two packages side by side do not know each other). The lower
+#: layers (plumbing, config, history, servers) never reach the check, faults or the CLI.
+LAYERS: tuple[tuple[str, ...], ...] = (
+    ("_internal",),
+    ("config",),
+    ("history",),
+    ("servers", "integrations", "effects"),
+    ("record",),
+    ("check",),
+    ("views", "shadow"),
+    ("debug", "patches", "lint"),
+    ("faults",),
+    ("sagas", "strategies"),
+    ("cli",),
+    ("__main__",),
+)
+_RANK = {package: rank for rank, layer in enumerate(LAYERS) for package in layer}
+
+
+def _package(module: str) -> str:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else ""
+
+
+def layer_violations(graph: dict[str, set[str]]) -> list[str]:
+    """Each import of a package at the same or a higher layer, as ``importer -> imported``."""
+    found = []
+    for module, targets in sorted(graph.items()):
+        own = _package(module)
+        if not own:  # replaykit/__init__.py: the lazy hoist of every package's contract
+            continue
+        for target in sorted(targets):
+            other = _package(target)
+            if other and other != own and _RANK[other] >= _RANK[own]:
+                found.append(
+                    f"{module} imports {target} ({own!r} is layer {_RANK[own]}, "
+                    f"{other!r} is layer {_RANK[other]})"
+                )
+    return found
+
+
+def test_every_package_has_a_layer() -> None:
+    packages = {_package(m) for m in import_graph()} - {""}
+    assert packages == set(_RANK), "add the package to LAYERS (or remove the stale entry)"
+
+
+def test_layer_violations_name_the_offending_import() -> None:
+    graph = {
+        "replaykit.config._config": {"replaykit.check._budget", "replaykit._internal._errors"},
+        "replaykit.check._engine": {"replaykit.history._files", "replaykit.config._settings"},
+        "replaykit.views._show": {"replaykit.views._timeline"},
+    }
+    assert layer_violations(graph) == [
+        "replaykit.config._config imports replaykit.check._budget ('config' is layer 1, "
+        "'check' is layer 5)"
+    ]
+
+
+def test_lower_layers_never_import_higher_ones() -> None:
+    violations = layer_violations(import_graph())
+    assert violations == [], "layering broken:\n" + "\n".join(violations)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import temporalio.api.history.v1 as h
 from temporalio.api.enums.v1 import EventType as E
 
+from replaykit.faults import FailActivity, FaultPlan, TimeoutActivity
 from replaykit.faults._control import AttemptRecord
 from replaykit.faults._invariants import check_no_rerun, failures_reaching_workflow
-from replaykit.faults._plan import FailActivity, FaultPlan, TimeoutActivity
 from tests.unit.test_events import _Builder
 
 

@@ -7,7 +7,7 @@ import json
 import openai
 import pytest
 
-from replaykit.record._llm_endpoint import (
+from replaykit.record import (
     Rule,
     ToolCallReply,
     reply_error,

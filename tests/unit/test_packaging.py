@@ -115,3 +115,19 @@ def test_built_wheel_holds_every_package_and_nothing_else(tmp_path: Path) -> Non
     with zipfile.ZipFile(wheel) as zf:
         entry_points = next(zf.read(n).decode() for n in files if n.endswith("entry_points.txt"))
     assert "replaykit = replaykit_pytest.plugin" in entry_points
+
+
+def test_python_dash_m_replaykit_is_the_command_line() -> None:
+    import subprocess as sp
+
+    done = sp.run(
+        [sys.executable, "-m", "replaykit", "check", "--help"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Usage: python -m replaykit check" in done.stdout or "--workflows" in done.stdout
+    missing = sp.run([sys.executable, "-m", "replaykit", "no-such-command"], capture_output=True)
+    assert missing.returncode == 2

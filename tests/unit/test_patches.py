@@ -22,14 +22,13 @@ import temporalio.bridge.proto.workflow_commands as wf_commands
 from click.testing import CliRunner
 from temporalio.api.enums.v1 import EventType
 
+from replaykit.check import check_histories, suggest_patch_id
 from replaykit.check._capture import CapturedCommand
-from replaykit.check._engine import check_histories
-from replaykit.check._strict import _patch_hint, suggest_patch_id
+from replaykit.check._strict import _patch_hint
 from replaykit.cli.patches import command as patches_command
-from replaykit.history._files import HistoryFile, load_history
+from replaykit.history import HistoryFile, load_history
 from replaykit.history._patch_markers import history_patch_markers
-from replaykit.patches._analysis import PatchReport, analyze_patches
-from replaykit.patches._scan import scan_patch_sites
+from replaykit.patches import PatchReport, analyze_patches, scan_patch_sites
 from replaykit.patches._text import format_patch_report
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "patches"

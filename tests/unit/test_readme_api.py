@@ -1,5 +1,5 @@
-"""README examples use the public API only: no ``replaykit._private`` import, and every name
-they import from replaykit exists."""
+"""README and docs examples use the public API only: no ``replaykit._private`` import, and
+every name they import from replaykit exists (python blocks of README.md and docs/**/*.md)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,25 @@ import importlib
 import re
 from pathlib import Path
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+ROOT = Path(__file__).resolve().parents[2]
+README = ROOT / "README.md"
+
+
+def _example_files() -> list[Path]:
+    return [README, *sorted((ROOT / "docs").rglob("*.md"))]
 
 
 def _python_blocks() -> list[str]:
-    return re.findall(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), flags=re.S)
+    return [
+        block
+        for path in _example_files()
+        for block in re.findall(r"```python\n(.*?)```", path.read_text(encoding="utf-8"), re.S)
+    ]
+
+
+def test_the_examples_come_from_the_readme_and_the_docs() -> None:
+    files = _example_files()
+    assert README in files and len(files) > 20
 
 
 def _imports() -> list[tuple[str, tuple[str, ...]]]:
@@ -43,6 +57,40 @@ def test_readme_examples_import_no_private_replaykit_module() -> None:
         if m.startswith("replaykit") and any(p.startswith("_") for p in m.split("."))
     ]
     assert private == []
+
+
+def _private_replaykit_imports(folder: Path) -> list[str]:
+    found = []
+    for path in sorted(folder.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            modules = (
+                [node.module]
+                if isinstance(node, ast.ImportFrom) and node.module
+                else [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else []
+            )
+            found += [
+                f"{path.relative_to(folder.parent)}:{node.lineno}: {m}"
+                for m in modules
+                if m.split(".")[0] == "replaykit" and any(p.startswith("_") for p in m.split("."))
+            ]
+    return found
+
+
+def test_reference_agents_import_no_private_replaykit_module() -> None:
+    """The reference agents are documentation users copy: public imports only."""
+    assert _private_replaykit_imports(README.parent / "reference_agents") == []
+
+
+def test_the_private_import_finder_finds_one() -> None:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "pkg"
+        folder.mkdir()
+        (folder / "m.py").write_text("import os\nfrom replaykit.check._engine import x\n")
+        assert _private_replaykit_imports(folder) == ["pkg/m.py:2: replaykit.check._engine"]
 
 
 def test_names_readme_examples_import_from_replaykit_exist() -> None:
@@ -414,3 +462,18 @@ def test_each_option_keyword_reaches_the_merge(name: str, field: str) -> None:
         result = fn(*args, **kwargs)  # type: ignore[operator]
         if asyncio.iscoroutine(result):
             asyncio.run(result)
+
+
+def test_every_public_coroutine_function_is_named_async_and_has_its_sync_twin() -> None:
+    """One convention for sync/async pairs: ``NAME_async`` is the coroutine function and
+    ``NAME`` its generated sync twin (``replaykit._internal._sync.sync_twin``)."""
+    unnamed, unpaired = [], []
+    for name in replaykit.__all__:
+        obj = getattr(replaykit, name)
+        if inspect.iscoroutinefunction(obj):
+            if not name.endswith("_async"):
+                unnamed.append(name)
+            elif not callable(getattr(replaykit, name.removesuffix("_async"), None)):
+                unpaired.append(name)
+    assert unnamed == [], "public coroutine functions must end in _async"
+    assert unpaired == [], "each NAME_async needs its sync twin NAME"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from replaykit._internal._sdk_compat import PatchCall
 from replaykit.patches._hook import drain
+from replaykit.record import ExecutionRef
 from replaykit.record._record import history_file_name, safe_name
-from replaykit.record._scenario import ExecutionRef
 
 
 def test_safe_name_keeps_safe_characters_and_folds_the_rest() -> None:

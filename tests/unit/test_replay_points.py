@@ -6,8 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from replaykit.debug._replay import BreakPoint, PointError, _Index, _resolve, parse_break_point
-from replaykit.history._files import load_history
+from replaykit.debug import BreakPoint, parse_break_point
+from replaykit.debug._points import PointError
+from replaykit.debug._targets import _Index, _resolve
+from replaykit.history import load_history
 
 ROOT = Path(__file__).resolve().parents[2]
 APPROVAL = ROOT / "fixtures" / "histories" / "approval_edited_and_approved" / "approval-1.json"

@@ -12,17 +12,10 @@ from temporalio.api.enums.v1 import EventType, TimeoutType
 from temporalio.api.failure.v1 import ApplicationFailureInfo, Failure, TimeoutFailureInfo
 from temporalio.api.history.v1 import History, HistoryEvent
 
-from replaykit._internal._errors import ConfigError
+from replaykit import ConfigError
 from replaykit.cli import main
-from replaykit.history._files import load_history
-from replaykit.sagas._verify import (
-    SagaError,
-    SagaReport,
-    SagaSpec,
-    SagaStep,
-    load_saga_spec,
-    verify_saga,
-)
+from replaykit.history import load_history
+from replaykit.sagas import SagaError, SagaReport, SagaSpec, SagaStep, load_saga_spec, verify_saga
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "saga"
 STEPS = [

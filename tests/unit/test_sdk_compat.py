@@ -24,7 +24,7 @@ from google.protobuf import json_format
 from temporalio.api.enums.v1 import EventType
 
 from replaykit._internal import _sdk_compat
-from replaykit.history._files import load_history
+from replaykit.history import load_history
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 LOOPER = DATA / "core" / "histories" / "looper_flow" / "looper-1.json"
@@ -357,3 +357,68 @@ def test_bridge_connect_error_text() -> None:
     reason = _sdk_compat.bridge_connect_reason(str(failure))
     first = str(failure).split("\n")[0]
     assert reason != first[:200], broken(assumption, first)
+
+
+# ---------------------------------------------------------------------------------------
+# Definitions: workflow_definition / is_workflow_class / workflow_type_name /
+# activity_definition read the private _Definition the decorators attach.
+
+
+@temporalio.workflow.defn(name="Renamed")
+class _NamedFlow:
+    @temporalio.workflow.run
+    async def run(self) -> None:
+        return None
+
+
+@temporalio.workflow.defn
+class _PlainFlow:
+    @temporalio.workflow.run
+    async def run(self) -> None:
+        return None
+
+
+def test_workflow_definitions_are_read_from_the_decorated_class() -> None:
+    assert _sdk_compat.is_workflow_class(_NamedFlow), broken("workflow._Definition.from_class")
+    assert not _sdk_compat.is_workflow_class(object)
+    assert not _sdk_compat.is_workflow_class("not a class")
+    assert _sdk_compat.workflow_type_name(_NamedFlow) == "Renamed"
+    assert _sdk_compat.workflow_type_name(_PlainFlow) == "_PlainFlow"
+    defn = _sdk_compat.workflow_definition(_NamedFlow)
+    assert defn is not None and defn.cls is _NamedFlow
+
+
+def test_activity_definitions_are_read_from_the_decorated_function() -> None:
+    import temporalio.activity
+
+    @temporalio.activity.defn(name="charge-card")
+    async def charge() -> None:
+        return None
+
+    defn = _sdk_compat.activity_definition(charge)
+    assert defn is not None and defn.name == "charge-card", broken(
+        "activity._Definition.from_callable"
+    )
+    assert _sdk_compat.activity_definition(lambda: None) is None
+
+
+def test_the_worker_keeps_its_core_worker_where_wrap_bridge_worker_replaces_it() -> None:
+    source = inspect.getsource(temporalio.worker.Worker)
+    assert "self._bridge_worker" in source, broken("Worker._bridge_worker holds the core worker")
+
+    class _Holder:
+        _bridge_worker = "core"
+
+    holder = _Holder()
+    _sdk_compat.wrap_bridge_worker(holder, lambda core: f"wrapped({core})")
+    assert holder._bridge_worker == "wrapped(core)"
+
+
+def test_the_sdk_logs_failed_activity_attempts_on_the_named_loggers() -> None:
+    import importlib
+
+    for name in _sdk_compat.SDK_ACTIVITY_LOGGERS:
+        module = importlib.import_module(name)
+        assert hasattr(module, "logger") or "getLogger(__name__)" in inspect.getsource(module), (
+            broken("activity attempt failures are logged on", name)
+        )

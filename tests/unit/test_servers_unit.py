@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 import pytest
 
-from replaykit._internal._errors import ConfigError, ServerError
+from replaykit import ConfigError, ServerError
 from replaykit.cli._options import server_spec_from_options
 from replaykit.record._pull import pull_file_name, run_pull
 from replaykit.servers import (
@@ -282,9 +282,9 @@ def test_pull_refuses_timeskip_before_starting_anything(tmp_path: Path) -> None:
 
 
 async def test_pull_rejects_bad_numbers(tmp_path: Path) -> None:
-    from replaykit.record._pull import pull_histories
+    from replaykit.record import pull_histories_async
 
     with pytest.raises(ConfigError, match="concurrency"):
-        await pull_histories(None, query=None, out_dir=tmp_path, concurrency=0)  # type: ignore[arg-type]
+        await pull_histories_async(None, query=None, out_dir=tmp_path, concurrency=0)  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match="limit"):
-        await pull_histories(None, query=None, out_dir=tmp_path, limit=0)  # type: ignore[arg-type]
+        await pull_histories_async(None, query=None, out_dir=tmp_path, limit=0)  # type: ignore[arg-type]

@@ -18,17 +18,17 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from replaykit import CheckOptions
-from replaykit._internal._errors import ConfigError, ServerError
-from replaykit.config._config import ProjectConfig
-from replaykit.config._server_spec import ServerSpec
+from replaykit import CheckOptions, ConfigError, ServerError, ServerSpec, parse_server
+from replaykit.config import ProjectConfig
 from replaykit.config._settings import (
     CLI_DEFAULT_SERVER,
+    DEFAULT_RECORD_MODE,
+    DEFAULT_REPLAY_TIMEOUT,
     PYTEST_DEFAULT_SERVER,
+    RECORD_MODES,
     Resolver,
     default_fail_on,
     fault_server_spec,
-    parse_server,
 )
 
 pytest_plugins = ["pytester"]
@@ -543,8 +543,8 @@ def test_the_faults_fixture_uses_the_resolved_server(
     assert f"cannot reach Temporal at {want}" in result.stdout.str()
 
 
-def test_the_readme_precedence_table_lists_the_rows_in_order() -> None:
-    text = (ROOT / "README.md").read_text()
+def test_the_docs_precedence_table_lists_the_rows_in_order() -> None:
+    text = (ROOT / "docs" / "how-to" / "config.md").read_text()
     start = text.index("| Source")
     table = text[start : text.index("\n\n", start)]
     positions = [
@@ -637,3 +637,86 @@ def test_a_store_goes_where_the_server_was_chosen_and_record_and_faults_group_al
         server_groups(
             [a], server="embedded", address="h:1", namespace=None, db_filename=None, project=project
         )
+
+
+# ------------------------------------------------------- strict, timeout, record: one default
+
+
+@pytest.mark.parametrize(
+    ("sources", "strict", "source"),
+    [
+        ({}, True, "default"),
+        ({"project": ProjectConfig(strict=False)}, False, "pyproject"),
+        ({"project": ProjectConfig(strict=False), "ini": {"strict": True}}, True, "ini"),
+        ({"ini": {"strict": True}, "marker": {"strict": False}}, False, "marker"),
+        ({"marker": {"strict": False}, "flags": {"strict": True}}, True, "flag"),
+    ],
+)
+def test_strict_follows_the_one_precedence_order(
+    sources: dict[str, Any], strict: bool, source: str
+) -> None:
+    got = Resolver(**sources).strict()
+    assert (got.value, got.source) == (strict, source)
+    assert CheckOptions.from_settings(Resolver(**sources)).strict is strict
+
+
+def test_timeout_and_its_errors_name_the_source() -> None:
+    assert Resolver().timeout().value == DEFAULT_REPLAY_TIMEOUT == CheckOptions().timeout
+    assert Resolver(project=ProjectConfig(timeout=5.0)).timeout().value == 5.0
+    assert Resolver(project=ProjectConfig(timeout=5.0), flags={"timeout": 7}).timeout().value == 7
+    with pytest.raises(ConfigError, match=r"replaykit_timeout='soon' is not valid"):
+        Resolver(face="pytest", ini={"timeout": "soon"}).timeout()
+    with pytest.raises(ConfigError, match=r"--timeout=-1 is not valid"):
+        Resolver(flags={"timeout": -1}).timeout()
+    with pytest.raises(ConfigError, match=r"^strict=.yes. is not valid"):
+        Resolver(marker={"strict": "yes"}).strict()
+
+
+def test_record_mode_has_one_default_and_its_choices() -> None:
+    assert Resolver(face="pytest").record().value == DEFAULT_RECORD_MODE == "none"
+    assert Resolver(face="pytest", flags={"record": "all"}).record().value == "all"
+    with pytest.raises(ConfigError, match="record"):
+        Resolver(face="pytest", flags={"record": "sometimes"}).record()
+    from replaykit_pytest._settings import RECORD_MODES as PLUGIN_MODES
+
+    assert PLUGIN_MODES == RECORD_MODES
+
+
+def test_pyproject_strict_and_timeout_are_validated(tmp_path: Path) -> None:
+    from replaykit.config import load_project_config
+
+    path = tmp_path / "pyproject.toml"
+    path.write_text("[tool.replaykit]\nstrict = false\ntimeout = 30\n")
+    config = load_project_config(path)
+    assert (config.strict, config.timeout) == (False, 30.0)
+    for bad, message in (("strict = 'no'", "strict must be"), ("timeout = 0", "timeout must be")):
+        path.write_text(f"[tool.replaykit]\n{bad}\n")
+        with pytest.raises(ConfigError, match=message):
+            load_project_config(path)
+
+
+def test_check_options_are_built_from_the_settings_in_one_place(tmp_path: Path) -> None:
+    """Every setting CheckOptions holds comes from the resolver; the commands and the plugin
+    build their options with CheckOptions.from_settings (no caller lists the fields)."""
+    import re
+
+    settings = Resolver(
+        flags={"allow": ("prompt",), "volatile": ("activity:a.b",), "timeout": 9.0},
+        project=ProjectConfig(
+            strict=False,
+            fail_on=("drift",),
+            plugins=("m:p",),
+            data_converter="m:c",
+            deployment_version="agent.v2",
+            budgets={"events_warn": 5},
+        ),
+    )
+    options = CheckOptions.from_settings(settings, budget_flags=["horizon=7"], sandbox=False)
+    assert options.strict is False and options.timeout == 9.0 and options.sandbox is False
+    assert options.allow == ("prompt",) and options.volatile == ("activity:a.b",)
+    assert options.fail_on == frozenset({"drift"}) and options.plugins == ("m:p",)
+    assert options.data_converter == "m:c" and options.deployment_version == "agent.v2"
+    assert (options.budget.events_warn, options.budget.horizon) == (5, 7)
+    callers = [*ROOT.joinpath("replaykit", "cli").glob("*.py"), *ROOT.glob("replaykit_pytest/*.py")]
+    building = [p.name for p in callers if re.search(r"\bCheckOptions\(", p.read_text())]
+    assert building == []

@@ -15,16 +15,10 @@ from typing import Any
 
 import pytest
 
-from replaykit.check._divergence import Divergence, HistoryResult
-from replaykit.history._files import HistoryFile, history_from_json
-from replaykit.views._diff import diff_histories
-from replaykit.views._show import (
-    ShowReport,
-    build_timeline,
-    format_offset,
-    format_timeline,
-    render_html,
-)
+from replaykit.check import Divergence, HistoryResult
+from replaykit.history import HistoryFile, history_from_json
+from replaykit.views import ShowReport, diff_histories, render_html
+from replaykit.views._show import build_timeline, format_offset, format_timeline
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
 

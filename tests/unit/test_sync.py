@@ -172,3 +172,37 @@ def test_the_record_and_pre_patch_group_runners_are_sync_twins() -> None:
     ]:
         assert inspect.unwrap(sync) is async_
         assert inspect.signature(sync) == inspect.signature(async_)
+
+
+def test_own_thread_keeps_the_callers_event_loop_set() -> None:
+    """pytest-asyncio sets a loop on the test's thread without running it: the bridge must
+    neither replace nor clear it (asyncio.run in this thread would)."""
+    import asyncio
+
+    from replaykit._internal._sync import call_in_thread, run_sync
+
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+
+        async def where() -> str:
+            return threading.current_thread().name
+
+        assert run_sync(where, thread_name="bridge", own_thread=True) == "bridge"
+        assert call_in_thread(lambda: threading.current_thread().name, thread_name="t") == "t"
+        assert asyncio.get_event_loop_policy().get_event_loop() is loop
+        # without own_thread the bridge runs here, and asyncio.run clears the thread's loop
+        assert run_sync(where) == threading.current_thread().name
+    finally:
+        asyncio.set_event_loop(None)
+        loop.close()
+
+
+def test_call_in_thread_reraises_what_the_work_raised() -> None:
+    from replaykit._internal._sync import call_in_thread
+
+    def fail() -> None:
+        raise ValueError("boom")
+
+    with pytest.raises(ValueError, match="boom"):
+        call_in_thread(fail)

@@ -27,7 +27,7 @@ from reference_agents.models import ResearchRequest
 from reference_agents.research import ResearchAgentWorkflow
 from replaykit.cli.shadow import command as shadow_command
 from replaykit.history import find_history_files
-from replaykit.record._pull import pull_file_name, pull_histories
+from replaykit.record._pull import pull_file_name, pull_histories_async
 from replaykit.servers import RunningServer, parse_server, start_server
 from replaykit.shadow import (
     ShadowOptions,
@@ -185,7 +185,7 @@ def test_sample_limit_and_dedup_hold_and_reruns_pick_the_same(
 
 async def _pull(server: RunningServer, out: Path) -> None:
     client = await server.client()
-    report = await pull_histories(client, query=QUERY, out_dir=out)
+    report = await pull_histories_async(client, query=QUERY, out_dir=out)
     assert report.ok
 
 

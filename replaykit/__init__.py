@@ -9,6 +9,7 @@ every public name of every job:
 - :mod:`replaykit.integrations` - Temporal plugins and the AI-framework integrations.
 - :mod:`replaykit.record` - scenarios, ``record``, ``pull``, the LLM endpoint and cassettes.
 - :mod:`replaykit.check` - the check engine, strict comparison, explanations and reports.
+- :mod:`replaykit.shadow` - ``shadow``: a cluster's executions checked against the current code.
 - :mod:`replaykit.views` - ``show`` and ``diff``.
 - :mod:`replaykit.debug` - ``replay``: stepping through a recorded execution.
 - :mod:`replaykit.patches` - the ``workflow.patched()`` lifecycle.
@@ -105,6 +106,17 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "collect_workflows",
         "replay_one",
         "suggest_patch_id",
+    ),
+    ".shadow": (
+        "HistoryStore",
+        "ShadowOptions",
+        "ShadowReport",
+        "StoredRun",
+        "in_sample",
+        "shadow_cluster",
+        "shadow_cluster_async",
+        "shadow_export",
+        "shadow_folder",
     ),
     ".views": (
         "HistoryDiff",
@@ -288,6 +300,17 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         collect_workflows,
         replay_one,
         suggest_patch_id,
+    )
+    from replaykit.shadow import (
+        HistoryStore,
+        ShadowOptions,
+        ShadowReport,
+        StoredRun,
+        in_sample,
+        shadow_cluster,
+        shadow_cluster_async,
+        shadow_export,
+        shadow_folder,
     )
     from replaykit.views import (
         HistoryDiff,

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import temporalio.api.history.v1
 import temporalio.client
 import temporalio.worker
 import temporalio.workflow
@@ -47,7 +48,7 @@ from replaykit.history._codec import (
     has_codec,
     load_data_converter,
 )
-from replaykit.history._files import HistoryFile, find_history_files
+from replaykit.history._files import HistoryFile, HistoryMeta, find_history_files
 from replaykit.history._harvest_meta import read_harvest_info
 from replaykit.history._versioning import (
     parse_deployment_version,
@@ -82,6 +83,7 @@ __all__ = [
     "CheckGroup",
     "CheckOptions",
     "check_histories",
+    "check_history_stream",
     "collect_workflows",
     "plan_checks",
     "replay_one",
@@ -905,6 +907,117 @@ def _check_group(
     )
 
 
+def check_history_stream(
+    source: Iterable[HistoryFile | Path],
+    *,
+    workflows: Sequence[str | type],
+    options: CheckOptions | None = None,
+    jobs: int | None = None,
+    window: int | None = None,
+    on_result: Callable[[HistoryResult], None] | None = None,
+) -> CheckReport:
+    """Check histories as a stream yields them, replaying while the stream still produces.
+
+    The same check as :func:`check_histories` (validation, the worker-process pool, strict
+    comparison, verdicts), for a source that is not a list of files: ``shadow`` fetches
+    histories from a cluster while earlier ones replay. The pool reads the stream from a
+    thread of its own, so the source may block until its next history is ready.
+
+    Args:
+        source: Loaded :class:`HistoryFile` objects (sent to the workers as binary protobuf)
+            or history file paths (loaded by the workers); consumed once, lazily.
+        workflows: Module names (packages walked), ``module:Class`` names or classes.
+        options: See :class:`CheckOptions`.
+        jobs: Worker processes (default: CPU count). 0 (or workflow classes that cannot be
+            re-imported elsewhere) replays in this process, after the stream has ended.
+        window: Histories handed to the pool ahead of their verdicts, at most (default: 8
+            per worker), so a fast source does not pile up histories in memory.
+        on_result: Called with each result as it arrives, in arrival order.
+
+    Returns:
+        A :class:`CheckReport` with the results in arrival order.
+    """
+    options = options or CheckOptions()
+    started = time.perf_counter()
+    workflow_classes = collect_workflows(workflows)
+    if options.data_converter:
+        load_data_converter(options.data_converter)  # a bad reference fails before any replay
+    parse_volatile_rules(options.volatile)
+    module_specs = _importable_specs(workflows, workflow_classes)
+    if jobs is None:
+        jobs = os.cpu_count() or 1
+    if module_specs is None:
+        jobs = 0
+    if options.plugins:
+        load_plugins(options.plugins)
+        if (
+            jobs > 0
+            and _start_method() != "fork"
+            and not all(isinstance(p, str) for p in options.plugins)
+        ):
+            jobs = 0  # plugin objects reach forked workers only; name them as strings
+    results: list[HistoryResult] = []
+
+    def emit(result: HistoryResult) -> None:
+        results.append(result)
+        if on_result is not None:
+            on_result(result)
+
+    if jobs == 0:
+        _check_in_process(list(source), workflow_classes, options, None, emit)
+    else:
+        assert module_specs is not None
+        _check_in_pool(
+            source,
+            module_specs,
+            options,
+            None,
+            jobs,
+            emit,
+            window=window or 8 * jobs,
+            ctx=_stream_context(module_specs),
+            first_ctx=multiprocessing.get_context("fork") if _start_method() == "fork" else None,
+        )
+    return CheckReport(
+        results=tuple(_with_chain_budgets(results, options)),
+        seconds=time.perf_counter() - started,
+        options={
+            "strict": options.strict,
+            "fail_on": sorted(options.fail_on),
+            "allow": list(options.allow),
+            "volatile": list(options.volatile),
+            "sandbox": options.sandbox,
+            "jobs": jobs,
+            "deployment_version": options.deployment_version,
+            "include_pinned": options.include_pinned,
+            "budget": dataclasses.asdict(options.budget),
+        },
+    )
+
+
+def _stream_context(module_specs: Sequence[str]) -> Any:
+    """The multiprocessing context of a stream's workers: a fork server.
+
+    A stream's source runs threads and usually a client (with the SDK's Rust runtime) in
+    this process, if not yet then soon, so forking it is unsafe for any worker started once
+    the stream flows (a replacement after a kill); spawned workers import temporalio and
+    every workflow module again (seconds each, more on a loaded machine). A fork server
+    forks them from a clean process that imported those modules once. (The first workers
+    are forked directly while this process is still clean: see :func:`check_history_stream`.)
+    """
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    ctx: Any = multiprocessing.get_context("forkserver")
+    roots = {spec.partition(":")[0] for spec in module_specs}
+    loaded = [
+        name
+        for name in list(sys.modules)
+        if name != "__main__" and any(name == r or name.startswith(r + ".") for r in roots)
+    ]
+    ctx.set_forkserver_preload(["replaykit.check._engine", *sorted(loaded)])
+    return ctx
+
+
 def _validate_shard(shard: object) -> None:
     """``(k, n)`` with integers ``1 <= k <= n``, else a ConfigError saying so."""
     ok = (
@@ -1119,6 +1232,10 @@ def _worker_main(
     worker_index: int,
 ) -> None:
     """Entry point of a check worker process."""
+    # A worker forked again after the parent made its own SDK runtime (a stream's source
+    # connects once the first workers run) must not reuse that runtime: its threads were
+    # not forked. A fresh worker has none cached; this one makes its own.
+    quiet_runtime.cache_clear()
     if not os.environ.get("REPLAYKIT_DEBUG"):
         # Verdicts travel through the result queue; what the SDK core prints when it panics
         # on a broken history (pages of Rust backtrace) would only bury the report.
@@ -1139,7 +1256,7 @@ def _worker_main(
     skip_identity_payload_passes()
     _memoize_compiles()
 
-    flight: dict[int, str] = {}  # index -> path, in start order, until its result is sent
+    flight: dict[int, Any] = {}  # index -> task payload, in start order, until its result is sent
     flight_lock = threading.Lock()
 
     def leave() -> None:
@@ -1151,7 +1268,9 @@ def _worker_main(
 
     watch_worker_for_core_rejections(
         in_flight=lambda: _locked_items(flight, flight_lock),
-        report=lambda i, p, m: results.put(("result", worker_index, i, _error_result(p, m))),
+        report=lambda i, p, m: results.put(
+            ("result", worker_index, i, _error_result(_payload_label(p), m))
+        ),
         requeue=lambda i, p: tasks.put((i, p)),
         leave=leave,
     )
@@ -1164,12 +1283,12 @@ def _worker_main(
                 task = await loop.run_in_executor(None, tasks.get)
                 if task is None:
                     return
-                index, path = task
+                index, payload = task
                 with flight_lock:
-                    flight[index] = path
+                    flight[index] = payload
                 results.put(("start", worker_index, index))
                 try:
-                    hf = _load(Path(path), workflow_id, cache)
+                    hf = _load(_task_entry(payload), workflow_id, cache)
                 except HistoryError as err:
                     error = _error_result(err.path, err.reason)
                     with flight_lock:
@@ -1204,7 +1323,7 @@ def _worker_main(
         os._exit(0)
 
 
-def _locked_items(flight: dict[int, str], lock: threading.Lock) -> list[tuple[int, str]]:
+def _locked_items(flight: dict[int, Any], lock: threading.Lock) -> list[tuple[int, Any]]:
     with lock:
         return list(flight.items())
 
@@ -1228,39 +1347,142 @@ def _start_method() -> str:
     return "fork"
 
 
+@dataclass(frozen=True)
+class _WireHistory:
+    """A loaded history on its way to a worker process: binary protobuf, not JSON."""
+
+    path: str | None
+    workflow_id: str
+    events: bytes
+    meta: HistoryMeta | None
+    digest: str
+
+    def load(self) -> HistoryFile:
+        history = temporalio.api.history.v1.History.FromString(self.events)
+        path = Path(self.path) if self.path is not None else None
+        return HistoryFile(
+            path=path,
+            workflow_id=self.workflow_id,
+            history=history,
+            meta=self.meta,
+            digest=self.digest,
+        )
+
+
+def _task_payload(entry: HistoryFile | Path) -> str | _WireHistory:
+    """What a worker is sent: a file's path (it loads the file), or a loaded history."""
+    if isinstance(entry, HistoryFile):
+        return _WireHistory(
+            path=str(entry.path) if entry.path is not None else None,
+            workflow_id=entry.workflow_id,
+            events=entry.history.SerializeToString(),
+            meta=entry.meta,
+            digest=entry.digest,
+        )
+    return str(entry)
+
+
+def _task_entry(payload: str | _WireHistory) -> HistoryFile | Path:
+    return Path(payload) if isinstance(payload, str) else payload.load()
+
+
+def _payload_label(payload: str | _WireHistory) -> str:
+    if isinstance(payload, str):
+        return payload
+    return payload.path or payload.workflow_id
+
+
+def _entry_label(entry: HistoryFile | Path) -> str:
+    return entry.display_name if isinstance(entry, HistoryFile) else str(entry)
+
+
 def _check_in_pool(
-    entries: Sequence[HistoryFile | Path],
+    entries: Iterable[HistoryFile | Path],
     modules: list[str],
     options: CheckOptions,
     workflow_id: str | None,
     jobs: int,
     emit: Callable[[HistoryResult], None],
+    *,
+    window: int | None = None,
+    ctx: Any = None,
+    first_ctx: Any = None,
 ) -> None:
-    ctx: Any = multiprocessing.get_context(_start_method())
+    """Replay ``entries`` in ``jobs`` worker processes, reading them as the workers need them.
+
+    ``entries`` may be a lazy stream (``shadow`` fetches while the pool replays): a feeder
+    thread hands them out, at most ``window`` ahead of the verdicts when a window is given.
+    ``ctx`` is the multiprocessing context (default: :func:`_start_method`'s); ``first_ctx``,
+    when given, starts the first ``jobs`` workers (a fork while this process is still
+    clean), ``ctx`` the ones that replace them later.
+    """
+    ctx = ctx if ctx is not None else multiprocessing.get_context(_start_method())
+    starting = first_ctx if first_ctx is not None else ctx
     tasks: Any = ctx.Queue()
     results: Any = ctx.Queue()
-    paths: list[str] = []
-    for entry in entries:
-        if isinstance(entry, HistoryFile):
-            if entry.path is None:
-                raise ReplaykitError("in-memory histories need jobs=0")
-            paths.append(str(entry.path))
-        else:
-            paths.append(str(entry))
-    for index, path in enumerate(paths):
-        tasks.put((index, path))
+    paths: dict[int, str] = {}  # index -> what an error result names
+    payloads: dict[int, Any] = {}  # index -> the task, to hand out again
+    remaining: set[int] = set()
+    lock = threading.Lock()
+    fed = threading.Event()
+    closing = threading.Event()  # the check ended early: the feeder must stop
+    feed_error: list[BaseException] = []
+    ahead = threading.Semaphore(window) if window else None
+    owed_stops = 0  # stop markers of the workers started before the feed ended
+
+    def feed() -> None:
+        nonlocal owed_stops
+        try:
+            iterator = iter(entries)
+            index = -1
+            while True:
+                if ahead is not None:
+                    ahead.acquire()
+                if closing.is_set():
+                    return
+                try:
+                    entry = next(iterator)
+                except StopIteration:
+                    return
+                index += 1
+                payload = _task_payload(entry)
+                with lock:
+                    paths[index] = _entry_label(entry)
+                    payloads[index] = payload
+                    remaining.add(index)
+                tasks.put((index, payload))
+        except BaseException as err:  # noqa: BLE001 - re-raised by the supervising thread
+            feed_error.append(err)
+        finally:
+            with lock:
+                fed.set()
+                for _ in range(owed_stops):
+                    tasks.put(None)
+                owed_stops = 0
+
+    def finish(index: int, result: HistoryResult) -> None:
+        remaining.discard(index)
+        payloads.pop(index, None)
+        if ahead is not None:
+            ahead.release()
+        emit(result)
+
     slots: dict[int, _Slot] = {}
     started: list[Any] = []
     finished = False
     next_worker = 0
 
     def spawn() -> None:
-        nonlocal next_worker
+        nonlocal next_worker, owed_stops
         worker_index = next_worker
         next_worker += 1
-        for _ in range(_PIPELINES_PER_WORKER):
-            tasks.put(None)  # one stop marker per pipeline of every worker ever started
-        proc = ctx.Process(
+        with lock:  # one stop marker per pipeline of every worker ever started, after the feed
+            if fed.is_set():
+                for _ in range(_PIPELINES_PER_WORKER):
+                    tasks.put(None)
+            else:
+                owed_stops += _PIPELINES_PER_WORKER
+        proc = starting.Process(
             target=_worker_main,
             args=(modules, options, workflow_id, tasks, results, worker_index),
             daemon=True,
@@ -1271,10 +1493,14 @@ def _check_in_pool(
 
     for _ in range(jobs):
         spawn()
+    starting = ctx
+    feeder = threading.Thread(target=feed, name="replaykit-check-feed", daemon=True)
+    feeder.start()
     done = 0
-    remaining = set(range(len(paths)))
     try:
-        while remaining:
+        while not (fed.is_set() and not remaining):
+            if feed_error:
+                raise feed_error[0]
             try:
                 msg = results.get(timeout=1.0)
             except queue_mod.Empty:
@@ -1287,8 +1513,7 @@ def _check_in_pool(
                 elif kind == "result":
                     index, result = msg[2], msg[3]
                     if index in remaining:
-                        remaining.discard(index)
-                        emit(result)
+                        finish(index, result)
                     if slot is not None:
                         slot.in_flight.pop(index, None)
                 elif kind == "fatal":
@@ -1315,7 +1540,6 @@ def _check_in_pool(
                 slots.pop(worker_index, None)
                 stuck = oldest[0] if oldest is not None else None
                 if stuck is not None and stuck in remaining:
-                    remaining.discard(stuck)
                     reason = (
                         f"replay did not finish within {options.timeout:g} s; the worker "
                         "was killed (the SDK can hang on corrupted histories)"
@@ -1323,16 +1547,19 @@ def _check_in_pool(
                         else "replay crashed its worker process "
                         f"(exit code {slot.process.exitcode})"
                     )
-                    emit(_error_result(paths[stuck], reason))
+                    finish(stuck, _error_result(paths[stuck], reason))
                 for other in slot.in_flight:  # innocent bystanders: replay them elsewhere
                     if other != stuck and other in remaining:
-                        tasks.put((other, paths[other]))
-                if remaining:
+                        tasks.put((other, payloads[other]))
+                if remaining or not fed.is_set():
                     spawn()
-            if not slots and remaining:
+            if not slots and (remaining or not fed.is_set()):
                 spawn()
         finished = True
     finally:
+        closing.set()
+        if ahead is not None:
+            ahead.release()  # a feeder waiting for room sees the check ended
         for slot in slots.values():
             if slot.process.is_alive():
                 slot.process.kill()

@@ -17,6 +17,10 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "record": ("replaykit.cli.record", "Run scenarios on a real server and save every history."),
     "pull": ("replaykit.cli.pull", "Fetch histories of a cluster's executions."),
     "check": ("replaykit.cli.check", "Replay history files against the current code."),
+    "shadow": (
+        "replaykit.cli.shadow",
+        "Check a cluster's executions (or a folder) against the current code.",
+    ),
     "replay": (
         "replaykit.cli.replay",
         "Step through one history in a debugger (--break-at), or --trace it.",

@@ -39,6 +39,7 @@ _KNOWN_KEYS = {
     "strict": "true | false: compare every command with its recorded event",
     "timeout": "seconds one replay may take before it is reported as an error",
     "verdict_cache": "folder of the verdict cache (default .replaykit/verdicts), or false",
+    "shadow_store": "folder where `replaykit shadow` keeps fetched histories",
 }
 
 
@@ -64,6 +65,7 @@ class ProjectConfig:
     timeout: float | None = None
     #: ``[tool.replaykit] verdict_cache``: a folder (relative to the pyproject), or False.
     verdict_cache: str | bool | None = None
+    shadow_store: str | None = None
     raw: dict[str, Any] = field(default_factory=dict)
 
     def path(self, value: str) -> str:
@@ -133,7 +135,7 @@ def load_project_config(pyproject: Path | None = None) -> ProjectConfig:
         isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0
     ):
         raise ConfigError(f"{path}: [tool.replaykit] timeout must be seconds (a number > 0)")
-    for key in ("server", "namespace", "data_converter", "deployment_version"):
+    for key in ("server", "namespace", "data_converter", "deployment_version", "shadow_store"):
         if key in table and not isinstance(table[key], str):
             raise ConfigError(f"{path}: [tool.replaykit] {key} must be a string")
     verdict_cache = table.get("verdict_cache")
@@ -157,5 +159,6 @@ def load_project_config(pyproject: Path | None = None) -> ProjectConfig:
         strict=strict,
         timeout=None if timeout is None else float(timeout),
         verdict_cache=verdict_cache,
+        shadow_store=table.get("shadow_store"),
         raw=dict(table),
     )

@@ -1,7 +1,8 @@
 """The one settings resolver: which value of each replaykit setting applies, and from where.
 
-Every face asks this module: the CLI commands (``record``, ``check``, ``patches``, ``faults``,
-``pull``, ``saga``, ``replay``, ``rollout``) and the pytest plugin (its fixtures and markers).
+Every face asks this module: the CLI commands (``record``, ``check``, ``shadow``, ``patches``,
+``faults``, ``pull``, ``saga``, ``replay``, ``rollout``) and the pytest plugin (its fixtures and
+markers).
 The order is the same for every setting and every face, highest first:
 
 1. ``flag``      a command-line option (``--server``, ``--replaykit-server``, ...)
@@ -54,10 +55,13 @@ __all__ = [
     "FAIL_ON_KINDS",
     "HARVEST_MODES",
     "PYTEST_DEFAULT_SERVER",
+    "SHADOW_FETCH_CONCURRENCY",
+    "SHADOW_MAX_RPS",
     "Face",
     "Resolved",
     "Resolver",
     "default_fail_on",
+    "default_shadow_store",
     "fault_server_spec",
     "scenario_server_groups",
     "pick",
@@ -118,6 +122,20 @@ def default_fail_on() -> frozenset[str]:
     plugin all take it from here.
     """
     return frozenset({"nondeterminism", "drift"})
+
+
+#: ``shadow``: histories fetched at once, and requests per second to the cluster at most
+#: (a Temporal Cloud namespace allows about 2,000; a shadow must not starve production).
+SHADOW_FETCH_CONCURRENCY = 8
+SHADOW_MAX_RPS = 100.0
+
+
+def default_shadow_store() -> str:
+    """Where ``shadow`` keeps the histories it fetched, so a next shadow fetches only what
+    is new or has grown: ``$XDG_CACHE_HOME/replaykit/shadow``, else
+    ``~/.cache/replaykit/shadow`` (beside the parsed-history cache)."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "replaykit", "shadow")
 
 
 @dataclass(frozen=True)
@@ -351,6 +369,25 @@ class Resolver:
                 "number of seconds"
             )
         return Resolved(value, got.source)
+
+    def shadow_store(self) -> Resolved[str]:
+        """The folder of ``shadow``'s history store (default: :func:`default_shadow_store`)."""
+        got = self._pick(
+            "shadow_store",
+            project=self.project.path(self.project.shadow_store)
+            if self.project.shadow_store
+            else None,
+            default=default_shadow_store(),
+        )
+        return Resolved(str(got.value), got.source)
+
+    def fetch_concurrency(self) -> Resolved[int]:
+        """``shadow``: histories fetched at once."""
+        return self._pick("fetch_concurrency", default=SHADOW_FETCH_CONCURRENCY)
+
+    def max_rps(self) -> Resolved[float]:
+        """``shadow``: requests per second to the cluster, at most."""
+        return self._pick("max_rps", default=SHADOW_MAX_RPS)
 
     def deployment_version(self) -> Resolved[str | None]:
         """``NAME.BUILD_ID`` of the Worker Deployment version this code is."""

@@ -44,6 +44,7 @@ __all__ = [
     "HistoryMeta",
     "find_history_files",
     "history_from_json",
+    "history_from_proto",
     "load_history",
     "write_history",
 ]
@@ -232,6 +233,26 @@ def history_from_json(
     if isinstance(source, str):
         return _history_from_text(source, path=path, workflow_id=workflow_id, digest="")
     return _history_from_obj(dict(source), path=path, workflow_id=workflow_id, digest="")
+
+
+def history_from_proto(
+    history: temporalio.api.history.v1.History | temporalio.client.WorkflowHistory,
+    *,
+    workflow_id: str,
+    meta: HistoryMeta | None = None,
+    path: Path | None = None,
+) -> HistoryFile:
+    """A validated :class:`HistoryFile` of events fetched from a server (no JSON involved).
+
+    Raises:
+        HistoryError: The history is empty or not one the replayer can be trusted with.
+    """
+    if isinstance(history, temporalio.client.WorkflowHistory):
+        history = temporalio.api.history.v1.History(events=history.events)
+    if not history.events:
+        raise HistoryError(path, "history has no events")
+    _validate_events(history, path)
+    return HistoryFile(path=path, workflow_id=workflow_id, history=history, meta=meta)
 
 
 def _history_from_text(

@@ -28,6 +28,7 @@ __all__ = [
     "PullItem",
     "PullProgress",
     "PullReport",
+    "list_error",
     "pull_file_name",
     "pull_histories",
     "pull_histories_async",
@@ -228,17 +229,24 @@ async def _list(
     try:
         return [e async for e in client.list_workflows(query or None, limit=limit)]
     except temporalio.service.RPCError as exc:
-        code = temporalio.service.RPCStatusCode
-        if exc.status == code.INVALID_ARGUMENT:
-            raise ConfigError(f"invalid visibility query {query!r}: {exc.message}") from None
-        if exc.status == code.UNIMPLEMENTED:
-            raise ServerError(
-                "this server has no visibility API (the time-skipping test server has none); "
-                "pull from the embedded server or a cluster"
-            ) from None
-        if exc.status == code.NOT_FOUND:
-            raise ServerError(f"namespace {client.namespace!r}: {exc.message}") from None
-        raise ServerError(f"cannot list executions: {exc.message}") from None
+        raise list_error(exc, query=query, namespace=client.namespace) from None
+
+
+def list_error(
+    exc: temporalio.service.RPCError, *, query: str | None, namespace: str
+) -> ConfigError | ServerError:
+    """The error to raise for a failed listing (``pull`` and ``shadow`` say the same)."""
+    code = temporalio.service.RPCStatusCode
+    if exc.status == code.INVALID_ARGUMENT:
+        return ConfigError(f"invalid visibility query {query!r}: {exc.message}")
+    if exc.status == code.UNIMPLEMENTED:
+        return ServerError(
+            "this server has no visibility API (the time-skipping test server has none); "
+            "list from the embedded server or a cluster"
+        )
+    if exc.status == code.NOT_FOUND:
+        return ServerError(f"namespace {namespace!r}: {exc.message}")
+    return ServerError(f"cannot list executions: {exc.message}")
 
 
 async def _pull_one(

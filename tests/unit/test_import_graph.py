@@ -192,7 +192,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("servers", "integrations", "effects"),
     ("record",),
     ("check",),
-    ("views",),
+    ("views", "shadow"),
     ("debug", "patches", "lint"),
     ("faults",),
     ("sagas", "strategies"),

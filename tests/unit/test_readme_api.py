@@ -145,6 +145,7 @@ def test_the_public_submodules_are_the_ones_documented() -> None:
             "record",
             "sagas",
             "servers",
+            "shadow",
             "strategies",
             "views",
         )

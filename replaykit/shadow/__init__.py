@@ -1,0 +1,52 @@
+"""Shadowing: check a cluster's executions (or a folder of histories) against the current code.
+
+- ``_shadow``: the shadow itself (list, select, fetch while replaying, report).
+- ``_select``: the deterministic sample by run id, the limit, the deadline, each run once.
+- ``_fetch``: listing, history pages and describes, every request through one token bucket.
+- ``_export``: Temporal Cloud's Workflow History Export files as histories.
+- ``_store``: the local history store (a next shadow fetches only what is new or has grown).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from replaykit._internal._lazy import lazy_exports
+
+_EXPORTS: dict[str, tuple[str, ...]] = {
+    "._shadow": (
+        "ShadowOptions",
+        "ShadowReport",
+        "shadow_cluster",
+        "shadow_cluster_async",
+        "shadow_export",
+        "shadow_folder",
+    ),
+    "._select": ("in_sample",),
+    "._store": ("HistoryStore", "StoredRun"),
+}
+
+__all__ = [
+    "HistoryStore",
+    "ShadowOptions",
+    "ShadowReport",
+    "StoredRun",
+    "in_sample",
+    "shadow_cluster",
+    "shadow_cluster_async",
+    "shadow_export",
+    "shadow_folder",
+]
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from ._select import in_sample as in_sample
+    from ._shadow import ShadowOptions as ShadowOptions
+    from ._shadow import ShadowReport as ShadowReport
+    from ._shadow import shadow_cluster as shadow_cluster
+    from ._shadow import shadow_cluster_async as shadow_cluster_async
+    from ._shadow import shadow_export as shadow_export
+    from ._shadow import shadow_folder as shadow_folder
+    from ._store import HistoryStore as HistoryStore
+    from ._store import StoredRun as StoredRun

@@ -1,0 +1,127 @@
+"""The parts of ``shadow`` that need no server: the sample, the selector, the store, the
+token bucket's accounting and the settings it reads."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from replaykit._internal._errors import ConfigError
+from replaykit.config._config import ProjectConfig
+from replaykit.config._settings import Resolver, default_shadow_store
+from replaykit.history._files import load_history, make_meta
+from replaykit.record._pull import pull_file_name
+from replaykit.shadow import HistoryStore, in_sample
+from replaykit.shadow._fetch import TokenBucket
+from replaykit.shadow._select import Selector, validate_selection
+
+FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "histories"
+RUN_IDS = [str(uuid.UUID(int=i * 7919 + 13)) for i in range(2000)]
+
+
+def test_the_sample_is_decided_by_the_run_id_alone_and_grows_monotonically() -> None:
+    small = {r for r in RUN_IDS if in_sample(r, 0.1)}
+    again = {r for r in reversed(RUN_IDS) if in_sample(r, 0.1)}
+    large = {r for r in RUN_IDS if in_sample(r, 0.5)}
+    assert small == again
+    assert small < large
+    assert 100 < len(small) < 300 and 850 < len(large) < 1150  # about the rate
+    assert all(in_sample(r, 1.0) for r in RUN_IDS[:50])
+
+
+def test_the_selector_judges_each_run_once_and_stops_at_the_limit() -> None:
+    selector = Selector(limit=3)
+    verdicts = [selector.admit(r) for r in ["a", "b", "a", "c", "b", "d", "e"]]
+    assert verdicts == [
+        "selected",
+        "selected",
+        "duplicate",
+        "selected",
+        "duplicate",
+        "stop",
+        "stop",
+    ]
+    assert (selector.selected, selector.duplicates, selector.stopped) == (3, 2, "limit")
+
+
+def test_the_selector_stops_after_its_deadline() -> None:
+    selector = Selector(deadline=time.monotonic() - 1)
+    assert selector.admit("a") == "stop" and selector.stopped == "max-duration"
+
+
+def test_the_selector_counts_what_the_sample_leaves_out() -> None:
+    selector = Selector(sample=0.2)
+    for r in RUN_IDS[:500]:
+        selector.admit(r)
+    assert selector.selected + selector.sampled_out == 500
+    assert selector.selected == sum(in_sample(r, 0.2) for r in RUN_IDS[:500])
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"sample": 0.0, "limit": None, "max_duration": None},
+        {"sample": 1.5, "limit": None, "max_duration": None},
+        {"sample": 1.0, "limit": 0, "max_duration": None},
+        {"sample": 1.0, "limit": None, "max_duration": -1.0},
+    ],
+)
+def test_selection_options_out_of_range_are_refused(kwargs: dict[str, object]) -> None:
+    with pytest.raises(ConfigError):
+        validate_selection(**kwargs)  # type: ignore[arg-type]
+
+
+def test_the_store_keeps_histories_by_run_id_and_last_event_id(tmp_path: Path) -> None:
+    source = load_history(next(FIXTURE.rglob("*.json")))
+    meta = make_meta(
+        workflow_id="wf/1",
+        run_id="run-1",
+        workflow_type=source.workflow_type,
+        task_queue="q",
+        namespace="ns",
+    )
+    store = HistoryStore(tmp_path)
+    assert store.get("ns", "run-1") is None
+    stored = store.put("ns", source.history, meta=meta, closed=True)
+    assert stored.path.name == pull_file_name("wf/1", "run-1")
+    assert stored.last_event_id == source.events[-1].event_id
+    store.save()
+    reopened = HistoryStore(tmp_path).get("ns", "run-1")
+    assert reopened == stored
+    assert load_history(reopened.path).workflow_id == "wf/1"
+    assert HistoryStore(tmp_path).get("other-namespace", "run-1") is None
+    # A file gone or an index that is not ours: fetched again, never trusted.
+    index = stored.path.parent / ".index.json"
+    stored.path.unlink()
+    assert HistoryStore(tmp_path).get("ns", "run-1") is None
+    index.write_text(json.dumps({"format": 99, "runs": {}}))
+    assert HistoryStore(tmp_path).get("ns", "run-1") is None
+
+
+def test_the_token_bucket_counts_every_request_and_refuses_a_bad_rate() -> None:
+    async def take(bucket: TokenBucket, n: int) -> None:
+        for _ in range(n):
+            await bucket.take()
+
+    bucket = TokenBucket(None)
+    asyncio.run(take(bucket, 25))
+    assert bucket.taken == 25
+    limited = TokenBucket(1000.0)
+    asyncio.run(take(limited, 5))
+    assert limited.taken == 5
+    with pytest.raises(ConfigError):
+        TokenBucket(0)
+
+
+def test_the_store_folder_comes_from_the_one_resolver(tmp_path: Path) -> None:
+    assert Resolver().shadow_store().value == default_shadow_store()
+    project = ProjectConfig(root=tmp_path, shadow_store="cache/shadow")
+    got = Resolver(project=project).shadow_store()
+    assert (got.value, got.source) == (str(tmp_path / "cache/shadow"), "pyproject")
+    got = Resolver(project=project, flags={"shadow_store": "/x"}).shadow_store()
+    assert (got.value, got.source) == ("/x", "flag")

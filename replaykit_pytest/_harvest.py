@@ -63,7 +63,9 @@ def replay_check_failure(harvester: Harvester, item: pytest.Item, settings: Sett
     # Strict always (a replay check that lets drift through checks nothing); the workers'
     # own plugin objects, not configured references, replay the test's executions.
     options = settings.check_options(strict=True, plugins=())
-    report = harvester.replay_check(item.nodeid, options=options)
+    from replaykit.check._harvested import replay_harvested
+
+    report = replay_harvested(harvester, item.nodeid, options=options)
     if report is None or not report.results:
         return None
     text = failure_text(report)

@@ -21,7 +21,6 @@ is installed, which happens only once ``temporalio`` is imported anyway.
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import contextlib
 import functools
 import re
@@ -38,8 +37,6 @@ from replaykit.history._harvest_meta import HARVEST_KEY, HarvestInfo
 if TYPE_CHECKING:
     import temporalio.client
 
-    from replaykit.check._divergence import CheckReport
-    from replaykit.check._engine import CheckOptions
     from replaykit.history._files import HistoryFile
 
 __all__ = [
@@ -665,52 +662,6 @@ class Harvester:
         with self._lock:
             return [h for h in self._harvested if h.test == nodeid]
 
-    def replay_check(
-        self, nodeid: str, *, options: CheckOptions | None = None
-    ) -> CheckReport | None:
-        """Replay the test's harvested histories strictly against the current code.
-
-        The workflow classes and plugin objects are the ones the test's workers had (so it
-        works without any file and for classes defined anywhere). None when the test started
-        nothing.
-        """
-        import dataclasses
-
-        from replaykit.check._divergence import CheckReport
-        from replaykit.check._engine import CheckOptions, check_histories
-
-        executions = self.executions_of(nodeid)
-        if not executions:
-            return None
-        base = options or CheckOptions()
-        groups: dict[tuple[Any, ...], list[HarvestedExecution]] = {}
-        for ex in executions:
-            key = (ex.workflows, tuple(id(p) for p in ex.plugins), ex.data_converter)
-            groups.setdefault(key, []).append(ex)
-        results: list[Any] = []
-        seconds = 0.0
-        for members in groups.values():
-            first = members[0]
-            if not first.workflows:
-                continue  # named in the summary's not-importable lines
-            group_options = dataclasses.replace(
-                base,
-                plugins=base.plugins or first.plugins,
-                data_converter=base.data_converter or first.data_converter,
-            )
-            report = _in_thread(
-                functools.partial(
-                    check_histories,
-                    [m.history for m in members],
-                    workflows=list(first.workflows),
-                    options=group_options,
-                    jobs=0,
-                )
-            )
-            results.extend(report.results)
-            seconds += report.seconds
-        return CheckReport(results=tuple(results), seconds=seconds)
-
     def summary(self) -> HarvestSummary:
         """Counts for the session's summary line."""
         with self._lock:
@@ -786,8 +737,9 @@ def _is_not_found(err: BaseException) -> bool:
 
 def _in_thread(fn: Callable[[], _T]) -> _T:
     """Blocking work in a fresh thread: never disturbs the event loop a test plugin owns."""
-    with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="replaykit-harvest") as ex:
-        return ex.submit(fn).result()
+    from replaykit._internal._sync import call_in_thread
+
+    return call_in_thread(fn, thread_name="replaykit-harvest")
 
 
 # --------------------------------------------------------------------------- references

@@ -94,16 +94,28 @@ def sync_twin(async_fn: Callable[_P, Awaitable[_T]], *, doc: str) -> Callable[_P
 
 
 def call_in_thread(fn: Callable[[], _T], *, thread_name: str = "replaykit-sync") -> _T:
-    """Run blocking ``fn`` on a fresh thread and wait for it (Ctrl-C handled as :func:`run_sync`).
+    """Run blocking ``fn`` on a fresh thread and wait for it.
 
     For sync work that may itself bridge to async code: the fresh thread has no event loop of
     its own, so nothing the caller's thread holds (a test's loop) is disturbed.
     """
 
-    async def call() -> _T:
-        return fn()
+    outcome: concurrent.futures.Future[_T] = concurrent.futures.Future()
 
-    return _run_in_worker(call, thread_name)
+    def work() -> None:
+        try:
+            outcome.set_result(fn())
+        except BaseException as exc:  # noqa: BLE001 - re-raised by the caller
+            outcome.set_exception(exc)
+
+    # No event loop runs in the thread: fn may bridge to async code itself (asyncio.run).
+    context = contextvars.copy_context()
+    thread = threading.Thread(target=context.run, args=(work,), name=thread_name, daemon=True)
+    thread.start()
+    try:
+        return outcome.result()
+    finally:
+        thread.join()
 
 
 async def _await(factory: Callable[[], Awaitable[_T]]) -> _T:

@@ -206,3 +206,16 @@ def test_call_in_thread_reraises_what_the_work_raised() -> None:
 
     with pytest.raises(ValueError, match="boom"):
         call_in_thread(fail)
+
+
+def test_call_in_thread_runs_work_that_bridges_to_async_itself() -> None:
+    """The thread has no running loop: the work may call asyncio.run (the harvester's fetch
+    does)."""
+    import asyncio
+
+    from replaykit._internal._sync import call_in_thread
+
+    async def answer() -> int:
+        return 42
+
+    assert call_in_thread(lambda: asyncio.run(answer())) == 42

@@ -751,20 +751,13 @@ def check_histories(
     return CheckReport(
         results=tuple(results),
         seconds=time.perf_counter() - started,
-        options={
-            "strict": options.strict,
-            "fail_on": sorted(options.fail_on),
-            "allow": list(options.allow),
-            "volatile": list(options.volatile),
-            "sandbox": options.sandbox,
-            "jobs": jobs,
-            "deployment_version": options.deployment_version,
-            "include_pinned": options.include_pinned,
-            "budget": dataclasses.asdict(options.budget),
-            "verdict_cache": cache_on,
-            "verdict_cache_note": "; ".join(dict.fromkeys(notes)) or None,
-            "verdicts_stored": stored,
-        },
+        options=_report_options(
+            options,
+            jobs,
+            verdict_cache=cache_on,
+            verdict_cache_note="; ".join(dict.fromkeys(notes)) or None,
+            verdicts_stored=stored,
+        ),
     )
 
 
@@ -981,18 +974,24 @@ def check_history_stream(
     return CheckReport(
         results=tuple(_with_chain_budgets(results, options)),
         seconds=time.perf_counter() - started,
-        options={
-            "strict": options.strict,
-            "fail_on": sorted(options.fail_on),
-            "allow": list(options.allow),
-            "volatile": list(options.volatile),
-            "sandbox": options.sandbox,
-            "jobs": jobs,
-            "deployment_version": options.deployment_version,
-            "include_pinned": options.include_pinned,
-            "budget": dataclasses.asdict(options.budget),
-        },
+        options=_report_options(options, jobs),
     )
+
+
+def _report_options(options: CheckOptions, jobs: int, **extra: Any) -> dict[str, Any]:
+    """The options a report records (what was checked, and how), plus ``extra``."""
+    return {
+        "strict": options.strict,
+        "fail_on": sorted(options.fail_on),
+        "allow": list(options.allow),
+        "volatile": list(options.volatile),
+        "sandbox": options.sandbox,
+        "jobs": jobs,
+        "deployment_version": options.deployment_version,
+        "include_pinned": options.include_pinned,
+        "budget": dataclasses.asdict(options.budget),
+        **extra,
+    }
 
 
 def _stream_context(module_specs: Sequence[str]) -> Any:

@@ -329,20 +329,25 @@ def analyze_patches(
     # Replay everything, observing patch calls; results arrive one history at a time.
     calls_by_index: list[list[PatchCall]] = []
     results: list[HistoryResult] = []
+    # One history per check: a patch call is then attributed to the history whose replay
+    # made it even when two histories share a workflow id (a recorded and a generated run)
+    # and the engine overlaps in-process replays.
+    reports: list[CheckReport] = []
     with observing() as calls:
-
-        def on_result(result: HistoryResult) -> None:
+        for hf in histories:
+            one = check_histories(
+                [hf], workflows=classes, options=options or CheckOptions(), jobs=0
+            )
             taken = drain(calls)
-            results.append(result)
-            calls_by_index.append(taken)
-
-        check = check_histories(
-            histories,
-            workflows=classes,
-            options=options or CheckOptions(),
-            jobs=0,
-            on_result=on_result,
-        )
+            reports.append(one)
+            for result in one.results:
+                results.append(result)
+                calls_by_index.append(taken)
+    check = CheckReport(
+        results=tuple(r for rep in reports for r in rep.results),
+        seconds=sum(rep.seconds for rep in reports),
+        options=reports[0].options if reports else {},
+    )
     result_for: dict[int, tuple[HistoryResult, list[PatchCall]]] = {}
     unmatched = list(zip(results, calls_by_index, strict=True))
     for index, hf in enumerate(histories):

@@ -10,72 +10,26 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from replaykit.check import CheckOptions, check_histories
 from replaykit.check._report import format_result_line
 from replaykit.record import load_scenarios, record_scenarios_async
 from replaykit.servers import parse_server, start_server
 
-pytestmark = [pytest.mark.integration]
+from .agent_support import check_agent, record_agents, release
 
-AGENTS = Path(__file__).resolve().parents[1] / "data" / "agents"
+pytestmark = [pytest.mark.integration]
 
 
 @pytest.fixture(scope="module")
 def recorded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """One history per test agent, recorded through its plugin on the embedded server."""
     out = tmp_path_factory.mktemp("agent-histories")
-    scenarios = load_scenarios(["tests.data.agents.agent_scenarios"])
-    with start_server(parse_server("embedded")) as running:
-
-        async def main() -> None:
-            client = await running.client()
-            report = await record_scenarios_async(scenarios, client, out_dir=out)
-            assert report.ok, report
-
-        asyncio.run(main())
-    files = {p.parent.name: p for p in out.rglob("*.json")}
+    files = record_agents(["tests.data.agents.agent_scenarios"], out)
     assert set(files) == {"support_agent", "langgraph_agent", "pydantic_agent"}, files
     return files
-
-
-@pytest.fixture()
-def next_release(tmp_path: Path) -> Iterator[Path]:
-    """A folder on sys.path where a test writes its changed copy of an agent module."""
-    sys.path.insert(0, str(tmp_path))
-    try:
-        yield tmp_path
-    finally:
-        sys.path.remove(str(tmp_path))
-        for name in [m for m in sys.modules if m.endswith("_next")]:
-            del sys.modules[name]
-
-
-def _release(folder: Path, module: str, *edits: tuple[str, str]) -> str:
-    """Copy ``tests/data/agents/<module>.py`` as ``<module>_next`` with text replaced."""
-    text = (AGENTS / f"{module}.py").read_text()
-    for old, new in edits:
-        assert old in text, old
-        text = text.replace(old, new)
-    (folder / f"{module}_next.py").write_text(text)
-    return f"{module}_next"
-
-
-def _check(history: Path, module: str, **options: object):  # type: ignore[no-untyped-def]
-    report = check_histories(
-        [history],
-        workflows=[module],
-        options=CheckOptions(plugins=(f"{module}:plugin",), **options),  # type: ignore[arg-type]
-        jobs=0,
-    )
-    (result,) = report.results
-    assert result.status != "error", result.error
-    return report, result
 
 
 def test_unchanged_agents_check_clean(recorded: dict[str, Path]) -> None:
@@ -87,7 +41,7 @@ def test_unchanged_agents_check_clean(recorded: dict[str, Path]) -> None:
         ("langgraph_agent", "tests.data.agents.lg_agent"),
         ("pydantic_agent", "tests.data.agents.pai_agent"),
     ):
-        _, result = _check(recorded[scenario], module)
+        _, result = check_agent(recorded[scenario], module)
         assert result.status == "clean", format_result_line(result)
         assert result.divergences == (), format_result_line(result)
 
@@ -95,10 +49,10 @@ def test_unchanged_agents_check_clean(recorded: dict[str, Path]) -> None:
 def test_prompt_changed_halfway_shows_the_changed_words(
     recorded: dict[str, Path], next_release: Path
 ) -> None:
-    module = _release(
+    module = release(
         next_release, "oa_agent", ("Always be polite and hand", "Always be brief and hand")
     )
-    report, result = _check(recorded["support_agent"], module)
+    report, result = check_agent(recorded["support_agent"], module)
     assert result.status == "divergent"
     causes = {d.cause for d in result.divergences}
     assert causes == {"prompt"}, format_result_line(result)
@@ -123,23 +77,23 @@ def test_prompt_changed_halfway_shows_the_changed_words(
         ("activity:invoke_model_activity.input.system_instructions",),
         ("activity-input",),
     ):
-        _, allowed = _check(recorded["support_agent"], module, allow=allow)
+        _, allowed = check_agent(recorded["support_agent"], module, allow=allow)
         assert allowed.status == "clean", (allow, format_result_line(allowed))
         assert {d.cause for d in allowed.allowed} == {"prompt"}
-    _, other = _check(recorded["support_agent"], module, allow=("tools",))
+    _, other = check_agent(recorded["support_agent"], module, allow=("tools",))
     assert other.status == "divergent"
 
 
 def test_tool_and_model_setting_changes_are_named(
     recorded: dict[str, Path], next_release: Path
 ) -> None:
-    module = _release(
+    module = release(
         next_release,
         "oa_agent",
         ('"""Look an order up by its id.', '"""Look an order up by its id or tracking number.'),
         ("TEMPERATURE = 0.2", "TEMPERATURE = 0.7"),
     )
-    _, result = _check(recorded["support_agent"], module)
+    _, result = check_agent(recorded["support_agent"], module)
     by_cause = {d.cause: d for d in result.divergences}
     assert set(by_cause) == {"tools", "model-settings"}, format_result_line(result)
     tools = by_cause["tools"]
@@ -151,19 +105,19 @@ def test_tool_and_model_setting_changes_are_named(
     settings = by_cause["model-settings"]
     assert settings.field == "input.model_settings"
     assert "0.2 -> 0.7" in (settings.diff or "")
-    _, allowed = _check(recorded["support_agent"], module, allow=("tools", "model-settings"))
+    _, allowed = check_agent(recorded["support_agent"], module, allow=("tools", "model-settings"))
     assert allowed.status == "clean"
 
 
 def test_langgraph_state_change_and_dotted_allow(
     recorded: dict[str, Path], next_release: Path
 ) -> None:
-    module = _release(
+    module = release(
         next_release,
         "lg_agent",
         ("HumanMessage(content=question)", 'HumanMessage(content="Customer says: " + question)'),
     )
-    _, result = _check(recorded["langgraph_agent"], module)
+    _, result = check_agent(recorded["langgraph_agent"], module)
     assert result.status == "divergent"
     (d,) = result.divergences
     assert d.cause == "input" and d.integration == "LangGraph", format_result_line(result)
@@ -174,7 +128,7 @@ def test_langgraph_state_change_and_dotted_allow(
     assert "checkpoint" not in d.diff and "node_first_attempt_time" not in d.diff
     assert d.source is not None and "lg_agent_next.py" in d.source, d.source
     # a dotted activity name is matched whole: react-agent.agent + field input
-    _, allowed = _check(
+    _, allowed = check_agent(
         recorded["langgraph_agent"], module, allow=("activity:react-agent.agent.input",)
     )
     assert allowed.status == "clean", format_result_line(allowed)
@@ -183,12 +137,12 @@ def test_langgraph_state_change_and_dotted_allow(
 def test_user_volatile_rule_on_a_dotted_activity(
     recorded: dict[str, Path], next_release: Path
 ) -> None:
-    module = _release(
+    module = release(
         next_release,
         "lg_agent",
         ("HumanMessage(content=question)", 'HumanMessage(content="Customer says: " + question)'),
     )
-    _, result = _check(
+    _, result = check_agent(
         recorded["langgraph_agent"],
         module,
         volatile=("activity:react-agent.agent.args.*.messages.*.content",),
@@ -203,7 +157,7 @@ def test_cli_allow_prompt_and_volatile_flag(
 
     from replaykit.cli import main
 
-    module = _release(
+    module = release(
         next_release, "oa_agent", ("Always be polite and hand", "Always be brief and hand")
     )
     base = [
@@ -241,10 +195,10 @@ def test_deep_agent_records_and_checks_clean(tmp_path: Path, next_release: Path)
 
         asyncio.run(main())
     (history,) = tmp_path.rglob("*.json")
-    _, clean = _check(history, "tests.data.agents.deep_agent")
+    _, clean = check_agent(history, "tests.data.agents.deep_agent")
     assert clean.status == "clean" and clean.divergences == (), format_result_line(clean)
-    module = _release(next_release, "deep_agent", ("Answer in one sentence.", "Answer at length."))
-    _, changed = _check(history, module)
+    module = release(next_release, "deep_agent", ("Answer in one sentence.", "Answer at length."))
+    _, changed = check_agent(history, module)
     (d,) = changed.divergences
     assert (d.cause, d.integration) == ("prompt", "DeepAgents"), format_result_line(changed)
     assert d.diff == (

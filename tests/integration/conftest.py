@@ -1,0 +1,3 @@
+"""Fixtures the integration tests share."""
+
+from .agent_support import next_release as next_release

@@ -221,6 +221,29 @@ class BudgetReport:
     #: started event: they join the runs of a chain whatever the files are called.
     run_ids: tuple[str, str, str] | None = field(default=None, repr=False)
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> BudgetReport:
+        """The report :meth:`to_json` gave (measures, limits, loops and findings)."""
+
+        def known(kind: type, values: dict[str, Any]) -> dict[str, Any]:
+            names = {f.name for f in dataclasses.fields(kind)}
+            return {k: v for k, v in values.items() if k in names}
+
+        return cls(
+            events=int(data.get("events") or 0),
+            bytes=int(data.get("bytes") or 0),
+            largest_payload=int(data.get("largest_payload") or 0),
+            largest_payload_at=data.get("largest_payload_at"),
+            largest_transaction=int(data.get("largest_transaction") or 0),
+            continues_as_new=bool(data.get("continues_as_new")),
+            limits=BudgetLimits(**known(BudgetLimits, data.get("limits") or {})),
+            loops=tuple(LoopGrowth(**known(LoopGrowth, x)) for x in data.get("loops") or ()),
+            findings=tuple(
+                BudgetFinding(**known(BudgetFinding, x)) for x in data.get("findings") or ()
+            ),
+            chain_runs=int(data.get("chain_runs") or 1),
+        )
+
     @property
     def flagged(self) -> bool:
         """Whether anything is over, or projected to reach, a limit."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
@@ -64,6 +64,14 @@ class Divergence:
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict."""
         return {k: _jsonable(v) for k, v in asdict(self).items()}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Divergence:
+        """The divergence :meth:`to_json` gave (values as JSON holds them)."""
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        values["items"] = tuple(values.get("items") or ())
+        return cls(**values)
 
     def describe(self) -> str:
         """Multi-line human explanation (used by text reports and pytest failures)."""
@@ -162,6 +170,36 @@ class HistoryResult:
             "recheck_reason": self.recheck_reason,
             "not_stored": self.not_stored,
         }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> HistoryResult:
+        """The result :meth:`to_json` gave (a shadow worker's verdict, read back by the CLI);
+        keys left out are their defaults."""
+        from replaykit.history._versioning import VersioningView
+
+        from ._budget import BudgetReport
+
+        versioning = data.get("versioning")
+        budget = data.get("budget")
+        return cls(
+            path=data.get("path"),
+            workflow_id=data.get("workflow_id"),
+            workflow_type=data.get("workflow_type"),
+            status=data["status"],
+            divergences=tuple(Divergence.from_json(d) for d in data.get("divergences") or ()),
+            error=data.get("error"),
+            events=int(data.get("events") or 0),
+            seconds=float(data.get("seconds") or 0.0),
+            stock_error=data.get("stock_error"),
+            allowed=tuple(Divergence.from_json(d) for d in data.get("allowed") or ()),
+            versioning=VersioningView.from_json(versioning) if versioning else None,
+            pinned_reason=data.get("pinned_reason"),
+            budget=BudgetReport.from_json(budget) if budget else None,
+            closed=data.get("closed"),
+            reused=bool(data.get("reused")),
+            recheck_reason=data.get("recheck_reason"),
+            not_stored=data.get("not_stored"),
+        )
 
     def describe(self) -> str:
         """The full explanation of this history's verdict."""

@@ -87,6 +87,7 @@ __all__ = [
     "collect_workflows",
     "plan_checks",
     "replay_one",
+    "report_options",
 ]
 
 
@@ -751,7 +752,7 @@ def check_histories(
     return CheckReport(
         results=tuple(results),
         seconds=time.perf_counter() - started,
-        options=_report_options(
+        options=report_options(
             options,
             jobs,
             verdict_cache=cache_on,
@@ -974,11 +975,11 @@ def check_history_stream(
     return CheckReport(
         results=tuple(_with_chain_budgets(results, options)),
         seconds=time.perf_counter() - started,
-        options=_report_options(options, jobs),
+        options=report_options(options, jobs),
     )
 
 
-def _report_options(options: CheckOptions, jobs: int, **extra: Any) -> dict[str, Any]:
+def report_options(options: CheckOptions, jobs: int, **extra: Any) -> dict[str, Any]:
     """The options a report records (what was checked, and how), plus ``extra``."""
     return {
         "strict": options.strict,

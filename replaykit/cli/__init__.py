@@ -21,6 +21,10 @@ _COMMANDS: dict[str, tuple[str, str]] = {
         "replaykit.cli.shadow",
         "Check a cluster's executions (or a folder) against the current code.",
     ),
+    "shadow-worker": (
+        "replaykit.cli.shadow_worker",
+        "Serve the batches of `shadow --on-temporal` (one per core, on any machine).",
+    ),
     "replay": (
         "replaykit.cli.replay",
         "Step through one history in a debugger (--break-at), or --trace it.",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import click
 
@@ -40,3 +41,31 @@ class Progress:
         if self.enabled:
             sys.stderr.write("\r\033[K")
             sys.stderr.flush()
+
+
+class ShadowProgressLine:
+    """``shadow --on-temporal``: the coordinator's progress on the progress line."""
+
+    def __init__(self, progress: Progress, *, quiet: bool = False) -> None:
+        self.progress = progress
+        self.quiet = quiet
+
+    def update(self, p: Any) -> None:
+        """Show a :class:`~replaykit.shadow._coordinator.ShadowProgress`."""
+        self.progress.label = (
+            f"on Temporal: {p.selected} selected, {p.in_flight} batches in flight, "
+            f"{p.divergent} divergent, {p.errors} errors; judged"
+        )
+        self.progress.total = p.selected if p.listing_done else None
+        self.progress.count = p.judged
+        self.progress.advance(0)
+
+
+def describe_progress(p: Any) -> str:
+    """One line of a shadow's progress (``shadow status``)."""
+    state = "finished" if p.done else ("listing done" if p.listing_done else "listing")
+    return (
+        f"{state}: {p.listed} listed, {p.selected} selected, {p.judged} judged "
+        f"({p.clean} clean, {p.divergent} divergent, {p.errors} errors, {p.pinned} pinned), "
+        f"{p.in_flight} batches in flight, {p.queued} queued, coordinator run {p.runs}"
+    )

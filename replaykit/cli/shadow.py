@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import sys
@@ -19,7 +20,7 @@ from replaykit.check._report import (
     write_junit_xml,
 )
 from replaykit.cli._options import cli_resolver, server_options, server_spec_from_options
-from replaykit.cli._progress import Progress
+from replaykit.cli._progress import Progress, ShadowProgressLine
 from replaykit.cli.check import command as _check_command
 from replaykit.config._config import load_project_config
 
@@ -60,6 +61,18 @@ def _check_options(fn: _F) -> _F:
     return fn
 
 
+def _worker_args(check: dict[str, Any], settings: Any) -> list[str]:
+    """What local shadow workers need beyond the connection: plugins and the converter."""
+    args: list[str] = []
+    for plugin in settings.plugins().value:
+        if isinstance(plugin, str):
+            args += ["--plugin", plugin]
+    converter = settings.data_converter().value
+    if converter:
+        args += ["--data-converter", converter]
+    return args
+
+
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h)?\s*$")
 
 
@@ -74,7 +87,21 @@ def _duration(value: str | None) -> float | None:
     return float(match.group(1)) * {"s": 1, "m": 60, "h": 3600}[match.group(2) or "s"]
 
 
-@click.command("shadow")
+class _ShadowGroup(click.Group):
+    """``shadow`` is the command itself; ``shadow status ID`` reads a detached one."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if not args or args[0] not in self.commands:
+            ctx.meta["replaykit.shadow.direct"] = True
+        return super().parse_args(ctx, args)
+
+
+@click.group(
+    "shadow",
+    cls=_ShadowGroup,
+    invoke_without_command=True,
+    subcommand_metavar="[status ID]",
+)
 @click.option("--query", "query", default=None, help="Visibility query (default: every execution).")
 @click.option(
     "--from",
@@ -129,9 +156,76 @@ def _duration(value: str | None) -> float | None:
     "Default: [tool.replaykit] shadow_store, else ~/.cache/replaykit/shadow.",
 )
 @click.option("--no-store", is_flag=True, help="Keep fetched histories in memory only.")
+@click.option(
+    "--on-temporal",
+    is_flag=True,
+    help="Run the shadow on Temporal: a coordinator workflow hands batches to "
+    "`replaykit shadow-worker` processes (on as many machines as you start).",
+)
+@click.option(
+    "--task-queue",
+    default=None,
+    help="--on-temporal: the shadow workers' task queue (default: replaykit-shadow).",
+)
+@click.option(
+    "--local-workers",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="--on-temporal: also start N shadow workers on this machine.",
+)
+@click.option(
+    "--batch-size",
+    type=click.IntRange(min=1),
+    default=50,
+    show_default=True,
+    help="--on-temporal: executions per batch (one activity).",
+)
+@click.option(
+    "--window",
+    type=click.IntRange(min=1),
+    default=8,
+    show_default=True,
+    help="--on-temporal: batches in flight at most.",
+)
+@click.option(
+    "--events-per-run",
+    type=click.IntRange(min=200),
+    default=2000,
+    show_default=True,
+    help="--on-temporal: the coordinator continues as new past this many events.",
+)
+@click.option(
+    "--heartbeat-timeout",
+    type=click.FloatRange(min=1.0),
+    default=60.0,
+    show_default=True,
+    help="--on-temporal: seconds without a heartbeat before a batch moves to another worker.",
+)
+@click.option(
+    "--coordinator-server",
+    default=None,
+    metavar="embedded|HOST:PORT",
+    help="--on-temporal: where the coordinator runs (default: the shadowed cluster).",
+)
+@click.option(
+    "--coordinator-namespace",
+    default=None,
+    metavar="NS",
+    help="--on-temporal: the coordinator's namespace (default: the shadowed one).",
+)
+@click.option(
+    "--detach",
+    is_flag=True,
+    help="--on-temporal: start the coordinator, print its id and exit; read it later with "
+    "`replaykit shadow status ID`.",
+)
 @server_options
 @_check_options
+@click.pass_context
 def command(
+    ctx: click.Context,
+    /,
     query: str | None,
     folders: tuple[str, ...],
     exports: tuple[str, ...],
@@ -142,6 +236,16 @@ def command(
     max_rps: float | None,
     store: str | None,
     no_store: bool,
+    on_temporal: bool,
+    task_queue: str | None,
+    local_workers: int,
+    batch_size: int,
+    window: int,
+    events_per_run: int,
+    heartbeat_timeout: float,
+    coordinator_server: str | None,
+    coordinator_namespace: str | None,
+    detach: bool,
     server: str | None,
     address: str | None,
     namespace: str | None,
@@ -156,9 +260,16 @@ def command(
     --from-export, Temporal Cloud's Workflow History Export files (a run exported twice is
     judged once).
 
+    With --on-temporal, Temporal runs the shadow: a coordinator workflow pages through the
+    query and hands batches to `replaykit shadow-worker` processes (start them anywhere, or
+    here with --local-workers N); the report is the same. `replaykit shadow status ID`
+    follows a --detach'ed one.
+
     Exit code: 0 all clean, 1 at least one divergence, 2 usage or input errors (an execution
     that cannot be fetched is an input error; every other one is still checked).
     """
+    if not ctx.meta.get("replaykit.shadow.direct"):
+        return  # `shadow status ...`: the subcommand does the work
     from replaykit.shadow._shadow import (
         ShadowOptions,
         run_shadow,
@@ -186,6 +297,7 @@ def command(
             shadow_store=store,
             fetch_concurrency=fetch_concurrency,
             max_rps=max_rps,
+            task_queue=task_queue,
         )
         workflows = settings.workflows().value
         if not workflows:
@@ -241,6 +353,52 @@ def command(
                 workflow_id=check["workflow_id"],
                 on_result=on_result,
             )
+        elif on_temporal:
+            from replaykit.shadow._distributed import OnTemporalOptions, run_shadow_on_temporal
+
+            spec = server_spec_from_options(
+                server=server, address=address, namespace=namespace, db_filename=db_filename
+            )
+            coordinator = (
+                server_spec_from_options(
+                    server=coordinator_server,
+                    address=None,
+                    namespace=coordinator_namespace or spec.namespace,
+                    db_filename=None,
+                )
+                if coordinator_server or coordinator_namespace
+                else None
+            )
+            if coordinator is not None and coordinator_server is None:
+                coordinator = dataclasses.replace(spec, namespace=coordinator.namespace)
+            shown = ShadowProgressLine(progress, quiet=quiet)
+            outcome = run_shadow_on_temporal(
+                spec,
+                workflows=workflows,
+                query=query,
+                options=options,
+                shadow=shadow,
+                on_temporal=OnTemporalOptions(
+                    task_queue=settings.shadow_task_queue().value,
+                    batch_size=batch_size,
+                    window=window,
+                    events_per_run=events_per_run,
+                    heartbeat_timeout=heartbeat_timeout,
+                ),
+                coordinator_spec=coordinator,
+                local_workers=local_workers,
+                worker_args=_worker_args(check, settings),
+                detach=detach,
+                on_progress=shown.update,
+            )
+            if isinstance(outcome, str):
+                progress.close()
+                click.echo(f"shadow started on Temporal: {outcome}")
+                click.echo(f"follow it with: replaykit shadow status {outcome} --server ...")
+                raise SystemExit(0)
+            report = outcome
+            for result in report.check.results:
+                on_result(result)
         else:
             spec = server_spec_from_options(
                 server=server, address=address, namespace=namespace, db_filename=db_filename
@@ -268,3 +426,12 @@ def command(
     click.echo(format_summary(report.check))
     sys.stdout.flush()
     raise SystemExit(report.exit_code)
+
+
+def _add_status() -> None:
+    from replaykit.cli._shadow_status import status
+
+    command.add_command(status)
+
+
+_add_status()

@@ -57,6 +57,7 @@ __all__ = [
     "PYTEST_DEFAULT_SERVER",
     "SHADOW_FETCH_CONCURRENCY",
     "SHADOW_MAX_RPS",
+    "SHADOW_TASK_QUEUE",
     "Face",
     "Resolved",
     "Resolver",
@@ -128,6 +129,8 @@ def default_fail_on() -> frozenset[str]:
 #: (a Temporal Cloud namespace allows about 2,000; a shadow must not starve production).
 SHADOW_FETCH_CONCURRENCY = 8
 SHADOW_MAX_RPS = 100.0
+#: ``shadow --on-temporal`` / ``shadow-worker``: the task queue the coordinator hands out on.
+SHADOW_TASK_QUEUE = "replaykit-shadow"
 
 
 def default_shadow_store() -> str:
@@ -388,6 +391,10 @@ class Resolver:
     def max_rps(self) -> Resolved[float]:
         """``shadow``: requests per second to the cluster, at most."""
         return self._pick("max_rps", default=SHADOW_MAX_RPS)
+
+    def shadow_task_queue(self) -> Resolved[str]:
+        """``shadow --on-temporal`` and ``shadow-worker``: ``--task-queue`` > the default."""
+        return self._pick("task_queue", default=SHADOW_TASK_QUEUE)
 
     def deployment_version(self) -> Resolved[str | None]:
         """``NAME.BUILD_ID`` of the Worker Deployment version this code is."""

@@ -11,6 +11,7 @@ another version than the one being checked (so it never runs that code).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -84,6 +85,14 @@ class VersioningView:
         if self.override:
             text += f", override {self.override} at event {self.override_event_id}"
         return text
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> VersioningView:
+        """The view :meth:`to_json` gave."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        values["versions"] = tuple(values.get("versions") or ())
+        return cls(**values)
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict."""

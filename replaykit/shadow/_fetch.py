@@ -21,7 +21,14 @@ import temporalio.service
 from replaykit._internal._errors import ConfigError
 from replaykit.record._pull import list_error
 
-__all__ = ["Listed", "TokenBucket", "describe_length", "fetch_history", "list_executions"]
+__all__ = [
+    "Listed",
+    "TokenBucket",
+    "describe_length",
+    "fetch_history",
+    "list_executions",
+    "list_page",
+]
 
 _RUNNING = temporalio.api.enums.v1.WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING
 
@@ -111,29 +118,51 @@ async def list_executions(
     """
     token = b""
     while True:
-        await bucket.take()
-        request = wsv1.ListWorkflowExecutionsRequest(
-            namespace=client.namespace,
-            page_size=page_size,
-            next_page_token=token,
-            query=query or "",
-        )
-        try:
-            response = await client.workflow_service.list_workflow_executions(request, retry=True)
-        except temporalio.service.RPCError as exc:
-            raise list_error(exc, query=query, namespace=client.namespace) from None
-        for info in response.executions:
-            yield Listed(
-                workflow_id=info.execution.workflow_id,
-                run_id=info.execution.run_id,
-                workflow_type=info.type.name,
-                task_queue=info.task_queue,
-                status=_status_name(info.status),
-                history_length=info.history_length,
-            )
-        token = response.next_page_token
+        page, token = await list_page(client, query, bucket, token=token, page_size=page_size)
+        for listed in page:
+            yield listed
         if not token:
             return
+
+
+async def list_page(
+    client: temporalio.client.Client,
+    query: str | None,
+    bucket: TokenBucket,
+    *,
+    token: bytes = b"",
+    page_size: int = 1000,
+) -> tuple[list[Listed], bytes]:
+    """One page of the executions a visibility query matches, and the next page's token
+    (empty after the last page): one rate-limited request.
+
+    Raises:
+        ConfigError: The server rejected the query.
+        ServerError: Listing failed (unreachable, no visibility API, no such namespace).
+    """
+    await bucket.take()
+    request = wsv1.ListWorkflowExecutionsRequest(
+        namespace=client.namespace,
+        page_size=page_size,
+        next_page_token=token,
+        query=query or "",
+    )
+    try:
+        response = await client.workflow_service.list_workflow_executions(request, retry=True)
+    except temporalio.service.RPCError as exc:
+        raise list_error(exc, query=query, namespace=client.namespace) from None
+    page = [
+        Listed(
+            workflow_id=info.execution.workflow_id,
+            run_id=info.execution.run_id,
+            workflow_type=info.type.name,
+            task_queue=info.task_queue,
+            status=_status_name(info.status),
+            history_length=info.history_length,
+        )
+        for info in response.executions
+    ]
+    return page, response.next_page_token
 
 
 async def fetch_history(

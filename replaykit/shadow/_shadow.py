@@ -19,7 +19,7 @@ import dataclasses
 import json
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -56,6 +56,7 @@ __all__ = [
     "shadow_cluster_async",
     "shadow_export",
     "shadow_folder",
+    "judge_executions_async",
     "write_shadow_json",
 ]
 
@@ -106,6 +107,9 @@ class ShadowReport:
         requests: Requests made to the cluster.
         stopped: Why selection stopped early: ``"limit"``, ``"max-duration"`` or None.
         seconds: Wall time of the whole shadow.
+        workflow_id: ``--on-temporal``: the coordinator's workflow id.
+        coordinator_runs: ``--on-temporal``: runs in the coordinator's continue-as-new chain.
+        coordinator_max_events: ``--on-temporal``: events of its largest run.
     """
 
     check: CheckReport
@@ -120,6 +124,9 @@ class ShadowReport:
     requests: int = 0
     stopped: str | None = None
     seconds: float = 0.0
+    workflow_id: str | None = None
+    coordinator_runs: int = 0
+    coordinator_max_events: int = 0
 
     @property
     def exit_code(self) -> int:
@@ -145,6 +152,15 @@ class ShadowReport:
             "requests": self.requests,
             "stopped": self.stopped,
             "seconds": round(self.seconds, 3),
+            **(
+                {
+                    "workflow_id": self.workflow_id,
+                    "coordinator_runs": self.coordinator_runs,
+                    "coordinator_max_events": self.coordinator_max_events,
+                }
+                if self.workflow_id
+                else {}
+            ),
         }
 
     def describe(self) -> str:
@@ -161,6 +177,12 @@ class ShadowReport:
             text = ", ".join(parts) + f" ({self.requests} requests)"
         if self.stopped:
             text += f"; stopped by {self.stopped}"
+        if self.workflow_id:
+            text += (
+                f"\non Temporal: coordinator {self.workflow_id}, {self.coordinator_runs} "
+                f"run{'s' if self.coordinator_runs != 1 else ''}, the largest "
+                f"{self.coordinator_max_events} events"
+            )
         return text
 
     def to_json(self) -> dict[str, Any]:
@@ -258,10 +280,18 @@ class _Shadow:
     def on_verdict(self, result: HistoryResult) -> None:
         self.emit(self.renamed(result))
 
+    def listing(self, client: temporalio.client.Client, query: str | None) -> AsyncIterator[Listed]:
+        """The executions the query matches, through this shadow's rate limit."""
+        return list_executions(client, query, self.bucket, page_size=self.shadow.page_size)
+
     async def produce(
-        self, client: temporalio.client.Client, query: str | None, channel: _Channel
+        self,
+        client: temporalio.client.Client,
+        listing: AsyncIterator[Listed],
+        channel: _Channel,
     ) -> None:
-        """List, select and fetch into ``channel``; close it when done (or on an error)."""
+        """Select and fetch what ``listing`` yields into ``channel``; close it when done (or
+        on an error)."""
         self.namespace = client.namespace
         slots = asyncio.Semaphore(self.shadow.fetch_concurrency)
         running: set[asyncio.Task[None]] = set()
@@ -271,7 +301,6 @@ class _Shadow:
             slots.release()
 
         try:
-            listing = list_executions(client, query, self.bucket, page_size=self.shadow.page_size)
             async for listed in listing:
                 self.counts.listed += 1
                 verdict = self.selector.admit(listed.run_id)
@@ -391,6 +420,53 @@ async def shadow_cluster_async(
         ServerError: Listing failed (unreachable, no visibility API, no such namespace).
     """
     state = _Shadow(shadow, on_result)
+    return await _shadow_listing(
+        client,
+        state,
+        state.listing(client, query),
+        query=query,
+        workflows=workflows,
+        options=options,
+        jobs=jobs,
+    )
+
+
+async def judge_executions_async(
+    client: temporalio.client.Client,
+    executions: Sequence[Listed],
+    *,
+    workflows: Sequence[str | type],
+    options: CheckOptions | None = None,
+    shadow: ShadowOptions | None = None,
+    jobs: int | None = None,
+    on_result: Callable[[HistoryResult], None] | None = None,
+) -> ShadowReport:
+    """Fetch and check the given executions, as :func:`shadow_cluster_async` checks what a
+    query lists (a shadow worker's batch: the coordinator already listed and selected them).
+
+    Each run id is judged once; the store and the rate limit of ``shadow`` apply.
+    """
+    state = _Shadow(shadow, on_result)
+
+    async def given() -> AsyncIterator[Listed]:
+        for listed in executions:
+            yield listed
+
+    return await _shadow_listing(
+        client, state, given(), query=None, workflows=workflows, options=options, jobs=jobs
+    )
+
+
+async def _shadow_listing(
+    client: temporalio.client.Client,
+    state: _Shadow,
+    listing: AsyncIterator[Listed],
+    *,
+    query: str | None,
+    workflows: Sequence[str | type],
+    options: CheckOptions | None,
+    jobs: int | None,
+) -> ShadowReport:
     channel = _Channel(asyncio.get_running_loop(), size=max(2, state.shadow.fetch_concurrency))
     checking = asyncio.ensure_future(
         asyncio.to_thread(
@@ -403,7 +479,7 @@ async def shadow_cluster_async(
             on_result=state.on_verdict,
         )
     )
-    producer = asyncio.ensure_future(state.produce(client, query, channel))
+    producer = asyncio.ensure_future(state.produce(client, listing, channel))
     try:
         done, _ = await asyncio.wait({checking, producer}, return_when=asyncio.FIRST_EXCEPTION)
         if checking in done:
@@ -678,7 +754,7 @@ def run_shadow(
                 link.channel = channel
                 link.ready.set()
                 try:
-                    await state.produce(client, query, channel)
+                    await state.produce(client, state.listing(client, query), channel)
                 except asyncio.CancelledError:
                     raise
                 except BaseException:

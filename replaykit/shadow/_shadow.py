@@ -110,6 +110,8 @@ class ShadowReport:
         workflow_id: ``--on-temporal``: the coordinator's workflow id.
         coordinator_runs: ``--on-temporal``: runs in the coordinator's continue-as-new chain.
         coordinator_max_events: ``--on-temporal``: events of its largest run.
+        retried_batches: ``--on-temporal``: batches judged on a later attempt (a worker died
+            or failed while judging them).
     """
 
     check: CheckReport
@@ -127,6 +129,7 @@ class ShadowReport:
     workflow_id: str | None = None
     coordinator_runs: int = 0
     coordinator_max_events: int = 0
+    retried_batches: int = 0
 
     @property
     def exit_code(self) -> int:
@@ -157,6 +160,7 @@ class ShadowReport:
                     "workflow_id": self.workflow_id,
                     "coordinator_runs": self.coordinator_runs,
                     "coordinator_max_events": self.coordinator_max_events,
+                    "retried_batches": self.retried_batches,
                 }
                 if self.workflow_id
                 else {}

@@ -330,3 +330,123 @@ def test_a_stuck_replay_is_killed_and_its_replacement_judges_the_rest(
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert "stalling-1" in proc.stdout and "did not finish within 1 s" in proc.stdout
     assert "3 selected" in proc.stdout and "2 clean" in proc.stdout, proc.stdout
+
+
+def _shadow_workers(
+    server: RunningServer, code: Path, queue: str, count: int
+) -> list[subprocess.Popen[str]]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TEMPORAL_")}
+    env["PYTHONPATH"] = f"{code}{os.pathsep}{ROOT}"
+    return [
+        subprocess.Popen(
+            [sys.executable, "-c", "from replaykit.cli import run; run()", "shadow-worker"]
+            + ["--server", server.address, "--task-queue", queue, "-w", *WORKFLOWS, "--no-store"],
+            cwd=code,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            start_new_session=True,
+        )
+        for _ in range(count)
+    ]
+
+
+async def _kill_a_worker_mid_batch(
+    server: RunningServer, workflow_id: str, workers: list[subprocess.Popen[str]]
+) -> int:
+    """SIGKILL the worker that has a batch in hand (its pid is in the worker identity)."""
+    client = await server.client()
+    pids = {p.pid: p for p in workers}
+    for _ in range(600):
+        description = await client.get_workflow_handle(workflow_id).describe()
+        for pending in description.raw_description.pending_activities:
+            pid = int((pending.last_worker_identity or "0@").split("@")[0] or 0)
+            if pending.activity_type.name == "replaykit.shadow.judge" and pid in pids:
+                if pending.state == 2:  # PENDING_ACTIVITY_STATE_STARTED
+                    os.killpg(pid, 9)
+                    pids[pid].wait()
+                    return pid
+        await asyncio.sleep(0.05)
+    raise AssertionError("no batch was ever in a worker's hands")
+
+
+def test_on_temporal_with_three_workers_one_killed_judges_each_once_as_the_local_shadow(
+    fleet: tuple[RunningServer, Fleet], tmp_path: Path
+) -> None:
+    """Three shadow workers; the one holding a batch is SIGKILLed; the batch moves on, every
+    execution gets one verdict, equal to the local shadow's; the coordinator continues as
+    new under its event bound, and its own histories replay clean under `check`."""
+    server, _ = fleet
+    runs = asyncio.run(_list(server))
+    code = _changed_copy(tmp_path, "research.py", SEARCH_ARG, SEARCH_ARG.replace("=2", "=3"))
+    queue, events_per_run, window = "shadow-kill-test", 200, 4
+    workers = _shadow_workers(server, code, queue, 3)
+    try:
+        started = _replaykit(
+            ["shadow", "--on-temporal", "--detach", "--server", server.address, "--query", QUERY]
+            + ["--task-queue", queue, "--batch-size", "4", "--window", str(window)]
+            + ["--events-per-run", str(events_per_run), "--heartbeat-timeout", "4"]
+            + ["-w", *WORKFLOWS],
+            code=code,
+        )
+        assert started.returncode == 0, started.stdout + started.stderr
+        workflow_id = started.stdout.split("shadow started on Temporal: ")[1].split()[0]
+        killed = asyncio.run(_kill_a_worker_mid_batch(server, workflow_id, workers))
+        assert killed
+        status = _replaykit(
+            ["shadow", "status", workflow_id, "--server", server.address, "--wait", "-q"]
+            + ["--json-report", str(tmp_path / "on-temporal.json")],
+            code=code,
+        )
+        assert status.returncode == 1, status.stdout + status.stderr
+    finally:
+        for p in workers:
+            if p.poll() is None:
+                os.killpg(p.pid, 15)
+        for p in workers:
+            p.wait(timeout=30)
+    local = _replaykit(
+        ["shadow", "--server", server.address, "--query", QUERY, "--no-store", "-q"]
+        + ["-w", *WORKFLOWS, "-j", str(JOBS), "--json-report", str(tmp_path / "local.json")],
+        code=code,
+    )
+    assert local.returncode == 1, local.stdout + local.stderr
+
+    body = json.loads((tmp_path / "on-temporal.json").read_text())
+    paths = [r["path"] for r in body["results"]]
+    assert len(paths) == len(set(paths)) == len(runs)  # each execution judged exactly once
+    local_results = {
+        r["path"]: r for r in json.loads((tmp_path / "local.json").read_text())["results"]
+    }
+    assert set(paths) == set(local_results)
+    for result in body["results"]:
+        same = local_results[result["path"]]
+        assert (result["status"], result["divergences"]) == (
+            same["status"],
+            same["divergences"],
+        ), result["path"]
+    assert {p for p in paths if local_results[p]["status"] == "divergent"} == _names(
+        runs, "research"
+    )
+    stats = body["shadow"]
+    assert stats["retried_batches"] >= 1, stats  # the killed worker's batch, judged elsewhere
+    assert stats["coordinator_runs"] > 1, stats  # 235 executions / 4 = 59 batches, over 200 events
+    bound = events_per_run + 8 * window + 10  # what the batches in flight add while draining
+    print(
+        f"coordinator: {stats['coordinator_runs']} runs, largest {stats['coordinator_max_events']}"
+    )
+    assert stats["coordinator_max_events"] <= bound, stats
+    assert f"{len(runs)} selected" in status.stdout
+
+    # The shadow's own workflow replays clean under `check`, every run of its chain.
+    own = tmp_path / "coordinator"
+    pulled = _replaykit(
+        ["pull", "--server", server.address, "--query", f"WorkflowId = '{workflow_id}'"]
+        + ["--out", str(own)],
+        code=code,
+    )
+    assert pulled.returncode == 0, pulled.stdout + pulled.stderr
+    assert len(find_history_files([own])) == stats["coordinator_runs"]
+    checked = _replaykit(["check", str(own), "-w", "replaykit.shadow._coordinator"], code=code)
+    assert checked.returncode == 0, checked.stdout + checked.stderr

@@ -4,7 +4,8 @@ Runs, in order: check throughput + long history (check_throughput.py), the verdi
 cache's re-check of an unchanged and of a one-module-edited corpus (verdict_cache.py), check
 throughput on plugin (AI-integration) histories vs ``Replayer(plugins=...)``
 (plugin_throughput.py), a cluster's executions via pull + check vs shadow vs the stock SDK
-(shadow_throughput.py), crash-recovery cost (crash_recovery.py), the mutation score
+(shadow_throughput.py, with --on-temporal on 1 and 2 workers), the on-Temporal coordinator's
+bound over 5,000 executions (shadow_coordinator.py), crash-recovery cost (crash_recovery.py), the mutation score
 (mutation_score.py) and the cost of ``pytest --replaykit-harvest`` on a suite
 (harvest_overhead.py). Extra arguments are not forwarded; run a script directly for its
 options.
@@ -22,6 +23,7 @@ STEPS = [
     ["verdict_cache.py"],
     ["plugin_throughput.py"],
     ["shadow_throughput.py"],
+    ["shadow_coordinator.py"],
     ["crash_recovery.py"],
     ["mutation_score.py", "--quiet"],
     ["harvest_overhead.py"],

@@ -87,6 +87,37 @@ def _stock(address: str) -> float:
     return time.perf_counter() - t
 
 
+def _on_temporal_summary(
+    n: int, rows: dict[str, float], coordinator: dict[int, dict[str, float]], jobs: int
+) -> None:
+    """The coordinator's overhead, and the 1,000,000-execution projection on paper."""
+    local = rows["replaykit shadow --no-store"]
+    for workers, stats in coordinator.items():
+        print(
+            f"on Temporal, {workers} worker(s): {stats['coordinator_runs']} coordinator run(s), "
+            f"largest {stats['coordinator_max_events']} events, "
+            f"{1000 * stats['coordinator_events'] / n:.0f} coordinator events per 1,000 "
+            f"histories, {stats['requests'] / n:.2f} requests per history"
+        )
+    two = rows["replaykit shadow --on-temporal, 2 worker(s)"]
+    overhead_ms = 1000 * (two - local) / n
+    print(
+        f"coordinator overhead: {overhead_ms:+.1f} ms per history "
+        f"(on Temporal with 2 workers vs the local shadow with {jobs} replay processes)"
+    )
+    per_worker = n / rows["replaykit shadow --on-temporal, 1 worker(s)"]
+    requests = coordinator[1]["requests"] / n
+    fleet_rate = 100 * per_worker
+    limit_rate = 2000 / requests  # a Temporal Cloud namespace: ~2,000 requests/s
+    bound = min(fleet_rate, limit_rate)
+    print(
+        f"projection, 1,000,000 executions on 100 workers: 100 x {per_worker:.1f} hist/s = "
+        f"{fleet_rate:,.0f} hist/s of replay; the fetch limit (2,000 requests/s at "
+        f"{requests:.2f} requests per history) allows {limit_rate:,.0f} hist/s; bound "
+        f"{bound:,.0f} hist/s -> {1_000_000 / bound / 60:.1f} min"
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=int, default=1, help="Fleets of ~235 executions.")
@@ -137,6 +168,15 @@ def main() -> int:
         warm_s, out = _replaykit(["shadow", *target, *store, *common])
         rows.append(("replaykit shadow (warm store)", warm_s))
         counts = next(line for line in out.splitlines() if line.startswith("shadow "))
+        coordinator: dict[int, dict[str, float]] = {}
+        for workers in (1, 2):
+            report = work / f"on-temporal-{workers}.json"
+            seconds, _ = _replaykit(
+                ["shadow", "--on-temporal", "--local-workers", str(workers), *target]
+                + ["--no-store", "-w", "reference_agents", "-q", "--json-report", str(report)]
+            )
+            rows.append((f"replaykit shadow --on-temporal, {workers} worker(s)", seconds))
+            coordinator[workers] = json.loads(report.read_text())["shadow"]
 
     baseline = pull_s + check_s
     print(f"\n{n} executions ({size.waiting + size.support} running), {args.jobs} replay workers")
@@ -145,6 +185,7 @@ def main() -> int:
     for name, seconds in rows:
         print(f"{name:42} {seconds:8.1f} {n / seconds:8.1f} {baseline / seconds:13.2f}x")
     print(f"warm store: {counts}")
+    _on_temporal_summary(n, dict(rows), coordinator, args.jobs)
     print(json.dumps({"executions": n, "rows": {k: round(v, 2) for k, v in rows}}))
     return 0
 

@@ -513,6 +513,7 @@ def _report(
         workflow_id=workflow_id,
         coordinator_runs=len(collected.runs),
         coordinator_max_events=max(collected.runs, default=0),
+        coordinator_events=sum(collected.runs),
         retried_batches=progress.retried_batches,
     )
 

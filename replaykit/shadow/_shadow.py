@@ -110,6 +110,7 @@ class ShadowReport:
         workflow_id: ``--on-temporal``: the coordinator's workflow id.
         coordinator_runs: ``--on-temporal``: runs in the coordinator's continue-as-new chain.
         coordinator_max_events: ``--on-temporal``: events of its largest run.
+        coordinator_events: ``--on-temporal``: events of all its runs.
         retried_batches: ``--on-temporal``: batches judged on a later attempt (a worker died
             or failed while judging them).
     """
@@ -129,6 +130,7 @@ class ShadowReport:
     workflow_id: str | None = None
     coordinator_runs: int = 0
     coordinator_max_events: int = 0
+    coordinator_events: int = 0
     retried_batches: int = 0
 
     @property
@@ -160,6 +162,7 @@ class ShadowReport:
                     "workflow_id": self.workflow_id,
                     "coordinator_runs": self.coordinator_runs,
                     "coordinator_max_events": self.coordinator_max_events,
+                    "coordinator_events": self.coordinator_events,
                     "retried_batches": self.retried_batches,
                 }
                 if self.workflow_id

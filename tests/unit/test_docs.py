@@ -63,6 +63,7 @@ def test_a_missing_option_or_command_is_named(checker: ModuleType, rendered: str
     assert checker.missing(without_flag) == [
         "`replaykit check`: option --junit-xml is missing",
         "`replaykit shadow`: option --junit-xml is missing",
+        "`replaykit shadow status`: option --junit-xml is missing",
     ]
     # a flag documented under another command does not count for this one
     check_section = checker.sections(rendered)["replaykit-check"]

@@ -125,3 +125,76 @@ def test_the_store_folder_comes_from_the_one_resolver(tmp_path: Path) -> None:
     assert (got.value, got.source) == (str(tmp_path / "cache/shadow"), "pyproject")
     got = Resolver(project=project, flags={"shadow_store": "/x"}).shadow_store()
     assert (got.value, got.source) == ("/x", "flag")
+
+
+def test_a_verdict_survives_the_trip_through_the_coordinators_history() -> None:
+    """Workers send verdicts as compact JSON; the CLI rebuilds the same results from them."""
+    import dataclasses
+
+    from replaykit.check import CheckOptions, check_histories
+    from replaykit.check._divergence import Divergence, HistoryResult
+    from replaykit.history._versioning import VersioningView
+    from replaykit.shadow._distributed import _compact
+
+    path = next((FIXTURE / "monitoring_continue_as_new").rglob("*.json"))
+    (clean,) = check_histories(
+        [path], workflows=["reference_agents"], options=CheckOptions(), jobs=0
+    ).results
+    assert clean.status == "clean" and clean.budget is not None
+    drift = Divergence(
+        kind="drift",
+        cause="prompt",
+        message="agent 'Triage' (OpenAI Agents): instructions changed",
+        event_id=5,
+        event_type="ActivityTaskScheduled",
+        subject="activity invoke_model_activity",
+        field="input.system_instructions",
+        recorded="be polite",
+        current="be brief",
+        diff="[-polite-]{+brief+}",
+        agent="Triage",
+        integration="OpenAI Agents",
+        items=({"name": "lookup", "change": "added", "recorded": None, "current": {}},),
+    )
+    diverged = dataclasses.replace(
+        clean,
+        status="divergent",
+        divergences=(drift,),
+        allowed=(dataclasses.replace(drift, cause="tools"),),
+        versioning=VersioningView(behavior="pinned", version="app.v1", versions=("app.v1",)),
+    )
+    for result in (clean, diverged):
+        again = HistoryResult.from_json(json.loads(json.dumps(_compact(result))))
+        budget = {"budget": None}  # sent only when it flags something
+        assert again.to_json() | budget == result.to_json() | budget
+        assert again.divergences == result.divergences and again.allowed == result.allowed
+    flagged = dataclasses.replace(clean.budget, findings=(), loops=clean.budget.loops)
+    assert HistoryResult.from_json({"status": "clean", "budget": flagged.to_json()}).budget
+
+
+def test_workers_judge_with_the_commands_verdict_options_and_their_own_code() -> None:
+    from replaykit.check import CheckOptions
+    from replaykit.config._budgets import BudgetLimits
+    from replaykit.shadow._distributed import _check_options, judge_settings
+
+    command = CheckOptions(
+        strict=False,
+        fail_on=frozenset({"drift"}),
+        allow=("prompt",),
+        volatile=("activity:a.b",),
+        timeout=7.0,
+        deployment_version="app.v2",
+        include_pinned=True,
+        budget=BudgetLimits(events_warn=10),
+        plugins=("the.commands:Plugin",),
+    )
+    worker = CheckOptions(plugins=("the.workers:Plugin",), data_converter="w:conv")
+    mixed = _check_options(judge_settings(command), worker)
+    assert (mixed.plugins, mixed.data_converter) == (("the.workers:Plugin",), "w:conv")
+    assert mixed == CheckOptions(
+        **{
+            **{f: getattr(command, f) for f in command.__dataclass_fields__},
+            "plugins": worker.plugins,
+            "data_converter": worker.data_converter,
+        }
+    )

@@ -668,8 +668,10 @@ def _strands_normalize(args: list[Any]) -> list[Any]:
 
 def _strands_aspects(args: Sequence[Any]) -> list[Aspect]:
     a = args[0]
-    state = a.get("invocation_state") if isinstance(a.get("invocation_state"), dict) else {}
-    config = state.get("tool_config") if isinstance(state.get("tool_config"), dict) else {}
+    raw_state = a.get("invocation_state")
+    state: dict[str, Any] = raw_state if isinstance(raw_state, dict) else {}
+    raw_config = state.get("tool_config")
+    config: dict[str, Any] = raw_config if isinstance(raw_config, dict) else {}
     return [
         Aspect("prompt", "system prompt", "0.system_prompt", a.get("system_prompt")),
         Aspect(

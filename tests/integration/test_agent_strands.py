@@ -79,3 +79,21 @@ def test_model_change_is_one_finding(history: Path, next_release: Path) -> None:
     module = release(next_release, MODULE, ('MODEL = "desk-small"', 'MODEL = "desk-large"'))
     d = reviewed_change(history, module, "model-settings", integration=INTEGRATION, agent=AGENT)
     assert d.diff is not None and "'desk-small' -> 'desk-large'" in d.diff, d.diff
+
+
+def test_cli_allow_prompt_and_only_prompt(history: Path, next_release: Path) -> None:
+    from click.testing import CliRunner
+
+    from replaykit.cli import main
+
+    module = release(
+        next_release, MODULE, ("Look orders up before", "Always look orders up before")
+    )
+    base = ["check", str(history), "--workflows", module, "--plugin", f"{module}:plugin"]
+    base += ["--jobs", "0"]
+    failed = CliRunner().invoke(main, base)
+    assert failed.exit_code == 1, failed.output
+    assert failed.output.count("(Strands): system prompt changed") == 1, failed.output
+    assert "other input arguments" not in failed.output, failed.output
+    assert CliRunner().invoke(main, [*base, "--allow", "prompt"]).exit_code == 0
+    assert CliRunner().invoke(main, [*base, "--allow", "tools"]).exit_code == 1

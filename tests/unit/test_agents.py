@@ -646,6 +646,11 @@ def test_strands_state_sent_twice_is_one_finding_per_cause() -> None:
         "invoke_model", rec, _strands_call("Be polite.", ["lookup", "cancel"], "b", "n")
     )
     assert (model.cause, model.field) == ("model-settings", "input.model_name")
+    # TemporalAgent(summary="OrderDesk") is the activity summary: the agent's name
+    summary = temporalio.converter.default().payload_converter.to_payload("OrderDesk")
+    cur = _strands_call("Be brief.", ["lookup", "cancel"], "b")
+    (named,) = _compare("invoke_model", rec, cur, summary=summary)
+    assert named.agent == "OrderDesk" and "agent 'OrderDesk' (Strands)" in named.message
 
 
 def test_strands_a_copy_that_disagrees_is_still_reported() -> None:

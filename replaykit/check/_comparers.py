@@ -186,11 +186,11 @@ def _activity_input_findings(
         if summary is not None and summary.ByteSize()
         else None,
     )
-    who = (
-        f"{'agent ' + repr(agent) if not agent.startswith('graph ') else agent} ({integ.name})"
-        if agent
-        else integ.name
-    )
+    if not agent and ctx.workflow_type:
+        # The call does not name its agent (a Strands agent without `summary=`, a Gemini
+        # SDK call): the workflow running it is the agent.
+        agent = f"workflow {ctx.workflow_type!r}"
+    who = f"{_agent_words(agent)} ({integ.name})" if agent else integ.name
     changes, rest_rec, rest_cur = explain_model_call(integ, activity, rec_m, cur_m, same=_same)
     for ch in changes:
         path = ch.path.removeprefix("0.")
@@ -246,6 +246,15 @@ def _activity_input_findings(
             integration=integ.name,
         )
     return True
+
+
+def _agent_words(agent: str) -> str:
+    """``agent 'Triage'``, ``graph 'g', node 'n'``, ``the agent in workflow 'W'``."""
+    if agent.startswith("graph "):
+        return agent
+    if agent.startswith("workflow "):
+        return f"the agent in {agent}"
+    return f"agent {agent!r}"
 
 
 def _dur(d: Duration) -> float:

@@ -226,26 +226,56 @@ def explain_model_call(
     *,
     same: Callable[[Any, Any], bool],
 ) -> tuple[list[AspectChange], Any, Any]:
-    """Changed aspects of a model call, plus the rest of the input (recorded, current).
+    """Changed aspects of a model call, one per cause, plus the rest of the input.
+
+    Aspects of one cause that changed together (a Strands prompt sent both as text and as
+    content blocks, an ADK model and its generation config) make one change, so each cause is
+    reported once and allowed by its own ``--allow``. What an aspect covers is taken from
+    both sides: a setting present in only one of them (an ADK ``temperature`` added to the
+    config) is still that aspect's, never also part of the rest.
 
     The rest is everything no aspect covers (tracing flags, run context, ...): the caller
     reports it as a plain input change when it differs.
     """
     assert integration.aspects is not None
     rec_aspects = integration.aspects(recorded)
-    cur_aspects = {a.path: a for a in integration.aspects(current)}
-    changes: list[AspectChange] = []
+    cur_list = integration.aspects(current)
+    cur_aspects = {a.path: a for a in cur_list}
+    changed: dict[str, list[AspectChange]] = {}
     for ra in rec_aspects:
         ca = cur_aspects.get(ra.path)
         cur_value = ca.value if ca is not None else None
         if same(ra.value, cur_value):
             continue
         summary, items = _summarise(ra, cur_value)
-        changes.append(
+        changed.setdefault(ra.cause, []).append(
             AspectChange(ra.cause, ra.label, ra.path, ra.value, cur_value, summary, items)
         )
-    paths = [p for a in rec_aspects for p in (a.covers or (a.path,))]
+    changes = [_one_per_cause(group) for group in changed.values()]
+    paths = list(
+        dict.fromkeys(p for a in (*rec_aspects, *cur_list) for p in (a.covers or (a.path,)))
+    )
     return changes, _rest(recorded, paths), _rest(current, paths)
+
+
+def _one_per_cause(group: list[AspectChange]) -> AspectChange:
+    """One change for the aspects of one cause (the first's path; values keyed by label).
+
+    Per-item changes are kept when every aspect has them (tools and native tools); otherwise
+    the values keyed by label carry the whole change.
+    """
+    if len(group) == 1:
+        return group[0]
+    first = group[0]
+    return AspectChange(
+        first.cause,
+        " and ".join(c.label for c in group),
+        first.path,
+        {c.label: c.recorded for c in group},
+        {c.label: c.current for c in group},
+        "; ".join(c.summary for c in group),
+        tuple(it for c in group for it in c.items) if all(c.items for c in group) else (),
+    )
 
 
 def _rest(args: Sequence[Any], paths: Sequence[str]) -> list[Any]:
@@ -601,8 +631,47 @@ def _strands_shape(args: Sequence[Any]) -> bool:
     return len(args) == 1 and isinstance(args[0], dict) and _STRANDS_KEYS <= set(args[0])
 
 
+def _strands_message(message: Any) -> Any:
+    """A message of the agent's own list as the model call's ``messages`` holds it."""
+    if not isinstance(message, dict):
+        return message
+    return {k: v for k, v in message.items() if k not in ("tracking_id", "metadata")}
+
+
+def _strands_normalize(args: list[Any]) -> list[Any]:
+    # TemporalModel sends the agent's state twice: as the model call's own fields and again
+    # in ``invocation_state`` (the system prompt, the tool config, the agent's messages with
+    # their ids and usage), plus the prompt once more as content blocks. A copy that says
+    # the same as its field is dropped, so one edit is one change; a copy that differs stays.
+    for a in args:
+        if not isinstance(a, dict):
+            continue
+        prompt = a.get("system_prompt")
+        if a.get("system_prompt_content") == ([{"text": prompt}] if prompt is not None else None):
+            a.pop("system_prompt_content", None)
+        state = a.get("invocation_state")
+        if not isinstance(state, dict):
+            continue
+        if "system_prompt" in state and state["system_prompt"] == prompt:
+            del state["system_prompt"]
+        msgs = state.get("messages")
+        if isinstance(msgs, list) and [_strands_message(m) for m in msgs] == a.get("messages"):
+            del state["messages"]
+        config = state.get("tool_config")
+        tools = config.get("tools") if isinstance(config, dict) else None
+        if isinstance(config, dict) and isinstance(tools, list):
+            specs = [t.get("toolSpec") if isinstance(t, dict) else t for t in tools]
+            if specs == (a.get("tool_specs") or []):
+                del config["tools"]
+    return args
+
+
 def _strands_aspects(args: Sequence[Any]) -> list[Aspect]:
     a = args[0]
+    raw_state = a.get("invocation_state")
+    state: dict[str, Any] = raw_state if isinstance(raw_state, dict) else {}
+    raw_config = state.get("tool_config")
+    config: dict[str, Any] = raw_config if isinstance(raw_config, dict) else {}
     return [
         Aspect("prompt", "system prompt", "0.system_prompt", a.get("system_prompt")),
         Aspect(
@@ -612,10 +681,23 @@ def _strands_aspects(args: Sequence[Any]) -> list[Aspect]:
             a.get("system_prompt_content"),
         ),
         Aspect("model-settings", "model", "0.model_name", a.get("model_name")),
-        Aspect("model-settings", "tool choice", "0.tool_choice", a.get("tool_choice")),
+        Aspect(
+            "model-settings",
+            "tool choice",
+            "0.tool_choice",
+            {"tool_choice": a.get("tool_choice"), "toolChoice": config.get("toolChoice")},
+            covers=("0.tool_choice", "0.invocation_state.tool_config.toolChoice"),
+        ),
         Aspect("tools", "tools", "0.tool_specs", a.get("tool_specs"), key=_name_of),
         Aspect("input", "conversation input", "0.messages", a.get("messages")),
     ]
+
+
+_STRANDS_VOLATILE = (
+    # Strands gives each message of the agent's own list a uuid4 (real `uuid`; the plugin
+    # installs no shim); the list is sent in invocation_state.
+    "invocation_state.messages.*.tracking_id",
+)
 
 
 # ----------------------------------------------------------------------------- Google ADK
@@ -691,6 +773,81 @@ def _adk_aspects(args: Sequence[Any]) -> list[Aspect]:
             covers=tuple(f"{root}config.{k}" for k in schema_keys),
         ),
         Aspect("input", "conversation input", f"{root}contents", req.get("contents")),
+    ]
+
+
+# ----------------------------------------------------------------------------- Google GenAI
+
+# The Gemini SDK's HTTP calls, run as activities: the request body is the REST API's
+# (camelCase); the model is in the path (``models/gemini-2.5-flash:generateContent``).
+_GENAI = frozenset({"gemini_api_client_async_request", "gemini_api_client_async_request_streamed"})
+_GENAI_SETTINGS = ("generationConfig", "safetySettings", "toolConfig", "cachedContent")
+
+
+def _genai_shape(args: Sequence[Any]) -> bool:
+    return (
+        len(args) == 1
+        and isinstance(args[0], dict)
+        and {"http_method", "path", "request_dict"} <= set(args[0])
+    )
+
+
+def _genai_text(content: Any) -> Any:
+    """A system instruction's text when it is all text parts, else the content as sent."""
+    parts = content.get("parts") if isinstance(content, dict) else None
+    if (
+        isinstance(parts, list)
+        and parts
+        and all(isinstance(p, dict) and set(p) == {"text"} for p in parts)
+    ):
+        return "\n".join(str(p["text"]) for p in parts)
+    return content
+
+
+def _genai_settings(req: dict[str, Any]) -> dict[str, Any]:
+    """The generation config's fields (temperature, ...) with the other request settings."""
+    config = req.get("generationConfig")
+    out = dict(config) if isinstance(config, dict) else {}
+    if config is not None and not isinstance(config, dict):
+        out["generationConfig"] = config
+    out.update((k, req[k]) for k in _GENAI_SETTINGS[1:] if k in req)
+    return out
+
+
+def _genai_aspects(args: Sequence[Any]) -> list[Aspect]:
+    a = args[0]
+    raw = a.get("request_dict")
+    req: dict[str, Any] = raw if isinstance(raw, dict) else {}
+    sys_key = "system_instruction" if "system_instruction" in req else "systemInstruction"
+    return [
+        Aspect(
+            "prompt",
+            "system instruction",
+            f"0.request_dict.{sys_key}",
+            _genai_text(req.get(sys_key)),
+        ),
+        Aspect(
+            "model-settings",
+            "model",
+            "0.path",
+            a.get("path"),
+            covers=("0.path", "0.request_dict._url"),
+        ),
+        Aspect(
+            "model-settings",
+            "generation config",
+            "0.request_dict#settings",
+            _genai_settings(req),
+            covers=tuple(f"0.request_dict.{k}" for k in _GENAI_SETTINGS),
+        ),
+        Aspect(
+            "tools",
+            "tools",
+            "0.request_dict.tools",
+            _adk_tool_declarations(req.get("tools")),
+            key=_name_of,
+        ),
+        Aspect("input", "contents", "0.request_dict.contents", req.get("contents")),
     ]
 
 
@@ -775,9 +932,11 @@ INTEGRATIONS: tuple[Integration, ...] = (
         name="Strands",
         activity=lambda t: t in _INVOKE_MODEL,
         shape=_strands_shape,
+        volatile=_STRANDS_VOLATILE,
+        normalize=_strands_normalize,
         model_call=lambda t: t in _INVOKE_MODEL,
         aspects=_strands_aspects,
-        agent=_summary_agent,
+        agent=_summary_agent,  # TemporalAgent(summary=...); no name otherwise
         docs="temporalio.strands_agents: invoke_model(_InvokeModelInput)",
     ),
     Integration(
@@ -788,6 +947,14 @@ INTEGRATIONS: tuple[Integration, ...] = (
         aspects=_adk_aspects,
         agent=_summary_agent,
         docs="temporalio.google_adk: invoke_model(LlmRequest)",
+    ),
+    Integration(
+        name="Google GenAI",
+        activity=lambda t: t in _GENAI,
+        shape=_genai_shape,
+        model_call=lambda t: t in _GENAI,
+        aspects=_genai_aspects,
+        docs="temporalio.google_genai: gemini_api_client_async_request(_GeminiApiRequest)",
     ),
     Integration(
         name="LangGraph",

@@ -590,6 +590,136 @@ def test_strands_system_prompt_and_tool_specs() -> None:
     assert by_cause["tools"].message.endswith("tools: lookup_order: schema changed")
 
 
+def _strands_call(prompt: str, tools: list[str], ids: str, model: str = "m") -> Any:
+    """An ``invoke_model`` input as TemporalModel sends it on a second turn: the prompt also
+    as content blocks, and the agent's state again in invocation_state (the prompt, the tool
+    config, its messages with random tracking ids)."""
+    pytest.importorskip("temporalio.strands_agents")
+    from temporalio.strands_agents import StrandsPlugin
+    from temporalio.strands_agents._model_activity import _InvokeModelInput
+
+    specs = [{"name": t, "description": f"{t} tool", "inputSchema": {"json": {}}} for t in tools]
+    messages = [
+        {"role": "user", "content": [{"text": "Where is 42?"}]},
+        {"role": "assistant", "content": [{"text": "Looking."}]},
+    ]
+    value = _InvokeModelInput(
+        model_name=model,
+        messages=messages,
+        invocation_state={
+            "request_state": {},
+            "messages": [
+                {**m, "tracking_id": f"{ids}-{n}", "metadata": {"usage": {"inputTokens": 0}}}
+                for n, m in enumerate(messages)
+            ],
+            "system_prompt": prompt,
+            "tool_config": {
+                "tools": [{"toolSpec": spec} for spec in specs],
+                "toolChoice": {"auto": {}},
+            },
+        },
+        tool_specs=specs,
+        system_prompt=prompt,
+        system_prompt_content=[{"text": prompt}],
+    )
+    conv = _plugin_converter(StrandsPlugin(models={"m": lambda: None}))  # type: ignore[dict-item]
+    return conv.payload_converter.to_payloads([value])
+
+
+def test_strands_state_sent_twice_is_one_finding_per_cause() -> None:
+    rec = _strands_call("Be polite.", ["lookup", "cancel"], ids="a")
+    # the tracking ids are new on every run: nothing else changed
+    assert (
+        _compare("invoke_model", rec, _strands_call("Be polite.", ["lookup", "cancel"], "b")) == []
+    )
+    # the prompt is sent three times and a tool added in front shifts the tool config: one
+    # finding each, and no "other input arguments"
+    found = _compare(
+        "invoke_model", rec, _strands_call("Be brief.", ["refund", "lookup", "cancel"], "b")
+    )
+    assert sorted(d.cause for d in found) == ["prompt", "tools"], found
+    tools = next(d for d in found if d.cause == "tools")
+    assert tools.message.endswith("tools: added refund"), tools.message
+    assert tools.agent == "workflow 'W'"  # no summary: the workflow is the agent
+    assert "the agent in workflow 'W' (Strands)" in tools.message
+    (model,) = _compare(
+        "invoke_model", rec, _strands_call("Be polite.", ["lookup", "cancel"], "b", "n")
+    )
+    assert (model.cause, model.field) == ("model-settings", "input.model_name")
+    # TemporalAgent(summary="OrderDesk") is the activity summary: the agent's name
+    summary = temporalio.converter.default().payload_converter.to_payload("OrderDesk")
+    cur = _strands_call("Be brief.", ["lookup", "cancel"], "b")
+    (named,) = _compare("invoke_model", rec, cur, summary=summary)
+    assert named.agent == "OrderDesk" and "agent 'OrderDesk' (Strands)" in named.message
+
+
+def test_strands_a_copy_that_disagrees_is_still_reported() -> None:
+    rec = _strands_call("Be polite.", ["lookup"], ids="a")
+    conv = temporalio.converter.default().payload_converter
+    (value,) = [conv.from_payload(p) for p in _strands_call("Be polite.", ["lookup"], ids="b")]
+    value["invocation_state"]["system_prompt"] = "Be rude."
+    (d,) = _compare("invoke_model", rec, conv.to_payloads([value]))
+    assert d.cause == "activity-input" and "Be rude." in (d.diff or ""), d
+
+
+def _adk_call(**config: Any) -> Any:
+    pytest.importorskip("temporalio.google_adk")
+    from google.adk.models.llm_request import LlmRequest
+    from google.genai import types
+    from temporalio.google_adk import GoogleAdkPlugin
+
+    model = config.pop("model", "gemini-2.5-flash")
+    value = LlmRequest(
+        model=model,
+        contents=[types.Content(role="user", parts=[types.Part(text="Where is 42?")])],
+        config=types.GenerateContentConfig(system_instruction="Be polite.", **config),
+    )
+    return _plugin_converter(GoogleAdkPlugin()).payload_converter.to_payloads([value])
+
+
+def test_adk_settings_are_one_finding_whichever_side_has_them() -> None:
+    rec = _adk_call()  # no temperature recorded
+    (d,) = _compare("invoke_model", rec, _adk_call(temperature=0.7))
+    assert d.cause == "model-settings" and "generation config changed (temperature)" in d.message
+    # the model and a setting changed together: still one model-settings finding
+    (both,) = _compare("invoke_model", rec, _adk_call(model="gemini-2.5-pro", top_p=0.5))
+    assert both.cause == "model-settings", both
+    assert "model changed; generation config changed (top_p)" in both.message, both.message
+    assert "gemini-2.5-pro" in (both.diff or "") and "top_p" in (both.diff or ""), both.diff
+
+
+def test_genai_request_aspects() -> None:
+    pytest.importorskip("temporalio.google_genai")
+    from google.genai import Client
+    from temporalio.google_genai import GoogleGenAIPlugin
+    from temporalio.google_genai._models import _GeminiApiRequest
+
+    conv = _plugin_converter(GoogleGenAIPlugin(Client(api_key="offline"))).payload_converter
+
+    def call(system: str, temperature: float, tools: list[str]) -> Any:
+        body = {
+            "_url": {"model": "models/gemini-2.5-flash"},
+            "contents": [{"parts": [{"text": "Where is 42?"}], "role": "user"}],
+            "systemInstruction": {"parts": [{"text": system}], "role": "user"},
+            "tools": [{"functionDeclarations": [{"name": t, "description": t} for t in tools]}],
+            "generationConfig": {"temperature": temperature},
+        }
+        req = _GeminiApiRequest(
+            http_method="post", path="models/gemini-2.5-flash:generateContent", request_dict=body
+        )
+        return conv.to_payloads([req])
+
+    act = "gemini_api_client_async_request"
+    rec = call("Be polite.", 0.2, ["lookup"])
+    assert _compare(act, rec, call("Be polite.", 0.2, ["lookup"])) == []
+    found = {d.cause: d for d in _compare(act, rec, call("Be brief.", 0.7, ["refund", "lookup"]))}
+    assert set(found) == {"prompt", "tools", "model-settings"}, found
+    assert found["prompt"].integration == "Google GenAI"
+    assert found["prompt"].diff == "request_dict.systemInstruction: 'Be polite.' -> 'Be brief.'"
+    assert found["tools"].message.endswith("tools: added refund")
+    assert "generation config changed (temperature)" in found["model-settings"].message
+
+
 def test_deepagents_system_message_and_tool_schemas() -> None:
     pytest.importorskip("temporalio.deepagents")
     from langchain_core.messages import HumanMessage, SystemMessage

@@ -341,6 +341,17 @@ def main() -> int:
             f"  recorded {[str(p) for p in written]}; check: {out.strip().splitlines()[-1]}"
             f" ({time.monotonic() - t:.0f} s)"
         )
+        t = step("shadow --on-temporal with a local worker, from the wheel")
+        out = run(
+            [exe, "shadow", "--on-temporal", "--local-workers", "1", "--server", "embedded"]
+            + ["--workflows", "smoke_scenarios", "--json-report", "shadow.json"],
+            cwd=work,
+            env=env,
+        )
+        stats = json.loads((work / "shadow.json").read_text())["shadow"]
+        if stats.get("coordinator_runs") != 1:
+            sys.exit(f"wheel-check: FAILED: no coordinator run in the shadow report:\n{out}")
+        print(f"  {out.strip().splitlines()[-2]} ({time.monotonic() - t:.0f} s)")
         agent_stage(wheel, py, exe, tmp, env)
         print(f"wheel-check: OK in {time.monotonic() - started:.0f} s", flush=True)
         return 0

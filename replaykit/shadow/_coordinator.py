@@ -44,7 +44,7 @@ __all__ = [
     "ShadowProgress",
 ]
 
-WORKFLOW_TYPE = "ReplaykitShadow"
+WORKFLOW_TYPE = "ReplaykitShadow"  # _fetch.COORDINATOR_TYPE: listings leave it out
 LIST_ACTIVITY = "replaykit.shadow.list"
 JUDGE_ACTIVITY = "replaykit.shadow.judge"
 

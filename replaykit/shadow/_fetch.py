@@ -28,6 +28,7 @@ __all__ = [
     "fetch_history",
     "list_executions",
     "list_page",
+    "without_own_coordinators",
 ]
 
 _RUNNING = temporalio.api.enums.v1.WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING
@@ -145,7 +146,7 @@ async def list_page(
         namespace=client.namespace,
         page_size=page_size,
         next_page_token=token,
-        query=query or "",
+        query=without_own_coordinators(query),
     )
     try:
         response = await client.workflow_service.list_workflow_executions(request, retry=True)
@@ -163,6 +164,17 @@ async def list_page(
         for info in response.executions
     ]
     return page, response.next_page_token
+
+
+#: The workflow type of ``shadow --on-temporal``'s coordinator (never shadowed itself).
+COORDINATOR_TYPE = "ReplaykitShadow"
+
+
+def without_own_coordinators(query: str | None) -> str:
+    """The query, leaving out the shadow's own coordinator executions (they may share the
+    shadowed namespace; the candidate code does not define their workflow)."""
+    own = f"WorkflowType != '{COORDINATOR_TYPE}'"
+    return f"({query}) AND {own}" if query and query.strip() else own
 
 
 async def fetch_history(

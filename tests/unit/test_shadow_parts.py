@@ -198,3 +198,13 @@ def test_workers_judge_with_the_commands_verdict_options_and_their_own_code() ->
             "data_converter": worker.data_converter,
         }
     )
+
+
+def test_listings_leave_out_the_shadows_own_coordinators() -> None:
+    from replaykit.shadow._fetch import without_own_coordinators
+
+    assert without_own_coordinators(None) == "WorkflowType != 'ReplaykitShadow'"
+    assert without_own_coordinators("  ") == "WorkflowType != 'ReplaykitShadow'"
+    assert without_own_coordinators("TaskQueue = 'a' OR TaskQueue = 'b'") == (
+        "(TaskQueue = 'a' OR TaskQueue = 'b') AND WorkflowType != 'ReplaykitShadow'"
+    )

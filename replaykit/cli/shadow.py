@@ -390,6 +390,13 @@ def command(
                 worker_args=_worker_args(check, settings),
                 detach=detach,
                 on_progress=shown.update,
+                on_started=None
+                if detach
+                else lambda wid: click.echo(
+                    f"shadow on Temporal: coordinator {wid} started "
+                    f"(interrupted, it goes on: replaykit shadow status {wid})",
+                    err=True,
+                ),
             )
             if isinstance(outcome, str):
                 progress.close()

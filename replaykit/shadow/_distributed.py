@@ -622,6 +622,7 @@ def run_shadow_on_temporal(
     worker_args: Sequence[str] = (),
     detach: bool = False,
     on_progress: Callable[[ShadowProgress], None] | None = None,
+    on_started: Callable[[str], None] | None = None,
     log_dir: Path | None = None,
     ready_timeout: float = 30,
 ) -> ShadowReport | str:
@@ -644,6 +645,8 @@ def run_shadow_on_temporal(
         worker_args: Extra ``shadow-worker`` arguments (``--plugin``, ``--data-converter``).
         detach: Start the coordinator and return its workflow id at once.
         on_progress: Called with the progress about twice a second.
+        on_started: Called with the coordinator's workflow id once it has started (a run
+            interrupted here goes on; ``shadow status ID`` follows it).
         log_dir: Where local workers write their logs (default: a temporary folder).
 
     Returns:
@@ -709,6 +712,8 @@ def run_shadow_on_temporal(
                 shadow=shadow,
                 on_temporal=on_temporal,
             )
+            if on_started is not None:
+                on_started(handle.id)
             if detach:
                 return handle.id
             while True:

@@ -282,8 +282,7 @@ async def seed_fleet(
 
         async def approve(handle: WorkflowHandle[Any, Any]) -> None:
             # Once the plan awaits approval, as a reviewer would. (A decision signalled
-            # before the plan activity completed was seen to replay divergent - a timer
-            # where the history has the first step - not investigated yet.)
+            # earlier replays clean too: tests/unit/test_cancelled_before_sent.py.)
             await _settled(handle)
             await handle.signal(
                 ApprovalRequiredAgentWorkflow.approve, ApprovalDecision("ada", "ok")

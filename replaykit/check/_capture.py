@@ -190,6 +190,42 @@ def _record_source(instance: Any, command: Any, frame: FrameType | None) -> None
 _NO_STORE_CONTEXT = StorageDriverStoreContext(target=None)
 
 
+#: A cancel command -> (the command it cancels, the cancel's field naming its seq).
+_CANCELS = {
+    "cancel_timer": ("start_timer", "seq"),
+    "request_cancel_activity": ("schedule_activity", "seq"),
+    "request_cancel_local_activity": ("schedule_local_activity", "seq"),
+    "cancel_child_workflow_execution": ("start_child_workflow_execution", "child_workflow_seq"),
+    "cancel_signal_workflow": ("signal_external_workflow_execution", "seq"),
+    "request_cancel_nexus_operation": ("schedule_nexus_operation", "seq"),
+}
+
+
+def _cancelled_before_sent(commands: Any) -> set[int]:
+    """Indexes of commands the SDK core drops: one started and cancelled in the same
+    activation never reaches the server (its state machine is cancelled before its command
+    is sent, and resolves at once), so the history has neither.
+
+    E.g. ``workflow.wait_condition(done, timeout=...)`` with ``done`` already true starts a
+    timer and cancels it in one activation.
+    """
+    started: dict[tuple[str, int], int] = {}
+    dropped: set[int] = set()
+    for n, command in enumerate(commands):
+        variant = command.WhichOneof("variant")
+        if variant in _CANCELS:
+            target, field_name = _CANCELS[variant]
+            seq = getattr(getattr(command, variant), field_name)
+            first = started.pop((target, seq), None)
+            if first is not None:
+                dropped.update((first, n))
+        elif variant is not None:
+            seq = getattr(getattr(command, variant), "seq", None)
+            if isinstance(seq, int):
+                started[(variant, seq)] = n
+    return dropped
+
+
 class _CapturingInstance(WorkflowInstance):
     def __init__(
         self, inner: WorkflowInstance, capture: RunCapture, defn: Any, *, context_free: bool
@@ -233,8 +269,9 @@ class _CapturingInstance(WorkflowInstance):
             cap.failure = completion.failed.failure.message or "workflow task failed"
         cap.last_real_activation = index
         aligned = len(sources) == len(completion.successful.commands)
+        unsent = _cancelled_before_sent(completion.successful.commands)
         for n, command in enumerate(completion.successful.commands):
-            if command.WhichOneof("variant") in ("respond_to_query", None):
+            if command.WhichOneof("variant") in ("respond_to_query", None) or n in unsent:
                 continue
             copy = wf_commands.WorkflowCommand()
             copy.CopyFrom(command)

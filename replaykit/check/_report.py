@@ -24,10 +24,13 @@ __all__ = [
 
 
 def display_path(path: str | os.PathLike[str] | None) -> str:
-    """A path relative to the current folder when it is below it, else as given."""
+    """A path relative to the current folder when it is below it, else as given (a URL,
+    such as an object-store export file's, as given)."""
     if path is None:
         return "?"
     text = os.fspath(path)
+    if "://" in text:
+        return text
     try:
         rel = os.path.relpath(text)
     except ValueError:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import sys
@@ -60,6 +61,32 @@ def _check_options(fn: _F) -> _F:
     return fn
 
 
+def _export_sources(values: tuple[str, ...]) -> tuple[str, ...]:
+    from replaykit.shadow._export import is_url
+
+    for value in values:
+        if not is_url(value) and not os.path.exists(value.removeprefix("file://")):
+            raise click.BadParameter(
+                f"{value!r}: no such file or folder", param_hint="'--from-export'"
+            )
+    return values
+
+
+def _storage_options(values: tuple[str, ...]) -> dict[str, Any]:
+    options: dict[str, Any] = {}
+    for value in values:
+        key, sep, raw = value.partition("=")
+        if not sep or not key.strip():
+            raise click.BadParameter(
+                f"expected KEY=VALUE, got {value!r}", param_hint="'--storage-option'"
+            )
+        try:
+            options[key.strip()] = json.loads(raw)
+        except ValueError:
+            options[key.strip()] = raw
+    return options
+
+
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h)?\s*$")
 
 
@@ -87,9 +114,21 @@ def _duration(value: str | None) -> float | None:
     "--from-export",
     "exports",
     multiple=True,
-    type=click.Path(exists=True),
+    metavar="PATH|URL",
+    callback=lambda ctx, param, value: _export_sources(value),
     help="Shadow Temporal Cloud Workflow History Export files (binary "
-    "temporal.api.export.v1.WorkflowExecutions) in this folder (or file). Repeatable.",
+    "temporal.api.export.v1.WorkflowExecutions) in this folder (or file), or under an "
+    "object-store URL (s3://bucket/prefix, gs://..., any fsspec URL; needs "
+    "'replaykit[s3]'). Repeatable.",
+)
+@click.option(
+    "--storage-option",
+    "storage_options",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Passed to the object store's fsspec filesystem for --from-export URLs (for S3: "
+    "endpoint_url=http://..., anon=true); VALUE is read as JSON when it parses. Credentials "
+    "and endpoint otherwise come from the environment (AWS_*, AWS_ENDPOINT_URL). Repeatable.",
 )
 @click.option(
     "--sample",
@@ -135,6 +174,7 @@ def command(
     query: str | None,
     folders: tuple[str, ...],
     exports: tuple[str, ...],
+    storage_options: tuple[str, ...],
     sample: float,
     limit: int | None,
     max_duration: str | None,
@@ -230,6 +270,7 @@ def command(
                 shadow=shadow,
                 jobs=settings.jobs().value,
                 on_result=on_result,
+                storage_options=_storage_options(storage_options),
             )
         elif folders:
             report = shadow_folder(

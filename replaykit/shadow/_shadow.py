@@ -19,7 +19,7 @@ import dataclasses
 import json
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -454,7 +454,7 @@ def _merged(
 
 
 #: What a file source yields: a loaded history, or ``(path, reason)`` for one it cannot read.
-_Read = HistoryFile | tuple[Path | None, str]
+_Read = HistoryFile | tuple[Path | str | None, str]
 
 
 def shadow_folder(
@@ -524,8 +524,9 @@ def shadow_export(
     shadow: ShadowOptions | None = None,
     jobs: int | None = None,
     on_result: Callable[[HistoryResult], None] | None = None,
+    storage_options: Mapping[str, Any] | None = None,
 ) -> ShadowReport:
-    """Shadow Temporal Cloud Workflow History Export files from a folder.
+    """Shadow Temporal Cloud Workflow History Export files from a folder or an object store.
 
     Each file is a binary ``temporal.api.export.v1.WorkflowExecutions`` (the items'
     histories) or ``ExportedExecutions`` (its ``workflows``). Export delivers at least once,
@@ -533,40 +534,43 @@ def shadow_export(
     workflow id comes from its started event; results are named
     ``<workflow id>__<run id>.json`` as for a cluster.
 
+    A path given as a URL (``s3://bucket/prefix``, ``gs://...``: any fsspec protocol) is
+    read through fsspec (``pip install 'replaykit[s3]'``); credentials and endpoint come
+    from the store's usual environment (for S3: ``AWS_*`` variables, profiles,
+    ``AWS_ENDPOINT_URL``). The prefix is listed once, and its objects are read a few at a
+    time (``shadow.fetch_concurrency``) while earlier ones replay.
+
     Args:
-        paths: Export files and folders (every file below them, hidden ones aside).
+        paths: Export files and folders (every file below them, hidden ones aside), or URLs
+            of objects and prefixes.
         workflows: Module names (packages walked), ``module:Class`` names or classes.
         options: How to check (see :class:`~replaykit.check.CheckOptions`).
-        shadow: The selection (``sample``, ``limit``, ``max_duration``).
+        shadow: The selection (``sample``, ``limit``, ``max_duration``) and how many files
+            are read at once (``fetch_concurrency``).
         jobs: Replay worker processes (default: CPU count).
         on_result: Called with each verdict as it arrives (from another thread).
+        storage_options: Passed to the fsspec filesystem of every URL (for S3, e.g.
+            ``{"endpoint_url": ..., "anon": True}``).
 
     Returns:
         The report; unreadable files and histories are ``error`` results.
+
+    Raises:
+        ConfigError: A URL needs a library that is not installed (the message names it).
     """
-    sources = [Path(p) for p in paths]
+    from ._export import read_export_files
+
+    sources = [p if isinstance(p, str) else Path(p) for p in paths]
+    shadow = shadow or ShadowOptions()
     return _shadow_source(
         ", ".join(str(f) for f in sources),
-        read_export_files(sources),
+        read_export_files(sources, storage_options=storage_options, ahead=shadow.fetch_concurrency),
         workflows=workflows,
         options=options,
         shadow=shadow,
         jobs=jobs,
         on_result=on_result,
     )
-
-
-def read_export_files(paths: Sequence[Path]) -> Iterator[_Read]:
-    """The histories in Cloud Export files, in sorted path order, then file order."""
-    from ._export import export_files, export_histories
-
-    try:
-        files = export_files(paths)
-    except HistoryError as err:
-        yield (err.path, err.reason)
-        return
-    for path in files:
-        yield from export_histories(path)
 
 
 def _shadow_source(

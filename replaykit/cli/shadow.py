@@ -5,7 +5,11 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -18,6 +22,7 @@ from replaykit.check._report import (
     format_result_line,
     format_summary,
     write_junit_xml,
+    write_markdown_summary,
 )
 from replaykit.cli._options import cli_resolver, server_options, server_spec_from_options
 from replaykit.cli._progress import Progress
@@ -90,13 +95,13 @@ def _storage_options(values: tuple[str, ...]) -> dict[str, Any]:
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h)?\s*$")
 
 
-def _duration(value: str | None) -> float | None:
+def _duration(value: str | None, option: str = "--max-duration") -> float | None:
     if value is None:
         return None
     match = _DURATION.match(value)
     if match is None or float(match.group(1)) <= 0:
         raise click.BadParameter(
-            "expected a positive duration: seconds, or 30s, 10m, 2h", param_hint="'--max-duration'"
+            "expected a positive duration: seconds, or 30s, 10m, 2h", param_hint=f"'{option}'"
         )
     return float(match.group(1)) * {"s": 1, "m": 60, "h": 3600}[match.group(2) or "s"]
 
@@ -145,7 +150,45 @@ def _duration(value: str | None) -> float | None:
     default=None,
     metavar="DURATION",
     help="Select no further execution after this long (seconds, or 30s, 10m, 2h); what was "
-    "selected is still judged.",
+    "selected is still judged. With --continuous: counted from the start, the last interval "
+    "stops selecting then and the run ends.",
+)
+@click.option(
+    "--continuous",
+    is_flag=True,
+    help="Keep shadowing the cluster: every --interval, judge the executions that started or "
+    "grew since they were judged, print a line per interval, and run until stopped "
+    "(SIGINT/SIGTERM: the interval's selected executions are judged, then the summary) or an "
+    "exit condition holds (--max-count, --max-duration, --stop-on-divergence). "
+    "--json-report then writes JSON Lines: one report per interval, then the total.",
+)
+@click.option(
+    "--interval",
+    default="60s",
+    show_default=True,
+    metavar="DURATION",
+    help="With --continuous: time from one interval's start to the next (seconds, or 30s, 10m).",
+)
+@click.option(
+    "--max-count",
+    type=click.IntRange(min=1),
+    default=None,
+    help="With --continuous: end after N judgments (a run judged again after it grew counts "
+    "again).",
+)
+@click.option(
+    "--stop-on-divergence",
+    is_flag=True,
+    help="With --continuous: end after the interval that finds the first divergence.",
+)
+@click.option(
+    "--summary-md",
+    "summary_md",
+    default=None,
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help='Append a Markdown summary of the report to FILE (e.g. "$GITHUB_STEP_SUMMARY" in '
+    "GitHub Actions).",
 )
 @click.option(
     "--fetch-concurrency",
@@ -178,6 +221,11 @@ def command(
     sample: float,
     limit: int | None,
     max_duration: str | None,
+    continuous: bool,
+    interval: str,
+    max_count: int | None,
+    stop_on_divergence: bool,
+    summary_md: str | None,
     fetch_concurrency: int | None,
     max_rps: float | None,
     store: str | None,
@@ -199,6 +247,11 @@ def command(
     Exit code: 0 all clean, 1 at least one divergence, 2 usage or input errors (an execution
     that cannot be fetched is an input error; every other one is still checked).
     """
+    from replaykit.shadow._continuous import (
+        ContinuousOptions,
+        ContinuousReport,
+        write_interval_json,
+    )
     from replaykit.shadow._shadow import (
         ShadowOptions,
         run_shadow,
@@ -262,6 +315,10 @@ def command(
             raise ConfigError("--query applies to a cluster, not to --from/--from-export files")
         if folders and exports:
             raise ConfigError("give --from or --from-export, not both")
+        if continuous and (folders or exports):
+            raise ConfigError("--continuous shadows a cluster, not --from/--from-export files")
+        if not continuous and (max_count is not None or stop_on_divergence):
+            raise ConfigError("--max-count and --stop-on-divergence apply to --continuous")
         if exports:
             report = shadow_export(
                 exports,
@@ -286,6 +343,24 @@ def command(
             spec = server_spec_from_options(
                 server=server, address=address, namespace=namespace, db_filename=db_filename
             )
+        if continuous:
+            report = _run_continuous(
+                spec,
+                workflows=workflows,
+                query=query,
+                options=options,
+                shadow=shadow,
+                continuous=ContinuousOptions(
+                    interval=_duration(interval, "--interval") or 60.0,
+                    max_count=max_count,
+                    stop_on_divergence=stop_on_divergence,
+                ),
+                jobs=settings.jobs().value,
+                on_result=on_result,
+                echo=progress.echo,
+                json_lines=check["json_report"],
+            )
+        elif not (folders or exports):
             report = run_shadow(
                 spec,
                 workflows=workflows,
@@ -298,7 +373,9 @@ def command(
         progress.close()
     except ReplaykitError as err:
         raise click.UsageError(str(err)) from None
-    if check["json_report"]:
+    if check["json_report"] and isinstance(report, ContinuousReport):
+        write_interval_json(check["json_report"], {"kind": "total", **report.to_json()})
+    elif check["json_report"]:
         write_shadow_json(report, check["json_report"])
     if check["junit_xml"]:
         write_junit_xml(report.check, check["junit_xml"])
@@ -307,5 +384,42 @@ def command(
         click.echo(section)
     click.echo(report.describe())
     click.echo(format_summary(report.check))
+    if summary_md:
+        write_markdown_summary(
+            report.check, summary_md, title="replaykit shadow", details=[report.describe()]
+        )
     sys.stdout.flush()
     raise SystemExit(report.exit_code)
+
+
+def _run_continuous(
+    spec: Any,
+    *,
+    echo: Callable[[str], None],
+    json_lines: str | None,
+    **kwargs: Any,
+) -> Any:
+    """``shadow --continuous``: a line (and a JSON line) per interval; SIGINT and SIGTERM
+    stop it cleanly (a second SIGINT interrupts at once)."""
+    from replaykit.shadow._continuous import run_shadow_continuous, write_interval_json
+
+    stop = threading.Event()
+    if json_lines:
+        Path(json_lines).write_text("", encoding="utf-8")  # this run's intervals only
+
+    def on_interval(interval: Any) -> None:
+        echo(interval.describe())
+        if json_lines:
+            write_interval_json(json_lines, {"kind": "interval", **interval.to_json()})
+
+    def stopping(signum: int, frame: Any) -> None:
+        echo(f"{signal.Signals(signum).name}: stopping after this interval's selected executions")
+        stop.set()
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    previous = {sig: signal.signal(sig, stopping) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        return run_shadow_continuous(spec, on_interval=on_interval, stop=stop, **kwargs)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

@@ -104,7 +104,10 @@ class ShadowReport:
         fetched: Histories fetched from the cluster.
         reused: Histories taken from the store, unchanged since it fetched them.
         requests: Requests made to the cluster.
-        stopped: Why selection stopped early: ``"limit"``, ``"max-duration"`` or None.
+        unchanged: Executions skipped because they were already judged at their current
+            length (continuous shadowing: judged in an earlier interval and not grown since).
+        stopped: Why selection stopped early: ``"limit"``, ``"max-duration"`` or None
+            (continuous shadowing adds ``"max-count"``, ``"divergence"`` and ``"request"``).
         seconds: Wall time of the whole shadow.
     """
 
@@ -118,6 +121,7 @@ class ShadowReport:
     fetched: int = 0
     reused: int = 0
     requests: int = 0
+    unchanged: int = 0
     stopped: str | None = None
     seconds: float = 0.0
 
@@ -143,6 +147,7 @@ class ShadowReport:
             "fetched": self.fetched,
             "reused": self.reused,
             "requests": self.requests,
+            "unchanged": self.unchanged,
             "stopped": self.stopped,
             "seconds": round(self.seconds, 3),
         }
@@ -158,6 +163,8 @@ class ShadowReport:
             text = ", ".join(parts)
         else:
             parts.append(f"{self.fetched} fetched, {self.reused} reused from the store")
+            if self.unchanged:
+                parts.append(f"{self.unchanged} unchanged since judged")
             text = ", ".join(parts) + f" ({self.requests} requests)"
         if self.stopped:
             text += f"; stopped by {self.stopped}"
@@ -173,6 +180,7 @@ class _Counts:
     fetched: int = 0
     reused: int = 0
     listed: int = 0
+    unchanged: int = 0
     errors: list[HistoryResult] = field(default_factory=list)
 
 
@@ -244,6 +252,12 @@ class _Shadow:
         self.names: dict[str, str] = {}  # stored file -> the name its result carries
         self.lock = threading.Lock()
         self.on_result = on_result
+        # Continuous shadowing: the last event id each run was judged at (a run judged at
+        # its current length is skipped), the histories this pass may still send (None: no
+        # bound), and the last event id of each history sent.
+        self.judged: dict[str, int] | None = None
+        self.quota: int | None = None
+        self.sent: dict[str, int] = {}
 
     def emit(self, result: HistoryResult) -> None:
         if self.on_result is not None:
@@ -281,6 +295,10 @@ class _Shadow:
                 if verdict != "selected":
                     continue
                 await slots.acquire()
+                if self.quota is not None and self.quota <= 0:
+                    slots.release()
+                    self.selector.stopped = "max-count"
+                    break
                 task = asyncio.create_task(self._one(client, listed, channel))
                 running.add(task)
                 task.add_done_callback(done)
@@ -307,6 +325,8 @@ class _Shadow:
             if stored is not None and await _unchanged(
                 client, listed, stored.last_event_id, stored.closed, bucket
             ):
+                if not self._send(listed.run_id, stored.last_event_id):
+                    return
                 self.names[str(stored.path)] = name
                 self.counts.reused += 1
                 await channel.put(stored.path)
@@ -328,11 +348,28 @@ class _Shadow:
                     store.put, namespace, history, meta=meta, closed=hf.is_closed
                 )
             self.counts.fetched += 1
+            if not self._send(listed.run_id, history.events[-1].event_id if history.events else 0):
+                return
             await channel.put(hf)
         except temporalio.service.RPCError as exc:
             self._failed(_error(name, listed, f"cannot fetch the history: {exc.message}"))
         except HistoryError as err:
             self._failed(_error(name, listed, err.reason))
+
+    def _send(self, run_id: str, last_event_id: int) -> bool:
+        """Whether to judge this history now (continuous shadowing skips a run already
+        judged at this length, and sends at most :attr:`quota`); counts what it skips."""
+        if self.judged is not None and self.judged.get(run_id) == last_event_id:
+            self.counts.unchanged += 1
+            return False
+        if self.quota is not None:
+            if self.quota <= 0:
+                return False
+            self.quota -= 1
+            if self.quota == 0:
+                self.selector.stopped = self.selector.stopped or "max-count"
+        self.sent[run_id] = last_event_id
+        return True
 
     def _failed(self, result: HistoryResult) -> None:
         self.counts.errors.append(result)
@@ -351,6 +388,7 @@ class _Shadow:
             fetched=self.counts.fetched,
             reused=self.counts.reused,
             requests=self.bucket.taken,
+            unchanged=self.counts.unchanged,
             stopped=self.selector.stopped,
             seconds=time.monotonic() - self.started,
         )
@@ -390,7 +428,26 @@ async def shadow_cluster_async(
         ConfigError: The server rejected the query, or an option is out of range.
         ServerError: Listing failed (unreachable, no visibility API, no such namespace).
     """
-    state = _Shadow(shadow, on_result)
+    return await shadow_pass(
+        _Shadow(shadow, on_result),
+        client,
+        workflows=workflows,
+        query=query,
+        options=options,
+        jobs=jobs,
+    )
+
+
+async def shadow_pass(
+    state: _Shadow,
+    client: temporalio.client.Client,
+    *,
+    workflows: Sequence[str | type],
+    query: str | None,
+    options: CheckOptions | None,
+    jobs: int | None,
+) -> ShadowReport:
+    """One shadow of a cluster with ``state`` (see :func:`shadow_cluster_async`)."""
     channel = _Channel(asyncio.get_running_loop(), size=max(2, state.shadow.fetch_concurrency))
     checking = asyncio.ensure_future(
         asyncio.to_thread(

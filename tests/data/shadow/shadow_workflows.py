@@ -16,6 +16,7 @@ async def reply(text: str) -> str:
 class Session:
     def __init__(self) -> None:
         self.turns = 0
+        self.done = 0
         self.closing = False
 
     @workflow.signal
@@ -28,16 +29,15 @@ class Session:
 
     @workflow.run
     async def run(self, name: str) -> int:
-        done = 0
         while True:
-            await workflow.wait_condition(lambda: self.turns > done or self.closing)
-            while done < self.turns:
-                done += 1
-                text = f"{name} turn {done}"
+            await workflow.wait_condition(lambda: self.turns > self.done or self.closing)
+            while self.done < self.turns:
+                self.done += 1
+                text = f"{name} turn {self.done}"
                 if name.startswith("drift") and workflow.unsafe.is_replaying():
                     text += " (changed)"
                 await workflow.execute_activity(
                     reply, text, start_to_close_timeout=timedelta(seconds=30)
                 )
             if self.closing:
-                return done
+                return self.done

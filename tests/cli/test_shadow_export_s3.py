@@ -5,7 +5,10 @@ through fsspec and s3fs as users read their bucket. No Temporal server is needed
 from __future__ import annotations
 
 import json
+import logging
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +25,7 @@ pytestmark = pytest.mark.integration
 pytest.importorskip("s3fs")
 moto_server = pytest.importorskip("moto.server")
 
+ROOT = Path(__file__).resolve().parents[2]
 RESEARCH = "research_happy_path/research-1.json"
 AGENT = "openai_tool_agent/openai-agent-1.json"
 SUPPORT = "support_conversation/support-1.json"
@@ -99,14 +103,24 @@ def test_export_files_in_s3_are_judged_once_each_as_from_a_folder(
     for key in ("listed", "selected", "duplicates"):
         assert s3["shadow"][key] == local["shadow"][key]
 
-    # The library reads the same; a limit stops reading early.
+
+def test_objects_are_read_as_the_replay_needs_them_not_the_whole_bucket_first(
+    aws_env: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    _upload(tmp_path, "exports-d")
+    caplog.set_level(logging.INFO, logger="werkzeug")  # the S3 server's request log
     report = shadow_export(
-        ["s3://exports-a/export/2026/12/"],
+        ["s3://exports-d/export"],
         workflows=["reference_agents"],
         shadow=ShadowOptions(limit=2, fetch_concurrency=1),
         jobs=0,
     )
     assert report.selected == 2 and report.stopped == "limit" and report.exit_code == 0
+    gets = [r.getMessage() for r in caplog.records if '"GET /exports-d/export/' in r.getMessage()]
+    read = sorted(m.split('"GET /exports-d/export/')[1].split()[0] for m in gets)
+    # a.bin holds the two selected runs; b.bin was read to learn the limit was reached;
+    # 13.bin, listed but not needed, was never downloaded.
+    assert read == ["2026/12/a.bin", "2026/12/b.bin"]
 
 
 def test_the_endpoint_can_be_given_as_a_storage_option(
@@ -156,17 +170,16 @@ def test_a_url_whose_library_is_missing_names_what_to_install(tmp_path: Path) ->
 
 
 @pytest.mark.parametrize("missing", ["s3fs", "fsspec"])
-def test_without_the_s3_extra_the_error_names_it(
-    missing: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import sys
-
-    monkeypatch.setitem(sys.modules, missing, None)  # as if not installed: import fails
-    if missing == "fsspec":
-        for name in [m for m in sys.modules if m.startswith("fsspec.")]:
-            monkeypatch.setitem(sys.modules, name, None)
-    result = CliRunner().invoke(
-        command, ["--from-export", "s3://bucket/export", "-w", "reference_agents"]
+def test_without_the_s3_extra_the_error_names_it(missing: str) -> None:
+    # A process of its own where the package cannot be imported, as if not installed.
+    code = f"import sys; sys.modules[{missing!r}] = None; from replaykit.cli import run; run()"
+    proc = subprocess.run(
+        [sys.executable, "-c", code, "shadow", "--from-export", "s3://bucket/export"]
+        + ["-w", "reference_agents"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
     )
-    assert result.exit_code == 2, result.output
-    assert "pip install 'replaykit[s3]'" in result.output
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "pip install 'replaykit[s3]'" in proc.stderr, proc.stderr

@@ -254,7 +254,7 @@ class _Shadow:
         self.on_result = on_result
         # Continuous shadowing: the last event id each run was judged at (a run judged at
         # its current length is skipped), the histories this pass may still send (None: no
-        # bound), and the last event id of each history sent.
+        # bound), and the last event id of each history sent (kept when ``judged`` is set).
         self.judged: dict[str, int] | None = None
         self.quota: int | None = None
         self.sent: dict[str, int] = {}
@@ -296,8 +296,10 @@ class _Shadow:
                     continue
                 await slots.acquire()
                 if self.quota is not None and self.quota <= 0:
-                    slots.release()
-                    self.selector.stopped = "max-count"
+                    slots.release()  # judged enough meanwhile: this one is not taken
+                    self.selector.stopped = self.selector.stopped or "max-count"
+                    self.selector.selected -= 1
+                    self.counts.listed -= 1
                     break
                 task = asyncio.create_task(self._one(client, listed, channel))
                 running.add(task)
@@ -368,7 +370,8 @@ class _Shadow:
             self.quota -= 1
             if self.quota == 0:
                 self.selector.stopped = self.selector.stopped or "max-count"
-        self.sent[run_id] = last_event_id
+        if self.judged is not None:
+            self.sent[run_id] = last_event_id
         return True
 
     def _failed(self, result: HistoryResult) -> None:

@@ -251,7 +251,7 @@ def test_stop_on_divergence_ends_at_the_first_one_with_exit_code_1(
     divergent = [r for r in total["results"] if r["status"] == "divergent"]
     assert [r["workflow_id"].rsplit("-", 2)[-2:] for r in divergent] == [["drift", "1"]]
     assert records[-2]["summary"]["divergent"] == 1  # found in the last interval
-    assert "stopped by divergence" in shadow.output and "DIVERGED" in shadow.output.upper()
+    assert "stopped by divergence" in shadow.output and "DIVERGED  " in shadow.output
 
 
 def test_limit_and_files_are_refused_with_continuous(server: RunningServer) -> None:

@@ -241,11 +241,14 @@ def command(
     Each execution is checked as `replaykit check` checks a file, with the same options and
     reports; histories are fetched while earlier ones replay, running executions as the
     partial histories they are. With --from, history files are shadowed instead; with
-    --from-export, Temporal Cloud's Workflow History Export files (a run exported twice is
-    judged once).
+    --from-export, Temporal Cloud's Workflow History Export files from a folder or an
+    object store such as s3://bucket/prefix (a run exported twice is judged once). With
+    --continuous, the cluster is shadowed again every --interval, judging only what started
+    or grew, until stopped or an exit condition holds.
 
     Exit code: 0 all clean, 1 at least one divergence, 2 usage or input errors (an execution
-    that cannot be fetched is an input error; every other one is still checked).
+    that cannot be fetched is an input error; every other one is still checked); with
+    --continuous, over every judgment.
     """
     from replaykit.shadow._continuous import (
         ContinuousOptions,

@@ -17,6 +17,7 @@ import multiprocessing
 import os
 import pkgutil
 import queue as queue_mod
+import signal
 import sys
 import threading
 import time
@@ -1232,6 +1233,10 @@ def _worker_main(
     worker_index: int,
 ) -> None:
     """Entry point of a check worker process."""
+    # A Ctrl-C reaches the terminal's whole process group: the parent decides what it means
+    # (a check stops; a continuous shadow judges what it selected, then ends) and stops its
+    # workers itself.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     # A worker forked again after the parent made its own SDK runtime (a stream's source
     # connects once the first workers run) must not reuse that runtime: its threads were
     # not forked. A fresh worker has none cached; this one makes its own.

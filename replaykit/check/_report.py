@@ -1,4 +1,4 @@
-"""Rendering check reports: terminal text, JSON and JUnit XML."""
+"""Rendering check reports: terminal text, JSON, JUnit XML and a Markdown summary."""
 
 from __future__ import annotations
 
@@ -16,18 +16,23 @@ from ._divergence import CheckReport, Divergence, HistoryResult
 __all__ = [
     "display_path",
     "format_budget_section",
+    "format_markdown_summary",
     "format_result_line",
     "format_summary",
     "write_json_report",
     "write_junit_xml",
+    "write_markdown_summary",
 ]
 
 
 def display_path(path: str | os.PathLike[str] | None) -> str:
-    """A path relative to the current folder when it is below it, else as given."""
+    """A path relative to the current folder when it is below it, else as given (a URL,
+    such as an object-store export file's, as given)."""
     if path is None:
         return "?"
     text = os.fspath(path)
+    if "://" in text:
+        return text
     try:
         rel = os.path.relpath(text)
     except ValueError:
@@ -218,3 +223,83 @@ def write_junit_xml(report: CheckReport, path: Path | str, *, suite: str = "repl
     atomic_write_text(
         Path(path), ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
     )
+
+
+#: Rows of diverged (and of error) histories a Markdown summary lists, at most.
+MARKDOWN_ROWS = 50
+
+
+def _md_cell(text: str) -> str:
+    """One line of text, safe inside a Markdown table cell."""
+    line = " ".join(text.split())
+    if len(line) > 200:
+        line = line[:199] + "…"
+    return line.replace("\\", "\\\\").replace("|", "\\|")
+
+
+def format_markdown_summary(
+    report: CheckReport, *, title: str = "replaykit check", details: Sequence[str] = ()
+) -> str:
+    """A Markdown summary of a report (for a CI job summary such as GitHub's
+    ``$GITHUB_STEP_SUMMARY``): the verdict, the counts, and a table of the diverged and of
+    the unreadable histories (the first :data:`MARKDOWN_ROWS` of each) with their first
+    finding.
+
+    Args:
+        report: The report.
+        title: The heading's text.
+        details: Lines shown under the heading as they are (e.g. a shadow's counts).
+    """
+    n = len(report.results)
+    divergent, errors = report.divergent, report.errors
+    if report.exit_code == 0:
+        verdict = f"✅ {title}: {n} histor{'y' if n == 1 else 'ies'}, none diverged"
+    else:
+        verdict = (
+            f"❌ {title}: {len(divergent)} diverged, {len(errors)} "
+            f"error{'s' if len(errors) != 1 else ''} in {n} histor{'y' if n == 1 else 'ies'}"
+        )
+    lines = [f"### {verdict}", ""]
+    lines.extend(f"{_md_cell(d)}  " for d in details)
+    if details:
+        lines.append("")
+    lines += [
+        "| clean | diverged | pinned | errors | reused |",
+        "|---:|---:|---:|---:|---:|",
+        f"| {len(report.clean)} | {len(divergent)} | {len(report.pinned)} | {len(errors)} "
+        f"| {len(report.reused)} |",
+    ]
+    for heading, rows in (("Diverged", divergent), ("Could not be checked", errors)):
+        if not rows:
+            continue
+        lines += ["", f"#### {heading}", "", "| history | workflow type | first finding |"]
+        lines.append("|---|---|---|")
+        for r in rows[:MARKDOWN_ROWS]:
+            if r.status == "error":
+                finding = r.error or "error"
+            elif r.first is not None:
+                finding = r.first.describe().splitlines()[0]
+                if r.first.event_id is not None:
+                    finding += f" (event {r.first.event_id})"
+            else:
+                finding = "over its history budget"
+            name = display_path(r.path) if r.path else (r.workflow_id or "?")
+            lines.append(
+                f"| `{_md_cell(name)}` | {_md_cell(r.workflow_type or '?')} | {_md_cell(finding)} |"
+            )
+        if len(rows) > MARKDOWN_ROWS:
+            lines.append(f"\n… and {len(rows) - MARKDOWN_ROWS} more (see the JSON report)")
+    return "\n".join(lines) + "\n"
+
+
+def write_markdown_summary(
+    report: CheckReport,
+    path: Path | str,
+    *,
+    title: str = "replaykit check",
+    details: Sequence[str] = (),
+) -> None:
+    """Append :func:`format_markdown_summary` to ``path`` (a job summary file collects what
+    each step appends; a new file is created)."""
+    with open(path, "a", encoding="utf-8") as f:
+        f.write(format_markdown_summary(report, title=title, details=details) + "\n")

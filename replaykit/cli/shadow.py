@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import re
+import signal
 import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -18,6 +23,7 @@ from replaykit.check._report import (
     format_result_line,
     format_summary,
     write_junit_xml,
+    write_markdown_summary,
 )
 from replaykit.cli._options import cli_resolver, server_options, server_spec_from_options
 from replaykit.cli._progress import Progress, ShadowProgressLine
@@ -73,16 +79,42 @@ def _worker_args(check: dict[str, Any], settings: Any) -> list[str]:
     return args
 
 
+def _export_sources(values: tuple[str, ...]) -> tuple[str, ...]:
+    from replaykit.shadow._export import is_url
+
+    for value in values:
+        if not is_url(value) and not os.path.exists(value.removeprefix("file://")):
+            raise click.BadParameter(
+                f"{value!r}: no such file or folder", param_hint="'--from-export'"
+            )
+    return values
+
+
+def _storage_options(values: tuple[str, ...]) -> dict[str, Any]:
+    options: dict[str, Any] = {}
+    for value in values:
+        key, sep, raw = value.partition("=")
+        if not sep or not key.strip():
+            raise click.BadParameter(
+                f"expected KEY=VALUE, got {value!r}", param_hint="'--storage-option'"
+            )
+        try:
+            options[key.strip()] = json.loads(raw)
+        except ValueError:
+            options[key.strip()] = raw
+    return options
+
+
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h)?\s*$")
 
 
-def _duration(value: str | None) -> float | None:
+def _duration(value: str | None, option: str = "--max-duration") -> float | None:
     if value is None:
         return None
     match = _DURATION.match(value)
     if match is None or float(match.group(1)) <= 0:
         raise click.BadParameter(
-            "expected a positive duration: seconds, or 30s, 10m, 2h", param_hint="'--max-duration'"
+            "expected a positive duration: seconds, or 30s, 10m, 2h", param_hint=f"'{option}'"
         )
     return float(match.group(1)) * {"s": 1, "m": 60, "h": 3600}[match.group(2) or "s"]
 
@@ -114,9 +146,21 @@ class _ShadowGroup(click.Group):
     "--from-export",
     "exports",
     multiple=True,
-    type=click.Path(exists=True),
+    metavar="PATH|URL",
+    callback=lambda ctx, param, value: _export_sources(value),
     help="Shadow Temporal Cloud Workflow History Export files (binary "
-    "temporal.api.export.v1.WorkflowExecutions) in this folder (or file). Repeatable.",
+    "temporal.api.export.v1.WorkflowExecutions) in this folder (or file), or under an "
+    "object-store URL (s3://bucket/prefix, gs://..., any fsspec URL; needs "
+    "'replaykit[s3]'). Repeatable.",
+)
+@click.option(
+    "--storage-option",
+    "storage_options",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Passed to the object store's fsspec filesystem for --from-export URLs (for S3: "
+    "endpoint_url=http://..., anon=true); VALUE is read as JSON when it parses. Credentials "
+    "and endpoint otherwise come from the environment (AWS_*, AWS_ENDPOINT_URL). Repeatable.",
 )
 @click.option(
     "--sample",
@@ -133,7 +177,45 @@ class _ShadowGroup(click.Group):
     default=None,
     metavar="DURATION",
     help="Select no further execution after this long (seconds, or 30s, 10m, 2h); what was "
-    "selected is still judged.",
+    "selected is still judged. With --continuous: counted from the start, the last interval "
+    "stops selecting then and the run ends.",
+)
+@click.option(
+    "--continuous",
+    is_flag=True,
+    help="Keep shadowing the cluster: every --interval, judge the executions that started or "
+    "grew since they were judged, print a line per interval, and run until stopped "
+    "(SIGINT/SIGTERM: the interval's selected executions are judged, then the summary) or an "
+    "exit condition holds (--max-count, --max-duration, --stop-on-divergence). "
+    "--json-report then writes JSON Lines: one report per interval, then the total.",
+)
+@click.option(
+    "--interval",
+    default="60s",
+    show_default=True,
+    metavar="DURATION",
+    help="With --continuous: time from one interval's start to the next (seconds, or 30s, 10m).",
+)
+@click.option(
+    "--max-count",
+    type=click.IntRange(min=1),
+    default=None,
+    help="With --continuous: end after N judgments (a run judged again after it grew counts "
+    "again).",
+)
+@click.option(
+    "--stop-on-divergence",
+    is_flag=True,
+    help="With --continuous: end after the interval that finds the first divergence.",
+)
+@click.option(
+    "--summary-md",
+    "summary_md",
+    default=None,
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help='Append a Markdown summary of the report to FILE (e.g. "$GITHUB_STEP_SUMMARY" in '
+    "GitHub Actions).",
 )
 @click.option(
     "--fetch-concurrency",
@@ -229,9 +311,15 @@ def command(
     query: str | None,
     folders: tuple[str, ...],
     exports: tuple[str, ...],
+    storage_options: tuple[str, ...],
     sample: float,
     limit: int | None,
     max_duration: str | None,
+    continuous: bool,
+    interval: str,
+    max_count: int | None,
+    stop_on_divergence: bool,
+    summary_md: str | None,
     fetch_concurrency: int | None,
     max_rps: float | None,
     store: str | None,
@@ -257,8 +345,10 @@ def command(
     Each execution is checked as `replaykit check` checks a file, with the same options and
     reports; histories are fetched while earlier ones replay, running executions as the
     partial histories they are. With --from, history files are shadowed instead; with
-    --from-export, Temporal Cloud's Workflow History Export files (a run exported twice is
-    judged once).
+    --from-export, Temporal Cloud's Workflow History Export files from a folder or an
+    object store such as s3://bucket/prefix (a run exported twice is judged once). With
+    --continuous, the cluster is shadowed again every --interval, judging only what started
+    or grew, until stopped or an exit condition holds.
 
     With --on-temporal, Temporal runs the shadow: a coordinator workflow pages through the
     query and hands batches to `replaykit shadow-worker` processes (start them anywhere, or
@@ -266,10 +356,16 @@ def command(
     follows a --detach'ed one.
 
     Exit code: 0 all clean, 1 at least one divergence, 2 usage or input errors (an execution
-    that cannot be fetched is an input error; every other one is still checked).
+    that cannot be fetched is an input error; every other one is still checked); with
+    --continuous, over every judgment.
     """
     if not ctx.meta.get("replaykit.shadow.direct"):
         return  # `shadow status ...`: the subcommand does the work
+    from replaykit.shadow._continuous import (
+        ContinuousOptions,
+        ContinuousReport,
+        write_interval_json,
+    )
     from replaykit.shadow._shadow import (
         ShadowOptions,
         run_shadow,
@@ -334,6 +430,15 @@ def command(
             raise ConfigError("--query applies to a cluster, not to --from/--from-export files")
         if folders and exports:
             raise ConfigError("give --from or --from-export, not both")
+        if continuous and (folders or exports):
+            raise ConfigError("--continuous shadows a cluster, not --from/--from-export files")
+        if on_temporal and (folders or exports or continuous):
+            raise ConfigError(
+                "--on-temporal shadows a cluster once: not with --from, --from-export or "
+                "--continuous"
+            )
+        if not continuous and (max_count is not None or stop_on_divergence):
+            raise ConfigError("--max-count and --stop-on-divergence apply to --continuous")
         if exports:
             report = shadow_export(
                 exports,
@@ -342,6 +447,7 @@ def command(
                 shadow=shadow,
                 jobs=settings.jobs().value,
                 on_result=on_result,
+                storage_options=_storage_options(storage_options),
             )
         elif folders:
             report = shadow_folder(
@@ -410,6 +516,24 @@ def command(
             spec = server_spec_from_options(
                 server=server, address=address, namespace=namespace, db_filename=db_filename
             )
+        if continuous and not on_temporal:
+            report = _run_continuous(
+                spec,
+                workflows=workflows,
+                query=query,
+                options=options,
+                shadow=shadow,
+                continuous=ContinuousOptions(
+                    interval=_duration(interval, "--interval") or 60.0,
+                    max_count=max_count,
+                    stop_on_divergence=stop_on_divergence,
+                ),
+                jobs=settings.jobs().value,
+                on_result=on_result,
+                echo=progress.echo,
+                json_lines=check["json_report"],
+            )
+        elif not (folders or exports or on_temporal):
             report = run_shadow(
                 spec,
                 workflows=workflows,
@@ -422,7 +546,9 @@ def command(
         progress.close()
     except ReplaykitError as err:
         raise click.UsageError(str(err)) from None
-    if check["json_report"]:
+    if check["json_report"] and isinstance(report, ContinuousReport):
+        write_interval_json(check["json_report"], {"kind": "total", **report.to_json()})
+    elif check["json_report"]:
         write_shadow_json(report, check["json_report"])
     if check["junit_xml"]:
         write_junit_xml(report.check, check["junit_xml"])
@@ -431,6 +557,10 @@ def command(
         click.echo(section)
     click.echo(report.describe())
     click.echo(format_summary(report.check))
+    if summary_md:
+        write_markdown_summary(
+            report.check, summary_md, title="replaykit shadow", details=[report.describe()]
+        )
     sys.stdout.flush()
     raise SystemExit(report.exit_code)
 
@@ -442,3 +572,36 @@ def _add_status() -> None:
 
 
 _add_status()
+
+
+def _run_continuous(
+    spec: Any,
+    *,
+    echo: Callable[[str], None],
+    json_lines: str | None,
+    **kwargs: Any,
+) -> Any:
+    """``shadow --continuous``: a line (and a JSON line) per interval; SIGINT and SIGTERM
+    stop it cleanly (a second SIGINT interrupts at once)."""
+    from replaykit.shadow._continuous import run_shadow_continuous, write_interval_json
+
+    stop = threading.Event()
+    if json_lines:
+        Path(json_lines).write_text("", encoding="utf-8")  # this run's intervals only
+
+    def on_interval(interval: Any) -> None:
+        echo(interval.describe())
+        if json_lines:
+            write_interval_json(json_lines, {"kind": "interval", **interval.to_json()})
+
+    def stopping(signum: int, frame: Any) -> None:
+        echo(f"{signal.Signals(signum).name}: stopping after this interval's selected executions")
+        stop.set()
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    previous = {sig: signal.signal(sig, stopping) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        return run_shadow_continuous(spec, on_interval=on_interval, stop=stop, **kwargs)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

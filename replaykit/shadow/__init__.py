@@ -1,9 +1,10 @@
 """Shadowing: check a cluster's executions (or a folder of histories) against the current code.
 
 - ``_shadow``: the shadow itself (list, select, fetch while replaying, report).
+- ``_continuous``: continuous shadowing (one pass per interval over what started or grew).
 - ``_select``: the deterministic sample by run id, the limit, the deadline, each run once.
 - ``_fetch``: listing, history pages and describes, every request through one token bucket.
-- ``_export``: Temporal Cloud's Workflow History Export files as histories.
+- ``_export``: Temporal Cloud's Workflow History Export files as histories (folder or fsspec URL).
 - ``_store``: the local history store (a next shadow fetches only what is new or has grown).
 """
 
@@ -22,18 +23,30 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "shadow_export",
         "shadow_folder",
     ),
+    "._continuous": (
+        "ContinuousOptions",
+        "ContinuousReport",
+        "ShadowInterval",
+        "shadow_continuous",
+        "shadow_continuous_async",
+    ),
     "._select": ("in_sample",),
     "._store": ("HistoryStore", "StoredRun"),
 }
 
 __all__ = [
+    "ContinuousOptions",
+    "ContinuousReport",
     "HistoryStore",
+    "ShadowInterval",
     "ShadowOptions",
     "ShadowReport",
     "StoredRun",
     "in_sample",
     "shadow_cluster",
     "shadow_cluster_async",
+    "shadow_continuous",
+    "shadow_continuous_async",
     "shadow_export",
     "shadow_folder",
 ]
@@ -41,6 +54,11 @@ __all__ = [
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from ._continuous import ContinuousOptions as ContinuousOptions
+    from ._continuous import ContinuousReport as ContinuousReport
+    from ._continuous import ShadowInterval as ShadowInterval
+    from ._continuous import shadow_continuous as shadow_continuous
+    from ._continuous import shadow_continuous_async as shadow_continuous_async
     from ._select import in_sample as in_sample
     from ._shadow import ShadowOptions as ShadowOptions
     from ._shadow import ShadowReport as ShadowReport

@@ -19,7 +19,7 @@ import dataclasses
 import json
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -105,7 +105,10 @@ class ShadowReport:
         fetched: Histories fetched from the cluster.
         reused: Histories taken from the store, unchanged since it fetched them.
         requests: Requests made to the cluster.
-        stopped: Why selection stopped early: ``"limit"``, ``"max-duration"`` or None.
+        unchanged: Executions skipped because they were already judged at their current
+            length (continuous shadowing: judged in an earlier interval and not grown since).
+        stopped: Why selection stopped early: ``"limit"``, ``"max-duration"`` or None
+            (continuous shadowing adds ``"max-count"``, ``"divergence"`` and ``"request"``).
         seconds: Wall time of the whole shadow.
         workflow_id: ``--on-temporal``: the coordinator's workflow id.
         coordinator_runs: ``--on-temporal``: runs in the coordinator's continue-as-new chain.
@@ -125,6 +128,7 @@ class ShadowReport:
     fetched: int = 0
     reused: int = 0
     requests: int = 0
+    unchanged: int = 0
     stopped: str | None = None
     seconds: float = 0.0
     workflow_id: str | None = None
@@ -155,6 +159,7 @@ class ShadowReport:
             "fetched": self.fetched,
             "reused": self.reused,
             "requests": self.requests,
+            "unchanged": self.unchanged,
             "stopped": self.stopped,
             "seconds": round(self.seconds, 3),
             **(
@@ -181,6 +186,8 @@ class ShadowReport:
             text = ", ".join(parts)
         else:
             parts.append(f"{self.fetched} fetched, {self.reused} reused from the store")
+            if self.unchanged:
+                parts.append(f"{self.unchanged} unchanged since judged")
             text = ", ".join(parts) + f" ({self.requests} requests)"
         if self.stopped:
             text += f"; stopped by {self.stopped}"
@@ -202,6 +209,7 @@ class _Counts:
     fetched: int = 0
     reused: int = 0
     listed: int = 0
+    unchanged: int = 0
     errors: list[HistoryResult] = field(default_factory=list)
 
 
@@ -273,6 +281,12 @@ class _Shadow:
         self.names: dict[str, str] = {}  # stored file -> the name its result carries
         self.lock = threading.Lock()
         self.on_result = on_result
+        # Continuous shadowing: the last event id each run was judged at (a run judged at
+        # its current length is skipped), the histories this pass may still send (None: no
+        # bound), and the last event id of each history sent (kept when ``judged`` is set).
+        self.judged: dict[str, int] | None = None
+        self.quota: int | None = None
+        self.sent: dict[str, int] = {}
 
     def emit(self, result: HistoryResult) -> None:
         if self.on_result is not None:
@@ -317,6 +331,12 @@ class _Shadow:
                 if verdict != "selected":
                     continue
                 await slots.acquire()
+                if self.quota is not None and self.quota <= 0:
+                    slots.release()  # judged enough meanwhile: this one is not taken
+                    self.selector.stopped = self.selector.stopped or "max-count"
+                    self.selector.selected -= 1
+                    self.counts.listed -= 1
+                    break
                 task = asyncio.create_task(self._one(client, listed, channel))
                 running.add(task)
                 task.add_done_callback(done)
@@ -343,6 +363,8 @@ class _Shadow:
             if stored is not None and await _unchanged(
                 client, listed, stored.last_event_id, stored.closed, bucket
             ):
+                if not self._send(listed.run_id, stored.last_event_id):
+                    return
                 self.names[str(stored.path)] = name
                 self.counts.reused += 1
                 await channel.put(stored.path)
@@ -364,11 +386,29 @@ class _Shadow:
                     store.put, namespace, history, meta=meta, closed=hf.is_closed
                 )
             self.counts.fetched += 1
+            if not self._send(listed.run_id, history.events[-1].event_id if history.events else 0):
+                return
             await channel.put(hf)
         except temporalio.service.RPCError as exc:
             self._failed(_error(name, listed, f"cannot fetch the history: {exc.message}"))
         except HistoryError as err:
             self._failed(_error(name, listed, err.reason))
+
+    def _send(self, run_id: str, last_event_id: int) -> bool:
+        """Whether to judge this history now (continuous shadowing skips a run already
+        judged at this length, and sends at most :attr:`quota`); counts what it skips."""
+        if self.judged is not None and self.judged.get(run_id) == last_event_id:
+            self.counts.unchanged += 1
+            return False
+        if self.quota is not None:
+            if self.quota <= 0:
+                return False
+            self.quota -= 1
+            if self.quota == 0:
+                self.selector.stopped = self.selector.stopped or "max-count"
+        if self.judged is not None:
+            self.sent[run_id] = last_event_id
+        return True
 
     def _failed(self, result: HistoryResult) -> None:
         self.counts.errors.append(result)
@@ -387,6 +427,7 @@ class _Shadow:
             fetched=self.counts.fetched,
             reused=self.counts.reused,
             requests=self.bucket.taken,
+            unchanged=self.counts.unchanged,
             stopped=self.selector.stopped,
             seconds=time.monotonic() - self.started,
         )
@@ -426,13 +467,11 @@ async def shadow_cluster_async(
         ConfigError: The server rejected the query, or an option is out of range.
         ServerError: Listing failed (unreachable, no visibility API, no such namespace).
     """
-    state = _Shadow(shadow, on_result)
-    return await _shadow_listing(
+    return await shadow_pass(
+        _Shadow(shadow, on_result),
         client,
-        state,
-        state.listing(client, query),
-        query=query,
         workflows=workflows,
+        query=query,
         options=options,
         jobs=jobs,
     )
@@ -459,21 +498,31 @@ async def judge_executions_async(
         for listed in executions:
             yield listed
 
-    return await _shadow_listing(
-        client, state, given(), query=None, workflows=workflows, options=options, jobs=jobs
+    return await shadow_pass(
+        state,
+        client,
+        workflows=workflows,
+        query=None,
+        options=options,
+        jobs=jobs,
+        listing=given(),
     )
 
 
-async def _shadow_listing(
-    client: temporalio.client.Client,
+async def shadow_pass(
     state: _Shadow,
-    listing: AsyncIterator[Listed],
+    client: temporalio.client.Client,
     *,
-    query: str | None,
     workflows: Sequence[str | type],
+    query: str | None,
     options: CheckOptions | None,
     jobs: int | None,
+    listing: AsyncIterator[Listed] | None = None,
 ) -> ShadowReport:
+    """One shadow of a cluster with ``state`` (see :func:`shadow_cluster_async`): of what
+    ``query`` lists, or of the executions ``listing`` yields."""
+    if listing is None:
+        listing = state.listing(client, query)
     channel = _Channel(asyncio.get_running_loop(), size=max(2, state.shadow.fetch_concurrency))
     checking = asyncio.ensure_future(
         asyncio.to_thread(
@@ -537,7 +586,7 @@ def _merged(
 
 
 #: What a file source yields: a loaded history, or ``(path, reason)`` for one it cannot read.
-_Read = HistoryFile | tuple[Path | None, str]
+_Read = HistoryFile | tuple[Path | str | None, str]
 
 
 def shadow_folder(
@@ -607,8 +656,9 @@ def shadow_export(
     shadow: ShadowOptions | None = None,
     jobs: int | None = None,
     on_result: Callable[[HistoryResult], None] | None = None,
+    storage_options: Mapping[str, Any] | None = None,
 ) -> ShadowReport:
-    """Shadow Temporal Cloud Workflow History Export files from a folder.
+    """Shadow Temporal Cloud Workflow History Export files from a folder or an object store.
 
     Each file is a binary ``temporal.api.export.v1.WorkflowExecutions`` (the items'
     histories) or ``ExportedExecutions`` (its ``workflows``). Export delivers at least once,
@@ -616,40 +666,43 @@ def shadow_export(
     workflow id comes from its started event; results are named
     ``<workflow id>__<run id>.json`` as for a cluster.
 
+    A path given as a URL (``s3://bucket/prefix``, ``gs://...``: any fsspec protocol) is
+    read through fsspec (``pip install 'replaykit[s3]'``); credentials and endpoint come
+    from the store's usual environment (for S3: ``AWS_*`` variables, profiles,
+    ``AWS_ENDPOINT_URL``). The prefix is listed once, and its objects are read a few at a
+    time (``shadow.fetch_concurrency``) while earlier ones replay.
+
     Args:
-        paths: Export files and folders (every file below them, hidden ones aside).
+        paths: Export files and folders (every file below them, hidden ones aside), or URLs
+            of objects and prefixes.
         workflows: Module names (packages walked), ``module:Class`` names or classes.
         options: How to check (see :class:`~replaykit.check.CheckOptions`).
-        shadow: The selection (``sample``, ``limit``, ``max_duration``).
+        shadow: The selection (``sample``, ``limit``, ``max_duration``) and how many files
+            are read at once (``fetch_concurrency``).
         jobs: Replay worker processes (default: CPU count).
         on_result: Called with each verdict as it arrives (from another thread).
+        storage_options: Passed to the fsspec filesystem of every URL (for S3, e.g.
+            ``{"endpoint_url": ..., "anon": True}``).
 
     Returns:
         The report; unreadable files and histories are ``error`` results.
+
+    Raises:
+        ConfigError: A URL needs a library that is not installed (the message names it).
     """
-    sources = [Path(p) for p in paths]
+    from ._export import read_export_files
+
+    sources = [p if isinstance(p, str) else Path(p) for p in paths]
+    shadow = shadow or ShadowOptions()
     return _shadow_source(
         ", ".join(str(f) for f in sources),
-        read_export_files(sources),
+        read_export_files(sources, storage_options=storage_options, ahead=shadow.fetch_concurrency),
         workflows=workflows,
         options=options,
         shadow=shadow,
         jobs=jobs,
         on_result=on_result,
     )
-
-
-def read_export_files(paths: Sequence[Path]) -> Iterator[_Read]:
-    """The histories in Cloud Export files, in sorted path order, then file order."""
-    from ._export import export_files, export_histories
-
-    try:
-        files = export_files(paths)
-    except HistoryError as err:
-        yield (err.path, err.reason)
-        return
-    for path in files:
-        yield from export_histories(path)
 
 
 def _shadow_source(

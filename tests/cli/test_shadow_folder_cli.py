@@ -123,3 +123,18 @@ def test_the_sample_and_the_deadline_select_in_process_too(tmp_path: Path) -> No
         [folder], workflows=["reference_agents"], shadow=ShadowOptions(max_duration=1e-9), jobs=0
     )
     assert (report.selected, report.stopped, report.check.results) == (0, "max-duration", ())
+
+
+def test_summary_md_appends_the_verdict_for_a_ci_job_summary(tmp_path: Path) -> None:
+    folder = _folder(tmp_path)
+    (folder / "broken.json").write_text('{"events": [')
+    summary = tmp_path / "step_summary.md"
+    result = CliRunner().invoke(
+        command,
+        ["--from", str(folder), "-w", "reference_agents", "-j", "0", "--limit", "2"]
+        + ["--summary-md", str(summary)],
+    )
+    assert result.exit_code == 2, result.output
+    text = summary.read_text()
+    assert text.startswith("### ❌ replaykit shadow: 0 diverged, 1 error in 3 histories")
+    assert "2 selected" in text and "broken.json" in text

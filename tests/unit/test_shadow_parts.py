@@ -208,3 +208,35 @@ def test_listings_leave_out_the_shadows_own_coordinators() -> None:
     assert without_own_coordinators("TaskQueue = 'a' OR TaskQueue = 'b'") == (
         "(TaskQueue = 'a' OR TaskQueue = 'b') AND WorkflowType != 'ReplaykitShadow'"
     )
+
+
+def test_continuous_listing_after_the_first_interval_asks_only_for_what_can_change() -> None:
+    import datetime
+
+    from replaykit.shadow._continuous import changed_since
+
+    since = datetime.datetime(2026, 12, 7, 5, 0, 1, 250000, tzinfo=datetime.timezone.utc)
+    changed = "(ExecutionStatus = 'Running' OR CloseTime >= '2026-12-07T05:00:01.250000Z')"
+    assert changed_since(None, since) == changed
+    assert changed_since("TaskQueue = 'q'", since) == f"(TaskQueue = 'q') AND {changed}"
+    ordered = "TaskQueue = 'q' ORDER BY StartTime"
+    assert changed_since(ordered, since) == ordered  # no condition may follow an ORDER BY
+
+
+@pytest.mark.parametrize(
+    "kwargs,message",
+    [
+        ({"interval": 0.0}, "interval must be positive"),
+        ({"max_count": 0}, "max count must be at least 1"),
+    ],
+)
+def test_continuous_options_out_of_range_are_refused(
+    kwargs: dict[str, object], message: str
+) -> None:
+    from replaykit.shadow import ContinuousOptions, ShadowOptions
+    from replaykit.shadow._continuous import _validate
+
+    with pytest.raises(ConfigError, match=message):
+        _validate(ContinuousOptions(**kwargs), ShadowOptions())  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="max-count"):
+        _validate(ContinuousOptions(), ShadowOptions(limit=5))

@@ -2,6 +2,9 @@
 
 - ``_shadow``: the shadow itself (list, select, fetch while replaying, report).
 - ``_continuous``: continuous shadowing (one pass per interval over what started or grew).
+- ``_coordinator``: ``--on-temporal``'s coordinator workflow (pages, batches, continue-as-new).
+- ``_distributed``: ``--on-temporal``: the workers' activities, the worker, starting, following
+  and collecting a shadow run by Temporal.
 - ``_select``: the deterministic sample by run id, the limit, the deadline, each run once.
 - ``_fetch``: listing, history pages and describes, every request through one token bucket.
 - ``_export``: Temporal Cloud's Workflow History Export files as histories (folder or fsspec URL).
@@ -30,6 +33,13 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "shadow_continuous",
         "shadow_continuous_async",
     ),
+    "._distributed": (
+        "OnTemporalOptions",
+        "run_shadow_on_temporal",
+        "serve_shadow_worker",
+        "shadow_status",
+    ),
+    "._coordinator": ("ShadowProgress",),
     "._select": ("in_sample",),
     "._store": ("HistoryStore", "StoredRun"),
 }
@@ -38,17 +48,22 @@ __all__ = [
     "ContinuousOptions",
     "ContinuousReport",
     "HistoryStore",
+    "OnTemporalOptions",
     "ShadowInterval",
     "ShadowOptions",
+    "ShadowProgress",
     "ShadowReport",
     "StoredRun",
     "in_sample",
+    "run_shadow_on_temporal",
+    "serve_shadow_worker",
     "shadow_cluster",
     "shadow_cluster_async",
     "shadow_continuous",
     "shadow_continuous_async",
     "shadow_export",
     "shadow_folder",
+    "shadow_status",
 ]
 
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
@@ -59,6 +74,11 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from ._continuous import ShadowInterval as ShadowInterval
     from ._continuous import shadow_continuous as shadow_continuous
     from ._continuous import shadow_continuous_async as shadow_continuous_async
+    from ._coordinator import ShadowProgress as ShadowProgress
+    from ._distributed import OnTemporalOptions as OnTemporalOptions
+    from ._distributed import run_shadow_on_temporal as run_shadow_on_temporal
+    from ._distributed import serve_shadow_worker as serve_shadow_worker
+    from ._distributed import shadow_status as shadow_status
     from ._select import in_sample as in_sample
     from ._shadow import ShadowOptions as ShadowOptions
     from ._shadow import ShadowReport as ShadowReport

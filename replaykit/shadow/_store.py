@@ -114,11 +114,15 @@ class HistoryStore:
         return StoredRun(meta.workflow_id, run_id, path, last, closed)
 
     def save(self) -> None:
-        """Write the index of every namespace changed since the last save (atomically)."""
+        """Write the index of every namespace changed since the last save (atomically).
+
+        What another process (a second shadow worker on this machine) saved meanwhile is
+        merged in, ours winning for the runs both stored."""
         with self._lock:
             dirty = {ns: dict(self._indexes[ns]) for ns in self._dirty}
             self._dirty.clear()
-        for namespace, runs in dirty.items():
+        for namespace, ours in dirty.items():
+            runs = {**_read_index(self.folder(namespace) / _INDEX), **ours}
             text = json.dumps({"format": _FORMAT, "runs": runs}, indent=1, sort_keys=True)
             atomic_write_text(self.folder(namespace) / _INDEX, text + "\n")
 

@@ -9,10 +9,11 @@ renames that private method, commands are still captured, only without source li
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from types import FrameType
 from typing import TYPE_CHECKING, Any
@@ -40,7 +41,7 @@ from ._report import display_path
 if TYPE_CHECKING:
     from replaykit._internal._sdk_compat import WorkflowDefinition
 
-__all__ = ["CapturedCommand", "CapturingRunner", "RunCapture"]
+__all__ = ["CapturedCommand", "CapturingRunner", "RunCapture", "capture_replay_output"]
 
 
 @dataclass
@@ -79,6 +80,119 @@ class RunCapture:
     #: Files the process opened while this run was created and activated (only when
     #: dependency tracking is on: see :mod:`replaykit.check._verdicts`).
     opened: set[str] | None = None
+    #: What the run's code wrote to ``sys.stdout``/``sys.stderr`` while it was created and
+    #: activated (an integration printing the model's text), when
+    #: :func:`capture_replay_output` is on; its tail only, past :data:`OUTPUT_KEPT`.
+    output: _OutputTail = field(default_factory=lambda: _OutputTail())
+
+    def printed(self) -> str | None:
+        """The captured output, or None when the run printed nothing."""
+        return self.output.text() or None
+
+
+#: Characters of a run's printed output kept (the last ones).
+OUTPUT_KEPT = 64 * 1024
+
+
+class _OutputTail:
+    """The last :data:`OUTPUT_KEPT` characters written to it."""
+
+    def __init__(self) -> None:
+        self._parts: list[str] = []
+        self._size = 0
+        self.dropped = False
+
+    def write(self, text: str) -> int:
+        self._parts.append(text)
+        self._size += len(text)
+        if self._size > 2 * OUTPUT_KEPT:
+            joined = "".join(self._parts)[-OUTPUT_KEPT:]
+            self._parts, self._size, self.dropped = [joined], len(joined), True
+        return len(text)
+
+    def text(self) -> str:
+        joined = "".join(self._parts)
+        if len(joined) > OUTPUT_KEPT or self.dropped:
+            return "…" + joined[-OUTPUT_KEPT:]
+        return joined
+
+
+class _RoutedStream:
+    """``sys.stdout``/``sys.stderr`` while replays run: a thread that is creating or
+    activating a workflow run writes into that run's capture; every other write goes to the
+    stream it replaced."""
+
+    def __init__(self, target: Any) -> None:
+        self.target = target
+
+    def write(self, text: str) -> int:
+        sink = getattr(_local, "output", None)
+        if sink is not None:
+            return int(sink.write(text))
+        return int(self.target.write(text))
+
+    def writelines(self, lines: Any) -> None:
+        for line in lines:
+            self.write(line)
+
+    def flush(self) -> None:
+        if getattr(_local, "output", None) is None:
+            self.target.flush()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.target, name)
+
+
+_route_lock = threading.Lock()
+_route_depth = 0
+_routed: tuple[_RoutedStream | None, _RoutedStream | None] = (None, None)
+
+
+@contextlib.contextmanager
+def capture_replay_output() -> Iterator[None]:
+    """While open, what workflow code prints during replay goes to its run's capture.
+
+    Integrations print (Strands prints the model's text as it streams); during a check that
+    would interleave with replaykit's own lines. ``sys.stdout`` and ``sys.stderr`` are
+    replaced by streams that route each write by thread: writes of a thread inside a run's
+    creation or activation are that run's (:attr:`RunCapture.output`), shown only when its
+    history fails; all others pass through. Reentrant and shared by concurrent checks in
+    one process (the first to open installs, the last to close restores).
+    """
+    global _route_depth, _routed
+    with _route_lock:
+        if _route_depth == 0:
+            out = _RoutedStream(sys.stdout) if sys.stdout is not None else None
+            err = _RoutedStream(sys.stderr) if sys.stderr is not None else None
+            _routed = (out, err)
+            if out is not None:
+                sys.stdout = out
+            if err is not None:
+                sys.stderr = err
+        _route_depth += 1
+    try:
+        yield
+    finally:
+        with _route_lock:
+            _route_depth -= 1
+            if _route_depth == 0:
+                out, err = _routed
+                if out is not None and sys.stdout is out:
+                    sys.stdout = out.target
+                if err is not None and sys.stderr is err:
+                    sys.stderr = err.target
+                _routed = (None, None)
+
+
+@contextlib.contextmanager
+def _printing_into(capture: RunCapture) -> Iterator[None]:
+    """Route this thread's writes to ``capture`` (see :func:`capture_replay_output`)."""
+    previous = getattr(_local, "output", None)
+    _local.output = capture.output
+    try:
+        yield
+    finally:
+        _local.output = previous
 
 
 _SKIP_DIRS = (
@@ -223,7 +337,8 @@ class _CapturingInstance(WorkflowInstance):
         depth = sys.get_coroutine_origin_tracking_depth()
         sys.set_coroutine_origin_tracking_depth(_ORIGIN_DEPTH)
         try:
-            completion = self._inner.activate(act)
+            with _printing_into(cap):
+                completion = self._inner.activate(act)
         finally:
             sys.set_coroutine_origin_tracking_depth(depth)
             _local.sources = None
@@ -313,7 +428,8 @@ class CapturingRunner(WorkflowRunner):
             # The sandbox imports the workflow module while it creates the instance:
             # a data file read at import is opened here.
             capture.opened = start_recording_opens()
-        inner = self._inner.create_instance(det)
+        with _printing_into(capture):  # the sandbox imports the workflow module here
+            inner = self._inner.create_instance(det)
         importer = getattr(inner, "importer", None)  # the sandbox's per-run importer
         new_modules = getattr(importer, "new_modules", None)
         if isinstance(new_modules, dict):

@@ -128,6 +128,9 @@ class HistoryResult:
     recheck_reason: str | None = None
     #: Why this pass was not stored in the verdict cache (a dependency not pinned down).
     not_stored: str | None = None
+    #: What the workflow code (an integration's, a plugin's) printed to stdout and stderr
+    #: while this history replayed; kept only for a history that fails (shown under it).
+    output: str | None = None
     #: What the replay depended on (filled by the replaying process for the verdict cache).
     dependencies: ReplayDeps | None = field(default=None, compare=False, repr=False)
 
@@ -161,6 +164,7 @@ class HistoryResult:
             "reused": self.reused,
             "recheck_reason": self.recheck_reason,
             "not_stored": self.not_stored,
+            "output": self.output,
         }
 
     def describe(self) -> str:

@@ -67,7 +67,12 @@ from replaykit.integrations._plugins import (
 )
 
 from ._budget import BudgetLimits, chain_budgets, measure_budget
-from ._capture import CapturingRunner, skip_identity_payload_passes
+from ._capture import (
+    CapturingRunner,
+    RunCapture,
+    capture_replay_output,
+    skip_identity_payload_passes,
+)
 from ._divergence import CheckReport, Divergence, HistoryResult, Status
 from ._explain import explain_replay_failure
 from ._malformed import (
@@ -541,6 +546,20 @@ class _Replay:
     ) -> HistoryResult:
         assert self.runner is not None
         capture = self.runner.take(result.history.run_id)
+        verdict = self._verdict(hf, result, capture, seconds)
+        printed = capture.printed() if capture is not None else None
+        if printed and verdict.status in ("divergent", "error"):
+            # What the code printed is shown under a failing history only.
+            verdict = dataclasses.replace(verdict, output=printed)
+        return verdict
+
+    def _verdict(
+        self,
+        hf: HistoryFile,
+        result: temporalio.worker.WorkflowReplayResult,
+        capture: RunCapture | None,
+        seconds: float,
+    ) -> HistoryResult:
         failure = result.replay_failure
         malformed = malformed_failure(failure)
         if malformed is not None:  # the history's fault, not the code's: no divergence
@@ -1051,6 +1070,19 @@ def _check_in_process(
     workflow_id: str | None,
     emit: Callable[[HistoryResult], None],
 ) -> None:
+    """Replay in this process (see :func:`_replay_in_process`), what the workflow code
+    prints captured per history (:func:`~replaykit.check._capture.capture_replay_output`)."""
+    with capture_replay_output():
+        _replay_in_process(entries, workflows, options, workflow_id, emit)
+
+
+def _replay_in_process(
+    entries: Sequence[HistoryFile | Path],
+    workflows: Sequence[type],
+    options: CheckOptions,
+    workflow_id: str | None,
+    emit: Callable[[HistoryResult], None],
+) -> None:
     """Replay in this process, each pipeline in a thread watched for ``options.timeout``.
 
     A replay the SDK core never finishes cannot be cancelled (asyncio cannot interrupt it, and
@@ -1309,7 +1341,8 @@ def _worker_main(
         )
 
     try:
-        run_sync(main)
+        with capture_replay_output():  # what workflow code prints: per history, not fd 1
+            run_sync(main)
     except BaseException as err:  # noqa: BLE001 - reported to the parent, never swallowed
         results.put(("fatal", worker_index, f"check worker failed: {type(err).__name__}: {err}"))
     finally:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import sys
 import warnings
@@ -111,10 +110,7 @@ def command(
     # per module, dozens of lines that say nothing about the user's code.
     warnings.filterwarnings("ignore", message=r"Module .* was imported after initial workflow load")
     try:
-        scenarios = [
-            dataclasses.replace(s, timeout=settings.scenario_timeout(scenario=s.timeout).value)
-            for s in load_scenarios(files, pattern=pattern)
-        ]
+        scenarios = settings.with_scenario_timeouts(load_scenarios(files, pattern=pattern))
         converter_ref = settings.data_converter().value
         converter = load_data_converter(converter_ref) if converter_ref else None
         plugin_list = load_plugins(settings.plugins().value)

@@ -695,7 +695,8 @@ def _findings(report: BudgetReport, loops: Sequence[LoopGrowth]) -> list[BudgetF
                 "warning",
                 f"projected-{limit}",
                 f"{what}{growth} reaches the {limit} limit ({_limit_text(limit, threshold)}) "
-                f"after ~{left:,} more {unit} at the growth measured over {loop.iterations:,}, "
+                f"after ~{left:,} more {unit} at the growth measured over {loop.iterations:,} "
+                f"{unit}, "
                 f"within the {reach:,} {unit} its evidence supports; {reason}",
                 left,
                 threshold,

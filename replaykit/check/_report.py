@@ -11,7 +11,7 @@ from pathlib import Path
 from replaykit.history._files import atomic_write_text
 
 from ._budget import format_budget
-from ._divergence import CheckReport, Divergence, HistoryResult
+from ._divergence import CheckReport, Divergence, HistoryResult, format_output
 
 __all__ = [
     "display_path",
@@ -87,7 +87,7 @@ def format_result_line(
         if result.not_stored:
             line += f"\n    not stored: {result.not_stored}"
     if result.output and failed(result):
-        line += "\n" + _format_output(result.output)
+        line += "\n" + format_output(result.output, indent="    ")
     return line
 
 
@@ -107,22 +107,6 @@ def _finding_line(d: Divergence) -> str:
 def _short(value: object, limit: int = 80) -> str:
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-#: Lines (the last ones) and characters per line of captured output shown under a failure.
-OUTPUT_LINES = 20
-OUTPUT_WIDTH = 200
-
-
-def _format_output(output: str) -> str:
-    """What the workflow code printed while it replayed, indented, its tail kept."""
-    lines = output.rstrip("\n").splitlines() or [""]
-    head = "    output (printed by the workflow code during replay):"
-    if len(lines) > OUTPUT_LINES:
-        head += f" last {OUTPUT_LINES} of {len(lines)} lines"
-        lines = lines[-OUTPUT_LINES:]
-    shown = [ln if len(ln) <= OUTPUT_WIDTH else ln[: OUTPUT_WIDTH - 1] + "…" for ln in lines]
-    return "\n".join([head, *("      | " + ln for ln in shown)])
 
 
 def _result_line(result: HistoryResult, *, budget_fails: bool | None = None) -> str:

@@ -15,7 +15,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
 
 from replaykit.check._budget import BudgetLimits, measure_budget, parse_budget_limits
-from replaykit.check._report import OUTPUT_LINES, _format_output
+from replaykit.check._divergence import OUTPUT_LINES, format_output
 from replaykit.cli.check import command as check_command
 from replaykit.cli.shadow import command as shadow_command
 
@@ -135,7 +135,7 @@ def test_output_of_workflow_code_is_shown_only_under_a_failure(
 
 def test_long_output_keeps_its_tail() -> None:
     text = "".join(f"line {n}\n" for n in range(100)) + "x" * 500
-    shown = _format_output(text).splitlines()
+    shown = format_output(text, indent="    ").splitlines()
     assert shown[0].endswith(f"last {OUTPUT_LINES} of 101 lines")
     assert len(shown) == OUTPUT_LINES + 1 and shown[1] == "      | line 81"
     assert shown[-1].endswith("…") and len(shown[-1]) < 220
@@ -187,3 +187,17 @@ def test_shadow_quiet_keeps_only_what_fails(workflows: Path) -> None:
     assert result.exit_code == 1, result.output
     assert "ok " not in result.output and result.output.count("DIVERGED") == 1
     assert "PARENT-PRINTS Done!" in result.output and "CHILD-PRINTS" not in result.output
+
+
+def test_a_failing_result_carries_its_output_and_a_clean_one_none(workflows: Path) -> None:
+    from replaykit.check import check_histories
+
+    report = check_histories([HISTORIES], workflows=["printing_workflows"], jobs=0)
+    by_name = {Path(r.path or "").name: r for r in report.results}
+    parent = by_name["parent-1.json"]
+    assert parent.status == "divergent"
+    assert parent.output == "PARENT-PRINTS Done!PARENT-WARNS on stderr\n"
+    # the pytest items and JUnit failures show it through describe()
+    assert "  | PARENT-PRINTS Done!PARENT-WARNS on stderr" in parent.describe()
+    assert parent.to_json()["output"] == parent.output
+    assert all(r.output is None for r in report.results if r is not parent)

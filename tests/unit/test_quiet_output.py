@@ -201,3 +201,24 @@ def test_a_failing_result_carries_its_output_and_a_clean_one_none(workflows: Pat
     assert "  | PARENT-PRINTS Done!PARENT-WARNS on stderr" in parent.describe()
     assert parent.to_json()["output"] == parent.output
     assert all(r.output is None for r in report.results if r is not parent)
+
+
+def test_show_prints_the_output_of_a_diverged_history_once(
+    workflows: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    from replaykit.cli.show import command as show_command
+
+    runner = CliRunner()
+    parent = runner.invoke(
+        show_command, [str(HISTORIES / "parent_flow" / "parent-1.json"), "-w", "printing_workflows"]
+    )
+    assert parent.exit_code == 1, parent.output
+    assert parent.output.count("  | PARENT-PRINTS Done!PARENT-WARNS on stderr") == 1
+    child = runner.invoke(
+        show_command,
+        [str(HISTORIES / "parent_flow" / "parent-1-child.json"), "-w", "printing_workflows"],
+    )
+    assert child.exit_code == 0 and "CHILD-PRINTS" not in child.output
+    assert "budget warning" not in parent.output + child.output
+    leaked = capfd.readouterr()
+    assert "PRINTS" not in leaked.out + leaked.err

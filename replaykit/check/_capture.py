@@ -13,7 +13,7 @@ import contextlib
 import os
 import sys
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from types import FrameType
 from typing import TYPE_CHECKING, Any
@@ -30,6 +30,7 @@ from temporalio.worker import (
     WorkflowRunner,
 )
 
+from replaykit._internal._output import OutputTail, routed_output, thread_printing_into
 from replaykit._internal._sdk_compat import (
     hook_add_command,
     workflow_primary_task,
@@ -82,117 +83,12 @@ class RunCapture:
     opened: set[str] | None = None
     #: What the run's code wrote to ``sys.stdout``/``sys.stderr`` while it was created and
     #: activated (an integration printing the model's text), when
-    #: :func:`capture_replay_output` is on; its tail only, past :data:`OUTPUT_KEPT`.
-    output: _OutputTail = field(default_factory=lambda: _OutputTail())
+    #: :func:`capture_replay_output` is on; its tail only (see :class:`OutputTail`).
+    output: OutputTail = field(default_factory=OutputTail)
 
     def printed(self) -> str | None:
         """The captured output, or None when the run printed nothing."""
         return self.output.text() or None
-
-
-#: Characters of a run's printed output kept (the last ones).
-OUTPUT_KEPT = 64 * 1024
-
-
-class _OutputTail:
-    """The last :data:`OUTPUT_KEPT` characters written to it."""
-
-    def __init__(self) -> None:
-        self._parts: list[str] = []
-        self._size = 0
-        self.dropped = False
-
-    def write(self, text: str) -> int:
-        self._parts.append(text)
-        self._size += len(text)
-        if self._size > 2 * OUTPUT_KEPT:
-            joined = "".join(self._parts)[-OUTPUT_KEPT:]
-            self._parts, self._size, self.dropped = [joined], len(joined), True
-        return len(text)
-
-    def text(self) -> str:
-        joined = "".join(self._parts)
-        if len(joined) > OUTPUT_KEPT or self.dropped:
-            return "…" + joined[-OUTPUT_KEPT:]
-        return joined
-
-
-class _RoutedStream:
-    """``sys.stdout``/``sys.stderr`` while replays run: a thread that is creating or
-    activating a workflow run writes into that run's capture; every other write goes to the
-    stream it replaced."""
-
-    def __init__(self, target: Any) -> None:
-        self.target = target
-
-    def write(self, text: str) -> int:
-        sink = getattr(_local, "output", None)
-        if sink is not None:
-            return int(sink.write(text))
-        return int(self.target.write(text))
-
-    def writelines(self, lines: Any) -> None:
-        for line in lines:
-            self.write(line)
-
-    def flush(self) -> None:
-        if getattr(_local, "output", None) is None:
-            self.target.flush()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.target, name)
-
-
-_route_lock = threading.Lock()
-_route_depth = 0
-_routed: tuple[_RoutedStream | None, _RoutedStream | None] = (None, None)
-
-
-@contextlib.contextmanager
-def capture_replay_output() -> Iterator[None]:
-    """While open, what workflow code prints during replay goes to its run's capture.
-
-    Integrations print (Strands prints the model's text as it streams); during a check that
-    would interleave with replaykit's own lines. ``sys.stdout`` and ``sys.stderr`` are
-    replaced by streams that route each write by thread: writes of a thread inside a run's
-    creation or activation are that run's (:attr:`RunCapture.output`), shown only when its
-    history fails; all others pass through. Reentrant and shared by concurrent checks in
-    one process (the first to open installs, the last to close restores).
-    """
-    global _route_depth, _routed
-    with _route_lock:
-        if _route_depth == 0:
-            out = _RoutedStream(sys.stdout) if sys.stdout is not None else None
-            err = _RoutedStream(sys.stderr) if sys.stderr is not None else None
-            _routed = (out, err)
-            if out is not None:
-                sys.stdout = out
-            if err is not None:
-                sys.stderr = err
-        _route_depth += 1
-    try:
-        yield
-    finally:
-        with _route_lock:
-            _route_depth -= 1
-            if _route_depth == 0:
-                out, err = _routed
-                if out is not None and sys.stdout is out:
-                    sys.stdout = out.target
-                if err is not None and sys.stderr is err:
-                    sys.stderr = err.target
-                _routed = (None, None)
-
-
-@contextlib.contextmanager
-def _printing_into(capture: RunCapture) -> Iterator[None]:
-    """Route this thread's writes to ``capture`` (see :func:`capture_replay_output`)."""
-    previous = getattr(_local, "output", None)
-    _local.output = capture.output
-    try:
-        yield
-    finally:
-        _local.output = previous
 
 
 _SKIP_DIRS = (
@@ -337,7 +233,7 @@ class _CapturingInstance(WorkflowInstance):
         depth = sys.get_coroutine_origin_tracking_depth()
         sys.set_coroutine_origin_tracking_depth(_ORIGIN_DEPTH)
         try:
-            with _printing_into(cap):
+            with thread_printing_into(cap.output):
                 completion = self._inner.activate(act)
         finally:
             sys.set_coroutine_origin_tracking_depth(depth)
@@ -384,6 +280,14 @@ class _CapturingInstance(WorkflowInstance):
         return self._inner.get_thread_id()
 
 
+def capture_replay_output() -> contextlib.AbstractContextManager[None]:
+    """While open, what workflow code prints during a replay goes to its run's capture
+    (:attr:`RunCapture.output`) instead of the terminal: writes of a thread inside a run's
+    creation or activation are that run's; all others pass through
+    (:func:`replaykit._internal._output.routed_output`)."""
+    return routed_output()
+
+
 class CapturingRunner(WorkflowRunner):
     """A workflow runner that delegates to another and records what each run commanded."""
 
@@ -428,7 +332,7 @@ class CapturingRunner(WorkflowRunner):
             # The sandbox imports the workflow module while it creates the instance:
             # a data file read at import is opened here.
             capture.opened = start_recording_opens()
-        with _printing_into(capture):  # the sandbox imports the workflow module here
+        with thread_printing_into(capture.output):  # the sandbox imports the workflow module here
             inner = self._inner.create_instance(det)
         importer = getattr(inner, "importer", None)  # the sandbox's per-run importer
         new_modules = getattr(importer, "new_modules", None)

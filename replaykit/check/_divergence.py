@@ -89,11 +89,14 @@ OUTPUT_LINES = 20
 OUTPUT_WIDTH = 200
 
 
-def format_output(output: str, *, indent: str = "") -> str:
-    """What the workflow code printed while it replayed: a heading, then its last
-    :data:`OUTPUT_LINES` lines (each cut at :data:`OUTPUT_WIDTH`), indented."""
+def format_output(
+    output: str, *, indent: str = "", what: str = "printed by the workflow code during replay"
+) -> str:
+    """Captured output (by default, what the workflow code printed while it replayed): a
+    heading, then its last :data:`OUTPUT_LINES` lines (each cut at :data:`OUTPUT_WIDTH`),
+    indented."""
     lines = output.rstrip("\n").splitlines() or [""]
-    head = f"{indent}output (printed by the workflow code during replay):"
+    head = f"{indent}output ({what}):"
     if len(lines) > OUTPUT_LINES:
         head += f" last {OUTPUT_LINES} of {len(lines)} lines"
         lines = lines[-OUTPUT_LINES:]

@@ -11,6 +11,7 @@ import click
 from replaykit._internal._errors import ReplaykitError
 from replaykit._internal._imports import put_workdir_on_path
 from replaykit._internal._sdk_compat import SDK_ACTIVITY_LOGGERS, SDK_WORKFLOW_TASK_LOGGER
+from replaykit.check._divergence import format_output
 from replaykit.check._report import display_path
 from replaykit.cli._options import (
     cli_resolver,
@@ -147,6 +148,8 @@ def command(
             click.echo(f"         scenario raised {text}")
             if rec.outcome.hint:
                 click.echo(f"         hint: {rec.outcome.hint}")
+        if rec.output and not rec.ok:  # what the scenario printed: only when it failed
+            click.echo(format_output(rec.output, indent="         ", what="printed while it ran"))
 
     def on_server(running: RunningServer, count: int) -> None:
         click.echo(
@@ -163,6 +166,7 @@ def command(
             plugins=plugin_list,
             on_done=on_done,
             on_server=on_server,
+            capture_output=True,
         ).ok
     except ReplaykitError as err:
         raise click.UsageError(str(err)) from None

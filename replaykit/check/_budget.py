@@ -13,9 +13,13 @@ and projects how many iterations are left until each limit:
   :func:`chain_budgets` joins their loop series and measures what each run carries into the
   next.
 
-A loop without continue-as-new whose projection reaches an error limit within
-``horizon`` iterations is flagged, and so is a payload that keeps growing through
-continue-as-new (continuing as new does not shrink the state it carries).
+A measure past a warning or error limit is flagged. A projection is flagged only when the
+history's own evidence supports it (:meth:`BudgetLimits.projection_reach`, the one rule): a
+loop observed at least ``projection_min_iterations`` times whose projection reaches an error
+limit within ``projection_factor`` times the iterations observed (never past ``horizon``) --
+for a loop without continue-as-new, and for a payload that keeps growing through
+continue-as-new (continuing as new does not shrink the state it carries). A three-step agent
+loop is never projected to a limit hundreds of iterations away.
 """
 
 from __future__ import annotations
@@ -685,7 +689,8 @@ def _findings(report: BudgetReport, loops: Sequence[LoopGrowth]) -> list[BudgetF
             )
     for loop in loops:
         first = loop.first_limit()
-        if first is None or first[1] > lim.horizon:
+        reach = lim.projection_reach(loop.iterations)
+        if first is None or first[1] > reach:
             continue
         limit, left = first
         if limit == "payload":
@@ -713,8 +718,9 @@ def _findings(report: BudgetReport, loops: Sequence[LoopGrowth]) -> list[BudgetF
                 "warning",
                 f"projected-{limit}",
                 f"{what}{growth} reaches the {limit} limit ({_limit_text(limit, threshold)}) "
-                f"after ~{left:,} more {unit} at the measured growth, within the "
-                f"{lim.horizon:,}-iteration horizon; {reason}",
+                f"after ~{left:,} more {unit} at the growth measured over {loop.iterations:,} "
+                f"{unit}, "
+                f"within the {reach:,} {unit} its evidence supports; {reason}",
                 left,
                 threshold,
             )

@@ -9,6 +9,7 @@ renames that private method, commands are still captured, only without source li
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sys
 import threading
@@ -29,6 +30,7 @@ from temporalio.worker import (
     WorkflowRunner,
 )
 
+from replaykit._internal._output import OutputTail, routed_output, thread_printing_into
 from replaykit._internal._sdk_compat import (
     hook_add_command,
     workflow_primary_task,
@@ -40,7 +42,7 @@ from ._report import display_path
 if TYPE_CHECKING:
     from replaykit._internal._sdk_compat import WorkflowDefinition
 
-__all__ = ["CapturedCommand", "CapturingRunner", "RunCapture"]
+__all__ = ["CapturedCommand", "CapturingRunner", "RunCapture", "capture_replay_output"]
 
 
 @dataclass
@@ -79,6 +81,14 @@ class RunCapture:
     #: Files the process opened while this run was created and activated (only when
     #: dependency tracking is on: see :mod:`replaykit.check._verdicts`).
     opened: set[str] | None = None
+    #: What the run's code wrote to ``sys.stdout``/``sys.stderr`` while it was created and
+    #: activated (an integration printing the model's text), when
+    #: :func:`capture_replay_output` is on; its tail only (see :class:`OutputTail`).
+    output: OutputTail = field(default_factory=OutputTail)
+
+    def printed(self) -> str | None:
+        """The captured output, or None when the run printed nothing."""
+        return self.output.text() or None
 
 
 _SKIP_DIRS = (
@@ -259,7 +269,8 @@ class _CapturingInstance(WorkflowInstance):
         depth = sys.get_coroutine_origin_tracking_depth()
         sys.set_coroutine_origin_tracking_depth(_ORIGIN_DEPTH)
         try:
-            completion = self._inner.activate(act)
+            with thread_printing_into(cap.output):
+                completion = self._inner.activate(act)
         finally:
             sys.set_coroutine_origin_tracking_depth(depth)
             _local.sources = None
@@ -306,6 +317,14 @@ class _CapturingInstance(WorkflowInstance):
         return self._inner.get_thread_id()
 
 
+def capture_replay_output() -> contextlib.AbstractContextManager[None]:
+    """While open, what workflow code prints during a replay goes to its run's capture
+    (:attr:`RunCapture.output`) instead of the terminal: writes of a thread inside a run's
+    creation or activation are that run's; all others pass through
+    (:func:`replaykit._internal._output.routed_output`)."""
+    return routed_output()
+
+
 class CapturingRunner(WorkflowRunner):
     """A workflow runner that delegates to another and records what each run commanded."""
 
@@ -350,7 +369,8 @@ class CapturingRunner(WorkflowRunner):
             # The sandbox imports the workflow module while it creates the instance:
             # a data file read at import is opened here.
             capture.opened = start_recording_opens()
-        inner = self._inner.create_instance(det)
+        with thread_printing_into(capture.output):  # the sandbox imports the workflow module here
+            inner = self._inner.create_instance(det)
         importer = getattr(inner, "importer", None)  # the sandbox's per-run importer
         new_modules = getattr(importer, "new_modules", None)
         if isinstance(new_modules, dict):

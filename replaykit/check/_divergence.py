@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from ._budget import BudgetReport
     from ._verdicts import ReplayDeps
 
-__all__ = ["CheckReport", "Divergence", "HistoryResult", "Kind", "Status"]
+__all__ = ["CheckReport", "Divergence", "HistoryResult", "Kind", "Status", "format_output"]
 
 Kind = Literal["nondeterminism", "drift", "option-change"]
 Status = Literal["clean", "divergent", "error", "pinned"]
@@ -92,6 +92,26 @@ class Divergence:
         return "\n".join(lines)
 
 
+#: Lines (the last ones) and characters per line of captured output shown under a failure.
+OUTPUT_LINES = 20
+OUTPUT_WIDTH = 200
+
+
+def format_output(
+    output: str, *, indent: str = "", what: str = "printed by the workflow code during replay"
+) -> str:
+    """Captured output (by default, what the workflow code printed while it replayed): a
+    heading, then its last :data:`OUTPUT_LINES` lines (each cut at :data:`OUTPUT_WIDTH`),
+    indented."""
+    lines = output.rstrip("\n").splitlines() or [""]
+    head = f"{indent}output ({what}):"
+    if len(lines) > OUTPUT_LINES:
+        head += f" last {OUTPUT_LINES} of {len(lines)} lines"
+        lines = lines[-OUTPUT_LINES:]
+    shown = [ln if len(ln) <= OUTPUT_WIDTH else ln[: OUTPUT_WIDTH - 1] + "…" for ln in lines]
+    return "\n".join([head, *(f"{indent}  | {ln}" for ln in shown)])
+
+
 def _short(value: Any, limit: int = 200) -> str:
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
@@ -136,6 +156,9 @@ class HistoryResult:
     recheck_reason: str | None = None
     #: Why this pass was not stored in the verdict cache (a dependency not pinned down).
     not_stored: str | None = None
+    #: What the workflow code (an integration's, a plugin's) printed to stdout and stderr
+    #: while this history replayed; kept only for a history that fails (shown under it).
+    output: str | None = None
     #: What the replay depended on (filled by the replaying process for the verdict cache).
     dependencies: ReplayDeps | None = field(default=None, compare=False, repr=False)
 
@@ -169,6 +192,7 @@ class HistoryResult:
             "reused": self.reused,
             "recheck_reason": self.recheck_reason,
             "not_stored": self.not_stored,
+            "output": self.output,
         }
 
     @classmethod
@@ -202,7 +226,14 @@ class HistoryResult:
         )
 
     def describe(self) -> str:
-        """The full explanation of this history's verdict."""
+        """The full explanation of this history's verdict (with what the workflow code
+        printed while it replayed, when it fails: :attr:`output`)."""
+        text = self._describe()
+        if self.output and self.status in ("divergent", "error"):
+            text += "\n" + format_output(self.output)
+        return text
+
+    def _describe(self) -> str:
         if self.status == "error":
             return f"{self.name}: {self.error}"
         if self.status == "pinned":

@@ -68,7 +68,12 @@ from replaykit.integrations._plugins import (
 )
 
 from ._budget import BudgetLimits, chain_budgets, measure_budget
-from ._capture import CapturingRunner, skip_identity_payload_passes
+from ._capture import (
+    CapturingRunner,
+    RunCapture,
+    capture_replay_output,
+    skip_identity_payload_passes,
+)
 from ._divergence import CheckReport, Divergence, HistoryResult, Status
 from ._explain import explain_replay_failure
 from ._malformed import (
@@ -543,6 +548,20 @@ class _Replay:
     ) -> HistoryResult:
         assert self.runner is not None
         capture = self.runner.take(result.history.run_id)
+        verdict = self._verdict(hf, result, capture, seconds)
+        printed = capture.printed() if capture is not None else None
+        if printed and verdict.status in ("divergent", "error"):
+            # What the code printed is shown under a failing history only.
+            verdict = dataclasses.replace(verdict, output=printed)
+        return verdict
+
+    def _verdict(
+        self,
+        hf: HistoryFile,
+        result: temporalio.worker.WorkflowReplayResult,
+        capture: RunCapture | None,
+        seconds: float,
+    ) -> HistoryResult:
         failure = result.replay_failure
         malformed = malformed_failure(failure)
         if malformed is not None:  # the history's fault, not the code's: no divergence
@@ -797,6 +816,73 @@ def _open_verdict_cache(
 
 
 @dataclass(frozen=True)
+class _Prepared:
+    """What checking with some workflows needs before any replay (see :func:`_prepare`).
+
+    Attributes:
+        classes: The workflow classes.
+        module_specs: ``module:Class`` names worker processes import, or None when a class
+            cannot be imported elsewhere (defined in ``__main__`` or a function).
+    """
+
+    classes: list[type]
+    module_specs: list[str] | None
+
+    def jobs(
+        self, requested: int | None, options: CheckOptions, *, count: int | None = None
+    ) -> int:
+        """Worker processes for ``count`` histories (None: a stream): ``requested`` (None:
+        the CPU count), 0 when the workflows or the plugins cannot reach a worker."""
+        jobs = (os.cpu_count() or 1) if requested is None else requested
+        if count is not None:
+            jobs = min(jobs, count) if jobs > 0 else 0
+        if self.module_specs is None:
+            jobs = 0  # classes defined in __main__ or a test cannot be re-imported elsewhere
+        if (
+            options.plugins
+            and jobs > 0
+            and _start_method() != "fork"
+            and not all(isinstance(p, str) for p in options.plugins)
+        ):
+            jobs = 0  # plugin objects reach forked workers only; name them as strings
+        return jobs
+
+
+def _prepare(
+    workflows: Sequence[str | type],
+    options: CheckOptions,
+    *,
+    extra_workflows: Sequence[str] = (),
+) -> _Prepared:
+    """Collect the workflow classes and load what every replay needs, so that a bad
+    workflow module, data converter, volatile rule or plugin reference fails before any
+    replay: the one setup of :func:`check_histories`' groups and :func:`check_history_stream`.
+
+    ``extra_workflows`` (``module:Class`` from harvest metadata) add only the workflow types
+    ``workflows`` do not define.
+    """
+    # The verdict cache keys on what importing the workflows imported, so it watches that.
+    watch = record_host_imports() if options.verdict_cache else contextlib.nullcontext()
+    with watch:
+        classes = collect_workflows(workflows)
+        if extra_workflows:
+            have = {_workflow_type(c) for c in classes}
+            try:
+                named = collect_workflows(extra_workflows)
+            except ConfigError:
+                named = []  # the given workflows stand; a type they lack is reported per history
+            added = [c for c in named if _workflow_type(c) not in have]
+            classes.extend(added)
+            workflows = [*workflows, *(f"{c.__module__}:{c.__qualname__}" for c in added)]
+    if options.data_converter:
+        load_data_converter(options.data_converter)
+    parse_volatile_rules(options.volatile)
+    if options.plugins:
+        load_plugins(options.plugins)
+    return _Prepared(classes, _importable_specs(workflows, classes))
+
+
+@dataclass(frozen=True)
 class _GroupRun:
     """What checking one group did: worker processes used, and the verdict cache's part."""
 
@@ -822,23 +908,8 @@ def _check_group(
     ``extra_workflows`` (``module:Class`` from harvest metadata) add only the workflow types
     ``workflows`` do not define.
     """
-    # The verdict cache keys on what importing the workflows imported, so it watches that.
-    watch = record_host_imports() if options.verdict_cache else contextlib.nullcontext()
-    with watch:
-        workflow_classes = collect_workflows(workflows)
-        if extra_workflows:
-            have = {_workflow_type(c) for c in workflow_classes}
-            try:
-                named = collect_workflows(extra_workflows)
-            except ConfigError:
-                named = []  # the given workflows stand; a type they lack is reported per history
-            added = [c for c in named if _workflow_type(c) not in have]
-            workflow_classes.extend(added)
-            workflows = [*workflows, *(f"{c.__module__}:{c.__qualname__}" for c in added)]
-    if options.data_converter:
-        load_data_converter(options.data_converter)  # a bad reference fails before any replay
-    parse_volatile_rules(options.volatile)  # so does a malformed volatile rule
-    module_specs = _importable_specs(workflows, workflow_classes)
+    prepared = _prepare(workflows, options, extra_workflows=extra_workflows)
+    workflow_classes = prepared.classes
     verdicts, cache_note = _open_verdict_cache(options, workflow_classes, workflow_id, entries)
     if verdicts is None and options.verdict_cache:
         options = dataclasses.replace(options, verdict_cache=None)  # workers track nothing
@@ -861,19 +932,7 @@ def _check_group(
             else:
                 reasons[str(entry)] = got
                 replay_entries.append(entry)
-    if jobs is None:
-        jobs = os.cpu_count() or 1
-    jobs = min(jobs, len(replay_entries)) if jobs > 0 else 0
-    if module_specs is None and jobs > 0:
-        jobs = 0  # classes defined in __main__ or a test cannot be re-imported elsewhere
-    if options.plugins:
-        load_plugins(options.plugins)  # a bad reference fails before any replay
-        if (
-            jobs > 0
-            and _start_method() != "fork"
-            and not all(isinstance(p, str) for p in options.plugins)
-        ):
-            jobs = 0  # plugin objects reach forked workers only; name them as strings
+    jobs = prepared.jobs(jobs, options, count=len(replay_entries))
 
     def emit_stored(result: HistoryResult) -> None:
         if verdicts is not None and not result.reused:
@@ -892,8 +951,10 @@ def _check_group(
         if jobs == 0:
             _check_in_process(replay_entries, workflow_classes, options, workflow_id, emit_stored)
         else:
-            assert module_specs is not None
-            _check_in_pool(replay_entries, module_specs, options, workflow_id, jobs, emit_stored)
+            assert prepared.module_specs is not None
+            _check_in_pool(
+                replay_entries, prepared.module_specs, options, workflow_id, jobs, emit_stored
+            )
     return _GroupRun(
         jobs=jobs,
         verdict_cache=verdicts is not None,
@@ -934,23 +995,9 @@ def check_history_stream(
     """
     options = options or CheckOptions()
     started = time.perf_counter()
-    workflow_classes = collect_workflows(workflows)
-    if options.data_converter:
-        load_data_converter(options.data_converter)  # a bad reference fails before any replay
-    parse_volatile_rules(options.volatile)
-    module_specs = _importable_specs(workflows, workflow_classes)
-    if jobs is None:
-        jobs = os.cpu_count() or 1
-    if module_specs is None:
-        jobs = 0
-    if options.plugins:
-        load_plugins(options.plugins)
-        if (
-            jobs > 0
-            and _start_method() != "fork"
-            and not all(isinstance(p, str) for p in options.plugins)
-        ):
-            jobs = 0  # plugin objects reach forked workers only; name them as strings
+    prepared = _prepare(workflows, options)
+    workflow_classes, module_specs = prepared.classes, prepared.module_specs
+    jobs = prepared.jobs(jobs, options)
     results: list[HistoryResult] = []
 
     def emit(result: HistoryResult) -> None:
@@ -1047,6 +1094,19 @@ def _importable_specs(specs: Sequence[str | type], classes: Sequence[type]) -> l
 
 
 def _check_in_process(
+    entries: Sequence[HistoryFile | Path],
+    workflows: Sequence[type],
+    options: CheckOptions,
+    workflow_id: str | None,
+    emit: Callable[[HistoryResult], None],
+) -> None:
+    """Replay in this process (see :func:`_replay_in_process`), what the workflow code
+    prints captured per history (:func:`~replaykit.check._capture.capture_replay_output`)."""
+    with capture_replay_output():
+        _replay_in_process(entries, workflows, options, workflow_id, emit)
+
+
+def _replay_in_process(
     entries: Sequence[HistoryFile | Path],
     workflows: Sequence[type],
     options: CheckOptions,
@@ -1315,7 +1375,8 @@ def _worker_main(
         )
 
     try:
-        run_sync(main)
+        with capture_replay_output():  # what workflow code prints: per history, not fd 1
+            run_sync(main)
     except BaseException as err:  # noqa: BLE001 - reported to the parent, never swallowed
         results.put(("fatal", worker_index, f"check worker failed: {type(err).__name__}: {err}"))
     finally:

@@ -11,10 +11,11 @@ from pathlib import Path
 from replaykit.history._files import atomic_write_text
 
 from ._budget import format_budget
-from ._divergence import CheckReport, Divergence, HistoryResult
+from ._divergence import CheckReport, Divergence, HistoryResult, format_output
 
 __all__ = [
     "display_path",
+    "failed",
     "format_budget_section",
     "format_markdown_summary",
     "format_result_line",
@@ -56,24 +57,64 @@ def _grouped(divergences: Sequence[Divergence]) -> list[tuple[Divergence, list[i
     return list(groups.values())
 
 
-def format_result_line(result: HistoryResult, *, why: bool = False) -> str:
+def failed(result: HistoryResult) -> bool:
+    """Whether a result is one ``-q`` keeps: it diverged or could not be checked."""
+    return result.status in ("divergent", "error")
+
+
+def format_result_line(
+    result: HistoryResult,
+    *,
+    why: bool = False,
+    verbose: bool = False,
+    budget_fails: bool | None = None,
+) -> str:
     """One verdict line, then the explanation of a divergence or error, indented.
 
     Args:
         result: The verdict.
         why: Add, for a replayed history, which part of its verdict-cache key changed
             (``--why-rechecked``), and why a pass was not stored.
+        verbose: List each finding that passes (an option change, a kind not in
+            ``fail_on``) and each allowed one, one line each, instead of only counting them.
+        budget_fails: Whether budgets fail the check (``budget`` in ``fail_on``): a diverged
+            history whose budget is flagged then points at the budget section (None: only
+            when it has no other finding).
     """
-    line = _result_line(result)
+    line = _result_line(result, budget_fails=budget_fails)
+    if verbose:
+        passing = result.divergences if result.status != "divergent" else ()
+        for label, found in (("reported", passing), ("allowed", result.allowed)):
+            line += "".join(f"\n    {label}: {_finding_line(d)}" for d in found)
     if why and not result.reused and (result.recheck_reason or result.not_stored):
         if result.recheck_reason:
             line += f"\n    rechecked: {result.recheck_reason}"
         if result.not_stored:
             line += f"\n    not stored: {result.not_stored}"
+    if result.output and failed(result):
+        line += "\n" + format_output(result.output, indent="    ")
     return line
 
 
-def _result_line(result: HistoryResult) -> str:
+def _finding_line(d: Divergence) -> str:
+    """One finding on one line: what, which field, recorded -> current, where."""
+    if d.subject and d.field and (d.recorded is not None or d.current is not None):
+        text = f"[{d.kind}] {d.subject}: {d.field}: {_short(d.recorded)} → {_short(d.current)}"
+    else:
+        text = f"[{d.kind}] {d.message}"
+    if d.event_id is not None:
+        text += f" (event {d.event_id})"
+    if d.source:
+        text += f" at {d.source}"
+    return text
+
+
+def _short(value: object, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _result_line(result: HistoryResult, *, budget_fails: bool | None = None) -> str:
     name = _rel(result.path) if result.path else (result.workflow_id or "?")
     if result.reused:
         extra = f"  ({len(result.divergences)} reported, passing)" if result.divergences else ""
@@ -108,25 +149,46 @@ def _result_line(result: HistoryResult) -> str:
         lines.extend("    " + ln for ln in text)
     if len(groups) > 3:
         lines.append(f"    … and {len(groups) - 3} more (see --json-report)")
-    if result.budget is not None and result.budget.flagged:
-        lines.extend("    " + ln for ln in format_budget(result.budget, findings_only=True))
+    # Budget findings are printed once, in the budget section after every result (a chain's
+    # runs are measured together only once all have replayed); a history that fails on its
+    # budget alone says where to look.
+    if (
+        (budget_fails or (budget_fails is None and not result.divergences))
+        and result.budget is not None
+        and result.budget.flagged
+    ):
+        lines.append("    its history budget fails (see History budgets below)")
     return "\n".join(lines)
 
 
-def format_budget_section(report: CheckReport, *, verbose: bool = False) -> str:
-    """History budgets: every flagged history (every history with a loop when verbose)."""
+def format_budget_section(
+    report: CheckReport, *, verbose: bool = False, quiet: bool = False
+) -> str:
+    """History budgets: every flagged history (every history with a loop when verbose).
+
+    The one place budget findings are printed. ``quiet`` keeps only the histories whose
+    budget fails the check (``--fail-on budget``): nothing when no budget failed.
+    """
+    fails_on_budget = "budget" in report.options.get("fail_on", ())
     lines: list[str] = []
+    shown = 0
     for r in report.results:
         budget = r.budget
-        if budget is None or not (budget.flagged or (verbose and budget.loops)):
+        if budget is None:
             continue
+        if quiet:
+            if not (fails_on_budget and budget.flagged and r.status == "divergent"):
+                continue
+        elif not (budget.flagged or (verbose and budget.loops)):
+            continue
+        shown += budget.flagged
         name = _rel(r.path) if r.path else (r.workflow_id or "?")
         lines.append(f"  {name}")
         lines.extend("    " + ln for ln in format_budget(budget))
     if not lines:
         return ""
-    flagged = sum(1 for r in report.results if r.budget is not None and r.budget.flagged)
-    head = f"History budgets: {flagged} histor{'y' if flagged == 1 else 'ies'} flagged"
+    verb = "failing" if quiet else "flagged"
+    head = f"History budgets: {shown} histor{'y' if shown == 1 else 'ies'} {verb}"
     return "\n".join([head, *lines])
 
 

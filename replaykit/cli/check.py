@@ -11,6 +11,7 @@ from replaykit._internal._errors import ReplaykitError
 from replaykit.check._divergence import HistoryResult
 from replaykit.check._engine import CheckOptions, check_histories
 from replaykit.check._report import (
+    failed,
     format_budget_section,
     format_result_line,
     format_summary,
@@ -158,8 +159,19 @@ def _shard(value: str | None) -> tuple[int, int] | None:
     is_flag=True,
     help="Say for each replayed history which part of its verdict-cache key changed.",
 )
-@click.option("--verbose", "-v", is_flag=True, help="More detail (implies --why-rechecked).")
-@click.option("--quiet", "-q", is_flag=True, help="Only divergences, errors and the summary.")
+@click.option(
+    "--verbose",
+    "-v",
+    is_flag=True,
+    help="More detail: list each passing finding (option changes, kinds not in --fail-on) "
+    "and each allowed one under its history, and say why each was rechecked.",
+)
+@click.option(
+    "--quiet",
+    "-q",
+    is_flag=True,
+    help="Only what fails: divergent and error results, a budget that fails, the summary.",
+)
 def command(
     paths: tuple[str, ...],
     workflows: tuple[str, ...],
@@ -230,9 +242,16 @@ def command(
 
         def on_result(result: HistoryResult) -> None:
             progress.advance()
-            if quiet and result.status == "clean":
+            if quiet and not failed(result):
                 return
-            progress.echo(format_result_line(result, why=why_rechecked or verbose))
+            progress.echo(
+                format_result_line(
+                    result,
+                    why=why_rechecked or verbose,
+                    verbose=verbose,
+                    budget_fails="budget" in options.fail_on,
+                )
+            )
 
         report = check_histories(
             targets,
@@ -250,7 +269,7 @@ def command(
         write_json_report(report, json_report)
     if junit_xml:
         write_junit_xml(report, junit_xml)
-    section = format_budget_section(report, verbose=show_budgets)
+    section = format_budget_section(report, verbose=show_budgets, quiet=quiet)
     if section:
         click.echo(section)
     click.echo(format_summary(report))

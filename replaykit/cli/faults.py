@@ -142,6 +142,15 @@ _FAULT_OPTIONS = ("kill_worker", "kill_server", "fail", "timeout", "cancel", "si
     "(encrypted payloads). Default: [tool.replaykit] data_converter.",
 )
 @plugin_option
+@click.option(
+    "--scenario-timeout",
+    type=float,
+    default=None,
+    metavar="SECONDS",
+    help="Seconds each scenario run (the fault-free baseline and every fault run) may take "
+    "before it fails (default: the scenario's own timeout=, else 300): record's --timeout "
+    "(here --timeout injects activity timeouts).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @server_options
 def command(
@@ -168,6 +177,7 @@ def command(
     worker_context: str | None,
     data_converter: str | None,
     plugins: tuple[str, ...],
+    scenario_timeout: float | None,
     as_json: bool,
     server: str | None,
     address: str | None,
@@ -188,7 +198,9 @@ def command(
         db_filename=db_filename,
         project=config,
     )
-    settings = cli_resolver(config, data_converter=data_converter, plugins=plugins)
+    settings = cli_resolver(
+        config, data_converter=data_converter, plugins=plugins, scenario_timeout=scenario_timeout
+    )
     flags = {
         "kill-worker": kill_worker,
         "kill-server": kill_server,
@@ -204,6 +216,7 @@ def command(
         raise click.UsageError(str(err)) from None
     plan = plan + FaultPlan(extra)
     try:
+        settings.scenario_timeout()  # a bad --scenario-timeout fails before any run
         converter = settings.data_converter().value
         if converter:
             put_workdir_on_path()  # a local converter module imports
@@ -233,7 +246,12 @@ def command(
         partial_replay=not no_partial_replay,
         server=spec,
         # each scenario's own server= counts below the flag, env and [tool.replaykit]
-        resolver=cli_resolver(config, server=address or server, namespace=namespace),
+        resolver=cli_resolver(
+            config,
+            server=address or server,
+            namespace=namespace,
+            scenario_timeout=scenario_timeout,
+        ),
         as_json=as_json,
         point_kinds=tuple(k.strip() for k in point_kinds.split(",")) if point_kinds else None,
         worker_context=worker_context,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import sys
 import warnings
@@ -12,6 +11,7 @@ import click
 from replaykit._internal._errors import ReplaykitError
 from replaykit._internal._imports import put_workdir_on_path
 from replaykit._internal._sdk_compat import SDK_ACTIVITY_LOGGERS, SDK_WORKFLOW_TASK_LOGGER
+from replaykit.check._divergence import format_output
 from replaykit.check._report import display_path
 from replaykit.cli._options import (
     cli_resolver,
@@ -111,10 +111,7 @@ def command(
     # per module, dozens of lines that say nothing about the user's code.
     warnings.filterwarnings("ignore", message=r"Module .* was imported after initial workflow load")
     try:
-        scenarios = [
-            dataclasses.replace(s, timeout=settings.scenario_timeout(scenario=s.timeout).value)
-            for s in load_scenarios(files, pattern=pattern)
-        ]
+        scenarios = settings.with_scenario_timeouts(load_scenarios(files, pattern=pattern))
         converter_ref = settings.data_converter().value
         converter = load_data_converter(converter_ref) if converter_ref else None
         plugin_list = load_plugins(settings.plugins().value)
@@ -151,6 +148,8 @@ def command(
             click.echo(f"         scenario raised {text}")
             if rec.outcome.hint:
                 click.echo(f"         hint: {rec.outcome.hint}")
+        if rec.output and not rec.ok:  # what the scenario printed: only when it failed
+            click.echo(format_output(rec.output, indent="         ", what="printed while it ran"))
 
     def on_server(running: RunningServer, count: int) -> None:
         click.echo(
@@ -167,6 +166,7 @@ def command(
             plugins=plugin_list,
             on_done=on_done,
             on_server=on_server,
+            capture_output=True,
         ).ok
     except ReplaykitError as err:
         raise click.UsageError(str(err)) from None

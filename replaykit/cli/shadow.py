@@ -19,6 +19,7 @@ from replaykit._internal._errors import ConfigError, ReplaykitError
 from replaykit.check._divergence import HistoryResult
 from replaykit.check._engine import CheckOptions
 from replaykit.check._report import (
+    failed,
     format_budget_section,
     format_result_line,
     format_summary,
@@ -422,9 +423,9 @@ def command(
 
         def on_result(result: HistoryResult) -> None:
             progress.advance()
-            if quiet and result.status == "clean":
+            if quiet and not failed(result):
                 return
-            progress.echo(format_result_line(result))
+            progress.echo(format_result_line(result, budget_fails="budget" in options.fail_on))
 
         if (folders or exports) and query is not None:
             raise ConfigError("--query applies to a cluster, not to --from/--from-export files")
@@ -552,7 +553,7 @@ def command(
         write_shadow_json(report, check["json_report"])
     if check["junit_xml"]:
         write_junit_xml(report.check, check["junit_xml"])
-    section = format_budget_section(report.check, verbose=check["show_budgets"])
+    section = format_budget_section(report.check, verbose=check["show_budgets"], quiet=quiet)
     if section:
         click.echo(section)
     click.echo(report.describe())

@@ -29,9 +29,13 @@ class BudgetLimits:
         payload_warn / payload_error: One payload blob (an activity's input, a result, ...).
         transaction_error: One persisted transaction (the events one workflow task adds).
         horizon: Loops projected to reach an error limit within this many more iterations
-            are flagged.
+            are flagged, at most (see :meth:`projection_reach`).
         min_iterations: Occurrences of an activity in one run (or runs of a chain) before it
             counts as a loop whose growth is fitted.
+        projection_min_iterations: Iterations (runs, for a chain) a loop must have been
+            observed before its projection can flag it: a fit of three points is no evidence.
+        projection_factor: A loop is projected no further than this many times the
+            iterations observed (and never past ``horizon``).
     """
 
     events_warn: int = 10_240
@@ -43,6 +47,20 @@ class BudgetLimits:
     transaction_error: int = 4 * MB
     horizon: int = 1000
     min_iterations: int = 3
+    projection_min_iterations: int = 5
+    projection_factor: int = 10
+
+    def projection_reach(self, observed: int) -> int:
+        """How many more iterations a loop observed ``observed`` times may be projected over.
+
+        The one rule for flagging a projection: a loop reaching an error limit within this
+        many more iterations is flagged. Zero below ``projection_min_iterations`` observed;
+        else ``projection_factor`` times what was observed, capped at ``horizon``: a history
+        is evidence for a loop about as long as itself, not for one a hundred times longer.
+        """
+        if observed < self.projection_min_iterations:
+            return 0
+        return min(self.horizon, self.projection_factor * observed)
 
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(b|kb|kib|mb|mib|gb|gib|k|m|g)?\s*$", re.IGNORECASE)
@@ -59,6 +77,10 @@ _UNITS = {
     "gb": 1024 * MB,
     "gib": 1024 * MB,
 }
+
+
+#: Keys whose value must be at least 1.
+_AT_LEAST_ONE = ("horizon", "min_iterations", "projection_min_iterations", "projection_factor")
 
 
 def _parse_number(key: str, value: Any, source: str) -> int:
@@ -78,7 +100,7 @@ def _parse_number(key: str, value: Any, source: str) -> int:
         number = int(float(match.group(1)) * _UNITS[(match.group(2) or "").lower() or None])
     else:
         raise ValueError(f"{source}: budget {key} must be a number or a size string")
-    if number < 0 or (key in ("horizon", "min_iterations") and number < 1):
+    if number < 0 or (key in _AT_LEAST_ONE and number < 1):
         raise ValueError(f"{source}: budget {key} must be positive, not {value!r}")
     return number
 

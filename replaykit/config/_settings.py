@@ -373,6 +373,23 @@ class Resolver:
             )
         return Resolved(value, got.source)
 
+    def with_scenario_timeouts(self, scenarios: Sequence[_S]) -> list[_S]:
+        """The scenarios, each with the timeout it runs with (:meth:`scenario_timeout` of its
+        own ``timeout=``): ``record`` and ``faults`` time their scenarios through here.
+
+        ``scenarios`` are dataclasses with a ``timeout``
+        (:class:`replaykit.record._scenario.Scenario`; this module imports no temporalio).
+
+        Raises:
+            ConfigError: A timeout is not a positive number; the message names its source.
+        """
+        return [
+            replace(  # type: ignore[type-var]
+                scn, timeout=self.scenario_timeout(scenario=getattr(scn, "timeout", None)).value
+            )
+            for scn in scenarios
+        ]
+
     def shadow_store(self) -> Resolved[str]:
         """The folder of ``shadow``'s history store (default: :func:`default_shadow_store`)."""
         got = self._pick(

@@ -40,6 +40,7 @@ from temporalio.api.enums.v1 import EventType
 
 from replaykit.history._events import ActivityStep, HistoryView, view_of
 from replaykit.history._failures import FailureView
+from replaykit.record._scenario import WorkflowTaskFailed
 
 from ._control import AttemptRecord
 from ._plan import (
@@ -399,10 +400,13 @@ def check_scenario(
         return InvariantVerdict(
             "scenario", "skipped", f"failed as the plan implies ({lenient}): {text[:300]}"
         )
+    # A failed workflow task's text is the exception and the worker's traceback, ending in
+    # the user's frame: cutting it would cut exactly that.
+    shown = text if isinstance(failed[0], WorkflowTaskFailed) else text[:500]
     return InvariantVerdict(
         "scenario",
         "violation",
-        f"the scenario failed: {text[:500]}",
+        f"the scenario failed: {shown}",
         tuple(f"instance {i}: {type(e).__name__}: {e}" for i, e in enumerate(failed)),
     )
 

@@ -50,7 +50,9 @@ class FaultsRequest:
             ``db_filename`` applies either way).
         resolver: The settings resolver of the run: when given, each scenario runs on the
             server it picks for that scenario (flag > env > ``[tool.replaykit]`` > the
-            scenario's own ``server=`` > default), as ``replaykit record`` does.
+            scenario's own ``server=`` > default), and with the timeout it picks
+            (``--scenario-timeout`` > the scenario's own ``timeout=`` > 300), as
+            ``replaykit record`` does.
         as_json: Print JSON instead of text.
         point_kinds: Every-step and examples modes: only these point kinds.
         worker_context: ``MODULE:FUNC`` context the workers run inside.
@@ -88,6 +90,8 @@ def run_faults_request(request: FaultsRequest, echo: Callable[[str], None]) -> i
     """
     try:
         scenarios = load_scenarios(list(request.files), pattern=request.pattern)
+        if request.resolver is not None:  # --scenario-timeout > the scenario's timeout=
+            scenarios = request.resolver.with_scenario_timeouts(scenarios)
     except ReplaykitError as err:
         echo(f"error: {err}")
         return 2

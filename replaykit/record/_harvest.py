@@ -27,11 +27,12 @@ import re
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
+from replaykit._internal._sync import call_in_thread
 from replaykit.history._harvest_meta import HARVEST_KEY, HarvestInfo
 
 if TYPE_CHECKING:
@@ -48,7 +49,8 @@ __all__ = [
     "stable_workflow_id",
 ]
 
-_T = TypeVar("_T")
+#: The name of the thread a blocking fetch runs on (never on the event loop a test owns).
+_THREAD = "replaykit-harvest"
 
 #: A uuid (with or without dashes): the random part tests put in workflow ids.
 _UUID = re.compile(
@@ -419,7 +421,9 @@ class Harvester:
         starts = self.pending_for(test=nodeid)
         if not starts:
             return []
-        return _in_thread(lambda: asyncio.run(self._fetch(starts, final=False)))
+        return call_in_thread(
+            lambda: asyncio.run(self._fetch(starts, final=False)), thread_name=_THREAD
+        )
 
     async def fetch_connection(self, connection: Any) -> list[HarvestedExecution]:
         """Fetch everything pending on one server connection (before it shuts down)."""
@@ -430,13 +434,17 @@ class Harvester:
         """Fetch everything pending on the server at ``HOST:PORT`` (before it stops)."""
         starts = [s for s in self.pending_for() if _target(s.client) == address]
         if starts:
-            _in_thread(lambda: asyncio.run(self._fetch(starts, final=True)))
+            call_in_thread(
+                lambda: asyncio.run(self._fetch(starts, final=True)), thread_name=_THREAD
+            )
 
     def fetch_rest(self) -> None:
         """At session end: fetch what is still pending; what cannot be fetched is skipped."""
         starts = self.pending_for()
         if starts:
-            _in_thread(lambda: asyncio.run(self._fetch(starts, final=True)))
+            call_in_thread(
+                lambda: asyncio.run(self._fetch(starts, final=True)), thread_name=_THREAD
+            )
 
     async def _fetch(self, starts: Sequence[_Start], *, final: bool) -> list[HarvestedExecution]:
         started = time.perf_counter()
@@ -733,13 +741,6 @@ def _is_not_found(err: BaseException) -> bool:
         isinstance(err, temporalio.service.RPCError)
         and err.status == temporalio.service.RPCStatusCode.NOT_FOUND
     )
-
-
-def _in_thread(fn: Callable[[], _T]) -> _T:
-    """Blocking work in a fresh thread: never disturbs the event loop a test plugin owns."""
-    from replaykit._internal._sync import call_in_thread
-
-    return call_in_thread(fn, thread_name="replaykit-harvest")
 
 
 # --------------------------------------------------------------------------- references

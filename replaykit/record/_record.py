@@ -7,6 +7,8 @@ the pytest plugin's ``record_history`` (:func:`write_handle_history`); the one f
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -16,6 +18,7 @@ from typing import Any
 import temporalio.api.history.v1
 import temporalio.client
 
+from replaykit._internal._output import OutputTail, all_printing_into
 from replaykit._internal._sync import sync_twin
 from replaykit.config._server_spec import ServerSpec
 from replaykit.history._files import make_meta, write_history
@@ -57,6 +60,9 @@ class RecordedScenario:
     outcome: ScenarioOutcome
     files: tuple[Path, ...]
     skipped_existing: tuple[Path, ...] = ()
+    #: What was printed while the scenario ran (its worker's workflows and activities, an
+    #: integration printing the model's text), when recorded with ``capture_output``.
+    output: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -89,6 +95,7 @@ async def record_scenarios_async(
     overwrite: bool = False,
     on_done: Callable[[RecordedScenario], None] | None = None,
     plugins: Sequence[Any] = (),
+    capture_output: bool = False,
 ) -> RecordReport:
     """Run each scenario with an in-process worker and write its executions' histories.
 
@@ -104,13 +111,19 @@ async def record_scenarios_async(
         on_done: Called after each scenario (progress output).
         plugins: Plugins for every scenario, after each scenario's own (see
             :func:`~replaykit.record._scenario.run_scenario_async`).
+        capture_output: Keep what is printed while each scenario runs (by any thread of
+            this process) off the terminal, in :attr:`RecordedScenario.output`.
     """
     done: list[RecordedScenario] = []
     for scn in scenarios:
-        outcome = await run_scenario_async(scn, client, plugins=plugins)
+        printed = OutputTail()
+        with all_printing_into(printed) if capture_output else contextlib.nullcontext():
+            outcome = await run_scenario_async(scn, client, plugins=plugins)
         recorded = write_outcome(
             scn, outcome, out_dir, namespace=client.namespace, overwrite=overwrite
         )
+        if printed.text():
+            recorded = dataclasses.replace(recorded, output=printed.text())
         done.append(recorded)
         if on_done is not None:
             on_done(recorded)
@@ -196,6 +209,7 @@ async def record_groups_async(
     plugins: Sequence[Any] = (),
     on_done: Callable[[RecordedScenario], None] | None = None,
     on_server: Callable[[RunningServer, int], None] | None = None,
+    capture_output: bool = False,
 ) -> RecordReport:
     """Start each group's server in turn and record its scenarios there.
 
@@ -207,6 +221,7 @@ async def record_groups_async(
         plugins: Plugins for every scenario, after each scenario's own.
         on_done: Called after each scenario.
         on_server: Called once a group's server is up, with it and the group's size.
+        capture_output: Keep what each scenario prints (see :func:`record_scenarios_async`).
 
     Raises:
         ReplaykitError: A server does not start or cannot be reached.
@@ -226,6 +241,7 @@ async def record_groups_async(
                 overwrite=overwrite,
                 on_done=on_done,
                 plugins=plugins,
+                capture_output=capture_output,
             )
             done.extend(report.scenarios)
     return RecordReport(tuple(done))

@@ -24,7 +24,7 @@ from replaykit.check._budget import (
     format_budget,
     measure_budget,
 )
-from replaykit.check._divergence import HistoryResult
+from replaykit.check._divergence import HistoryResult, format_output
 from replaykit.history._codec import decoded_history_file
 from replaykit.history._files import HistoryFile, atomic_write_text, load_history
 from replaykit.history._versioning import VersioningView, versioning_view
@@ -76,12 +76,20 @@ class ShowReport:
         lines = [_verdict_line(self.history, self.result)]
         for d in (*self.result.divergences, *self.result.allowed):
             lines.extend("  " + ln for ln in d.describe().splitlines())
+        lines.extend(self._output_lines())
         return "\n".join(lines) + "\n"
+
+    def _output_lines(self) -> list[str]:
+        """What the workflow code printed while it replayed, when the check failed."""
+        result = self.result
+        if result is None or not result.output or result.status not in ("divergent", "error"):
+            return []
+        return format_output(result.output).splitlines()
 
     def format_text(self) -> str:
         """The terminal timeline (with divergences when checked), then budget and versioning."""
         text = format_timeline(self.history, result=self.result, events=self.events)
-        extra: list[str] = []
+        extra: list[str] = self._output_lines()
         if self.versioning is not None and self.versioning.versioned:
             extra.append(f"versioning: {self.versioning.describe()}")
         if self.budget is not None:

@@ -54,7 +54,7 @@ def test_quadratic_agent_loop_is_flagged_with_its_projection(recorded: Path) -> 
     budget = result.budget
     assert budget is not None
     (loop,) = [lp for lp in budget.loops if lp.subject == "call_llm"]
-    assert loop.iterations == 12 and loop.quadratic and not loop.continues_as_new
+    assert loop.iterations == 30 and loop.quadratic and not loop.continues_as_new
     # Each turn adds a ~600 B question and a ~570 B reply to the conversation sent.
     assert 1000 < loop.input_growth < 1400
     assert loop.growing_argument == "args[0]" and loop.items_growth == pytest.approx(2.0)

@@ -8,7 +8,7 @@ from quadratic_agent import QuadraticChatAgent, WindowedChatAgent, call_llm
 
 from replaykit import scenario
 
-TURNS = 12
+TURNS = 30
 
 
 @scenario(workflows=[QuadraticChatAgent, WindowedChatAgent], activities=[call_llm])

@@ -68,8 +68,9 @@ def _check_options(fn: _F) -> _F:
     return fn
 
 
-def _worker_args(check: dict[str, Any], settings: Any) -> list[str]:
-    """What local shadow workers need beyond the connection: plugins and the converter."""
+def _worker_args(settings: Any, shadow: Any) -> list[str]:
+    """What local shadow workers take from this command beyond the connection: plugins, the
+    converter, and how they fetch (store, rate, concurrency)."""
     args: list[str] = []
     for plugin in settings.plugins().value:
         if isinstance(plugin, str):
@@ -77,6 +78,9 @@ def _worker_args(check: dict[str, Any], settings: Any) -> list[str]:
     converter = settings.data_converter().value
     if converter:
         args += ["--data-converter", converter]
+    args += ["--store", str(shadow.store)] if shadow.store is not None else ["--no-store"]
+    args += ["--max-rps", str(shadow.max_rps or 0)]
+    args += ["--fetch-concurrency", str(shadow.fetch_concurrency)]
     return args
 
 
@@ -494,7 +498,7 @@ def command(
                 ),
                 coordinator_spec=coordinator,
                 local_workers=local_workers,
-                worker_args=_worker_args(check, settings),
+                worker_args=_worker_args(settings, shadow),
                 detach=detach,
                 on_progress=shown.update,
                 on_started=None

@@ -187,7 +187,8 @@ def _activity_input_findings(
         else None,
     )
     who = (
-        f"{'agent ' + repr(agent) if not agent.startswith('graph ') else agent} ({integ.name})"
+        f"{'agent ' + repr(agent) if not agent.startswith(('graph ', 'entrypoint ')) else agent} "
+        f"({integ.name})"
         if agent
         else integ.name
     )

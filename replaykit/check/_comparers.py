@@ -31,7 +31,7 @@ from replaykit.integrations._agents import (
 from ._capture import CapturedCommand
 from ._divergence import Divergence, Kind
 from ._format import _source, event_type_name, format_duration
-from ._hints import _agent_hint, _default_hint, _patch_hint
+from ._hints import _agent_hint, _default_hint, _drift_hint, _patch_hint
 
 HistoryEvent = temporalio.api.history.v1.HistoryEvent
 
@@ -91,6 +91,7 @@ class _Ctx:
                 source=_source(cmd),
                 hint=hint
                 or _patch_hint(cause, cmd, event, self.workflow_type, self.last_matched)
+                or _drift_hint(kind, field, cmd, event, recorded, current)
                 or _default_hint(kind, cause),
                 agent=agent,
                 integration=integration,

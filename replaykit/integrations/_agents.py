@@ -36,8 +36,10 @@ __all__ = [
     "explain_model_call",
     "find_integration",
     "mask_volatile",
+    "mask_key",
     "parse_volatile_rules",
     "volatile_kind",
+    "volatile_kind_in_key",
 ]
 
 #: Causes of agent-level findings (all refinements of ``activity-input``).
@@ -139,6 +141,12 @@ def volatile_kind(value: Any) -> str | None:
         if pattern.fullmatch(value):
             return kind
     return None
+
+
+def volatile_kind_in_key(key: str) -> str | None:
+    """What the first id or timestamp inside ``key`` looks like (see :func:`volatile_kind`)."""
+    found = _IN_KEY.search(key)
+    return volatile_kind(found.group(0)) if found else None
 
 
 def mask_key(key: str) -> str:

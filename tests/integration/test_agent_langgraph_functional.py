@@ -10,6 +10,7 @@ on ``sys.path``: what a repository's next commit would be.
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -124,3 +125,31 @@ def test_benign_refactor_passes(history: Path, next_commit: Path) -> None:
     _, result = check_agent(history, MODULE)
     assert result.status == "clean", format_result_line(result)
     assert result.divergences == ()
+
+
+def test_an_id_in_a_key_gets_the_volatile_hint(
+    history: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Without the built-in key rule the random id in checkpoint_map's key is drift: the hint
+    # says what it is and gives the rule that masks it, and that rule makes the check clean.
+    from replaykit.integrations import _agents
+
+    monkeypatch.setattr(
+        _agents,
+        "INTEGRATIONS",
+        tuple(
+            dataclasses.replace(i, volatile=tuple(p for p in i.volatile if "<key>" not in p))
+            for i in _agents.INTEGRATIONS
+        ),
+    )
+    _, result = check_agent(history, MODULE)
+    assert result.status == "divergent"
+    rule = "activity:lg_func_agent.call_model.langgraph_config.configurable.checkpoint_map.<key>"
+    first = result.divergences[0]
+    assert first.hint is not None and f"--volatile {rule}" in first.hint, first.hint
+    assert "differ only by a uuid" in first.hint
+    assert "workflow.patched(...)" not in first.hint
+    _, masked = check_agent(
+        history, MODULE, volatile=(rule, rule.replace("call_model", "call_tool"))
+    )
+    assert masked.status == "clean", format_result_line(masked)

@@ -864,8 +864,8 @@ def _deep_agent(_t: str, args: Sequence[Any], _s: Any) -> str | None:
     # messages) in the conversation; its first model call carries none (the plugin sends
     # no run metadata and fixes the activity summary to `invoke_model[<model>]`).
     a = args[0] if args and isinstance(args[0], dict) else {}
-    messages = a.get("messages") if isinstance(a.get("messages"), list) else []
-    for m in reversed(messages):
+    messages = a.get("messages")
+    for m in reversed(messages if isinstance(messages, list) else []):
         name = (m.get("kwargs") or {}).get("name") if isinstance(m, dict) else None
         if _lc_type(m) == "ai" and isinstance(name, str) and name:
             return name

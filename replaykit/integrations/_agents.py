@@ -495,7 +495,8 @@ def _lg_tool_name(t: Any) -> str:
 def _langgraph_aspects(args: Sequence[Any]) -> list[Aspect]:
     """The node's (or task's) input: system messages in ``messages`` (of the state, or a
     keyword argument) are the prompt; ``tools``, and the model and its settings, when the
-    input carries them by name, are the tools and the model settings."""
+    input or the runtime context carries them by name, are the tools and the model
+    settings."""
     a = args[0]
     system: list[Any] = []
     named: list[Aspect] = []
@@ -518,6 +519,10 @@ def _langgraph_aspects(args: Sequence[Any]) -> list[Aspect]:
     state_args = a.get("args") if isinstance(a.get("args"), list) else []
     rest = [split(arg, f"0.args.{i}") for i, arg in enumerate(state_args)]
     kwargs = split(a.get("kwargs"), "0.kwargs")
+    # the Graph API's runtime context (`graph.ainvoke(state, context=...)`): its tools and
+    # model settings are aspects; the rest of it stays in "the rest" of the input
+    cfg = a.get("langgraph_config")
+    split(cfg.get("context") if isinstance(cfg, dict) else None, "0.langgraph_config.context")
     return [
         Aspect(
             "prompt",

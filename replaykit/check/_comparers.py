@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import temporalio.api.common.v1
+import temporalio.api.enums.v1
 import temporalio.api.history.v1
 from google.protobuf.duration_pb2 import Duration
 
@@ -22,6 +23,7 @@ from replaykit.history._payloads import Converter, decode_payload, decode_payloa
 from replaykit.history._textdiff import is_long_text, text_diff
 from replaykit.history._values import _clip, _normalize, _payloads_equal, _same, value_diff
 from replaykit.integrations._agents import (
+    Integration,
     VolatileRule,
     explain_model_call,
     find_integration,
@@ -31,7 +33,7 @@ from replaykit.integrations._agents import (
 from ._capture import CapturedCommand
 from ._divergence import Divergence, Kind
 from ._format import _source, event_type_name, format_duration
-from ._hints import _agent_hint, _default_hint, _patch_hint
+from ._hints import _agent_hint, _default_hint, _drift_hint, _patch_hint
 
 HistoryEvent = temporalio.api.history.v1.HistoryEvent
 
@@ -91,6 +93,7 @@ class _Ctx:
                 source=_source(cmd),
                 hint=hint
                 or _patch_hint(cause, cmd, event, self.workflow_type, self.last_matched)
+                or _drift_hint(kind, field, cmd, event, recorded, current)
                 or _default_hint(kind, cause),
                 agent=agent,
                 integration=integration,
@@ -186,6 +189,8 @@ def _activity_input_findings(
         if summary is not None and summary.ByteSize()
         else None,
     )
+    if agent is None:
+        agent = _agent_from_other_calls(ctx, integ, activity, rec)
     if not agent and ctx.workflow_type:
         # The call does not name its agent (a Strands agent without `summary=`, a Gemini
         # SDK call): the workflow running it is the agent.
@@ -249,12 +254,47 @@ def _activity_input_findings(
 
 
 def _agent_words(agent: str) -> str:
-    """``agent 'Triage'``, ``graph 'g', node 'n'``, ``the agent in workflow 'W'``."""
-    if agent.startswith("graph "):
+    """``agent 'Triage'``, ``graph 'g', node 'n'``, ``entrypoint 'e', task 't'``, ``the
+    agent in workflow 'W'``."""
+    if agent.startswith(("graph ", "entrypoint ")):
         return agent
     if agent.startswith("workflow "):
         return f"the agent in {agent}"
     return f"agent {agent!r}"
+
+
+def _agent_key(integ: Integration, activity: str, args: list[Any]) -> str:
+    """What identifies an agent across its model calls: everything but the conversation."""
+    assert integ.aspects is not None
+    masked = mask_volatile(activity, args, integ)
+    return repr([(a.path, a.value) for a in integ.aspects(masked) if a.cause != "input"])
+
+
+def _agent_from_other_calls(
+    ctx: _Ctx, integ: Integration, activity: str, rec: list[Any]
+) -> str | None:
+    """The agent's name from another recorded call of the same agent (same activity type,
+    same prompt, tools and settings), for a call that does not carry it: a Deep Agent's
+    name is on its own turns, which its first model call has none of."""
+    if integ.aspects is None:
+        return None
+    key: str | None = None
+    for ev in ctx.events:
+        attrs = ev.activity_task_scheduled_event_attributes
+        if (
+            ev.event_type != temporalio.api.enums.v1.EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+            or attrs.activity_type.name != activity
+        ):
+            continue
+        args = _normalize(decode_payloads(attrs.input.payloads, ctx.converter))
+        if not isinstance(args, list) or not integ.shape(args):
+            continue
+        name = integ.agent(activity, args, None)
+        if name:
+            key = key or _agent_key(integ, activity, rec)
+            if _agent_key(integ, activity, args) == key:
+                return name
+    return None
 
 
 def _dur(d: Duration) -> float:

@@ -1,15 +1,25 @@
 """What to do about a finding: ``workflow.patched(...)`` hints and suggested patch ids.
 
 A changed sequence of commands gets a hint that names the line to guard and a patch id
-(:func:`suggest_patch_id`); other findings get the general advice for their kind.
+(:func:`suggest_patch_id`); an activity input where only values new on every run differ
+(ids, timestamps, in values or in keys) gets the ``volatile`` rule that masks them; other
+findings get the general advice for their kind.
 """
 
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import temporalio.api.history.v1
 from temporalio.api.enums.v1 import EventType
+
+from replaykit.integrations._agents import (
+    KEY_SEGMENT,
+    mask_key,
+    volatile_kind,
+    volatile_kind_in_key,
+)
 
 from ._capture import CapturedCommand
 from ._divergence import Kind
@@ -151,3 +161,109 @@ def _agent_hint(cause: str) -> str:
         "with `workflow.patched(...)`; if running executions may continue with it, allow it "
         f"(--allow {cause}, or [tool.replaykit] allow) or re-record the history"
     )
+
+
+_Volatile = tuple[tuple[str, ...], str]  # (path inside the argument, what it looks like)
+
+
+def _volatile_diffs(a: Any, b: Any, path: tuple[str, ...]) -> list[_Volatile] | None:
+    """Where ``a`` and ``b`` differ, when every difference is an id or a timestamp on both
+    sides (a value, or a key that differs only by one); None when any other value differs."""
+    if a == b:
+        return []
+    if isinstance(a, dict) and isinstance(b, dict):
+        out: list[_Volatile] = []
+        only_a = [k for k in a if k not in b]
+        only_b = [k for k in b if k not in a]
+        if only_a or only_b:
+            kinds = [volatile_kind_in_key(k) if isinstance(k, str) else None for k in only_a]
+            kinds += [volatile_kind_in_key(k) if isinstance(k, str) else None for k in only_b]
+            pairs_a = sorted(only_a, key=lambda k: mask_key(str(k)))
+            pairs_b = sorted(only_b, key=lambda k: mask_key(str(k)))
+            if (
+                None in kinds
+                or len(only_a) != len(only_b)
+                or [mask_key(k) for k in pairs_a] != [mask_key(k) for k in pairs_b]
+            ):
+                return None
+            out.append(((*path, KEY_SEGMENT), str(kinds[0])))
+            for ka, kb in zip(pairs_a, pairs_b, strict=True):
+                inner = _volatile_diffs(a[ka], b[kb], (*path, "*"))
+                if inner is None:
+                    return None
+                out.extend(inner)
+        for k in a:
+            if k in b:
+                inner = _volatile_diffs(a[k], b[k], (*path, str(k)))
+                if inner is None:
+                    return None
+                out.extend(inner)
+        return out
+    if isinstance(a, list) and isinstance(b, list):
+        if len(a) != len(b):
+            return None
+        out = []
+        for x, y in zip(a, b, strict=True):
+            inner = _volatile_diffs(x, y, (*path, "*"))
+            if inner is None:
+                return None
+            out.extend(inner)
+        return out
+    kind_a, kind_b = volatile_kind(a), volatile_kind(b)
+    if kind_a is None or kind_a != kind_b:
+        return None
+    return [(path, kind_a)]
+
+
+def _volatile_hint(activity: str, recorded: Any, current: Any) -> str | None:
+    """For an activity input where only ids or timestamps differ: what they are, and the
+    ``volatile`` rule that stops comparing them. None when anything else differs."""
+    if not isinstance(recorded, list) or not isinstance(current, list):
+        return None
+    diffs = _volatile_diffs(recorded, current, ())
+    if not diffs:
+        return None
+    found: dict[str, str] = {}
+    for segs, kind in diffs:
+        inner = segs[1:]  # rules are paths inside each argument
+        if not inner or any("." in s for s in inner):
+            return None
+        found.setdefault(".".join(inner), kind)
+    what = "; ".join(
+        f"the keys of {p.removesuffix('.' + KEY_SEGMENT)} differ only by {k}"
+        if p.endswith(KEY_SEGMENT)
+        else f"{p} is {k} on both sides"
+        for p, k in found.items()
+    )
+    rules = [f"activity:{activity}.{p}" for p in found]
+    return (
+        f"{what}: new on every run, not a change in the code (guarding it with "
+        "`workflow.patched` or re-recording will not help: the next run makes a new one). "
+        f"Stop comparing it: {' '.join('--volatile ' + r for r in rules)}, or in "
+        f"pyproject [tool.replaykit] volatile = [{', '.join(repr(r) for r in rules)}]"
+    )
+
+
+def _activity_of(cmd: CapturedCommand | None, event: HistoryEvent | None) -> str | None:
+    if cmd is not None and cmd.variant == "schedule_activity":
+        return str(cmd.command.schedule_activity.activity_type)
+    if cmd is not None and cmd.variant == "schedule_local_activity":
+        return str(cmd.command.schedule_local_activity.activity_type)
+    if event is not None and event.event_type == E.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+        return str(event.activity_task_scheduled_event_attributes.activity_type.name)
+    return None
+
+
+def _drift_hint(
+    kind: Kind,
+    field: str | None,
+    cmd: CapturedCommand | None,
+    event: HistoryEvent | None,
+    recorded: Any,
+    current: Any,
+) -> str | None:
+    """The volatile-value hint for an activity input that differs only by ids/timestamps."""
+    if kind != "drift" or field != "input":
+        return None
+    activity = _activity_of(cmd, event)
+    return _volatile_hint(activity, recorded, current) if activity else None

@@ -76,8 +76,9 @@ def _shard(value: str | None) -> tuple[int, int] | None:
     "--volatile",
     multiple=True,
     metavar="RULE",
-    help="activity:NAME.PATH: a value new on every run by design, not compared. "
-    "Default: [tool.replaykit] volatile.",
+    help="activity:NAME.PATH: a value new on every run by design, not compared (PATH "
+    "inside each argument: * any key or index, ** any depth, a last <key> masks the ids "
+    "in a dict's keys). Default: [tool.replaykit] volatile.",
 )
 @click.option(
     "--jobs",

@@ -11,6 +11,9 @@ in :data:`INTEGRATIONS`.
 
 Paths (built-in and the user's ``volatile`` rules) are dotted keys inside each activity
 argument: ``*`` matches one key or list index, ``**`` any number of them (including none).
+A last segment ``<key>`` masks the *keys* of the dict the path leads to instead of values:
+the random ids, hex ids and timestamps in each key become ``<volatile>``
+(``checkpoint_map.<key>``: ``react_agent_entrypoint:f83e…`` -> ``react_agent_entrypoint:<volatile>``).
 """
 
 from __future__ import annotations
@@ -33,7 +36,10 @@ __all__ = [
     "explain_model_call",
     "find_integration",
     "mask_volatile",
+    "mask_key",
     "parse_volatile_rules",
+    "volatile_kind",
+    "volatile_kind_in_key",
 ]
 
 #: Causes of agent-level findings (all refinements of ``activity-input``).
@@ -41,6 +47,8 @@ AGENT_CAUSES: frozenset[str] = frozenset(
     {"prompt", "tools", "model-settings", "handoffs", "output-schema", "input"}
 )
 VOLATILE = "<volatile>"
+#: The path segment that masks a dict's keys (last segment only).
+KEY_SEGMENT = "<key>"
 
 
 @dataclass(frozen=True)
@@ -108,11 +116,65 @@ def _segments(path: str) -> list[str]:
     return [s for s in re.split(r"\.|\[(\d+|\*)\]", path) if s]
 
 
+_UUID = r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
+_HEX_ID = r"(?=[0-9a-fA-F]*[0-9])(?=[0-9a-fA-F]*[a-fA-F])[0-9a-fA-F]{12,}"
+_ISO_TIME = r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?"
+_VOLATILE_KINDS = (
+    ("a uuid", re.compile(_UUID)),
+    ("a timestamp", re.compile(_ISO_TIME)),
+    ("a hex id", re.compile(_HEX_ID)),
+)
+_IN_KEY = re.compile(rf"(?<![0-9a-zA-Z])(?:{_UUID}|{_ISO_TIME}|{_HEX_ID})(?![0-9a-zA-Z])")
+
+
+def volatile_kind(value: Any) -> str | None:
+    """What ``value`` looks like when it is an id or a time new on every run: ``a uuid``,
+    ``a hex id`` (12+ hex digits, letters and digits), ``a timestamp`` (ISO 8601, or Unix
+    seconds/milliseconds as a number); None otherwise."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return "a Unix timestamp" if 1e9 <= value < 1e10 or 1e12 <= value < 1e13 else None
+    if not isinstance(value, str):
+        return None
+    for kind, pattern in _VOLATILE_KINDS:
+        if pattern.fullmatch(value):
+            return kind
+    return None
+
+
+def volatile_kind_in_key(key: str) -> str | None:
+    """What the first id or timestamp inside ``key`` looks like (see :func:`volatile_kind`)."""
+    found = _IN_KEY.search(key)
+    return volatile_kind(found.group(0)) if found else None
+
+
+def mask_key(key: str) -> str:
+    """``key`` with its ids and timestamps replaced by :data:`VOLATILE` (the whole key when
+    it has none): ``react_agent_entrypoint:f83e…`` -> ``react_agent_entrypoint:<volatile>``."""
+    masked = _IN_KEY.sub(VOLATILE, key)
+    return masked if masked != key else VOLATILE
+
+
+def _mask_keys(value: dict[Any, Any]) -> dict[Any, Any]:
+    out: dict[Any, Any] = {}
+    for k, v in value.items():
+        new = mask_key(k) if isinstance(k, str) else k
+        n = 2
+        while new in out:  # two keys that differ only by an id stay two entries
+            new = f"{mask_key(k)}#{n}"
+            n += 1
+        out[new] = v
+    return out
+
+
 def _mask(value: Any, segs: Sequence[str]) -> Any:
     """``value`` with everything at ``segs`` replaced by :data:`VOLATILE` (a copy where changed)."""
     if not segs:
         return VOLATILE
     head, rest = segs[0], segs[1:]
+    if head == KEY_SEGMENT:
+        return _mask_keys(value) if isinstance(value, dict) and not rest else value
     if head == "**":
         value = _mask(value, rest)  # zero segments
         return _map_children(value, lambda child: _mask(child, segs))
@@ -172,12 +234,19 @@ def parse_volatile_rules(
     out: list[VolatileRule] = []
     for rule in rules:
         target = rule.removeprefix("activity:")
-        if not rule.startswith("activity:") or "." not in target or target.startswith("."):
+        segs = target.split(".")
+        if (
+            not rule.startswith("activity:")
+            or "." not in target
+            or target.startswith(".")
+            or KEY_SEGMENT in segs[:-1]
+        ):
             raise ConfigError(
                 f"{source}: {rule!r} is not a volatile rule; write activity:NAME.PATH, e.g. "
                 "activity:react-agent.agent.langgraph_config.execution_info.task_id (NAME is "
                 "the full activity type, dots included; PATH is a dotted path inside each "
-                "argument, * = any key or index, ** = any depth)"
+                "argument, * = any key or index, ** = any depth, a last <key> masks the ids "
+                "in the keys of the dict it leads to)"
             )
         out.append(VolatileRule(rule, target))
     return tuple(out)
@@ -354,6 +423,10 @@ _DESCRIPTION_KEYS = ("description", "tool_description")
 def _what_changed(a: Any, b: Any) -> str:
     if not (isinstance(a, dict) and isinstance(b, dict)):
         return "changed"
+    if isinstance(a.get("function"), dict) and isinstance(b.get("function"), dict):
+        # OpenAI-format tool schemas (LangChain's convert_to_openai_tool, Deep Agents)
+        a = {**a, **a["function"], "function": None}
+        b = {**b, **b["function"], "function": None}
     keys = [k for k in dict.fromkeys([*a, *b]) if a.get(k) != b.get(k)]
     words = []
     for k in keys:
@@ -436,18 +509,50 @@ def _is_system_message(m: Any) -> bool:
     return isinstance(m, dict) and (m.get("type") == "system" or m.get("role") == "system")
 
 
+#: Names under which a node's or task's input carries the agent's configuration (the
+#: Functional API passes them as task arguments; a Graph API node may keep them in state).
+_LG_TOOLS = frozenset({"tools", "tool_schemas"})
+_LG_SETTINGS = frozenset(
+    {"model", "model_name", "model_settings", "model_kwargs", "temperature", "settings"}
+)
+
+
+def _lg_tool_name(t: Any) -> str:
+    fn = t.get("function") if isinstance(t, dict) else None
+    return str(fn["name"]) if isinstance(fn, dict) and "name" in fn else _name_of(t)
+
+
 def _langgraph_aspects(args: Sequence[Any]) -> list[Aspect]:
-    """The node's input; system messages in the state's ``messages`` are the prompt."""
+    """The node's (or task's) input: system messages in ``messages`` (of the state, or a
+    keyword argument) are the prompt; ``tools``, and the model and its settings, when the
+    input or the runtime context carries them by name, are the tools and the model
+    settings."""
     a = args[0]
-    state_args = a.get("args") if isinstance(a.get("args"), list) else []
     system: list[Any] = []
-    rest: list[Any] = []
-    for arg in state_args:
-        msgs = arg.get("messages") if isinstance(arg, dict) else None
+    named: list[Aspect] = []
+
+    def split(holder: Any, root: str) -> Any:
+        if not isinstance(holder, dict):
+            return holder
+        out = dict(holder)
+        msgs = out.get("messages")
         if isinstance(msgs, list):
             system.extend(m.get("content") for m in msgs if _is_system_message(m))
-            arg = {**arg, "messages": [m for m in msgs if not _is_system_message(m)]}
-        rest.append(arg)
+            out["messages"] = [m for m in msgs if not _is_system_message(m)]
+        for key in [k for k in out if k in _LG_TOOLS]:
+            named.append(Aspect("tools", key, f"{root}.{key}", out.pop(key), key=_lg_tool_name))
+        for key in [k for k in out if k in _LG_SETTINGS]:
+            label = "model" if key in ("model", "model_name") else key.replace("_", " ")
+            named.append(Aspect("model-settings", label, f"{root}.{key}", out.pop(key)))
+        return out
+
+    state_args = a.get("args") if isinstance(a.get("args"), list) else []
+    rest = [split(arg, f"0.args.{i}") for i, arg in enumerate(state_args)]
+    kwargs = split(a.get("kwargs"), "0.kwargs")
+    # the Graph API's runtime context (`graph.ainvoke(state, context=...)`): its tools and
+    # model settings are aspects; the rest of it stays in "the rest" of the input
+    cfg = a.get("langgraph_config")
+    split(cfg.get("context") if isinstance(cfg, dict) else None, "0.langgraph_config.context")
     return [
         Aspect(
             "prompt",
@@ -456,12 +561,24 @@ def _langgraph_aspects(args: Sequence[Any]) -> list[Aspect]:
             system[0] if len(system) == 1 else system,
             covers=(),
         ),
+        *named,
         Aspect("input", "node input (graph state)", "0.args", rest),
-        Aspect("input", "node keyword arguments", "0.kwargs", a.get("kwargs")),
+        Aspect("input", "node keyword arguments", "0.kwargs", kwargs),
     ]
 
 
-def _langgraph_agent(activity_type: str, _a: Sequence[Any], _s: Any) -> str | None:
+def _langgraph_agent(activity_type: str, args: Sequence[Any], _s: Any) -> str | None:
+    # A Functional API task (activity type `module.qualname`) runs under its entrypoint:
+    # LangGraph's path for it starts with a push, its namespace with `entrypoint:<id>`.
+    cfg = args[0].get("langgraph_config") if args and isinstance(args[0], dict) else None
+    meta = cfg.get("metadata") if isinstance(cfg, dict) else None
+    lg_path = meta.get("langgraph_path") if isinstance(meta, dict) else None
+    ns = meta.get("langgraph_checkpoint_ns") if isinstance(meta, dict) else None
+    if isinstance(lg_path, list) and lg_path[:1] == ["__pregel_push"] and isinstance(ns, str):
+        entry = ns.split("|")[0].partition(":")[0]
+        node = meta.get("langgraph_node") if isinstance(meta, dict) else None
+        task = node if isinstance(node, str) else activity_type.rpartition(".")[2]
+        return f"entrypoint {entry!r}, task {task!r}"
     graph, _, node = activity_type.rpartition(".")
     return f"graph {graph!r}, node {node!r}" if graph else None
 
@@ -472,6 +589,8 @@ _LG_CONFIG = (
     # one); task ids and namespaces are derived from them.
     "configurable.checkpoint_id",
     "configurable.checkpoint_map.*",
+    # its keys are `{entrypoint or subgraph}:{task id}` (a Functional API run has one)
+    "configurable.checkpoint_map.<key>",
     "configurable.checkpoint_ns",
     "configurable.__pregel_task_id",
     "metadata.langgraph_checkpoint_ns",
@@ -902,6 +1021,19 @@ def _deep_aspects(args: Sequence[Any]) -> list[Aspect]:
     ]
 
 
+def _deep_agent(_t: str, args: Sequence[Any], _s: Any) -> str | None:
+    # The agent's name (`create_deep_agent(name=...)`) is on its own earlier turns (AI
+    # messages) in the conversation; its first model call carries none (the plugin sends
+    # no run metadata and fixes the activity summary to `invoke_model[<model>]`).
+    a = args[0] if args and isinstance(args[0], dict) else {}
+    messages = a.get("messages")
+    for m in reversed(messages if isinstance(messages, list) else []):
+        name = (m.get("kwargs") or {}).get("name") if isinstance(m, dict) else None
+        if _lc_type(m) == "ai" and isinstance(name, str) and name:
+            return name
+    return None
+
+
 _DEEP_VOLATILE = (
     # DeepAgents' loop is a LangGraph graph in the workflow: add_messages gives messages
     # without an id a uuid4 (real `uuid`; the plugin installs no uuid shim), in dumpd form
@@ -926,6 +1058,7 @@ INTEGRATIONS: tuple[Integration, ...] = (
         volatile=_DEEP_VOLATILE,
         model_call=lambda t: t in _DEEP_MODEL,
         aspects=_deep_aspects,
+        agent=_deep_agent,
         docs="temporalio.deepagents: deepagents.invoke_model(ModelActivityInput)",
     ),
     Integration(

@@ -328,9 +328,9 @@ def _imported_modules(path: str) -> set[str]:
     return names
 
 
-def integrations_used(workflows: Iterable[type]) -> list[tuple[str, str, str]]:
-    """The known AI integrations the modules of ``workflows`` import (deduplicated)."""
-    found: dict[str, tuple[str, str, str]] = {}
+def _integration_imports(workflows: Iterable[type]) -> dict[str, set[str]]:
+    """Integration -> the import prefixes (of :data:`KNOWN_INTEGRATIONS`) that named it."""
+    found: dict[str, set[str]] = {}
     for wf in workflows:
         module = sys.modules.get(wf.__module__)
         path = getattr(module, "__file__", None)
@@ -339,8 +339,17 @@ def integrations_used(workflows: Iterable[type]) -> list[tuple[str, str, str]]:
         for name in _imported_modules(path):
             for prefix, info in KNOWN_INTEGRATIONS.items():
                 if name == prefix or name.startswith(prefix + "."):
-                    found.setdefault(info[0], info)
-    return list(found.values())
+                    found.setdefault(info[0], set()).add(prefix)
+    return found
+
+
+def integrations_used(workflows: Iterable[type]) -> list[tuple[str, str, str]]:
+    """The known AI integrations the modules of ``workflows`` import (deduplicated)."""
+    return [_info(name) for name in _integration_imports(workflows)]
+
+
+def _info(integration: str) -> tuple[str, str, str]:
+    return next(info for info in KNOWN_INTEGRATIONS.values() if info[0] == integration)
 
 
 def _plugin_names(plugins: Sequence[Any]) -> str:
@@ -359,16 +368,38 @@ _INTEGRATION_PLUGIN_WORDS = {
 }
 
 
+#: Integrations built on another one, whose plugin also runs that one's code in workflows:
+#: Deep Agents' loop is a LangGraph graph on LangChain, and its plugin passes them through
+#: the sandbox. Their imports need no plugin of their own, unless the workflow code uses
+#: the other integration's Temporal API itself (``temporalio.langgraph``: graphs and
+#: entrypoints registered with LangGraphPlugin).
+_BUILT_ON: dict[str, tuple[str, frozenset[str]]] = {
+    "Deep Agents": ("LangGraph", frozenset({"langgraph", "langchain_core"})),
+}
+
+
 def missing_plugin_hint(workflows: Iterable[type], plugins: Sequence[Any]) -> str | None:
     """Which plugin to pass, when the workflow code imports an integration whose plugin is
-    not among ``plugins``; None otherwise."""
+    not among ``plugins``; None otherwise. Only plugins really missing are named: a Deep
+    Agents workflow imports LangChain and LangGraph, which the Deep Agents plugin covers."""
     given = _plugin_names(plugins)
+    used = _integration_imports(workflows)
+    covered = {
+        base
+        for top, (base, prefixes) in _BUILT_ON.items()
+        if (top in used or _INTEGRATION_PLUGIN_WORDS[top] in given)
+        and base in used
+        and used[base] <= prefixes
+    }
     hints = []
-    for integration, plugin, extra in integrations_used(workflows):
+    for integration in used:
+        if integration in covered:
+            continue
         if _INTEGRATION_PLUGIN_WORDS.get(integration, "\0") in given:
             continue
+        _, plugin, extra = _info(integration)
         hints.append(
-            f"the workflow code imports the {integration} but no {integration} "
+            f"the workflow code imports {integration} but no {integration} "
             f"plugin is applied: pass --plugin naming {plugin} (or a function "
             f"returning it), set [tool.replaykit] plugins, or give the scenario "
             f"plugins=[...] (install: pip install '{extra}')"

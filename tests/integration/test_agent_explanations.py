@@ -8,15 +8,12 @@ modules with one change each, as the next release of an agent repository would b
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 
 import pytest
 
 from replaykit.check._report import format_result_line
-from replaykit.record import load_scenarios, record_scenarios_async
-from replaykit.servers import parse_server, start_server
 
 from .agent_support import check_agent, record_agents, release
 
@@ -181,27 +178,3 @@ def test_cli_allow_prompt_and_volatile_flag(
     assert allowed.exit_code == 0, allowed.output
     bad = CliRunner().invoke(main, [*base, "--volatile", "react-agent.agent.input"])
     assert bad.exit_code == 2 and "activity:NAME.PATH" in bad.output, bad.output
-
-
-def test_deep_agent_records_and_checks_clean(tmp_path: Path, next_release: Path) -> None:
-    pytest.importorskip("temporalio.deepagents")
-    scenarios = load_scenarios(["tests.data.agents.deep_scenarios"])
-    with start_server(parse_server("embedded")) as running:
-
-        async def main() -> None:
-            client = await running.client()
-            report = await record_scenarios_async(scenarios, client, out_dir=tmp_path)
-            assert report.ok, report
-
-        asyncio.run(main())
-    (history,) = tmp_path.rglob("*.json")
-    _, clean = check_agent(history, "tests.data.agents.deep_agent")
-    assert clean.status == "clean" and clean.divergences == (), format_result_line(clean)
-    module = release(next_release, "deep_agent", ("Answer in one sentence.", "Answer at length."))
-    _, changed = check_agent(history, module)
-    (d,) = changed.divergences
-    assert (d.cause, d.integration) == ("prompt", "DeepAgents"), format_result_line(changed)
-    assert d.diff == (
-        "messages[system]: 'You are a research assistant. Answer in one sentence.'"
-        " -> 'You are a research assistant. Answer at length.'"
-    ), d.diff

@@ -412,10 +412,8 @@ BENIGN = [c for c in CHANGES if c.aspect == "refactor"]
 
 
 def _cause_ok(change: Change, cause: str) -> bool:
-    if change.integration == "langgraph" and change.aspect != "prompt":
-        # Model settings and tool schemas are the graph's runtime context, the user's own dict
-        # (no aspect of a LangGraph node input): a plain input change of the node.
-        return cause in ("activity-input", "input")
+    # LangGraph: the model settings and tool schemas are the graph's runtime context, whose
+    # `model`, `temperature` and `tools` keys are aspects of the node's input.
     return cause == change.aspect
 
 

@@ -20,6 +20,7 @@ __all__ = [
     "plugin_option",
     "plugin_refs",
     "server_groups",
+    "coordinator_options",
     "server_options",
     "server_spec_from_options",
 ]
@@ -65,6 +66,29 @@ def server_options(fn: _F) -> _F:
             default=None,
             type=click.Path(dir_okay=False),
             help="Embedded server only: persistent SQLite store (default: in memory).",
+        ),
+    ]
+    for decorator in reversed(decorators):
+        fn = decorator(fn)
+    return fn
+
+
+def coordinator_options(fn: _F) -> _F:
+    """Add ``--coordinator-server`` and ``--coordinator-namespace`` (``shadow --on-temporal``
+    and ``shadow-worker``): where the shadow's coordinator workflow runs."""
+    decorators = [
+        click.option(
+            "--coordinator-server",
+            default=None,
+            metavar="embedded|HOST:PORT",
+            help="Where the shadow's coordinator workflow runs (default: the shadowed "
+            "cluster); with --on-temporal, `embedded` needs --local-workers.",
+        ),
+        click.option(
+            "--coordinator-namespace",
+            default=None,
+            metavar="NS",
+            help="The coordinator's namespace (default: the shadowed one).",
         ),
     ]
     for decorator in reversed(decorators):

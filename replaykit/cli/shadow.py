@@ -26,7 +26,12 @@ from replaykit.check._report import (
     write_junit_xml,
     write_markdown_summary,
 )
-from replaykit.cli._options import cli_resolver, server_options, server_spec_from_options
+from replaykit.cli._options import (
+    cli_resolver,
+    coordinator_options,
+    server_options,
+    server_spec_from_options,
+)
 from replaykit.cli._progress import Progress, ShadowProgressLine
 from replaykit.cli.check import command as _check_command
 from replaykit.config._config import load_project_config
@@ -59,13 +64,21 @@ _CHECK_OPTIONS = (
 )
 
 
-def _check_options(fn: _F) -> _F:
-    """``check``'s own option objects: one definition, so the two commands cannot drift."""
-    shared = [p for p in _check_command.params if p.name in _CHECK_OPTIONS]
-    params: list[Any] = getattr(fn, "__click_params__", [])
-    params.extend(reversed(shared))  # click reverses the decorators' list
-    fn.__click_params__ = params  # type: ignore[attr-defined]
-    return fn
+def check_options(*names: str) -> Callable[[_F], _F]:
+    """``check``'s own option objects named ``names``: one definition, so the commands that
+    take them (``shadow``, ``shadow-worker``) cannot drift from ``check``."""
+
+    def add(fn: _F) -> _F:
+        shared = [p for p in _check_command.params if p.name in names]
+        params: list[Any] = getattr(fn, "__click_params__", [])
+        params.extend(reversed(shared))  # click reverses the decorators' list
+        fn.__click_params__ = params  # type: ignore[attr-defined]
+        return fn
+
+    return add
+
+
+_check_options = check_options(*_CHECK_OPTIONS)
 
 
 def _worker_args(settings: Any, shadow: Any) -> list[str]:
@@ -289,18 +302,7 @@ class _ShadowGroup(click.Group):
     show_default=True,
     help="--on-temporal: seconds without a heartbeat before a batch moves to another worker.",
 )
-@click.option(
-    "--coordinator-server",
-    default=None,
-    metavar="embedded|HOST:PORT",
-    help="--on-temporal: where the coordinator runs (default: the shadowed cluster).",
-)
-@click.option(
-    "--coordinator-namespace",
-    default=None,
-    metavar="NS",
-    help="--on-temporal: the coordinator's namespace (default: the shadowed one).",
-)
+@coordinator_options
 @click.option(
     "--detach",
     is_flag=True,

@@ -12,10 +12,11 @@ from replaykit._internal._errors import ReplaykitError
 from replaykit.check._engine import CheckOptions
 from replaykit.cli._options import (
     cli_resolver,
-    plugin_option,
+    coordinator_options,
     server_options,
     server_spec_from_options,
 )
+from replaykit.cli.shadow import check_options
 from replaykit.config._config import load_project_config
 
 __all__ = ["command"]
@@ -25,34 +26,8 @@ __all__ = ["command"]
 @click.option(
     "--task-queue", default=None, help="The shadow's task queue (default: replaykit-shadow)."
 )
-@click.option(
-    "--workflows",
-    "-w",
-    multiple=True,
-    metavar="MODULE",
-    help="Module(s) whose @workflow.defn classes to replay with (the candidate code). "
-    "Default: [tool.replaykit] workflows.",
-)
-@click.option(
-    "--data-converter",
-    default=None,
-    metavar="MODULE:ATTR",
-    help="The DataConverter or PayloadCodec the histories were recorded with. "
-    "Default: [tool.replaykit] data_converter.",
-)
-@plugin_option
-@click.option(
-    "--coordinator-server",
-    default=None,
-    metavar="HOST:PORT",
-    help="Where the coordinator runs, when not on the shadowed cluster.",
-)
-@click.option(
-    "--coordinator-namespace",
-    default=None,
-    metavar="NS",
-    help="The coordinator's namespace (default: the shadowed one).",
-)
+@check_options("workflows", "data_converter", "plugins")
+@coordinator_options
 @click.option(
     "--fetch-concurrency",
     type=click.IntRange(min=1),

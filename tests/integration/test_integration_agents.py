@@ -23,6 +23,8 @@ from typing import Any
 
 import pytest
 
+from replaykit.integrations._agents import AGENT_CAUSES
+
 ROOT = Path(__file__).resolve().parents[2]
 REPLAYKIT = str(Path(sys.executable).parent / "replaykit")
 
@@ -408,6 +410,11 @@ def _check_variant(
 
 
 BREAKING = [c for c in CHANGES if c.aspect != "refactor"]
+#: Changes that also change what the recorded run does next, so their own --allow leaves
+#: findings of this cause: the recorded `cite_source` call no longer fits the new schema (the
+#: tool errors and later model calls see the error), and Pydantic AI's tool activity itself
+#: receives the new default argument.
+CONSEQUENCES = {"oa-tool-schema": "input", "pa-tool-schema": "activity-input"}
 BENIGN = [c for c in CHANGES if c.aspect == "refactor"]
 
 
@@ -422,7 +429,8 @@ def test_agent_change_fails_on_the_model_call(
     recorded: Path, tmp_path: Path, change: Change
 ) -> None:
     integration = INTEGRATIONS[change.integration]
-    proc, report = _check_variant(recorded, _variant(recorded, tmp_path, change), change)
+    variant = _variant(recorded, tmp_path, change)
+    proc, report = _check_variant(recorded, variant, change)
     assert proc.returncode == 1, proc.stdout + proc.stderr
     (result,) = report["results"]
     subject = f"activity {integration.model_activity}"
@@ -432,6 +440,18 @@ def test_agent_change_fails_on_the_model_call(
     assert integration.agent in proc.stdout, proc.stdout
     for word in change.words:
         assert word in proc.stdout, f"{word!r} not shown:\n{proc.stdout}"
+    # A reviewed change passes with exactly its own --allow, and with no other - unless it
+    # also changes what the run does next (then only those consequences remain).
+    own, own_report = _check_variant(recorded, variant, change, "--allow", change.aspect)
+    if change.id in CONSEQUENCES:
+        assert own.returncode == 1, own.stdout + own.stderr
+        left = own_report["results"][0]["divergences"]
+        assert left and all(d["cause"] == CONSEQUENCES[change.id] for d in left), left
+    else:
+        assert own.returncode == 0, own.stdout + own.stderr
+    others = [a for c in sorted(AGENT_CAUSES - {change.aspect}) for a in ("--allow", c)]
+    rest, _ = _check_variant(recorded, variant, change, *others)
+    assert rest.returncode == 1, rest.stdout + rest.stderr
 
 
 @pytest.mark.parametrize("change", [pytest.param(c, id=c.id) for c in BENIGN])

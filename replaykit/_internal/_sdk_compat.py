@@ -46,7 +46,11 @@ __all__ = [
     "is_unregistered_workflow_type_text",
     "is_workflow_validation_error",
     "malformed_history_text",
+    "core_logs_every_poller_panic",
+    "sdk_version",
     "legacy_history_from_json",
+    "no_store_context",
+    "continue_as_new_versioning_behavior_name",
     "removed_patch_in_text",
     "strip_sdk_error_codes",
     "workflow_primary_task",
@@ -169,26 +173,27 @@ def hook_workflow_patch(callback: Callable[[PatchCall], None]) -> bool:
 def wrap_completion_codec(skip: Callable[[Any], bool]) -> bool:
     """Skip the SDK's payload passes around an activation for converters ``skip`` accepts.
 
-    A skipped pass returns an empty ``StorageOperationMetrics`` as the SDK's own does when
-    nothing is stored. Wraps once per process; returns whether the SDK still has the two
-    functions.
+    A skipped pass returns what the SDK's own returns when nothing is stored: an empty
+    ``StorageOperationMetrics`` (temporalio >= 1.25, whose passes report external storage),
+    else None (temporalio < 1.25: the passes return nothing). Wraps once per process; returns
+    whether the SDK still has the two functions.
     """
     import temporalio.bridge.worker as bridge_worker
-    from temporalio.converter._extstore import StorageOperationMetrics
 
     encode = getattr(bridge_worker, "encode_completion", None)
     decode = getattr(bridge_worker, "decode_activation", None)
     if encode is None or decode is None or getattr(encode, "_replaykit", False):
         return encode is not None and decode is not None
+    nothing_stored = _nothing_stored(encode)
 
     async def encode_completion(completion: Any, data_converter: Any, *a: Any, **k: Any) -> Any:
         if skip(data_converter):
-            return StorageOperationMetrics()
+            return nothing_stored()
         return await encode(completion, data_converter, *a, **k)
 
     async def decode_activation(activation: Any, data_converter: Any, *a: Any, **k: Any) -> Any:
         if skip(data_converter):
-            return StorageOperationMetrics()
+            return nothing_stored()
         return await decode(activation, data_converter, *a, **k)
 
     for fn in (encode_completion, decode_activation):
@@ -198,15 +203,62 @@ def wrap_completion_codec(skip: Callable[[Any], bool]) -> bool:
     return True
 
 
+def _nothing_stored(encode: Callable[..., Any]) -> Callable[[], Any]:
+    """What a payload pass returns when nothing is stored, for this SDK's ``encode_completion``."""
+    returns = str(getattr(encode, "__annotations__", {}).get("return", ""))
+    if "StorageOperationMetrics" not in returns:
+        # temporalio < 1.25: the passes return None (no external storage metrics).
+        return lambda: None
+    from temporalio.converter._extstore import StorageOperationMetrics
+
+    return StorageOperationMetrics
+
+
 # ---------------------------------------------------------------------------------------
 # temporalio.client._helpers._history_from_json: the SDK's reader of legacy history JSON.
 
 
 def legacy_history_from_json(history: dict[str, Any]) -> Any:
     """A ``History`` proto from history JSON in any spelling the SDK reads (legacy enums)."""
-    from temporalio.client._helpers import _history_from_json
+    try:
+        from temporalio.client._helpers import _history_from_json
+    except ImportError:
+        # temporalio < 1.29: ``temporalio.client`` was one module, with the reader in it.
+        from temporalio.client import _history_from_json
 
     return _history_from_json(history)
+
+
+# ---------------------------------------------------------------------------------------
+# temporalio.converter.StorageDriverStoreContext (temporalio >= 1.24): what
+# ``WorkflowInstance.get_external_store_context`` returns (temporalio >= 1.25).
+
+
+def no_store_context() -> Any:
+    """The external-storage context that names no target (None before temporalio 1.24).
+
+    temporalio < 1.24 has no external storage: nothing asks a workflow instance for a store
+    context, so None is never seen.
+    """
+    try:
+        from temporalio.converter import StorageDriverStoreContext
+    except ImportError:  # temporalio < 1.24
+        return None
+    return StorageDriverStoreContext(target=None)
+
+
+# ---------------------------------------------------------------------------------------
+# temporalio.api.enums.v1.ContinueAsNewVersioningBehavior (temporalio >= 1.22, the API
+# protos with ``initial_versioning_behavior`` on a continue-as-new).
+
+
+def continue_as_new_versioning_behavior_name(value: Any) -> str:
+    """The enum name of a continue-as-new's ``initial_versioning_behavior``."""
+    try:
+        from temporalio.api.enums.v1 import ContinueAsNewVersioningBehavior
+    except ImportError:  # pragma: no cover - temporalio < 1.22 has no such field to read
+        return f"CONTINUE_AS_NEW_VERSIONING_BEHAVIOR_{value}"
+    return str(ContinueAsNewVersioningBehavior.Name(value))
 
 
 # ---------------------------------------------------------------------------------------
@@ -265,6 +317,25 @@ _WFT_MACHINE = re.compile(
 
 
 _POLLER_PANIC = "Poller task died or did not terminate cleanly: Err("
+
+
+def core_logs_every_poller_panic() -> bool:
+    """The core logs each panic of a replay's history feeder, also one without a message.
+
+    temporalio < 1.35: after an earlier replay in the same process, a panic without a
+    message (``Err(Any { .. })``) is not logged, so :func:`malformed_history_text` never sees
+    it and that replay ends at ``--timeout`` (an error, never clean). The validator rejects
+    every history known to cause such a panic before replay; this is the fallback only.
+    """
+    return sdk_version() >= (1, 35)
+
+
+def sdk_version() -> tuple[int, int]:
+    """The installed temporalio's (major, minor)."""
+    import importlib.metadata
+
+    major, minor, *_ = importlib.metadata.version("temporalio").split(".")
+    return int(major), int(minor)
 
 
 def malformed_history_text(text: str) -> str | None:

@@ -18,9 +18,11 @@ from pathlib import Path
 from typing import Any
 
 import google.protobuf.json_format
+import pytest
 import temporalio.api.history.v1
 
 from replaykit import CheckOptions, check_histories
+from replaykit._internal import _sdk_compat
 from replaykit.history._files import HistoryFile
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -114,6 +116,11 @@ def test_a_core_panic_in_a_worker_process(tmp_path: Path) -> None:
 
 def test_a_core_panic_without_a_message_is_reported_at_once() -> None:
     # A started event without a task queue: the core's history feeder panics with no text.
+    if not _sdk_compat.core_logs_every_poller_panic():
+        pytest.skip(
+            "temporalio < 1.35: after an earlier replay in the process the core does not log "
+            "a panic without a message (see _sdk_compat.core_logs_every_poller_panic)"
+        )
     doc = json.loads(SOURCE.read_text())
     del doc["events"][0]["workflowExecutionStartedEventAttributes"]["taskQueue"]
     result = check_histories(

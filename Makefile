@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast wheel-check bench lint typecheck docs clean
+.PHONY: demo test test-fast test-oldest-sdk wheel-check bench lint typecheck docs clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,6 +24,11 @@ test: $(STAMP)
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not integration"
+
+# the unit tests and a record -> check on the oldest temporalio replaykit supports (the floor in
+# pyproject.toml), in .venv-oldest-sdk; `make test` covers the newest
+test-oldest-sdk: $(STAMP)
+	$(BIN)/python .ci/oldest_sdk.py
 
 # build the wheel, install it into a fresh venv, run every subcommand and record -> check from it
 wheel-check: $(STAMP)
@@ -46,4 +51,4 @@ docs: $(STAMP)
 	$(BIN)/python .ci/check_api_reference.py site
 
 clean:
-	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache site
+	rm -rf $(VENV) .venv-oldest-sdk build *.egg-info .mypy_cache .ruff_cache site

@@ -36,8 +36,8 @@ with workflow.unsafe.imports_passed_through():
     from langgraph.graph import END, START, StateGraph
     from langgraph.graph.message import add_messages
     from langgraph.runtime import Runtime
-    from temporalio.langgraph import graph as registered_graph
 
+    from reference_agents._integrations import registered_graph
     from reference_agents.agent_activities import knowledge_base_answer, write_case_note
     from reference_agents.offline_models import triage_chat_model
 

@@ -23,8 +23,8 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from agents import Agent, ModelSettings, Runner, function_tool
-    from temporalio.openai_agents.workflow import activity_as_tool
 
+    from reference_agents._integrations import activity_as_tool
     from reference_agents.agent_activities import save_case_note, search_knowledge_base
 
 SPECIALIST_MODEL = "gpt-4o-mini"

@@ -24,9 +24,9 @@ RUNBOOK_INSTRUCTIONS = (
 
 with workflow.unsafe.imports_passed_through():
     from pydantic_ai import Agent, ModelSettings
-    from pydantic_ai.durable_exec.temporal import PydanticAIWorkflow, TemporalDurability
     from pydantic_ai.models.function import FunctionModel
 
+    from reference_agents._integrations import PydanticAIWorkflow, temporal_durability
     from reference_agents.agent_activities import knowledge_base_answer
     from reference_agents.offline_models import runbook_reply
 
@@ -39,7 +39,7 @@ with workflow.unsafe.imports_passed_through():
         name="runbook_agent",
         instructions=RUNBOOK_INSTRUCTIONS,
         model_settings=ModelSettings(temperature=0.3, max_tokens=500),
-        capabilities=[TemporalDurability()],
+        capabilities=temporal_durability(),
     )
 
 

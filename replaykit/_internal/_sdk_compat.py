@@ -7,6 +7,10 @@ here means one file to read when a temporalio release changes them, and
 ``tests/unit/test_sdk_compat.py`` has one test per assumption, each naming it and the
 installed temporalio version when it breaks.
 
+replaykit's core supports temporalio 1.22 to 1.35 (``make test-oldest-sdk`` runs the unit
+tests on the oldest). Every branch on the SDK version is here too, each naming the version
+behind it ("temporalio < 1.29: ..."), so callers never ask which SDK they run on.
+
 Nothing here imports temporalio at module import time; each function imports what it needs.
 """
 
@@ -46,7 +50,11 @@ __all__ = [
     "is_unregistered_workflow_type_text",
     "is_workflow_validation_error",
     "malformed_history_text",
+    "core_logs_every_poller_panic",
+    "sdk_version",
     "legacy_history_from_json",
+    "no_store_context",
+    "command_search_attributes",
     "removed_patch_in_text",
     "strip_sdk_error_codes",
     "workflow_primary_task",
@@ -169,26 +177,27 @@ def hook_workflow_patch(callback: Callable[[PatchCall], None]) -> bool:
 def wrap_completion_codec(skip: Callable[[Any], bool]) -> bool:
     """Skip the SDK's payload passes around an activation for converters ``skip`` accepts.
 
-    A skipped pass returns an empty ``StorageOperationMetrics`` as the SDK's own does when
-    nothing is stored. Wraps once per process; returns whether the SDK still has the two
-    functions.
+    A skipped pass returns what the SDK's own returns when nothing is stored: an empty
+    ``StorageOperationMetrics`` (temporalio >= 1.25, whose passes report external storage),
+    else None (temporalio < 1.25: the passes return nothing). Wraps once per process; returns
+    whether the SDK still has the two functions.
     """
     import temporalio.bridge.worker as bridge_worker
-    from temporalio.converter._extstore import StorageOperationMetrics
 
     encode = getattr(bridge_worker, "encode_completion", None)
     decode = getattr(bridge_worker, "decode_activation", None)
     if encode is None or decode is None or getattr(encode, "_replaykit", False):
         return encode is not None and decode is not None
+    nothing_stored = _nothing_stored(encode)
 
     async def encode_completion(completion: Any, data_converter: Any, *a: Any, **k: Any) -> Any:
         if skip(data_converter):
-            return StorageOperationMetrics()
+            return nothing_stored()
         return await encode(completion, data_converter, *a, **k)
 
     async def decode_activation(activation: Any, data_converter: Any, *a: Any, **k: Any) -> Any:
         if skip(data_converter):
-            return StorageOperationMetrics()
+            return nothing_stored()
         return await decode(activation, data_converter, *a, **k)
 
     for fn in (encode_completion, decode_activation):
@@ -198,15 +207,68 @@ def wrap_completion_codec(skip: Callable[[Any], bool]) -> bool:
     return True
 
 
+def _nothing_stored(encode: Callable[..., Any]) -> Callable[[], Any]:
+    """What a payload pass returns when nothing is stored, for this SDK's ``encode_completion``."""
+    returns = str(getattr(encode, "__annotations__", {}).get("return", ""))
+    if "StorageOperationMetrics" not in returns:
+        # temporalio < 1.25: the passes return None (no external storage metrics).
+        return lambda: None
+    from temporalio.converter._extstore import StorageOperationMetrics
+
+    return StorageOperationMetrics
+
+
 # ---------------------------------------------------------------------------------------
 # temporalio.client._helpers._history_from_json: the SDK's reader of legacy history JSON.
 
 
 def legacy_history_from_json(history: dict[str, Any]) -> Any:
     """A ``History`` proto from history JSON in any spelling the SDK reads (legacy enums)."""
-    from temporalio.client._helpers import _history_from_json
+    try:
+        from temporalio.client._helpers import _history_from_json
+    except ImportError:
+        # temporalio < 1.29: ``temporalio.client`` was one module, with the reader in it.
+        from temporalio.client import _history_from_json
 
     return _history_from_json(history)
+
+
+# ---------------------------------------------------------------------------------------
+# temporalio.converter.StorageDriverStoreContext (temporalio >= 1.24): what
+# ``WorkflowInstance.get_external_store_context`` returns (temporalio >= 1.25).
+
+
+def no_store_context() -> Any:
+    """The external-storage context that names no target (None before temporalio 1.25).
+
+    temporalio < 1.25 never asks a workflow instance for a store context (1.24's context has
+    no ``target``; before 1.24 there is no external storage), so None is never seen.
+    """
+    try:
+        from temporalio.converter import StorageDriverStoreContext
+    except ImportError:  # temporalio < 1.24
+        return None
+    try:
+        return StorageDriverStoreContext(target=None)  # type: ignore[call-arg, unused-ignore]
+    except TypeError:  # temporalio 1.24: no target
+        return None
+
+
+# ---------------------------------------------------------------------------------------
+# The ``search_attributes`` of the core's workflow commands (continue-as-new, start child,
+# upsert): a ``temporal.api.common.v1.SearchAttributes`` message with presence from
+# temporalio 1.24; a ``map<string, Payload>`` before (empty means not set).
+
+
+def command_search_attributes(command: Any) -> dict[str, Any] | None:
+    """The search attributes a core workflow command sets; None when it sets none."""
+    field = command.DESCRIPTOR.fields_by_name["search_attributes"]
+    if field.message_type is not None and field.message_type.GetOptions().map_entry:
+        # temporalio < 1.24: a map, with no presence.
+        return dict(command.search_attributes) or None
+    if not command.HasField("search_attributes"):
+        return None
+    return dict(command.search_attributes.indexed_fields)
 
 
 # ---------------------------------------------------------------------------------------
@@ -265,6 +327,27 @@ _WFT_MACHINE = re.compile(
 
 
 _POLLER_PANIC = "Poller task died or did not terminate cleanly: Err("
+
+
+def core_logs_every_poller_panic() -> bool:
+    """The core logs each panic of a replay's poller, also after earlier replays in the process.
+
+    temporalio < 1.35: once a replay has run in the process, a later replay's poller panic
+    (``Invalid history! ...`` or one without a message) is not logged, so
+    :func:`malformed_history_text` never sees it and that replay ends at ``--timeout`` (an
+    error, never clean); a fresh process (``check --jobs N``, N >= 1) still sees its first.
+    The validator rejects every history known to cause such a panic before replay; this is
+    the fallback only.
+    """
+    return sdk_version() >= (1, 35)
+
+
+def sdk_version() -> tuple[int, int]:
+    """The installed temporalio's (major, minor)."""
+    import importlib.metadata
+
+    major, minor, *_ = importlib.metadata.version("temporalio").split(".")
+    return int(major), int(minor)
 
 
 def malformed_history_text(text: str) -> str | None:

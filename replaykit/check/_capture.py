@@ -23,7 +23,6 @@ import temporalio.bridge.proto.workflow_activation as wf_activation
 import temporalio.bridge.proto.workflow_commands as wf_commands
 import temporalio.bridge.proto.workflow_completion as wf_completion
 import temporalio.workflow
-from temporalio.converter import StorageDriverStoreContext
 from temporalio.worker import (
     WorkflowInstance,
     WorkflowInstanceDetails,
@@ -33,6 +32,7 @@ from temporalio.worker import (
 from replaykit._internal._output import OutputTail, routed_output, thread_printing_into
 from replaykit._internal._sdk_compat import (
     hook_add_command,
+    no_store_context,
     workflow_primary_task,
     wrap_completion_codec,
 )
@@ -197,7 +197,7 @@ def _record_source(instance: Any, command: Any, frame: FrameType | None) -> None
         sink.append(_user_frame(frame, instance))
 
 
-_NO_STORE_CONTEXT = StorageDriverStoreContext(target=None)
+_NO_STORE_CONTEXT = no_store_context()
 
 
 #: A cancel command -> (the command it cancels, the cancel's field naming its seq).

@@ -17,6 +17,7 @@ import temporalio.api.enums.v1
 import temporalio.api.history.v1
 from google.protobuf.duration_pb2 import Duration
 
+from replaykit._internal._sdk_compat import command_search_attributes
 from replaykit.history._events import CHANGE_VERSION_SEARCH_ATTRIBUTE
 from replaykit.history._failures import FailureView
 from replaykit.history._payloads import Converter, decode_payload, decode_payloads
@@ -739,7 +740,7 @@ def _compare_child(ctx: _Ctx, ev: HistoryEvent, cmd: CapturedCommand) -> bool:
     _compare_memo(
         ctx,
         dict(a.search_attributes.indexed_fields),
-        dict(c.search_attributes.indexed_fields),
+        command_search_attributes(c) or {},
         ev,
         cmd,
         subject,
@@ -820,10 +821,11 @@ def _compare_can(ctx: _Ctx, ev: HistoryEvent, cmd: CapturedCommand) -> bool:
         _compare_memo(
             ctx, dict(a.memo.fields), dict(c.memo), ev, cmd, subject, "continue-as-new-memo"
         )
-    if c.HasField("search_attributes"):
+    current_attributes = command_search_attributes(c)
+    if current_attributes is not None:
         # Unset means "inherit the current run's"; only an explicit set can differ.
         rec = dict(a.search_attributes.indexed_fields)
-        cur = dict(c.search_attributes.indexed_fields)
+        cur = current_attributes
         rec.pop(_CHANGE_VERSION_SA, None)  # written by patched(), not by the code's request
         cur.pop(_CHANGE_VERSION_SA, None)
         _compare_memo(ctx, rec, cur, ev, cmd, subject, "continue-as-new-search-attributes")
@@ -928,7 +930,7 @@ def _compare_upsert(ctx: _Ctx, ev: HistoryEvent, cmd: CapturedCommand) -> bool:
         for k, v in ev.upsert_workflow_search_attributes_event_attributes.search_attributes.indexed_fields.items()
         if k != _CHANGE_VERSION_SA
     }
-    cur = dict(cmd.command.upsert_workflow_search_attributes.search_attributes.indexed_fields)
+    cur = command_search_attributes(cmd.command.upsert_workflow_search_attributes) or {}
     cur.pop(_CHANGE_VERSION_SA, None)
     _compare_memo(ctx, rec, cur, ev, cmd, "search attributes", "search-attributes")
     return True

@@ -154,6 +154,10 @@ def test_short_values_keep_the_plain_arrow() -> None:
 # ----------------------------------------------------------------------------- OpenAI Agents
 
 agents = pytest.importorskip("agents")
+pytest.importorskip(
+    "temporalio.openai_agents",
+    reason="temporalio.openai_agents is in temporalio>=1.35 only (replaykit[openai-agents])",
+)
 from agents import Agent, AgentOutputSchema, ModelSettings, ModelTracing, function_tool, handoff  # noqa: E402
 from temporalio.openai_agents import ModelActivityParameters, OpenAIAgentsPlugin  # noqa: E402
 from temporalio.openai_agents._temporal_model_stub import _TemporalModelStub  # noqa: E402
@@ -301,6 +305,10 @@ def test_other_input_fields_are_still_reported() -> None:
 
 # ----------------------------------------------------------------------------- LangGraph
 
+pytest.importorskip(
+    "temporalio.langgraph",
+    reason="temporalio.langgraph is in temporalio>=1.35 only (replaykit[langgraph])",
+)
 from langchain_core.messages import HumanMessage  # noqa: E402
 from temporalio.langgraph._activity import ActivityInput  # noqa: E402
 

@@ -13,6 +13,14 @@ SCRIPT = textwrap.dedent("""
     from temporalio.api.common.v1 import Payload
     from temporalio.bridge.proto.workflow_completion import WorkflowActivationCompletion
     from replaykit.check._capture import skip_identity_payload_passes
+    import inspect
+
+    # temporalio >= 1.25 takes a storage concurrency limit (external storage)
+    EXTRA = (
+        {"storage_concurrency_limit": 1}
+        if "storage_concurrency_limit" in inspect.signature(bw.encode_completion).parameters
+        else {}
+    )
 
     class Marking(temporalio.converter.PayloadCodec):
         calls = 0
@@ -34,11 +42,11 @@ SCRIPT = textwrap.dedent("""
         assert skip_identity_payload_passes()  # idempotent
         plain = temporalio.converter.DataConverter.default
         c = completion()
-        await bw.encode_completion(c, plain, encode_headers=False, storage_concurrency_limit=1)
+        await bw.encode_completion(c, plain, encode_headers=False, **EXTRA)
         assert c.successful.commands[0].complete_workflow_execution.result.data == b"1"
         coded = dataclasses.replace(plain, payload_codec=Marking())
         c = completion()
-        await bw.encode_completion(c, coded, encode_headers=False, storage_concurrency_limit=1)
+        await bw.encode_completion(c, coded, encode_headers=False, **EXTRA)
         assert Marking.calls == 1, Marking.calls
         assert c.successful.commands[0].complete_workflow_execution.result.data == b"enc:1"
         print("ok")

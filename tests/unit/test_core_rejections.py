@@ -18,9 +18,11 @@ from pathlib import Path
 from typing import Any
 
 import google.protobuf.json_format
+import pytest
 import temporalio.api.history.v1
 
 from replaykit import CheckOptions, check_histories
+from replaykit._internal import _sdk_compat
 from replaykit.history._files import HistoryFile
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -43,7 +45,16 @@ def _unvalidated(doc: dict[str, Any]) -> HistoryFile:
     return HistoryFile(path=None, workflow_id="approval-timeout-1", history=history)
 
 
+def _needs_panics_logged_in_process() -> None:
+    if not _sdk_compat.core_logs_every_poller_panic():
+        pytest.skip(
+            "temporalio < 1.35: after an earlier replay in the process the core does not log "
+            "its panics (see _sdk_compat.core_logs_every_poller_panic)"
+        )
+
+
 def test_a_core_panic_is_a_malformed_history_in_process() -> None:
+    _needs_panics_logged_in_process()
     # WorkflowTaskCompleted 10 dropped: TimerStarted follows WorkflowTaskStarted 9.
     panics = _unvalidated(_without(10))
     clean = _unvalidated(json.loads(SOURCE.read_text()))
@@ -114,6 +125,7 @@ def test_a_core_panic_in_a_worker_process(tmp_path: Path) -> None:
 
 def test_a_core_panic_without_a_message_is_reported_at_once() -> None:
     # A started event without a task queue: the core's history feeder panics with no text.
+    _needs_panics_logged_in_process()
     doc = json.loads(SOURCE.read_text())
     del doc["events"][0]["workflowExecutionStartedEventAttributes"]["taskQueue"]
     result = check_histories(

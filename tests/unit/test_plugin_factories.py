@@ -60,6 +60,13 @@ def factories(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def test_a_factory_is_called_once_over_many_histories(factories: Path) -> None:
+    import temporalio.workflow
+
+    if not hasattr(temporalio.workflow, "cancellation_reason"):
+        pytest.skip(
+            "the payment reference agent these histories replay calls "
+            "workflow.cancellation_reason (temporalio >= 1.28)"
+        )
     assert len(HISTORIES) >= 3
     refs = ("factories.py:counted", f"{factories}:once")  # two spellings of one file
     for _ in range(2):  # two checks in one process, each validating refs and replaying

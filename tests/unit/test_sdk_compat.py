@@ -129,6 +129,13 @@ def test_encode_completion_and_decode_activation_take_the_object_and_a_data_conv
 
 def test_a_skipped_payload_pass_returns_what_the_sdk_returns() -> None:
     import temporalio.bridge.worker as bridge_worker
+
+    if _sdk_compat.sdk_version() < (1, 25):
+        hints = inspect.signature(getattr(bridge_worker, "encode_completion")).return_annotation  # noqa: B009
+        wrapped = getattr(getattr(bridge_worker, "encode_completion"), "_replaykit", False)  # noqa: B009
+        assumption = "encode_completion / decode_activation return None (temporalio < 1.25)"
+        assert wrapped or str(hints) == "None", broken(assumption, hints)
+        return
     from temporalio.converter._extstore import StorageOperationMetrics
 
     assumption = (
@@ -422,3 +429,34 @@ def test_the_sdk_logs_failed_activity_attempts_on_the_named_loggers() -> None:
         assert hasattr(module, "logger") or "getLogger(__name__)" in inspect.getsource(module), (
             broken("activity attempt failures are logged on", name)
         )
+
+
+def test_search_attributes_of_core_commands_unset_and_set() -> None:
+    # temporalio < 1.24 carries them as a map, later as a SearchAttributes message with presence.
+    from temporalio.api.common.v1 import Payload
+    from temporalio.bridge.proto.workflow_commands import ContinueAsNewWorkflowExecution
+
+    assumption = "core commands' search_attributes: a map (< 1.24) or a message with presence"
+    unset = ContinueAsNewWorkflowExecution(workflow_type="W")
+    assert _sdk_compat.command_search_attributes(unset) is None, broken(assumption)
+    payload = Payload(metadata={"encoding": b"json/plain"}, data=b'"x"')
+    cmd = ContinueAsNewWorkflowExecution(workflow_type="W")
+    try:
+        cmd.search_attributes.indexed_fields["Key"].CopyFrom(payload)
+    except AttributeError:  # temporalio < 1.24: a map
+        cmd.search_attributes["Key"].CopyFrom(payload)
+    assert _sdk_compat.command_search_attributes(cmd) == {"Key": payload}, broken(assumption)
+
+
+def test_the_store_context_is_one_the_sdk_builds() -> None:
+    assumption = "StorageDriverStoreContext(target=None) (temporalio >= 1.25)"
+    context = _sdk_compat.no_store_context()
+    if _sdk_compat.sdk_version() >= (1, 25):
+        assert context is not None and context.target is None, broken(assumption, context)
+    else:
+        assert context is None, broken("no store context before temporalio 1.25", context)
+
+
+def test_the_version_is_the_installed_one() -> None:
+    major, minor = _sdk_compat.sdk_version()
+    assert VERSION.startswith(f"{major}.{minor}."), VERSION

@@ -14,10 +14,18 @@ import random
 from pathlib import Path
 from typing import Any
 
+import temporalio.workflow
+
 from replaykit import CheckOptions, check_histories
 
 ROOT = Path(__file__).resolve().parent.parent.parent
-SOURCES = sorted((ROOT / "fixtures" / "histories").rglob("*.json"))
+SOURCES = sorted(
+    p
+    for p in (ROOT / "fixtures" / "histories").rglob("*.json")
+    # The payment agent calls workflow.cancellation_reason (temporalio >= 1.28): on an older
+    # SDK (the oldest-SDK CI run) its histories fail for that reason, not their corruption.
+    if hasattr(temporalio.workflow, "cancellation_reason") or "payment" not in p.parent.name
+)
 
 
 def _mutate(raw: dict[str, Any], rng: random.Random) -> dict[str, Any]:

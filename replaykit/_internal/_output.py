@@ -23,6 +23,7 @@ __all__ = [
     "all_printing_into",
     "routed_output",
     "thread_printing_into",
+    "thread_sink",
 ]
 
 #: Characters of captured output kept (the last ones).
@@ -63,6 +64,12 @@ _process_sink: OutputTail | None = None
 def _sink() -> OutputTail | None:
     own: OutputTail | None = getattr(_local, "sink", None)
     return own if own is not None else _process_sink
+
+
+def thread_sink() -> OutputTail | None:
+    """The sink of this thread's own (:func:`thread_printing_into`), if it has one."""
+    own: OutputTail | None = getattr(_local, "sink", None)
+    return own
 
 
 class _RoutedStream:

@@ -57,6 +57,9 @@ __all__ = [
     "command_search_attributes",
     "removed_patch_in_text",
     "strip_sdk_error_codes",
+    "CoreFailure",
+    "core_failure_in_text",
+    "is_sdk_task_failure_record",
     "workflow_primary_task",
     "wrap_completion_codec",
 ]
@@ -292,6 +295,89 @@ def error_event_id(text: str) -> int | None:
 def strip_sdk_error_codes(text: str) -> str:
     """The text without the core's ``[TMPRL1100]`` error codes."""
     return _TMPRL.sub("", text)
+
+
+#: The core's Debug text of a failed activation's failure (``Failure { failure:
+#: Some(Failure { message: "...", stack_trace: "...", cause: Some(Failure {...}),
+#: failure_info: Some(ApplicationFailureInfo(... r#type: "RuntimeError" ...)) }) }``).
+_CORE_FAILURE = "Workflow activation completion failed: Failure {"
+_RUST_STR = r'"((?:[^"\\]|\\.)*)"'
+_FAILURE_MESSAGE = re.compile(r"\bmessage: " + _RUST_STR)
+_FAILURE_TYPE = re.compile(r"\br#type: " + _RUST_STR)
+_FAILURE_STACK = re.compile(r"\bstack_trace: " + _RUST_STR)
+_FRAME = re.compile(r'File "([^"]+)", line (\d+), in (\S+)')
+_RUST_ESCAPE = re.compile(r"\\(.)")
+_RUST_ESCAPES = {"n": "\n", "t": "\t", "r": "\r"}
+
+
+def _rust_unescape(text: str) -> str:
+    return _RUST_ESCAPE.sub(lambda m: _RUST_ESCAPES.get(m.group(1), m.group(1)), text)
+
+
+@dataclass(frozen=True)
+class CoreFailure:
+    """What the core's text of a failed workflow activation says, without its Debug dump.
+
+    Attributes:
+        chain: ``"Type: message"`` of the raised exception, then of each cause.
+        frame: The innermost frame of the raise outside the SDK, installed packages and the
+            standard library, as (file, line, function); None when every frame is theirs.
+    """
+
+    chain: tuple[str, ...]
+    frame: tuple[str, int, str] | None
+
+    def describe(self) -> str:
+        """The raised exception, then "caused by" each cause."""
+        return " (caused by ".join(self.chain) + ")" * (len(self.chain) - 1)
+
+
+def core_failure_in_text(text: str) -> CoreFailure | None:
+    """The failure a ``Workflow activation completion failed: Failure {...}`` text carries
+    (the Python exception the workflow task raised, with its causes); None for any other text.
+
+    The SDK gives replay failures of this kind only as this Debug text of the core's
+    protobuf (every temporalio 1.22 to 1.35), stack traces inlined.
+    """
+    start = text.find(_CORE_FAILURE)
+    if start < 0:
+        return None
+    body = text[start + len(_CORE_FAILURE) :]
+    messages = [_rust_unescape(m) for m in _FAILURE_MESSAGE.findall(body)]
+    if not messages:
+        return None
+    # Each failure's failure_info follows its cause's, so the types come innermost first.
+    types = [_rust_unescape(t) for t in _FAILURE_TYPE.findall(body)][::-1]
+    if len(types) == len(messages):
+        chain = tuple(f"{t}: {m}" if m else t for t, m in zip(types, messages, strict=True))
+    else:
+        chain = tuple(messages)
+    frame = None
+    for stack in _FAILURE_STACK.findall(body):
+        for file, line, func in _FRAME.findall(_rust_unescape(stack)):
+            if not _is_library_file(file):
+                frame = (file, int(line), func)
+    return CoreFailure(chain=chain, frame=frame)
+
+
+def _is_library_file(path: str) -> bool:
+    import sysconfig
+
+    if "site-packages" in path or "dist-packages" in path or path.startswith("<"):
+        return True
+    stdlib = sysconfig.get_paths().get("stdlib")
+    return stdlib is not None and path.startswith(stdlib)
+
+
+def is_sdk_task_failure_record(record: Any) -> bool:
+    """The SDK's own warning (with a traceback) that a workflow task failed: a log record of
+    :data:`SDK_WORKFLOW_TASK_LOGGER` marked ``__temporal_error_identifier=WorkflowTaskFailure``
+    (every temporalio 1.22 to 1.35)."""
+    return (
+        getattr(record, "name", None) == SDK_WORKFLOW_TASK_LOGGER
+        and getattr(record, "__dict__", {}).get("__temporal_error_identifier")
+        == "WorkflowTaskFailure"
+    )
 
 
 def removed_patch_in_text(text: str) -> tuple[str, str] | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import sys
 import threading
@@ -29,9 +30,16 @@ from temporalio.worker import (
     WorkflowRunner,
 )
 
-from replaykit._internal._output import OutputTail, routed_output, thread_printing_into
+from replaykit._internal._output import (
+    OutputTail,
+    routed_output,
+    thread_printing_into,
+    thread_sink,
+)
 from replaykit._internal._sdk_compat import (
+    SDK_WORKFLOW_TASK_LOGGER,
     hook_add_command,
+    is_sdk_task_failure_record,
     no_store_context,
     workflow_primary_task,
     wrap_completion_codec,
@@ -317,11 +325,21 @@ class _CapturingInstance(WorkflowInstance):
         return self._inner.get_thread_id()
 
 
+def _not_the_sdks_task_failure(record: logging.LogRecord) -> bool:
+    # The SDK warns, with the whole traceback, each time a workflow task fails; during a
+    # replay that failure is the verdict (explained once, without the dump), not something
+    # the workflow code printed.
+    return not (thread_sink() is not None and is_sdk_task_failure_record(record))
+
+
 def capture_replay_output() -> contextlib.AbstractContextManager[None]:
     """While open, what workflow code prints during a replay goes to its run's capture
     (:attr:`RunCapture.output`) instead of the terminal: writes of a thread inside a run's
     creation or activation are that run's; all others pass through
-    (:func:`replaykit._internal._output.routed_output`)."""
+    (:func:`replaykit._internal._output.routed_output`). The SDK's own warning that the
+    replay's workflow task failed is left out (the verdict explains that failure)."""
+    # Logger.addFilter adds a filter once; it drops records only inside a replay's capture.
+    logging.getLogger(SDK_WORKFLOW_TASK_LOGGER).addFilter(_not_the_sdks_task_failure)
     return routed_output()
 
 

@@ -7,6 +7,7 @@ import re
 import temporalio.workflow
 
 from replaykit._internal._sdk_compat import (
+    core_failure_in_text,
     error_event_id,
     is_deadlock_text,
     is_unregistered_workflow_type_text,
@@ -19,11 +20,15 @@ from replaykit.history._patch_markers import history_patch_markers
 from ._capture import RunCapture
 from ._divergence import Divergence
 from ._format import event_type_name
+from ._report import display_path
 
 __all__ = ["explain_replay_failure"]
 
 
 def _clean(text: str) -> str:
+    core = core_failure_in_text(text)
+    if core is not None:  # the raised exception and its causes, not the core's Debug dump
+        text = core.describe()
     text = strip_sdk_error_codes(text)
     text = re.sub(r"\s+", " ", text).strip()
     return text if len(text) <= 400 else text[:399] + "…"
@@ -38,7 +43,11 @@ def explain_replay_failure(
     event = hf.view.by_id.get(event_id) if event_id is not None else None
     event_type = event_type_name(event.event_type) if event is not None else None
     source = None
-    if capture is not None and capture.commands and capture.commands[-1].source:
+    core = core_failure_in_text(text)
+    if core is not None and core.frame is not None:  # where the workflow code raised
+        file, line, func = core.frame
+        source = f"{display_path(file)}:{line} (in {func})"
+    elif capture is not None and capture.commands and capture.commands[-1].source:
         file, line, func = capture.commands[-1].source
         source = f"{file}:{line} (in {func})"
     removed = removed_patch_in_text(text)

@@ -243,4 +243,8 @@ def test_workflow_raising_during_replay_is_named(tmp_path: Path) -> None:
     assert r.status == "divergent" and r.first is not None
     assert r.first.kind == "nondeterminism"
     assert r.first.cause in ("workflow-raised", "workflow-task-failed")
-    assert "boom in replay" in r.first.message
+    # the raised exception, where the workflow code raised it, and no Debug or traceback dump
+    assert "RuntimeError: boom in replay" in r.first.message
+    assert "stack_trace" not in r.first.message and "Failure {" not in r.first.message
+    assert r.first.source is not None and f"{mod}.py:" in r.first.source
+    assert "Traceback" not in r.describe() and "Failed activation" not in r.describe()

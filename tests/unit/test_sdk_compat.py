@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import importlib.metadata
 import inspect
+import logging
 import sys
 import textwrap
 import threading
@@ -317,6 +318,46 @@ def test_deadlock_error_text(module_dir: Path) -> None:
     assumption = "a blocked workflow fails replay with 'Potential deadlock ... didn't yield'"
     assert failure is not None, broken(assumption, "replay passed")
     assert _sdk_compat.is_deadlock_text(str(failure)), broken(assumption, failure)
+
+
+def test_a_raising_workflow_task_text_and_the_sdks_warning(module_dir: Path) -> None:
+    """A workflow raising a plain exception during replay: the core's Debug text of the
+    failure (type, message, cause, stack) and the SDK's WorkflowTaskFailure warning."""
+    cls = looper(
+        module_dir,
+        body="try:\n                {}['k']\n            except KeyError as e:\n"
+        "                raise RuntimeError('boom in replay') from e",
+    )
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append  # type: ignore[method-assign]
+    sdk_logger = logging.getLogger(_sdk_compat.SDK_WORKFLOW_TASK_LOGGER)
+    sdk_logger.addHandler(handler)
+    try:
+        failure = replay(cls, LOOPER)
+    finally:
+        sdk_logger.removeHandler(handler)
+    assumption = (
+        "a workflow task that raised fails replay with 'Workflow activation completion "
+        "failed: Failure { failure: Some(Failure { message: ..., stack_trace: ..., cause: "
+        "..., failure_info: ... r#type: ... }) }'"
+    )
+    assert failure is not None, broken(assumption, "replay passed")
+    core = _sdk_compat.core_failure_in_text(str(failure))
+    assert core is not None, broken(assumption, failure)
+    assert core.chain == ("RuntimeError: boom in replay", "KeyError: 'k'"), broken(
+        assumption, core.chain
+    )
+    assert core.frame is not None and core.frame[0].startswith(str(module_dir)), broken(
+        assumption, core.frame
+    )
+    assert core.frame[2] == "run"
+    assert core.describe() == "RuntimeError: boom in replay (caused by KeyError: 'k')"
+    assert _sdk_compat.core_failure_in_text("4: something else") is None
+    warning = "the SDK warns on its workflow-task logger, marked WorkflowTaskFailure"
+    assert any(_sdk_compat.is_sdk_task_failure_record(r) for r in records), broken(
+        warning, [(r.name, r.getMessage()) for r in records]
+    )
 
 
 def test_sandbox_validation_error_text(module_dir: Path) -> None:

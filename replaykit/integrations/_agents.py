@@ -933,6 +933,25 @@ def _genai_settings(req: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+#: The telemetry tokens the Gemini SDK adds to every request's ``user-agent`` and
+#: ``x-goog-api-client`` headers (``google-genai-sdk/1.52.0 gl-python/3.11.7``): a new
+#: google-genai or Python patch release on the worker is not a change to the workflow.
+_GENAI_TELEMETRY = re.compile(r"\b(google-genai-sdk|gl-python)/[^\s]+")
+_GENAI_TELEMETRY_HEADERS = frozenset({"user-agent", "x-goog-api-client"})
+
+
+def _genai_normalize(args: list[Any]) -> list[Any]:
+    for a in args:
+        options = a.get("http_options_overrides") if isinstance(a, dict) else None
+        headers = options.get("headers") if isinstance(options, dict) else None
+        if not isinstance(headers, dict):
+            continue
+        for name, value in headers.items():
+            if name.lower() in _GENAI_TELEMETRY_HEADERS and isinstance(value, str):
+                headers[name] = _GENAI_TELEMETRY.sub(rf"\1/{VOLATILE}", value)
+    return args
+
+
 def _genai_aspects(args: Sequence[Any]) -> list[Aspect]:
     a = args[0]
     raw = a.get("request_dict")
@@ -1087,6 +1106,7 @@ INTEGRATIONS: tuple[Integration, ...] = (
         shape=_genai_shape,
         model_call=lambda t: t in _GENAI,
         aspects=_genai_aspects,
+        normalize=_genai_normalize,
         docs="temporalio.google_genai: gemini_api_client_async_request(_GeminiApiRequest)",
     ),
     Integration(

@@ -76,3 +76,30 @@ def test_temperature_change_is_one_finding(history: Path, next_release: Path) ->
     d = reviewed_change(history, module, "model-settings", integration=INTEGRATION, agent=AGENT)
     assert "generation config changed (temperature)" in d.message, d.message
     assert "0.2 -> 0.7" in (d.diff or ""), d.diff
+
+
+def test_a_new_genai_or_python_release_on_the_worker_checks_clean(
+    history: Path, tmp_path: Path
+) -> None:
+    # The Gemini SDK stamps its own and Python's version into every request's user-agent and
+    # x-goog-api-client headers, which travel in the activity input. A history recorded
+    # under older releases must check clean; a header the user set must still be compared.
+    import base64
+    import json
+    import re
+
+    doc = json.loads(history.read_text())
+    stamped = 0
+    for ev in doc["events"]:
+        attrs = ev.get("activityTaskScheduledEventAttributes")
+        for p in (attrs or {}).get("input", {}).get("payloads", []):
+            text = base64.b64decode(p["data"]).decode()
+            older = re.sub(r"google-genai-sdk/[^\s\"]+", "google-genai-sdk/0.9.0", text)
+            older = re.sub(r"gl-python/[^\s\"]+", "gl-python/3.11.0", older)
+            stamped += older != text
+            p["data"] = base64.b64encode(older.encode()).decode()
+    assert stamped, "no Gemini request in the history carries the version headers"
+    older_history = tmp_path / history.name
+    older_history.write_text(json.dumps(doc))
+    _, result = check_agent(older_history, f"tests.data.agents.{MODULE}")
+    assert result.status == "clean" and result.divergences == (), format_result_line(result)

@@ -985,7 +985,7 @@ def check_history_stream(
         workflows: Module names (packages walked), ``module:Class`` names or classes.
         options: See :class:`CheckOptions`.
         jobs: Worker processes (default: CPU count). 0 (or workflow classes that cannot be
-            re-imported elsewhere) replays in this process, after the stream has ended.
+            re-imported elsewhere) replays in this process, also while the stream produces.
         window: Histories handed to the pool ahead of their verdicts, at most (default: 8
             per worker), so a fast source does not pile up histories in memory.
         on_result: Called with each result as it arrives, in arrival order.
@@ -1006,7 +1006,7 @@ def check_history_stream(
             on_result(result)
 
     if jobs == 0:
-        _check_in_process(list(source), workflow_classes, options, None, emit)
+        _check_in_process(source, workflow_classes, options, None, emit)
     else:
         assert module_specs is not None
         _check_in_pool(
@@ -1093,8 +1093,12 @@ def _importable_specs(specs: Sequence[str | type], classes: Sequence[type]) -> l
     return out
 
 
+#: Histories an in-process check reads from its source ahead of the replay, at most.
+IN_PROCESS_READ_AHEAD = 16
+
+
 def _check_in_process(
-    entries: Sequence[HistoryFile | Path],
+    entries: Iterable[HistoryFile | Path],
     workflows: Sequence[type],
     options: CheckOptions,
     workflow_id: str | None,
@@ -1107,13 +1111,17 @@ def _check_in_process(
 
 
 def _replay_in_process(
-    entries: Sequence[HistoryFile | Path],
+    source: Iterable[HistoryFile | Path],
     workflows: Sequence[type],
     options: CheckOptions,
     workflow_id: str | None,
     emit: Callable[[HistoryResult], None],
 ) -> None:
     """Replay in this process, each pipeline in a thread watched for ``options.timeout``.
+
+    The source is read by a thread of its own, at most :data:`IN_PROCESS_READ_AHEAD`
+    histories ahead of the replay, so a source that fetches (a shadow worker's batch)
+    fetches while earlier histories replay.
 
     A replay the SDK core never finishes cannot be cancelled (asyncio cannot interrupt it, and
     a thread cannot be killed); but it does not hold the GIL, so this thread sees it overrun,
@@ -1125,9 +1133,38 @@ def _replay_in_process(
     cache = HistoryCache(options.cache_dir) if options.cache else None
     tracker = DependencyTracker() if options.verdict_cache else None
     lock = threading.Lock()
-    todo: list[tuple[int, HistoryFile | Path]] = list(enumerate(entries))
-    remaining = set(range(len(entries)))
+    arrived = threading.Condition(lock)  # a history was read, the source ended, or one left
+    entries: list[HistoryFile | Path] = []
+    todo: list[tuple[int, HistoryFile | Path]] = []
+    remaining: set[int] = set()
+    source_ended = False
+    stopping = False
     inbox: queue_mod.Queue[tuple[Any, int, Any]] = queue_mod.Queue()
+
+    def read_source() -> None:
+        nonlocal source_ended
+        try:
+            for entry in source:
+                with arrived:
+                    while len(todo) >= IN_PROCESS_READ_AHEAD and not stopping:
+                        arrived.wait()
+                    if stopping:
+                        return
+                    todo.append((len(entries), entry))
+                    remaining.add(len(entries))
+                    entries.append(entry)
+                    arrived.notify_all()
+        except BaseException as err:  # noqa: BLE001 - re-raised by the calling thread
+            inbox.put((read_source, -1, err))
+        finally:
+            with arrived:
+                source_ended = True
+                arrived.notify_all()
+            inbox.put((read_source, -2, None))
+
+    def more() -> bool:
+        """Histories still to judge, read or not yet read (under the lock)."""
+        return bool(remaining) or not source_ended
 
     @dataclass
     class _Pipeline:
@@ -1149,10 +1186,13 @@ def _replay_in_process(
 
         async def items() -> AsyncIterator[tuple[int, HistoryFile]]:
             while True:
-                with lock:
+                with arrived:
+                    while not todo and not source_ended and not pipe.abandoned:
+                        arrived.wait()
                     if pipe.abandoned or not todo:
                         return
                     index, entry = todo.pop(0)
+                    arrived.notify_all()  # room for the reader
                 try:
                     hf = _load(entry, workflow_id, cache)
                 except HistoryError as err:
@@ -1177,55 +1217,75 @@ def _replay_in_process(
         pipe.thread.start()
         return pipe
 
+    reader = threading.Thread(target=read_source, name="replaykit-check-source", daemon=True)
+    reader.start()
     current = start()
-    while remaining:
-        try:
-            pipe, index, payload = inbox.get(timeout=0.2)
-        except queue_mod.Empty:
-            pipe = None
-        if pipe is current:
-            if index == -1:
+    try:
+        while True:
+            with lock:
+                if not more():
+                    break
+            try:
+                pipe, index, payload = inbox.get(timeout=0.2)
+            except queue_mod.Empty:
+                pipe = None
+            if pipe is read_source and index == -1:
                 raise payload
-            if index == -2:  # the pipeline ended; anything left was never replayed
+            if pipe is current:
+                if index == -1:
+                    raise payload
+                if index == -2:  # the pipeline ended; anything left was never replayed
+                    with arrived:
+                        lost = sorted(remaining - {i for i, _ in todo})
+                        todo[:0] = [(i, entries[i]) for i in lost]
+                        again = more()
+                    if again:
+                        current = start()
+                    continue
                 with lock:
-                    lost = sorted(remaining - {i for i, _ in todo})
-                    todo[:0] = [(i, entries[i]) for i in lost]
-                if remaining:
-                    current = start()
-                continue
-            if index in remaining:
-                remaining.discard(index)
-                emit(payload)
-        with lock:
-            oldest = min(current.in_flight.items(), key=lambda kv: kv[1], default=None)
-            # A core panic on a malformed history: that replay never returns either.
-            rejected = core_rejection(current.rejections)
-            if oldest is None or (
-                rejected is None and time.monotonic() - oldest[1] <= options.timeout
-            ):
-                continue
-            current.abandoned = True
-            stuck = oldest[0]
-            # the innocent ones queued behind it go first on the fresh replayer
-            todo[:0] = [(i, entries[i]) for i in sorted(current.in_flight) if i != stuck]
-        if stuck in remaining:
-            remaining.discard(stuck)
-            entry = entries[stuck]
-            path = entry.path or entry.display_name if isinstance(entry, HistoryFile) else entry
-            emit(
-                _error_result(
-                    path,
-                    malformed_message(rejected)
-                    if rejected is not None
-                    else (
-                        f"replay did not finish within {options.timeout:g} s (the SDK can hang on "
-                        "corrupted histories); in-process replays cannot be killed, so its thread was "
-                        "abandoned and the remaining histories replay on a fresh replayer"
-                    ),
+                    fresh = index in remaining
+                    remaining.discard(index)
+                if fresh:
+                    emit(payload)
+            with arrived:
+                oldest = min(current.in_flight.items(), key=lambda kv: kv[1], default=None)
+                # A core panic on a malformed history: that replay never returns either.
+                rejected = core_rejection(current.rejections)
+                if oldest is None or (
+                    rejected is None and time.monotonic() - oldest[1] <= options.timeout
+                ):
+                    continue
+                current.abandoned = True
+                stuck = oldest[0]
+                # the innocent ones queued behind it go first on the fresh replayer
+                todo[:0] = [(i, entries[i]) for i in sorted(current.in_flight) if i != stuck]
+                fresh = stuck in remaining
+                remaining.discard(stuck)
+                entry = entries[stuck]
+                arrived.notify_all()
+            if fresh:
+                path = entry.path or entry.display_name if isinstance(entry, HistoryFile) else entry
+                emit(
+                    _error_result(
+                        path,
+                        malformed_message(rejected)
+                        if rejected is not None
+                        else (
+                            f"replay did not finish within {options.timeout:g} s (the SDK can "
+                            "hang on corrupted histories); in-process replays cannot be killed, "
+                            "so its thread was abandoned and the remaining histories replay on "
+                            "a fresh replayer"
+                        ),
+                    )
                 )
-            )
-        if remaining:
-            current = start()
+            with lock:
+                again = more()
+            if again:
+                current = start()
+    finally:
+        with arrived:
+            stopping = True  # a reader waiting for room stops reading
+            arrived.notify_all()
     # Let the last pipeline leave its replayer before returning: plugins set process-wide
     # state around a replay (OpenAI Agents: the default agent runner) and restore it on exit;
     # a next check starting before that would see it restored under its feet.

@@ -1,6 +1,6 @@
 """Recording scenarios for the agents built on Temporal's AI-framework integrations.
 
-``replaykit record reference_agents/integration_scenarios.py --out fixtures/histories``
+``replaykit record reference_agents/integration_scenarios.py --out fixtures/integration_histories``
 
 Each scenario names its plugins (factories from ``reference_agents.integration_plugins``: a
 fresh plugin per run, with the framework's own offline test model), so recording needs neither

@@ -8,8 +8,9 @@ search attributes. Each finding goes through :class:`_Ctx`, which attaches its h
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import Any
 
 import temporalio.api.common.v1
@@ -28,6 +29,7 @@ from replaykit.integrations._agents import (
     VolatileRule,
     explain_model_call,
     find_integration,
+    framework_upgrade_note,
     mask_volatile,
 )
 
@@ -54,6 +56,8 @@ class _Ctx:
     volatile: Sequence[VolatileRule] = ()
     # Decodes payloads for comparison: the replay's data converter (None: the SDK default).
     converter: Converter | None = None
+    #: The AI-framework releases the history was recorded with (its metadata's).
+    frameworks: Mapping[str, str] = dataclass_field(default_factory=dict)
 
     def queue(self, name: str) -> str:
         """The queue a command targets; empty or the replayer's own means the workflow's."""
@@ -79,6 +83,15 @@ class _Ctx:
     ) -> None:
         if diff is None and is_long_text(recorded, current):
             diff = text_diff(recorded, current)  # two long strings: show what changed
+        hint = (
+            hint
+            or _patch_hint(cause, cmd, event, self.workflow_type, self.last_matched)
+            or _drift_hint(kind, field, cmd, event, recorded, current)
+            or _default_hint(kind, cause)
+        )
+        upgrade = framework_upgrade_note(integration, self.frameworks) if integration else None
+        if upgrade is not None:  # say first what may explain it all
+            hint = f"{upgrade}. {hint[:1].upper()}{hint[1:]}" if hint else upgrade
         self.out.append(
             Divergence(
                 kind=kind,
@@ -92,10 +105,7 @@ class _Ctx:
                 current=current,
                 diff=diff,
                 source=_source(cmd),
-                hint=hint
-                or _patch_hint(cause, cmd, event, self.workflow_type, self.last_matched)
-                or _drift_hint(kind, field, cmd, event, recorded, current)
-                or _default_hint(kind, cause),
+                hint=hint,
                 agent=agent,
                 integration=integration,
                 items=items,

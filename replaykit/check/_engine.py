@@ -575,6 +575,7 @@ class _Replay:
                 replay_failed=failure is not None,
                 converter=self.converter,
                 volatile=self.options.volatile,
+                frameworks=hf.meta.frameworks if hf.meta is not None else None,
             )
         stock = None
         if failure is not None:

@@ -13,7 +13,7 @@ pair, :mod:`._hints` says what to do about a finding, :mod:`._format` names even
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import temporalio.api.history.v1
 from temporalio.api.enums.v1 import EventType
@@ -47,6 +47,7 @@ def compare_run(
     replay_failed: bool = False,
     volatile: Sequence[str] = (),
     converter: Converter | None = None,
+    frameworks: Mapping[str, str] | None = None,
 ) -> list[Divergence]:
     """Compare what the code commanded during replay with the recorded events.
 
@@ -60,6 +61,8 @@ def compare_run(
             compared (on top of the integrations' built-in ones).
         converter: The ``DataConverter`` (or payload converter) the replay used: payloads
             are decoded with it for comparison (None: the SDK's default converter).
+        frameworks: The AI-framework releases the history was recorded with (its metadata's):
+            a finding on an integration whose release differs now says so.
 
     Returns:
         Divergences in history order (the first is the one to explain).
@@ -73,6 +76,7 @@ def compare_run(
         events=view.events,
         volatile=parse_volatile_rules(volatile),
         converter=converter,
+        frameworks=frameworks or {},
     )
     pending_end = view.pending_task_at_end
     commands = [

@@ -272,7 +272,11 @@ def replay_history(
     divergences: list[Divergence] = []
     if run_capture is not None:
         divergences = compare_run(
-            decoded.view, run_capture, task_queue=hf.task_queue, replay_failed=failure is not None
+            decoded.view,
+            run_capture,
+            task_queue=hf.task_queue,
+            replay_failed=failure is not None,
+            frameworks=hf.meta.frameworks if hf.meta is not None else None,
         )
     error = None
     if failure is not None:

@@ -73,6 +73,9 @@ class HistoryMeta:
     sdk_version: str | None = None
     recorded_at: str | None = None
     scenario: str | None = None
+    #: The AI-framework releases installed where it was recorded (``{"pydantic-ai-slim":
+    #: "2.78.0"}``), so a check can tell a framework upgrade from a code change.
+    frameworks: Mapping[str, str] = field(default_factory=dict)
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def to_json_dict(self) -> dict[str, Any]:
@@ -103,10 +106,17 @@ class HistoryMeta:
             if value is not None and not isinstance(value, str):
                 raise HistoryError(path, f'"{META_KEY}.{name}" must be a string')
             kwargs[name] = value
+        frameworks = raw.get("frameworks", {})
+        if not isinstance(frameworks, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in frameworks.items()
+        ):
+            raise HistoryError(
+                path, f'"{META_KEY}.frameworks" must map distribution names to version strings'
+            )
         extra = raw.get("extra", {})
         if not isinstance(extra, dict):
             raise HistoryError(path, f'"{META_KEY}.extra" must be an object')
-        return cls(**kwargs, extra=extra)
+        return cls(**kwargs, frameworks=frameworks, extra=extra)
 
 
 @dataclass(frozen=True)
@@ -549,9 +559,11 @@ def make_meta(
     task_queue: str | None,
     namespace: str | None,
     scenario: str | None = None,
+    frameworks: Mapping[str, str] | None = None,
     extra: Mapping[str, Any] | None = None,
 ) -> HistoryMeta:
-    """Metadata stamped with the running SDK version and the current time."""
+    """Metadata stamped with the running SDK version and the current time (and, for a
+    history recorded here, the AI-framework releases installed here)."""
     return HistoryMeta(
         workflow_id=workflow_id,
         run_id=run_id,
@@ -561,5 +573,6 @@ def make_meta(
         sdk_version=f"temporalio {temporalio.service.__version__}",
         recorded_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         scenario=scenario,
+        frameworks=dict(frameworks or {}),
         extra=dict(extra or {}),
     )

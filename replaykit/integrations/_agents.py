@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import copy
 import fnmatch
+import functools
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +36,8 @@ __all__ = [
     "VolatileRule",
     "explain_model_call",
     "find_integration",
+    "framework_upgrade_note",
+    "framework_versions",
     "mask_volatile",
     "mask_key",
     "parse_volatile_rules",
@@ -95,6 +98,8 @@ class Integration:
         model_call: Whether an activity type is the model call (gets an agent explanation).
         aspects: Splits a model call's arguments into aspects.
         agent: The agent's name from the activity type, its arguments and its summary.
+        distributions: The PyPI distributions whose release decides what its activities
+            send (recorded with each history; see :func:`framework_upgrade_note`).
     """
 
     name: str
@@ -105,6 +110,7 @@ class Integration:
     model_call: Callable[[str], bool] = lambda _t: False
     aspects: Callable[[Sequence[Any]], list[Aspect]] | None = None
     agent: Callable[[str, Sequence[Any], Any], str | None] = lambda _t, _a, _s: None
+    distributions: tuple[str, ...] = ()
     docs: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -1063,6 +1069,7 @@ _DEEP_VOLATILE = (
 INTEGRATIONS: tuple[Integration, ...] = (
     Integration(
         name="OpenAI Agents",
+        distributions=("openai-agents",),
         activity=lambda t: t in _OPENAI_MODEL,
         shape=_openai_shape,
         model_call=lambda t: t in _OPENAI_MODEL,
@@ -1072,6 +1079,7 @@ INTEGRATIONS: tuple[Integration, ...] = (
     ),
     Integration(
         name="DeepAgents",
+        distributions=("deepagents", "langchain-core", "langgraph"),
         activity=lambda t: t.startswith("deepagents."),
         shape=_deep_shape,
         volatile=_DEEP_VOLATILE,
@@ -1082,6 +1090,7 @@ INTEGRATIONS: tuple[Integration, ...] = (
     ),
     Integration(
         name="Strands",
+        distributions=("strands-agents",),
         activity=lambda t: t in _INVOKE_MODEL,
         shape=_strands_shape,
         volatile=_STRANDS_VOLATILE,
@@ -1093,6 +1102,7 @@ INTEGRATIONS: tuple[Integration, ...] = (
     ),
     Integration(
         name="Google ADK",
+        distributions=("google-adk", "google-genai"),
         activity=lambda t: t in _INVOKE_MODEL,
         shape=_adk_shape,
         model_call=lambda t: t in _INVOKE_MODEL,
@@ -1102,6 +1112,7 @@ INTEGRATIONS: tuple[Integration, ...] = (
     ),
     Integration(
         name="Google GenAI",
+        distributions=("google-genai",),
         activity=lambda t: t in _GENAI,
         shape=_genai_shape,
         model_call=lambda t: t in _GENAI,
@@ -1111,6 +1122,7 @@ INTEGRATIONS: tuple[Integration, ...] = (
     ),
     Integration(
         name="LangGraph",
+        distributions=("langgraph", "langchain-core"),
         activity=lambda t: "." in t,
         shape=_langgraph_shape,
         volatile=_LANGGRAPH_VOLATILE,
@@ -1121,6 +1133,7 @@ INTEGRATIONS: tuple[Integration, ...] = (
     ),
     Integration(
         name="Pydantic AI",
+        distributions=("pydantic-ai-slim",),
         activity=_pai_activity,
         shape=_pai_shape,
         volatile=_PAI_VOLATILE,
@@ -1131,3 +1144,43 @@ INTEGRATIONS: tuple[Integration, ...] = (
         docs="pydantic_ai.durable_exec.temporal: agent__{name}__model_request(_RequestParams, deps)",
     ),
 )
+
+
+# ----------------------------------------------------------------------------- releases
+
+
+@functools.cache
+def framework_versions() -> dict[str, str]:
+    """The installed release of every distribution an integration names (those installed):
+    what ``record`` and the pytest harvest stamp into each history's metadata."""
+    import importlib.metadata
+
+    out: dict[str, str] = {}
+    for name in sorted({d for integ in INTEGRATIONS for d in integ.distributions}):
+        try:
+            out[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return out
+
+
+def framework_upgrade_note(integration: str, recorded: Mapping[str, str]) -> str | None:
+    """A sentence for a finding on ``integration``'s activity when the history was recorded
+    with other releases of its distributions than are installed now; None otherwise (or
+    when the history does not say)."""
+    integ = next((i for i in INTEGRATIONS if i.name == integration), None)
+    if integ is None or not recorded:
+        return None
+    installed = framework_versions()
+    changed = [
+        f"{d} {recorded[d]} -> {installed.get(d, 'not installed')}"
+        for d in integ.distributions
+        if d in recorded and recorded[d] != installed.get(d)
+    ]
+    if not changed:
+        return None
+    return (
+        f"this history was recorded with another {integ.name} release ({', '.join(changed)}): "
+        "this difference may be the framework's own (what it sends changed between "
+        "releases), not your code; if so, re-record the history with the installed release"
+    )

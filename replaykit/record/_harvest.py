@@ -540,6 +540,7 @@ class Harvester:
         import temporalio.api.history.v1
 
         from replaykit.history._files import HistoryFile, make_meta, write_history
+        from replaykit.integrations._agents import framework_versions
 
         proto = temporalio.api.history.v1.History(events=list(history.events))
         started = proto.events[0].workflow_execution_started_event_attributes
@@ -619,6 +620,7 @@ class Harvester:
             task_queue=task_queue,
             namespace=worker.namespace if worker is not None else None,
             scenario=test,
+            frameworks=framework_versions(),
             extra={HARVEST_KEY: info.to_json_dict()},
         )
         written = False

@@ -22,6 +22,7 @@ from replaykit._internal._output import OutputTail, all_printing_into
 from replaykit._internal._sync import sync_twin
 from replaykit.config._server_spec import ServerSpec
 from replaykit.history._files import make_meta, write_history
+from replaykit.integrations._agents import framework_versions
 from replaykit.servers import RunningServer, start_server_async
 
 from ._scenario import ExecutionRef, Scenario, ScenarioOutcome, run_scenario_async
@@ -167,6 +168,7 @@ def write_outcome(
             ].workflow_execution_started_event_attributes.task_queue.name,
             namespace=namespace,
             scenario=scn.name,
+            frameworks=framework_versions(),
             extra=meta_extra or None,
         )
         files.append(write_history(target, history, meta=meta))
@@ -196,6 +198,7 @@ async def write_handle_history(
         task_queue=started.task_queue.name,
         namespace=namespace,
         scenario=scenario,
+        frameworks=framework_versions(),
     )
     return write_history(path, proto, meta=meta)
 

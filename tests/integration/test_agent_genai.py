@@ -27,6 +27,14 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return files["genai_agent_run"]
 
 
+def test_record_stamps_the_installed_framework_releases(history: Path) -> None:
+    import importlib.metadata
+    import json
+
+    frameworks = json.loads(history.read_text())["replaykit"]["frameworks"]
+    assert frameworks["google-genai"] == importlib.metadata.version("google-genai")
+
+
 def test_unchanged_code_checks_clean(history: Path) -> None:
     _, result = check_agent(history, f"tests.data.agents.{MODULE}")
     assert result.status == "clean" and result.divergences == (), format_result_line(result)

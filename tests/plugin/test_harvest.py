@@ -7,6 +7,7 @@ check`` runs as the console script would.
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import os
 import shutil
@@ -101,6 +102,11 @@ def test_stock_suite_is_harvested_checked_clean_and_changes_are_caught(
     assert travel["plugins"] == ["harvest_sample.agent_plugin:plugin"]
     assert travel["test"] == "harvest_sample/test_sample.py::test_travel_agent"
     assert travel["outcome"] == "passed" and travel["partial"] is False
+    # the AI-framework releases the test ran with, so a later check can name an upgrade
+    travel_meta = json.loads(
+        (harvested / "harvest_sample/test_sample/test_travel_agent/travel-uuid1.json").read_text()
+    )["replaykit"]
+    assert travel_meta["frameworks"]["openai-agents"] == importlib.metadata.version("openai-agents")
     child = _harvest_meta(harvested / "harvest_sample/test_sample/test_batch/batch-uuid1-ada.json")
     assert child["workflows"] == ["harvest_sample.workflows:GreetingWorkflow"]
     assert str(child["parent_workflow_id"]).startswith("batch-")

@@ -28,7 +28,7 @@ import temporalio.client
 from replaykit._internal._errors import ReplaykitError
 from replaykit._internal._sync import sync_twin
 from replaykit.check._engine import CheckOptions, check_histories
-from replaykit.config._settings import fault_server_spec
+from replaykit.config._settings import DEFAULT_SCENARIO_TIMEOUT, fault_server_spec
 from replaykit.history._codec import decode_history, has_codec, load_data_converter
 from replaykit.history._events import view_of
 from replaykit.history._files import HistoryFile, make_meta
@@ -130,8 +130,14 @@ def reproduce_command(
         with contextlib.suppress(ValueError):
             src = str(Path(src).resolve().relative_to(Path.cwd()))
         rel.append(shlex.quote(src))
+    # the timeout the scenario ran with, when not the default (a flag, the config or its own)
+    timeout = (
+        f" --scenario-timeout {scenario.timeout:g}"
+        if scenario.timeout != DEFAULT_SCENARIO_TIMEOUT
+        else ""
+    )
     return (
-        f"replaykit faults {' '.join(rel)} -k {shlex.quote(scenario.name)} "
+        f"replaykit faults {' '.join(rel)} -k {shlex.quote(scenario.name)}{timeout} "
         f"--plan {shlex.quote(plan.dumps())}"
     )
 

@@ -438,3 +438,20 @@ def test_points_of_executions_with_fresh_ids_match_in_another_run() -> None:
     ]
     points = learn_steps(roots).points
     assert [p.to_text() for p in points] == ["Order/timer:1"] and points[0].workflow_id == "order-*"
+
+
+def test_the_reproduce_line_carries_a_scenario_timeout_that_is_not_the_default() -> None:
+    import dataclasses
+
+    from replaykit.faults._plan import FaultPlan
+    from replaykit.faults._runner import reproduce_command
+    from replaykit.record._scenario import Scenario
+
+    async def fn(run: object) -> None:
+        return None
+
+    scn = Scenario(name="pay", fn=fn, workflows=(), module_path="scen.py")
+    plan = FaultPlan()
+    assert "--scenario-timeout" not in reproduce_command(scn, plan)
+    slow = reproduce_command(dataclasses.replace(scn, timeout=900.0), plan)
+    assert " -k pay --scenario-timeout 900 --plan " in slow, slow

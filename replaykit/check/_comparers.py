@@ -41,6 +41,7 @@ from ._hints import _agent_hint, _default_hint, _drift_hint, _patch_hint
 HistoryEvent = temporalio.api.history.v1.HistoryEvent
 
 _CHANGE_VERSION_SA = CHANGE_VERSION_SEARCH_ATTRIBUTE
+_ACTIVITY_SCHEDULED = temporalio.api.enums.v1.EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
 
 
 @dataclass
@@ -89,7 +90,10 @@ class _Ctx:
             or _drift_hint(kind, field, cmd, event, recorded, current)
             or _default_hint(kind, cause)
         )
-        upgrade = framework_upgrade_note(integration, self.frameworks) if integration else None
+        upgrade = None
+        if self.frameworks:
+            on = integration or self._integration_of(event)
+            upgrade = framework_upgrade_note(on, self.frameworks) if on else None
         if upgrade is not None:  # say first what may explain it all
             hint = f"{upgrade}. {hint[:1].upper()}{hint[1:]}" if hint else upgrade
         self.out.append(
@@ -111,6 +115,16 @@ class _Ctx:
                 items=items,
             )
         )
+
+    def _integration_of(self, event: HistoryEvent | None) -> str | None:
+        """The integration an activity's recorded scheduling belongs to (for an option
+        change on it: a framework release may set other options), if any."""
+        if event is None or event.event_type != _ACTIVITY_SCHEDULED:
+            return None
+        attrs = event.activity_task_scheduled_event_attributes
+        args = _normalize(decode_payloads(attrs.input.payloads, self.converter))
+        integ = find_integration(attrs.activity_type.name, args) if isinstance(args, list) else None
+        return integ.name if integ is not None else None
 
 
 def _compare_payloads(

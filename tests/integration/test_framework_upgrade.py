@@ -57,6 +57,10 @@ def test_a_finding_on_the_framework_names_the_release_it_was_recorded_with(
         assert "re-record the history" in d.hint
         assert "openai-agents" not in d.hint  # only the integration's own distributions
     assert f"pydantic-ai-slim 2.70.0 -> {installed}" in result.describe()
+    # the framework's own retry options on its activity (other non-retryable error types)
+    options = [d for d in result.divergences if d.kind == "option-change"]
+    assert options, result.describe()
+    assert all((d.hint or "").startswith("this history was recorded with") for d in options)
 
 
 @pytest.mark.parametrize("stamp", ["installed", "none"])

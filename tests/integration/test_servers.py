@@ -211,8 +211,10 @@ async def test_in_memory_restart_forgets_executions(embedded: RunningServer) -> 
 
 _CHILD = textwrap.dedent(
     """
-    import asyncio, os, sys, time
+    import asyncio, faulthandler, os, signal, sys, time
     from replaykit.servers import parse_server, start_server, start_server_async
+
+    faulthandler.register(signal.SIGUSR1)  # the test asks for the stacks when the child hangs
 
     mode, kind = sys.argv[1], sys.argv[2]
     if mode == "thread":
@@ -254,6 +256,19 @@ def _spawn_child(mode: str, kind: str) -> tuple[subprocess.Popen[str], int]:
     return child, int(line)
 
 
+def _wait_or_explain(child: subprocess.Popen[str], mode: str) -> None:
+    """Wait for the child to end (a stopped server may take 10 s to leave on a loaded
+    machine); if it does not, fail with its threads' stacks and what it printed."""
+    try:
+        child.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        child.send_signal(signal.SIGUSR1)
+        time.sleep(1)
+        child.kill()
+        _, err = child.communicate()
+        pytest.fail(f"the child did not exit within 60 s of {mode}; its stacks and stderr:\n{err}")
+
+
 @pytest.mark.parametrize(
     ("mode", "kind"),
     [
@@ -272,7 +287,7 @@ def test_no_server_outlives_its_parent(mode: str, kind: str) -> None:
         if mode in ("sigkill", "sigterm", "sigint"):
             sig = {"sigkill": signal.SIGKILL, "sigterm": signal.SIGTERM, "sigint": signal.SIGINT}
             child.send_signal(sig[mode])
-        child.wait(timeout=30)
+        _wait_or_explain(child, mode)
         assert _wait_gone(server_pid), f"server pid {server_pid} outlived its parent ({mode})"
     finally:
         if child.poll() is None:

@@ -61,15 +61,15 @@ _local = threading.local()
 _process_sink: OutputTail | None = None
 
 
-def _sink() -> OutputTail | None:
-    own: OutputTail | None = getattr(_local, "sink", None)
-    return own if own is not None else _process_sink
-
-
 def thread_sink() -> OutputTail | None:
     """The sink of this thread's own (:func:`thread_printing_into`), if it has one."""
     own: OutputTail | None = getattr(_local, "sink", None)
     return own
+
+
+def _sink() -> OutputTail | None:
+    own = thread_sink()
+    return own if own is not None else _process_sink
 
 
 class _RoutedStream:

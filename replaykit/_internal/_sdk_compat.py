@@ -320,8 +320,9 @@ class CoreFailure:
 
     Attributes:
         chain: ``"Type: message"`` of the raised exception, then of each cause.
-        frame: The innermost frame of the raise outside the SDK, installed packages and the
-            standard library, as (file, line, function); None when every frame is theirs.
+        frame: The innermost frame of the raise in the user's own code
+            (:func:`replaykit._internal._frames.file_kind`), as (file, line, function); None
+            when every frame is the SDK's, the standard library's or an installed package's.
     """
 
     chain: tuple[str, ...]
@@ -352,21 +353,14 @@ def core_failure_in_text(text: str) -> CoreFailure | None:
         chain = tuple(f"{t}: {m}" if m else t for t, m in zip(types, messages, strict=True))
     else:
         chain = tuple(messages)
+    from ._frames import USER, file_kind
+
     frame = None
     for stack in _FAILURE_STACK.findall(body):
         for file, line, func in _FRAME.findall(_rust_unescape(stack)):
-            if not _is_library_file(file):
+            if file_kind(file) == USER:
                 frame = (file, int(line), func)
     return CoreFailure(chain=chain, frame=frame)
-
-
-def _is_library_file(path: str) -> bool:
-    import sysconfig
-
-    if "site-packages" in path or "dist-packages" in path or path.startswith("<"):
-        return True
-    stdlib = sysconfig.get_paths().get("stdlib")
-    return stdlib is not None and path.startswith(stdlib)
 
 
 def is_sdk_task_failure_record(record: Any) -> bool:

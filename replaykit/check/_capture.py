@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import sys
 import threading
 from collections.abc import Sequence
@@ -30,6 +29,7 @@ from temporalio.worker import (
     WorkflowRunner,
 )
 
+from replaykit._internal._frames import SDK, THIRD_PARTY, USER, file_kind
 from replaykit._internal._output import (
     OutputTail,
     routed_output,
@@ -99,40 +99,13 @@ class RunCapture:
         return self.output.text() or None
 
 
-_SKIP_DIRS = (
-    os.path.dirname(temporalio.__file__),
-    os.path.dirname(asyncio.__file__),
-    # the whole replaykit package (this module is one level down in replaykit/check/)
-    os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep,
-    os.path.dirname(os.__file__),
-)
-
 _local = threading.local()
 #: Frames of coroutine-creation stacks kept while replaying (enough to leave the SDK).
 _ORIGIN_DEPTH = 8
 
 
-_SDK, _THIRD_PARTY, _USER = 0, 1, 2
-_INSTALLED = (f"{os.sep}site-packages{os.sep}", f"{os.sep}dist-packages{os.sep}")
-_kinds: dict[str, int] = {}
-
-
-def _file_kind(filename: str) -> int:
-    """SDK/stdlib/replaykit, an installed package (an AI integration, ...), or the user's code."""
-    kind = _kinds.get(filename)
-    if kind is None:
-        if filename.startswith(_SKIP_DIRS) or filename.startswith("<"):
-            kind = _SDK
-        elif any(part in filename for part in _INSTALLED):
-            kind = _THIRD_PARTY
-        else:
-            kind = _USER
-        _kinds[filename] = kind
-    return kind
-
-
 def _is_user_file(filename: str) -> bool:
-    return _file_kind(filename) != _SDK
+    return file_kind(filename) != SDK
 
 
 def _user_frame(frame: FrameType | None, instance: Any = None) -> tuple[str, int, str] | None:
@@ -148,10 +121,10 @@ def _user_frame(frame: FrameType | None, instance: Any = None) -> tuple[str, int
     fallback: tuple[str, int, str] | None = None
     while frame is not None:
         filename = frame.f_code.co_filename
-        kind = _file_kind(filename)
-        if kind == _USER:
+        kind = file_kind(filename)
+        if kind == USER:
             return (display_path(filename), frame.f_lineno, frame.f_code.co_name)
-        if kind == _THIRD_PARTY and fallback is None:
+        if kind == THIRD_PARTY and fallback is None:
             fallback = (display_path(filename), frame.f_lineno, frame.f_code.co_name)
         frame = frame.f_back
     # A command issued from a coroutine that runs as its own task (asyncio.gather,
@@ -163,10 +136,10 @@ def _user_frame(frame: FrameType | None, instance: Any = None) -> tuple[str, int
         return fallback
     origin = getattr(task.get_coro(), "cr_origin", None) if task is not None else None
     for filename, lineno, func in origin or ():
-        kind = _file_kind(filename)
-        if kind == _USER:
+        kind = file_kind(filename)
+        if kind == USER:
             return (display_path(filename), lineno, func)
-        if kind == _THIRD_PARTY and fallback is None:
+        if kind == THIRD_PARTY and fallback is None:
             fallback = (display_path(filename), lineno, func)
     # A task an integration created (LangGraph runs each node in its own task): the user's
     # line is where the workflow's main coroutine waits, e.g. on `await graph.ainvoke(...)`.
@@ -186,7 +159,7 @@ def _awaiting_user_frame(task: Any) -> tuple[str, int, str] | None:
         if coro is None:
             break
         frame = getattr(coro, "cr_frame", None) or getattr(coro, "gi_frame", None)
-        if frame is not None and _file_kind(frame.f_code.co_filename) == _USER:
+        if frame is not None and file_kind(frame.f_code.co_filename) == USER:
             found = (display_path(frame.f_code.co_filename), frame.f_lineno, frame.f_code.co_name)
         coro = getattr(coro, "cr_await", None) or getattr(coro, "gi_yieldfrom", None)
     return found

@@ -59,6 +59,8 @@ class _Ctx:
     converter: Converter | None = None
     #: The AI-framework releases the history was recorded with (its metadata's).
     frameworks: Mapping[str, str] = dataclass_field(default_factory=dict)
+    # event id -> the integration its activity belongs to (see _integration_of)
+    _integrations: dict[int, str | None] = dataclass_field(default_factory=dict)
 
     def queue(self, name: str) -> str:
         """The queue a command targets; empty or the replayer's own means the workflow's."""
@@ -121,10 +123,14 @@ class _Ctx:
         change on it: a framework release may set other options), if any."""
         if event is None or event.event_type != _ACTIVITY_SCHEDULED:
             return None
-        attrs = event.activity_task_scheduled_event_attributes
-        args = _normalize(decode_payloads(attrs.input.payloads, self.converter))
-        integ = find_integration(attrs.activity_type.name, args) if isinstance(args, list) else None
-        return integ.name if integ is not None else None
+        if event.event_id not in self._integrations:  # one decode per event, not per finding
+            attrs = event.activity_task_scheduled_event_attributes
+            args = _normalize(decode_payloads(attrs.input.payloads, self.converter))
+            integ = (
+                find_integration(attrs.activity_type.name, args) if isinstance(args, list) else None
+            )
+            self._integrations[event.event_id] = integ.name if integ is not None else None
+        return self._integrations[event.event_id]
 
 
 def _compare_payloads(

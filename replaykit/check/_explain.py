@@ -26,9 +26,6 @@ __all__ = ["explain_replay_failure"]
 
 
 def _clean(text: str) -> str:
-    core = core_failure_in_text(text)
-    if core is not None:  # the raised exception and its causes, not the core's Debug dump
-        text = core.describe()
     text = strip_sdk_error_codes(text)
     text = re.sub(r"\s+", " ", text).strip()
     return text if len(text) <= 400 else text[:399] + "…"
@@ -44,6 +41,8 @@ def explain_replay_failure(
     event_type = event_type_name(event.event_type) if event is not None else None
     source = None
     core = core_failure_in_text(text)
+    # the raised exception and its causes, not the core's Debug dump
+    shown = core.describe() if core is not None else text
     if core is not None and core.frame is not None:  # where the workflow code raised
         file, line, func = core.frame
         source = f"{display_path(file)}:{line} (in {func})"
@@ -57,7 +56,7 @@ def explain_replay_failure(
         return Divergence(
             kind="nondeterminism",
             cause="stock-nondeterminism",
-            message=f"the SDK's replayer rejects this history: {_clean(text)}",
+            message=f"the SDK's replayer rejects this history: {_clean(shown)}",
             event_id=event_id,
             event_type=event_type,
             source=source,
@@ -69,7 +68,7 @@ def explain_replay_failure(
             kind="nondeterminism",
             cause="unregistered-workflow-type",
             message=f"workflow type {hf.workflow_type!r} is not among the --workflows given "
-            f"({_clean(text)})",
+            f"({_clean(shown)})",
             hint="pass the module that defines it with --workflows (or [tool.replaykit] "
             "workflows); a renamed workflow type breaks every running execution",
         )
@@ -77,7 +76,7 @@ def explain_replay_failure(
         return Divergence(
             kind="nondeterminism",
             cause="deadlock",
-            message=f"the workflow blocked the event loop during replay: {_clean(text)}",
+            message=f"the workflow blocked the event loop during replay: {_clean(shown)}",
             source=source,
             hint="workflow code must not block (no time.sleep, no blocking I/O); use "
             "workflow.sleep and activities",
@@ -85,7 +84,7 @@ def explain_replay_failure(
     return Divergence(
         kind="nondeterminism",
         cause="workflow-raised",
-        message=f"the workflow task failed during replay: {_clean(text)}",
+        message=f"the workflow task failed during replay: {_clean(shown)}",
         event_id=event_id,
         event_type=event_type,
         source=source,

@@ -38,6 +38,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from replaykit._internal._frames import INSTALLED_PARTS
+
 from ._divergence import Divergence, HistoryResult
 
 if TYPE_CHECKING:
@@ -182,7 +184,6 @@ class ReplayDeps:
 
 
 _CODE_SUFFIXES = (".py", ".pyc", ".pyi", ".pyd", ".so", ".pth", ".pb", ".tmp")
-_INSTALLED_PARTS = (f"{os.sep}site-packages{os.sep}", f"{os.sep}dist-packages{os.sep}")
 _SKIP_NAMES = frozenset({"__main__", "__temporal_main__", "sys", "builtins"})
 
 
@@ -207,7 +208,7 @@ def _install_dirs() -> tuple[str, ...]:
 
 
 def _is_stdlib(path: str) -> bool:
-    return path.startswith(_stdlib_dirs()) and not any(p in path for p in _INSTALLED_PARTS)
+    return path.startswith(_stdlib_dirs()) and not any(p in path for p in INSTALLED_PARTS)
 
 
 @dataclass(frozen=True)
@@ -440,7 +441,7 @@ class DependencyTracker:
             if path.endswith(_CODE_SUFFIXES) or path in _CHECK_INPUTS or os.path.isdir(path):
                 continue
             real = os.path.realpath(path)
-            if real.startswith(_install_dirs()) or any(p in real for p in _INSTALLED_PARTS):
+            if real.startswith(_install_dirs()) or any(p in real for p in INSTALLED_PARTS):
                 continue
             shown = os.path.relpath(real) if not os.path.relpath(real).startswith("..") else real
             if not os.path.exists(real):

@@ -18,8 +18,8 @@ import temporalio.bridge.proto.workflow_completion as wf_completion
 import temporalio.worker
 import temporalio.workflow
 
+from replaykit._internal._frames import USER, file_kind
 from replaykit._internal._sdk_compat import hook_add_command
-from replaykit.check._capture import _SKIP_DIRS
 from replaykit.check._divergence import Divergence
 from replaykit.check._report import display_path
 from replaykit.history._events import COMMAND_EVENT_FOR_VARIANT
@@ -39,24 +39,12 @@ _REPLAYKIT_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + o
 _RETURN_VALUE = dis.opmap["RETURN_VALUE"]
 _YIELD_VALUE = dis.opmap["YIELD_VALUE"]
 _local = threading.local()
-_USER: dict[str, bool] = {}
-
-
-_LIBRARY_DIRS = (f"{os.sep}site-packages{os.sep}", f"{os.sep}dist-packages{os.sep}")
 
 
 def _is_user(filename: str) -> bool:
     """The project's own code: not the SDK, the standard library or an installed library
     (an agent framework's loop is not where its user wants to stop: their call into it is)."""
-    known = _USER.get(filename)
-    if known is None:
-        known = _USER[filename] = not (
-            filename.startswith(_SKIP_DIRS)
-            or filename.startswith("<")
-            or filename.startswith(os.path.dirname(os.__file__))
-            or any(d in filename for d in _LIBRARY_DIRS)
-        )
-    return known
+    return file_kind(filename) == USER
 
 
 def _source(frame: FrameType) -> Source:

@@ -25,15 +25,12 @@ from pydantic import BaseModel
 from temporalio.api.enums.v1 import EventType
 
 from replaykit import ConfigError
+from replaykit._internal._frames import SDK as _SDK
+from replaykit._internal._frames import THIRD_PARTY as _THIRD_PARTY
+from replaykit._internal._frames import USER as _USER
+from replaykit._internal._frames import file_kind as _file_kind
 from replaykit.check import CheckOptions, Divergence
-from replaykit.check._capture import (
-    _SDK,
-    _THIRD_PARTY,
-    _USER,
-    CapturedCommand,
-    RunCapture,
-    _file_kind,
-)
+from replaykit.check._capture import CapturedCommand, RunCapture
 from replaykit.check._engine import _allowed, _verdict
 from replaykit.check._strict import compare_run, value_diff
 from replaykit.config import load_project_config
